@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/metrics.h"
+#include "collectors/snapshot.h"
+
+namespace rse::collectors {
+
+// What a collector needs the scrape to fetch beyond discovery (SENTINEL MASTER(S), REPLICAS,
+// SENTINELS and INFO sentinel are always fetched: discovery and reachability need them).
+struct Needs {
+  enum class DataInfo { kNone, kReplication, kFull };
+  DataInfo data_info = DataInfo::kNone;  // INFO from every data node
+  bool ckquorum = false;                 // SENTINEL CKQUORUM per (Sentinel, master)
+
+  void Merge(const Needs& other) {
+    if (other.data_info > data_info) data_info = other.data_info;
+    ckquorum = ckquorum || other.ckquorum;
+  }
+};
+
+// Turns a snapshot into metric families. Problems (a field that should be a number and is
+// not) are reported, not thrown: the collector's success metric says 0 and the scrape goes on.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual void Collect(const Snapshot& snapshot, MetricSink& sink,
+                       std::vector<std::string>& problems) = 0;
+};
+
+}  // namespace rse::collectors

@@ -1,0 +1,52 @@
+#pragma once
+
+// What one scrape fetched from a topology: every Sentinel and data node it reached or
+// tried to reach, with parsed replies. Collectors read it and do no I/O of their own.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collectors/parse.h"
+#include "redis/address.h"
+#include "redis/connection.h"
+
+namespace rse::collectors {
+
+// One Sentinel's view of one master group.
+struct MasterView {
+  std::string name;
+  FieldMap master;  // SENTINEL MASTER fields
+  std::optional<std::vector<FieldMap>> replicas;   // SENTINEL REPLICAS; nullopt if unanswered
+  std::optional<std::vector<FieldMap>> sentinels;  // SENTINEL SENTINELS (peers, not itself)
+  std::optional<Ckquorum> ckquorum;                // SENTINEL CKQUORUM; nullopt if not asked
+};
+
+struct SentinelNode {
+  redis::Address address;
+  std::string label;  // address.ToString(), the `sentinel` label value
+  bool up = false;
+  redis::Status error;  // why it is down
+  FieldMap info;        // INFO sentinel
+  std::vector<MasterView> masters;
+};
+
+struct DataNode {
+  std::string master_name;
+  redis::Address address;
+  std::string label;  // address.ToString(), the `addr` label value
+  bool up = false;
+  redis::Status error;
+  FieldMap info;  // INFO fields (the sections the enabled collectors need)
+};
+
+struct Snapshot {
+  std::vector<SentinelNode> sentinels;
+  std::vector<DataNode> nodes;
+  // Things worth a log line that are not a node failure: (subject, message), e.g. a
+  // Sentinel that does not monitor a configured master name.
+  std::vector<std::pair<std::string, std::string>> notes;
+};
+
+}  // namespace rse::collectors

@@ -1,0 +1,255 @@
+#include "exporter/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <cxxopts.hpp>
+
+#include "collectors/registry.h"
+#include "version.h"
+
+namespace rse {
+namespace {
+
+struct ConfigError {
+  std::string message;
+};
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<redis::Address> ParseAddresses(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<redis::Address> out;
+  for (const auto& item : items) {
+    for (const auto& part : SplitList(item)) {
+      auto addr = redis::ParseAddress(part);
+      if (!addr) throw ConfigError{what + ": '" + part + "' is not host:port"};
+      bool seen = false;
+      for (const auto& a : out) seen = seen || a == *addr;
+      if (!seen) out.push_back(*addr);
+    }
+  }
+  return out;
+}
+
+// The file's first line; a trailing newline written by editors or `echo` is not part of it.
+std::string ReadSecretFile(const std::string& path, const std::string& flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError{flag + ": cannot read " + path};
+  std::string secret;
+  std::getline(in, secret);
+  if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+  if (secret.empty()) throw ConfigError{flag + ": " + path + " is empty"};
+  return secret;
+}
+
+std::string CollectorFlags() {
+  std::string out;
+  for (const auto& c : collectors::AllCollectors()) {
+    out += std::string(c.name) + (c.enabled_by_default ? " (on)" : " (off)") + " ";
+  }
+  return out;
+}
+
+}  // namespace
+
+Getenv ProcessEnv() {
+  return [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t pos = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &pos);
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::string unit = text.substr(pos);
+  double ms = 0;
+  if (unit.empty() || unit == "s") {
+    ms = value * 1000;
+  } else if (unit == "ms") {
+    ms = value;
+  } else if (unit == "m") {
+    ms = value * 60000;
+  } else {
+    return std::nullopt;
+  }
+  if (!(ms >= 0) || ms > 24.0 * 3600 * 1000) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
+  ParsedArgs result;
+  cxxopts::Options options("redis_sentinel_exporter",
+                           "Prometheus exporter for Redis Sentinel topologies: point it at one Sentinel and it\n"
+                           "discovers and scrapes every master, replica and Sentinel behind it.");
+  options.set_width(110);
+  // clang-format off
+  options.add_options("Sentinel")
+    ("sentinel.addr", "Sentinel host:port to discover the topology from; repeatable or comma-separated. "
+                      "Default: $REDIS_SENTINEL_HOSTS.", cxxopts::value<std::vector<std::string>>())
+    ("sentinel.master-name", "Master group to watch; repeatable. Default: $REDIS_SENTINEL_MASTER, else every "
+                             "master the Sentinels monitor.", cxxopts::value<std::vector<std::string>>())
+    ("sentinel.user", "ACL user for Sentinels that have their own requirepass/ACL.",
+                      cxxopts::value<std::string>()->default_value(""))
+    ("sentinel.password-file", "File holding the Sentinels' own password. Without it no AUTH is sent to "
+                               "Sentinels (the data nodes' password is never sent to them).",
+                               cxxopts::value<std::string>()->default_value(""))
+    ("probe.allowed-targets", "Sentinel host:port targets /probe may scrape; repeatable or comma-separated. "
+                              "Empty: any target.", cxxopts::value<std::vector<std::string>>());
+  options.add_options("Redis")
+    ("redis.user", "ACL user for the data nodes (AUTH user password).",
+                   cxxopts::value<std::string>()->default_value(""))
+    ("redis.password-file", "File holding the data nodes' password. Default: $REDIS_PASSWORD. Passwords are "
+                            "never taken from a flag value, which would show in ps.",
+                            cxxopts::value<std::string>()->default_value(""))
+    ("redis.timeout", "Deadline for a whole scrape of every node: connect plus commands (e.g. 5s, 500ms).",
+                      cxxopts::value<std::string>()->default_value("5s"))
+    ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
+                              "shorter of the two deadlines wins.",
+                              cxxopts::value<std::string>()->default_value("500ms"));
+  options.add_options("Web and logging")
+    ("web.listen-address", "Address to listen on for HTTP: [host]:port.",
+                           cxxopts::value<std::string>()->default_value(":9355"))
+    ("web.telemetry-path", "Path under which to expose the topology's metrics.",
+                           cxxopts::value<std::string>()->default_value("/metrics"))
+    ("log.level", "Log level: debug, info, warn or error.", cxxopts::value<std::string>()->default_value("info"))
+    ("log.format", "Log format: logfmt or json.", cxxopts::value<std::string>()->default_value("logfmt"))
+    ("version", "Print the version and revision, then exit.")
+    ("h,help", "Print this help, then exit.");
+  // clang-format on
+  auto group = options.add_options("Collectors (" + CollectorFlags() + ")");
+  for (const auto& c : collectors::AllCollectors()) {
+    std::string name(c.name);
+    group("collector." + name, "Enable the " + name + " collector: " + std::string(c.help) +
+                                   (c.enabled_by_default ? " (default: on)" : " (default: off)"),
+          cxxopts::value<bool>()->implicit_value("true"));
+    group("no-collector." + name, "Disable the " + name + " collector.", cxxopts::value<bool>());
+  }
+
+  auto fail = [&](std::string message) {
+    result.action = ParsedArgs::Action::kExit;
+    result.exit_code = 2;
+    result.output = std::move(message);
+    return result;
+  };
+
+  try {
+    // cxxopts wants a mutable argv; it does not modify the strings.
+    std::vector<char*> args;
+    for (int i = 0; i < argc; ++i) args.push_back(const_cast<char*>(argv[i]));
+    auto parsed = options.parse(argc, args.data());
+    if (!parsed.unmatched().empty()) {
+      return fail("unexpected argument '" + parsed.unmatched().front() + "' (see --help)");
+    }
+    if (parsed.count("help")) {
+      result.action = ParsedArgs::Action::kExit;
+      result.output = options.help();
+      return result;
+    }
+    if (parsed.count("version")) {
+      result.action = ParsedArgs::Action::kExit;
+      result.output = std::string("redis_sentinel_exporter version ") + kVersion + " (revision " + kRevision +
+                      ")\n";
+      return result;
+    }
+
+    Config& cfg = result.config;
+    std::vector<std::string> sentinels;
+    if (parsed.count("sentinel.addr")) {
+      sentinels = parsed["sentinel.addr"].as<std::vector<std::string>>();
+    } else if (auto env = getenv("REDIS_SENTINEL_HOSTS")) {
+      sentinels = {*env};
+    }
+    cfg.sentinels = ParseAddresses(sentinels, "--sentinel.addr");
+
+    if (parsed.count("sentinel.master-name")) {
+      for (const auto& n : parsed["sentinel.master-name"].as<std::vector<std::string>>()) {
+        for (auto& part : SplitList(n)) cfg.master_names.push_back(part);
+      }
+    } else if (auto env = getenv("REDIS_SENTINEL_MASTER")) {
+      cfg.master_names = SplitList(*env);
+    }
+
+    cfg.redis_credentials.user = parsed["redis.user"].as<std::string>();
+    if (auto file = parsed["redis.password-file"].as<std::string>(); !file.empty()) {
+      cfg.redis_credentials.password = ReadSecretFile(file, "--redis.password-file");
+    } else if (auto env = getenv("REDIS_PASSWORD")) {
+      cfg.redis_credentials.password = *env;
+    }
+    cfg.sentinel_credentials.user = parsed["sentinel.user"].as<std::string>();
+    if (auto file = parsed["sentinel.password-file"].as<std::string>(); !file.empty()) {
+      cfg.sentinel_credentials.password = ReadSecretFile(file, "--sentinel.password-file");
+    }
+    if (!cfg.redis_credentials.user.empty() && cfg.redis_credentials.password.empty()) {
+      return fail("--redis.user needs a password (--redis.password-file or REDIS_PASSWORD)");
+    }
+    if (!cfg.sentinel_credentials.user.empty() && cfg.sentinel_credentials.password.empty()) {
+      return fail("--sentinel.user needs --sentinel.password-file");
+    }
+
+    auto timeout = ParseDuration(parsed["redis.timeout"].as<std::string>());
+    if (!timeout || timeout->count() == 0) {
+      return fail("--redis.timeout: '" + parsed["redis.timeout"].as<std::string>() +
+                  "' is not a positive duration such as 5s or 500ms");
+    }
+    cfg.timeout = *timeout;
+    auto offset = ParseDuration(parsed["scrape.timeout-offset"].as<std::string>());
+    if (!offset) return fail("--scrape.timeout-offset: not a duration such as 500ms");
+    cfg.timeout_offset = *offset;
+
+    cfg.listen_address = parsed["web.listen-address"].as<std::string>();
+    cfg.telemetry_path = parsed["web.telemetry-path"].as<std::string>();
+    if (cfg.telemetry_path.empty() || cfg.telemetry_path.front() != '/') {
+      return fail("--web.telemetry-path must start with '/'");
+    }
+    for (const char* reserved : {"/", "/-/healthy", "/probe"}) {
+      if (cfg.telemetry_path == reserved) return fail("--web.telemetry-path cannot be " + std::string(reserved));
+    }
+    cfg.log_level = parsed["log.level"].as<std::string>();
+    if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
+        cfg.log_level != "error") {
+      return fail("--log.level must be debug, info, warn or error");
+    }
+    cfg.log_format = parsed["log.format"].as<std::string>();
+    if (cfg.log_format != "logfmt" && cfg.log_format != "json") {
+      return fail("--log.format must be logfmt or json");
+    }
+    if (parsed.count("probe.allowed-targets")) {
+      cfg.probe_allowed_targets =
+          ParseAddresses(parsed["probe.allowed-targets"].as<std::vector<std::string>>(), "--probe.allowed-targets");
+    }
+
+    for (const auto& c : collectors::AllCollectors()) {
+      std::string name(c.name);
+      bool enabled = c.enabled_by_default;
+      if (parsed.count("collector." + name)) enabled = parsed["collector." + name].as<bool>();
+      if (parsed.count("no-collector." + name) && parsed["no-collector." + name].as<bool>()) enabled = false;
+      if (enabled) cfg.collectors.push_back(name);
+    }
+  } catch (const cxxopts::exceptions::exception& e) {
+    return fail(e.what() + std::string(" (see --help)"));
+  } catch (const ConfigError& e) {
+    return fail(e.message);
+  }
+  return result;
+}
+
+}  // namespace rse

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "redis/address.h"
+#include "redis/connection.h"
+
+namespace rse {
+
+struct Config {
+  std::vector<redis::Address> sentinels;
+  std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
+  redis::Credentials redis_credentials;
+  redis::Credentials sentinel_credentials;
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds timeout_offset{500};
+  std::string listen_address = ":9355";
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  std::vector<std::string> collectors;            // enabled collector names
+  std::vector<redis::Address> probe_allowed_targets;  // empty: any target
+};
+
+// Environment lookup, injectable for tests.
+using Getenv = std::function<std::optional<std::string>(const char* name)>;
+Getenv ProcessEnv();
+
+struct ParsedArgs {
+  enum class Action { kRun, kExit };
+  Action action = Action::kRun;
+  int exit_code = 0;
+  std::string output;  // --help / --version text, or the error message
+  Config config;
+};
+
+// Parses flags, with REDIS_SENTINEL_HOSTS, REDIS_SENTINEL_MASTER and REDIS_PASSWORD as
+// fallbacks. Secrets come only from files or the environment, never from a flag value.
+ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv);
+
+// "5s", "250ms", "1m", "1.5s" or a bare number of seconds.
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
+}  // namespace rse

@@ -1,0 +1,178 @@
+#include "exporter/http.h"
+
+#include <civetweb.h>
+
+#include <cstring>
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+#include "exporter/log.h"
+#include "version.h"
+
+namespace rse {
+namespace {
+
+void Send(mg_connection* conn, int status, const char* content_type, const std::string& body) {
+  const char* reason = mg_get_response_code_text(conn, status);
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+            "Connection: close\r\n\r\n",
+            status, reason, content_type, body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+void SendMetrics(mg_connection* conn, const std::vector<prometheus::MetricFamily>& families) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", out.str());
+}
+
+std::string QueryVar(const mg_request_info* info, const char* name, bool& present) {
+  present = false;
+  if (info->query_string == nullptr) return {};
+  char buf[1024];
+  int n = mg_get_var(info->query_string, std::strlen(info->query_string), name, buf, sizeof(buf));
+  if (n < 0) return {};
+  present = true;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string CivetListeningPort(const std::string& listen_address) {
+  if (!listen_address.empty() && listen_address.front() == ':') return listen_address.substr(1);
+  return listen_address;
+}
+
+HttpServer::HttpServer(Exporter& exporter) : exporter_(exporter) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+bool HttpServer::Start(std::string& error) {
+  const std::string ports = CivetListeningPort(exporter_.config().listen_address);
+  const char* options[] = {"listening_ports", ports.c_str(),
+                           "num_threads", "8",
+                           "request_timeout_ms", "60000",
+                           "enable_keep_alive", "no",
+                           nullptr};
+  mg_callbacks callbacks{};
+  // civetweb reports bind errors through log_message; keep them out of stderr noise and
+  // return them through mg_start2's error buffer instead.
+  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = this;
+  init.configuration_options = options;
+  char text[256] = {0};
+  unsigned code = 0;
+  mg_error_data err{&code, text, sizeof(text)};
+  ctx_ = mg_start2(&init, &err);
+  if (ctx_ == nullptr) {
+    error = "cannot listen on " + exporter_.config().listen_address + ": " + (text[0] ? text : "civetweb failed");
+    return false;
+  }
+  mg_set_request_handler(ctx_, "/", &HttpServer::Handle, this);
+  return true;
+}
+
+void HttpServer::Stop() {
+  if (ctx_ != nullptr) mg_stop(ctx_);
+  ctx_ = nullptr;
+}
+
+int HttpServer::port() const {
+  if (ctx_ == nullptr) return 0;
+  mg_server_port ports[4];
+  int n = mg_get_server_ports(ctx_, 4, ports);
+  return n > 0 ? ports[0].port : 0;
+}
+
+int HttpServer::Handle(mg_connection* conn, void* self) { return static_cast<HttpServer*>(self)->Dispatch(conn); }
+
+// The scrape's deadline: --redis.timeout, or Prometheus' own scrape timeout minus the
+// offset when that is shorter, so an answer arrives before Prometheus gives up.
+std::chrono::milliseconds HttpServer::Timeout(mg_connection* conn) const {
+  auto timeout = exporter_.config().timeout;
+  if (const char* header = mg_get_header(conn, "X-Prometheus-Scrape-Timeout-Seconds")) {
+    char* end = nullptr;
+    double seconds = std::strtod(header, &end);
+    if (end != header && seconds > 0) {
+      auto from_header = std::chrono::milliseconds(static_cast<long long>(seconds * 1000)) -
+                         exporter_.config().timeout_offset;
+      if (from_header.count() > 0 && from_header < timeout) timeout = from_header;
+    }
+  }
+  return timeout;
+}
+
+int HttpServer::Dispatch(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const std::string path = info->local_uri ? info->local_uri : "";
+  const std::string method = info->request_method ? info->request_method : "";
+  if (method != "GET" && method != "HEAD") {
+    Send(conn, 405, "text/plain; charset=utf-8", "method not allowed\n");
+    return 405;
+  }
+  const Config& cfg = exporter_.config();
+  if (path == cfg.telemetry_path) {
+    SendMetrics(conn, exporter_.Metrics(Timeout(conn)));
+    return 200;
+  }
+  if (path == "/-/healthy") {
+    Send(conn, 200, "text/plain; charset=utf-8", "OK\n");
+    return 200;
+  }
+  if (path == "/probe") {
+    bool has_target = false, has_master = false;
+    std::string target = QueryVar(info, "target", has_target);
+    std::string master = QueryVar(info, "master", has_master);
+    if (!has_target || target.empty()) {
+      Send(conn, 400, "text/plain; charset=utf-8", "missing parameter: target=<sentinel host:port>\n");
+      return 400;
+    }
+    auto addr = redis::ParseAddress(target);
+    if (!addr) {
+      Send(conn, 400, "text/plain; charset=utf-8", "target is not host:port\n");
+      return 400;
+    }
+    if (!exporter_.ProbeAllowed(*addr)) {
+      log::Warn("probe target refused: not in --probe.allowed-targets", {{"target", addr->ToString()}});
+      Send(conn, 403, "text/plain; charset=utf-8", "target not allowed by --probe.allowed-targets\n");
+      return 403;
+    }
+    SendMetrics(conn, exporter_.Probe(*addr, master, Timeout(conn)));
+    return 200;
+  }
+  if (path == "/") {
+    std::ostringstream html;
+    html << "<!DOCTYPE html><html><head><title>Redis Sentinel Exporter</title></head><body>"
+         << "<h1>Redis Sentinel Exporter</h1><p>Version " << kVersion << " (revision " << kRevision << ")</p><ul>"
+         << "<li><a href=\"" << HtmlEscape(cfg.telemetry_path) << "\">" << HtmlEscape(cfg.telemetry_path)
+         << "</a>: the configured topology";
+    if (cfg.sentinels.empty()) html << " (no --sentinel.addr configured: exporter metrics only)";
+    html << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li>"
+         << "<li>/probe?target=&lt;sentinel host:port&gt;[&amp;master=&lt;name&gt;]: the topology behind one "
+            "Sentinel</li></ul></body></html>\n";
+    Send(conn, 200, "text/html; charset=utf-8", html.str());
+    return 200;
+  }
+  Send(conn, 404, "text/plain; charset=utf-8", "not found\n");
+  return 404;
+}
+
+}  // namespace rse

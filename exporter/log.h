@@ -1,0 +1,28 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace rse::log {
+
+// Structured log lines: a message plus key=value fields, rendered as logfmt or JSON.
+// Callers never pass a secret: fields hold addresses, causes and server error text.
+using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+// Sets up the default spdlog logger on stderr. format: "logfmt" or "json".
+void Setup(const std::string& level, const std::string& format);
+
+void Write(spdlog::level::level_enum level, std::string_view msg, Fields fields = {});
+inline void Debug(std::string_view msg, Fields f = {}) { Write(spdlog::level::debug, msg, f); }
+inline void Info(std::string_view msg, Fields f = {}) { Write(spdlog::level::info, msg, f); }
+inline void Warn(std::string_view msg, Fields f = {}) { Write(spdlog::level::warn, msg, f); }
+inline void Error(std::string_view msg, Fields f = {}) { Write(spdlog::level::err, msg, f); }
+
+// Renders the part after timestamp and level (exposed for tests).
+std::string Render(bool json, std::string_view msg, Fields fields);
+
+}  // namespace rse::log

@@ -1,0 +1,82 @@
+#include <csignal>
+#include <iostream>
+#include <string>
+
+#include "exporter/config.h"
+#include "exporter/http.h"
+#include "exporter/log.h"
+#include "exporter/scrape.h"
+#include "version.h"
+
+namespace {
+
+// Waits for SIGINT/SIGTERM without a handler: sigwait on blocked signals is async-signal safe.
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+std::string Join(const std::vector<rse::redis::Address>& addrs) {
+  std::string out;
+  for (const auto& a : addrs) out += (out.empty() ? "" : ",") + a.ToString();
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto args = rse::ParseArgs(argc, argv, rse::ProcessEnv());
+  if (args.action == rse::ParsedArgs::Action::kExit) {
+    (args.exit_code == 0 ? std::cout : std::cerr)
+        << (args.exit_code == 0 ? "" : "redis_sentinel_exporter: ") << args.output
+        << (args.output.empty() || args.output.back() == '\n' ? "" : "\n");
+    return args.exit_code;
+  }
+  const rse::Config& cfg = args.config;
+  rse::log::Setup(cfg.log_level, cfg.log_format);
+
+  std::string collectors;
+  for (const auto& c : cfg.collectors) collectors += (collectors.empty() ? "" : ",") + c;
+  std::string masters;
+  for (const auto& m : cfg.master_names) masters += (masters.empty() ? "" : ",") + m;
+  rse::log::Info("starting redis_sentinel_exporter", {{"version", rse::kVersion}, {"revision", rse::kRevision}});
+  if (cfg.sentinels.empty()) {
+    rse::log::Warn("no --sentinel.addr or REDIS_SENTINEL_HOSTS: the telemetry path has exporter metrics only; "
+                   "use /probe?target=");
+  }
+  rse::log::Info("configuration", {{"sentinels", Join(cfg.sentinels)},
+                                   {"master_names", masters.empty() ? "(all)" : masters},
+                                   {"collectors", collectors},
+                                   {"redis_auth", cfg.redis_credentials.password.empty() ? "no" : "yes"},
+                                   {"sentinel_auth", cfg.sentinel_credentials.password.empty() ? "no" : "yes"}});
+
+  rse::Exporter exporter(cfg);
+  rse::HttpServer server(exporter);
+  std::string error;
+  if (!server.Start(error)) {
+    rse::log::Error("cannot start the HTTP server", {{"err", error}});
+    return 1;
+  }
+  std::string host = cfg.listen_address.substr(0, cfg.listen_address.rfind(':'));
+  if (host.empty()) host = "0.0.0.0";
+  const std::string listening = host + ":" + std::to_string(server.port());
+  rse::log::Info("listening", {{"address", listening}, {"telemetry_path", cfg.telemetry_path}});
+
+  int sig = WaitForSignal();
+  rse::log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.Stop();
+  return 0;
+}

@@ -1,0 +1,499 @@
+#include "exporter/scrape.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <set>
+
+#include "collectors/registry.h"
+#include "exporter/log.h"
+#include "version.h"
+
+namespace rse {
+
+using collectors::DataNode;
+using collectors::FieldMap;
+using collectors::MasterView;
+using collectors::Needs;
+using collectors::SentinelNode;
+using collectors::Snapshot;
+using redis::Address;
+using redis::Cause;
+using redis::Reply;
+using redis::Request;
+using redis::Status;
+
+// Connections kept open between fetches, one per (kind, address). Entries a fetch did not
+// use are closed at its end, so nodes that left the topology do not keep sockets open.
+struct Topology::Pool {
+  enum Kind { kSentinel, kData };
+  struct Entry {
+    std::unique_ptr<redis::Connection> conn;
+    bool used = false;
+  };
+  std::map<std::pair<Kind, Address>, Entry> entries;
+  std::uint64_t closed_connects = 0;  // connects of connections already dropped
+
+  redis::Connection* Get(Kind kind, const Address& addr, const redis::Credentials& creds) {
+    auto& e = entries[{kind, addr}];
+    if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds);
+    e.used = true;
+    return e.conn.get();
+  }
+  void DropUnused() {
+    for (auto it = entries.begin(); it != entries.end();) {
+      if (!it->second.used) {
+        closed_connects += it->second.conn->connects();
+        it = entries.erase(it);
+      } else {
+        it->second.used = false;
+        ++it;
+      }
+    }
+  }
+  std::uint64_t Connects() const {
+    std::uint64_t n = closed_connects;
+    for (const auto& [k, e] : entries) n += e.conn->connects();
+    return n;
+  }
+};
+
+struct InFlight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::shared_ptr<const Snapshot> result;
+};
+
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+Status ReplyStatus(const Reply& reply, std::string_view command) {
+  Cause cause = StartsWith(reply.str, "NOPERM") ? Cause::kAuth : Cause::kProtocol;
+  return {cause, std::string(command) + " failed: " + reply.str};
+}
+
+// Commands for one master group on a Sentinel, after SENTINEL MASTER(S) named it.
+void AddGroupCommands(std::vector<std::vector<std::string>>& cmds, const std::string& name, bool ckquorum) {
+  cmds.push_back({"SENTINEL", "REPLICAS", name});
+  cmds.push_back({"SENTINEL", "SENTINELS", name});
+  if (ckquorum) cmds.push_back({"SENTINEL", "CKQUORUM", name});
+}
+
+// Reads the replies AddGroupCommands asked for, starting at replies[i]. Returns an error only
+// for a reply that cannot come from a Sentinel; "no such master" races are left unanswered.
+Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquorum, MasterView& view) {
+  auto replicas = collectors::ParseFieldArrays(replies[i]);
+  if (replicas.ok()) {
+    view.replicas = std::move(replicas.value);
+  } else if (!replies[i].IsError()) {
+    return {Cause::kProtocol, "unexpected reply to SENTINEL REPLICAS: " + replicas.error};
+  }
+  ++i;
+  auto sentinels = collectors::ParseFieldArrays(replies[i]);
+  if (sentinels.ok()) {
+    view.sentinels = std::move(sentinels.value);
+  } else if (!replies[i].IsError()) {
+    return {Cause::kProtocol, "unexpected reply to SENTINEL SENTINELS: " + sentinels.error};
+  }
+  ++i;
+  if (ckquorum) {
+    auto ck = collectors::ParseCkquorum(replies[i]);
+    if (ck.ok()) {
+      view.ckquorum = ck.value;
+    } else if (!replies[i].IsError()) {
+      return {Cause::kProtocol, "unexpected reply to SENTINEL CKQUORUM: " + ck.error};
+    }
+    ++i;
+  }
+  return {};
+}
+
+std::vector<std::string> DataCommand(Needs::DataInfo level) {
+  switch (level) {
+    case Needs::DataInfo::kFull: return {"INFO"};
+    case Needs::DataInfo::kReplication: return {"INFO", "replication"};
+    case Needs::DataInfo::kNone: break;
+  }
+  return {"PING"};
+}
+
+}  // namespace
+
+Topology::Topology(Target target, FetchOptions options)
+    : target_(std::move(target)), options_(std::move(options)), pool_(std::make_shared<Pool>()) {}
+
+std::uint64_t Topology::connects() const {
+  std::lock_guard lock(fetch_mu_);
+  return pool_->Connects();
+}
+
+std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
+  std::shared_ptr<InFlight> mine;
+  {
+    std::unique_lock lock(share_mu_);
+    if (in_flight_) {
+      // A fetch is under way: share its result rather than ask every node again.
+      auto other = in_flight_;
+      lock.unlock();
+      std::unique_lock wait(other->mu);
+      other->cv.wait(wait, [&] { return other->done; });
+      return other->result;
+    }
+    mine = in_flight_ = std::make_shared<InFlight>();
+  }
+  std::shared_ptr<const Snapshot> result;
+  {
+    std::lock_guard lock(fetch_mu_);
+    result = FetchLocked(deadline);
+  }
+  {
+    std::lock_guard lock(share_mu_);
+    in_flight_.reset();
+  }
+  {
+    std::lock_guard lock(mine->mu);
+    mine->result = result;
+    mine->done = true;
+  }
+  mine->cv.notify_all();
+  return result;
+}
+
+std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
+  auto snap = std::make_shared<Snapshot>();
+  const bool named = !target_.master_names.empty();
+  const bool ckquorum = options_.needs.ckquorum;
+
+  std::set<Address> known(target_.sentinels.begin(), target_.sentinels.end());
+  std::set<std::string> ids;  // SENTINEL MYID of every Sentinel already queried
+  std::vector<Address> queue = target_.sentinels;
+
+  // Sentinels: configured first, then peers they name, until no new peer appears.
+  while (!queue.empty()) {
+    std::vector<Request> reqs;
+    reqs.reserve(queue.size());
+    for (const auto& addr : queue) {
+      Request r;
+      r.connection = pool_->Get(Pool::kSentinel, addr, options_.sentinel_credentials);
+      r.commands = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
+      if (named) {
+        for (const auto& name : target_.master_names) {
+          r.commands.push_back({"SENTINEL", "MASTER", name});
+          AddGroupCommands(r.commands, name, ckquorum);
+        }
+      } else {
+        r.commands.push_back({"SENTINEL", "MASTERS"});
+      }
+      reqs.push_back(std::move(r));
+    }
+    queue.clear();
+    redis::Execute(reqs, deadline);
+
+    const size_t first_new = snap->sentinels.size();
+    for (auto& req : reqs) {
+      SentinelNode node;
+      node.address = req.connection->address();
+      node.label = node.address.ToString();
+      node.error = req.status;
+      if (node.error.ok()) {
+        auto& rs = req.replies;
+        if (!rs[0].IsText()) {
+          node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
+                                       : Status{Cause::kProtocol, "unexpected reply to INFO"};
+        } else {
+          node.info = collectors::ParseInfo(rs[0].str);
+          if (!collectors::Field(node.info, "sentinel_masters")) {
+            node.error = {Cause::kProtocol, "not a Sentinel: INFO has no sentinel section (a data node?)"};
+          }
+        }
+        if (node.error.ok() && rs[1].type == Reply::Type::kString) {
+          if (!ids.insert(rs[1].str).second) continue;  // the same Sentinel under another address
+        }
+        size_t i = 2;
+        if (named) {
+          for (const auto& name : target_.master_names) {
+            if (!node.error.ok()) break;
+            MasterView view;
+            view.name = name;
+            auto master = collectors::ParseFieldArray(rs[i++]);
+            if (!master.ok()) {
+              if (!rs[i - 1].IsError()) {
+                node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
+                break;
+              }
+              snap->notes.push_back({"sentinel " + node.label + " master " + name,
+                                     "Sentinel does not know the master: " + master.error});
+              i += ckquorum ? 3 : 2;
+              continue;
+            }
+            view.master = std::move(*master.value);
+            node.error = ReadGroupReplies(rs, i, ckquorum, view);
+            node.masters.push_back(std::move(view));
+          }
+        } else if (node.error.ok()) {
+          auto masters = collectors::ParseFieldArrays(rs[2]);
+          if (!masters.ok()) {
+            node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
+                                         : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
+                                                                        masters.error};
+          } else {
+            for (auto& m : *masters.value) {
+              MasterView view;
+              view.name = std::string(collectors::Field(m, "name").value_or(""));
+              view.master = std::move(m);
+              if (!view.name.empty()) node.masters.push_back(std::move(view));
+            }
+          }
+        }
+      }
+      node.up = node.error.ok();
+      if (!node.up) node.masters.clear();
+      snap->sentinels.push_back(std::move(node));
+    }
+
+    if (!named) {
+      // Second round trip: the groups each new Sentinel named in SENTINEL MASTERS.
+      std::vector<Request> group_reqs;
+      std::vector<SentinelNode*> owners;
+      for (size_t k = first_new; k < snap->sentinels.size(); ++k) {
+        auto& node = snap->sentinels[k];
+        if (!node.up || node.masters.empty()) continue;
+        Request r;
+        r.connection = pool_->Get(Pool::kSentinel, node.address, options_.sentinel_credentials);
+        for (const auto& view : node.masters) AddGroupCommands(r.commands, view.name, ckquorum);
+        group_reqs.push_back(std::move(r));
+        owners.push_back(&node);
+      }
+      redis::Execute(group_reqs, deadline);
+      for (size_t k = 0; k < group_reqs.size(); ++k) {
+        SentinelNode& node = *owners[k];
+        node.error = group_reqs[k].status;
+        size_t i = 0;
+        for (auto& view : node.masters) {
+          if (!node.error.ok()) break;
+          node.error = ReadGroupReplies(group_reqs[k].replies, i, ckquorum, view);
+        }
+        node.up = node.error.ok();
+        if (!node.up) node.masters.clear();
+      }
+    }
+
+    // Peers named by the Sentinels just asked: scraped as well, once each.
+    for (size_t k = first_new; k < snap->sentinels.size(); ++k) {
+      for (const auto& view : snap->sentinels[k].masters) {
+        if (!view.sentinels) continue;
+        for (const auto& peer : *view.sentinels) {
+          auto addr = collectors::AddressOf(peer);
+          if (!addr || known.size() >= options_.max_sentinels) continue;
+          if (auto id = collectors::Field(peer, "runid"); id && ids.count(std::string(*id))) continue;
+          if (known.insert(*addr).second) queue.push_back(*addr);
+        }
+      }
+    }
+    if (redis::Clock::now() >= deadline) {
+      for (const auto& addr : queue) {
+        SentinelNode node;
+        node.address = addr;
+        node.label = addr.ToString();
+        node.error = {Cause::kTimeout, "scrape deadline reached before this Sentinel was asked"};
+        snap->sentinels.push_back(std::move(node));
+      }
+      queue.clear();
+    }
+  }
+
+  // Data nodes: the union of every master and replica any Sentinel named, per group.
+  std::map<std::pair<std::string, Address>, size_t> index;
+  auto add_node = [&](const std::string& group, const std::optional<Address>& addr) {
+    if (!addr) return;
+    if (index.try_emplace({group, *addr}, snap->nodes.size()).second) {
+      DataNode node;
+      node.master_name = group;
+      node.address = *addr;
+      node.label = addr->ToString();
+      snap->nodes.push_back(std::move(node));
+    }
+  };
+  for (const auto& s : snap->sentinels) {
+    for (const auto& view : s.masters) {
+      add_node(view.name, collectors::AddressOf(view.master));
+      if (view.replicas) {
+        for (const auto& r : *view.replicas) add_node(view.name, collectors::AddressOf(r));
+      }
+    }
+  }
+  std::vector<Request> data_reqs;
+  data_reqs.reserve(snap->nodes.size());
+  const auto command = DataCommand(options_.needs.data_info);
+  for (const auto& node : snap->nodes) {
+    Request r;
+    r.connection = pool_->Get(Pool::kData, node.address, options_.redis_credentials);
+    r.commands = {command};
+    data_reqs.push_back(std::move(r));
+  }
+  redis::Execute(data_reqs, deadline);
+  for (size_t k = 0; k < data_reqs.size(); ++k) {
+    DataNode& node = snap->nodes[k];
+    node.error = data_reqs[k].status;
+    if (node.error.ok()) {
+      const Reply& reply = data_reqs[k].replies[0];
+      if (reply.IsError()) {
+        node.error = ReplyStatus(reply, command[0]);
+      } else if (!reply.IsText()) {
+        node.error = {Cause::kProtocol, std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " +
+                                            command[0]};
+      } else if (command[0] == "INFO") {
+        node.info = collectors::ParseInfo(reply.str);
+        if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
+            !collectors::Field(node.info, "role")) {
+          node.error = {Cause::kProtocol, "not a Redis data node: INFO has no role (a Sentinel?)"};
+          node.info.clear();
+        }
+      }
+    }
+    node.up = node.error.ok();
+  }
+  pool_->DropUnused();
+  LogChanges(*snap);
+  return snap;
+}
+
+// One log line when a node starts failing or its cause changes, and one when it recovers:
+// a down node does not flood the log on every scrape.
+void Topology::LogChanges(const Snapshot& snapshot) {
+  std::map<std::string, std::string> now;
+  auto report = [&](const std::string& key, const std::string& what, std::string_view label_name,
+                    const std::string& label, const Status& error) {
+    std::string state = std::string(redis::CauseName(error.cause)) + ": " + error.message;
+    now[key] = state;
+    auto it = last_error_.find(key);
+    if (it != last_error_.end() && it->second == state) {
+      log::Debug(what + " still unreachable", {{label_name, label}, {"cause", redis::CauseName(error.cause)}});
+      return;
+    }
+    log::Warn(what + " unreachable", {{label_name, label},
+                                      {"cause", redis::CauseName(error.cause)},
+                                      {"err", error.message}});
+  };
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up) report("sentinel " + s.label, "sentinel", "sentinel", s.label, s.error);
+  }
+  for (const auto& n : snapshot.nodes) {
+    if (!n.up) report("node " + n.master_name + " " + n.label, "data node", "addr", n.label, n.error);
+  }
+  for (const auto& [subject, message] : snapshot.notes) {
+    now[subject] = message;
+    auto it = last_error_.find(subject);
+    if (it == last_error_.end() || it->second != message) log::Warn(message, {{"where", subject}});
+  }
+  for (const auto& [key, state] : last_error_) {
+    if (!now.count(key)) log::Info("recovered", {{"where", key}});
+  }
+  last_error_ = std::move(now);
+}
+
+// ---------------------------------------------------------------------------------------
+
+namespace {
+const collectors::Desc kBuildInfo{"redis_sentinel_exporter_build_info",
+                                  "The exporter's version and revision (value 1)."};
+const collectors::Desc kScrapeDuration{"redis_sentinel_exporter_scrape_duration_seconds",
+                                       "Seconds the last scrape of the topology took."};
+const collectors::Desc kCollectorDuration{"redis_sentinel_exporter_collector_duration_seconds",
+                                          "Seconds each collector took to build its metrics."};
+const collectors::Desc kCollectorSuccess{"redis_sentinel_exporter_collector_success",
+                                         "1 when the collector built its metrics without a problem."};
+const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
+const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
+
+double SecondsSince(redis::Clock::time_point start) {
+  return std::chrono::duration<double>(redis::Clock::now() - start).count();
+}
+
+constexpr size_t kMaxProbeTopologies = 256;
+constexpr auto kProbeIdle = std::chrono::minutes(10);
+}  // namespace
+
+Exporter::Exporter(const Config& config) : config_(config) {
+  fetch_options_.redis_credentials = config.redis_credentials;
+  fetch_options_.sentinel_credentials = config.sentinel_credentials;
+  for (const auto& name : config.collectors) {
+    const auto* spec = collectors::FindCollector(name);
+    if (!spec) continue;
+    fetch_options_.needs.Merge(spec->needs);
+    collectors_.emplace_back(name, spec->factory());
+  }
+  if (!config.sentinels.empty()) {
+    configured_ = std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_);
+  }
+}
+
+void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) {
+  std::lock_guard lock(collect_mu_);
+  collectors::CollectReachability(snapshot, sink);
+  for (auto& [name, collector] : collectors_) {
+    auto start = redis::Clock::now();
+    std::vector<std::string> problems;
+    collector->Collect(snapshot, sink, problems);
+    for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
+    sink.Add(kCollectorDuration, {{"collector", name}}, SecondsSince(start));
+    sink.Add(kCollectorSuccess, {{"collector", name}}, problems.empty() ? 1 : 0);
+  }
+}
+
+std::vector<prometheus::MetricFamily> Exporter::Metrics(std::chrono::milliseconds timeout) {
+  auto start = redis::Clock::now();
+  collectors::MetricSink sink;
+  if (configured_) {
+    auto snapshot = configured_->Fetch(start + timeout);
+    Collect(*snapshot, sink);
+  }
+  sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
+  sink.Add(kScrapeDuration, {}, SecondsSince(start));
+  return sink.Take();
+}
+
+bool Exporter::ProbeAllowed(const redis::Address& sentinel) const {
+  if (config_.probe_allowed_targets.empty()) return true;
+  return std::find(config_.probe_allowed_targets.begin(), config_.probe_allowed_targets.end(), sentinel) !=
+         config_.probe_allowed_targets.end();
+}
+
+std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel, const std::string& master) {
+  std::lock_guard lock(probe_mu_);
+  const auto now = redis::Clock::now();
+  for (auto it = probes_.begin(); it != probes_.end();) {
+    it = now - it->second.second > kProbeIdle ? probes_.erase(it) : std::next(it);
+  }
+  auto key = std::make_pair(sentinel.ToString(), master);
+  auto it = probes_.find(key);
+  if (it == probes_.end()) {
+    if (probes_.size() >= kMaxProbeTopologies) {
+      auto oldest = std::min_element(probes_.begin(), probes_.end(), [](const auto& a, const auto& b) {
+        return a.second.second < b.second.second;
+      });
+      probes_.erase(oldest);
+    }
+    Target target{{sentinel}, master.empty() ? std::vector<std::string>{} : std::vector<std::string>{master}};
+    it = probes_.emplace(key, std::make_pair(std::make_shared<Topology>(target, fetch_options_), now)).first;
+  }
+  it->second.second = now;
+  return it->second.first;
+}
+
+std::vector<prometheus::MetricFamily> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
+                                                      std::chrono::milliseconds timeout) {
+  auto start = redis::Clock::now();
+  auto topology = ProbeTopology(sentinel, master);
+  auto snapshot = topology->Fetch(start + timeout);
+  collectors::MetricSink sink;
+  Collect(*snapshot, sink);
+  bool any_up = std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(),
+                            [](const auto& s) { return s.up; });
+  sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
+  sink.Add(kProbeDuration, {}, SecondsSince(start));
+  return sink.Take();
+}
+
+}  // namespace rse

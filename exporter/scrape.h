@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "collectors/collector.h"
+#include "collectors/snapshot.h"
+#include "exporter/config.h"
+#include "redis/connection.h"
+
+namespace rse {
+
+// Where a topology is discovered from: Sentinels, and optionally the master groups to watch.
+struct Target {
+  std::vector<redis::Address> sentinels;
+  std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
+};
+
+struct FetchOptions {
+  redis::Credentials redis_credentials;
+  redis::Credentials sentinel_credentials;
+  collectors::Needs needs;
+  std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
+};
+
+// Fetches one topology: discovery through the Sentinels, then every data node, all nodes
+// concurrently under one deadline. Keeps its connections open between fetches.
+// Thread-safe: concurrent callers share the fetch already under way instead of starting another.
+class Topology {
+ public:
+  Topology(Target target, FetchOptions options);
+
+  std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
+  // New TCP connections opened so far (tests and benchmarks).
+  std::uint64_t connects() const;
+
+ private:
+  struct Pool;
+  std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
+  void LogChanges(const collectors::Snapshot& snapshot);
+
+  const Target target_;
+  const FetchOptions options_;
+  mutable std::mutex fetch_mu_;  // one fetch at a time uses the pool
+  std::mutex share_mu_;
+  std::shared_ptr<struct InFlight> in_flight_;
+  std::shared_ptr<Pool> pool_;
+  std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+};
+
+// Runs the enabled collectors over snapshots and adds the exporter's own metrics.
+class Exporter {
+ public:
+  explicit Exporter(const Config& config);
+
+  // The configured topology's families plus the exporter's own (the telemetry path).
+  std::vector<prometheus::MetricFamily> Metrics(std::chrono::milliseconds timeout);
+  // The topology behind one Sentinel (the /probe endpoint).
+  std::vector<prometheus::MetricFamily> Probe(const redis::Address& sentinel, const std::string& master,
+                                              std::chrono::milliseconds timeout);
+  bool ProbeAllowed(const redis::Address& sentinel) const;
+
+  const Config& config() const { return config_; }
+  Topology* configured_topology() { return configured_.get(); }
+
+ private:
+  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
+  std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
+
+  Config config_;
+  FetchOptions fetch_options_;
+  std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
+  std::mutex collect_mu_;  // collectors may keep state between scrapes
+  std::unique_ptr<Topology> configured_;
+  std::mutex probe_mu_;
+  std::map<std::pair<std::string, std::string>, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>>
+      probes_;
+};
+
+}  // namespace rse

@@ -1,0 +1,370 @@
+#include "redis/connection.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace rse::redis {
+
+const char* CauseName(Cause cause) {
+  switch (cause) {
+    case Cause::kOk: return "ok";
+    case Cause::kRefused: return "refused";
+    case Cause::kTimeout: return "timeout";
+    case Cause::kAuth: return "auth";
+    case Cause::kProtocol: return "protocol";
+    case Cause::kClosed: return "closed";
+    case Cause::kResolve: return "resolve";
+    case Cause::kIo: return "io";
+  }
+  return "unknown";
+}
+
+Connection::Connection(Address address, Credentials credentials)
+    : address_(std::move(address)), credentials_(std::move(credentials)) {}
+
+Connection::~Connection() { Close(); }
+
+void Connection::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  authenticated_ = false;
+}
+
+namespace {
+
+struct Resolved {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+
+std::optional<Resolved> FirstAddress(addrinfo* list) {
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
+      Resolved r;
+      std::memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
+      r.len = ai->ai_addrlen;
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+// Shared between a resolver thread and the waiter, which may give up at its deadline.
+struct Lookup {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int rc = 0;
+  std::optional<Resolved> result;
+};
+
+// getaddrinfo blocks without a timeout, so a name is looked up on a detached thread and
+// waited for only until the deadline; a numeric address is converted on the spot.
+Status Resolve(const Address& address, Deadline deadline, Resolved& out) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  const std::string port = std::to_string(address.port);
+  addrinfo* list = nullptr;
+  if (getaddrinfo(address.host.c_str(), port.c_str(), &hints, &list) == 0) {
+    auto r = FirstAddress(list);
+    freeaddrinfo(list);
+    if (r) {
+      out = *r;
+      return {};
+    }
+  }
+  auto lookup = std::make_shared<Lookup>();
+  std::thread([lookup, host = address.host, port] {
+    addrinfo h{};
+    h.ai_socktype = SOCK_STREAM;
+    h.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host.c_str(), port.c_str(), &h, &res);
+    std::optional<Resolved> r;
+    if (rc == 0) {
+      r = FirstAddress(res);
+      freeaddrinfo(res);
+    }
+    std::lock_guard lock(lookup->mu);
+    lookup->rc = rc;
+    lookup->result = r;
+    lookup->done = true;
+    lookup->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(lookup->mu);
+  if (!lookup->cv.wait_until(lock, deadline, [&] { return lookup->done; })) {
+    return {Cause::kTimeout, "timed out resolving host name"};
+  }
+  if (lookup->rc != 0 || !lookup->result) {
+    return {Cause::kResolve, std::string("cannot resolve host name: ") +
+                                 (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no IPv4/IPv6 address")};
+  }
+  out = *lookup->result;
+  return {};
+}
+
+Status ErrnoStatus(const char* what, int err) {
+  Cause cause = Cause::kIo;
+  if (err == ECONNREFUSED) cause = Cause::kRefused;
+  if (err == ECONNRESET || err == EPIPE) cause = Cause::kClosed;
+  return {cause, std::string(what) + ": " + std::strerror(err)};
+}
+
+}  // namespace
+
+// Drives one request through connect, AUTH, write and read as its socket becomes ready.
+class Executor {
+ public:
+  Executor(Request& request, const ExecuteOptions& options) : req_(request), options_(options) {}
+
+  bool done() const { return phase_ == Phase::kDone; }
+  int fd() const { return req_.connection->fd_; }
+  short events() const {
+    if (phase_ == Phase::kConnecting || phase_ == Phase::kWriting) return POLLOUT;
+    return POLLIN;
+  }
+
+  void Start(Deadline deadline) {
+    req_.status = {};
+    req_.replies.clear();
+    Connection& c = *req_.connection;
+    reused_ = c.IsOpen();
+    if (!c.IsOpen()) {
+      Connect(deadline);
+      if (done()) return;
+    } else {
+      BeginWrite();
+    }
+  }
+
+  void OnEvents(short revents, Deadline deadline) {
+    if (phase_ == Phase::kConnecting) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (getsockopt(fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) return Fail(ErrnoStatus("connect", err));
+      BeginWrite();
+      revents = POLLOUT;
+    }
+    if (phase_ == Phase::kWriting && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+      Write(deadline);
+      return;
+    }
+    if (phase_ == Phase::kReading && (revents & (POLLIN | POLLERR | POLLHUP))) {
+      Read(deadline);
+    }
+  }
+
+  void TimeOut() {
+    const char* what = phase_ == Phase::kConnecting ? "timed out connecting"
+                                                    : "timed out waiting for the reply";
+    Fail({Cause::kTimeout, what});
+  }
+
+  void Abort(Status st) { Fail(std::move(st)); }
+
+ private:
+  enum class Phase { kConnecting, kWriting, kReading, kDone };
+
+  void Connect(Deadline deadline) {
+    Connection& c = *req_.connection;
+    c.Close();
+    Resolved target;
+    if (auto st = Resolve(c.address_, deadline, target); !st.ok()) return Fail(std::move(st));
+    int fd = ::socket(target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Fail(ErrnoStatus("socket", errno));
+    c.fd_ = fd;
+    ++c.connects_;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&target.addr), target.len) == 0) {
+      BeginWrite();
+      return;
+    }
+    if (errno != EINPROGRESS) return Fail(ErrnoStatus("connect", errno));
+    phase_ = Phase::kConnecting;
+  }
+
+  void BeginWrite() {
+    Connection& c = *req_.connection;
+    out_.clear();
+    out_off_ = 0;
+    auth_sent_ = false;
+    auth_seen_ = false;
+    auth_error_.clear();
+    if (!c.authenticated_ && !c.credentials_.password.empty()) {
+      std::vector<std::string> auth{"AUTH"};
+      if (!c.credentials_.user.empty()) auth.push_back(c.credentials_.user);
+      auth.push_back(c.credentials_.password);
+      out_ += FormatCommand(auth);
+      auth_sent_ = true;
+    }
+    for (const auto& cmd : req_.commands) out_ += FormatCommand(cmd);
+    expected_ = req_.commands.size() + (auth_sent_ ? 1 : 0);
+    received_bytes_ = 0;
+    parser_ = std::make_unique<RespParser>();
+    phase_ = Phase::kWriting;
+  }
+
+  void Write(Deadline deadline) {
+    while (out_off_ < out_.size()) {
+      ssize_t n = ::send(fd(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR) continue;
+        return FailOrRetry(ErrnoStatus("send", errno), deadline);
+      }
+      out_off_ += static_cast<size_t>(n);
+    }
+    // The AUTH command held the password: do not keep it in memory longer than needed.
+    std::fill(out_.begin(), out_.end(), '\0');
+    out_.clear();
+    phase_ = Phase::kReading;
+  }
+
+  void Read(Deadline deadline) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::recv(fd(), buf, sizeof(buf), 0);
+      if (n == 0) {
+        return FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR) continue;
+        return FailOrRetry(ErrnoStatus("recv", errno), deadline);
+      }
+      received_bytes_ += static_cast<size_t>(n);
+      if (received_bytes_ > options_.max_reply_bytes) {
+        return Fail({Cause::kProtocol, "reply larger than " + std::to_string(options_.max_reply_bytes) +
+                                           " bytes"});
+      }
+      if (!parser_->Feed(buf, static_cast<size_t>(n))) {
+        return Fail({Cause::kProtocol, "not a Redis reply: " + parser_->Error()});
+      }
+      for (;;) {
+        Reply reply;
+        auto r = parser_->Next(reply);
+        if (r == RespParser::Result::kError) {
+          return Fail({Cause::kProtocol, "not a Redis reply: " + parser_->Error()});
+        }
+        if (r == RespParser::Result::kNeedMore) break;
+        if (!TakeReply(std::move(reply))) return;
+        if (done()) return;
+      }
+    }
+  }
+
+  // Returns false when the request has failed.
+  bool TakeReply(Reply reply) {
+    Connection& c = *req_.connection;
+    if (auth_sent_ && !auth_seen_) {
+      auth_seen_ = true;
+      if (reply.IsError()) {
+        auth_error_ = "authentication failed: " + reply.str;
+      } else {
+        c.authenticated_ = true;
+      }
+    } else {
+      if (reply.IsError() && auth_error_.empty() &&
+          (reply.str.rfind("NOAUTH", 0) == 0 || reply.str.rfind("WRONGPASS", 0) == 0)) {
+        auth_error_ = "authentication required: " + reply.str;
+      }
+      req_.replies.push_back(std::move(reply));
+    }
+    if (--expected_ == 0) {
+      if (!auth_error_.empty()) {
+        Fail({Cause::kAuth, auth_error_});
+        return false;
+      }
+      phase_ = Phase::kDone;
+    }
+    return true;
+  }
+
+  // A kept-open connection may have been closed by the server while idle (timeout,
+  // restart); that is not the node's failure, so reconnect once before reporting it.
+  void FailOrRetry(Status st, Deadline deadline) {
+    if (reused_ && received_bytes_ == 0 && (st.cause == Cause::kClosed || st.cause == Cause::kIo)) {
+      reused_ = false;
+      req_.replies.clear();
+      Connect(deadline);
+      return;
+    }
+    Fail(std::move(st));
+  }
+
+  void Fail(Status st) {
+    req_.connection->Close();
+    req_.replies.clear();
+    req_.status = std::move(st);
+    phase_ = Phase::kDone;
+  }
+
+  Request& req_;
+  const ExecuteOptions& options_;
+  Phase phase_ = Phase::kDone;
+  std::string out_;
+  size_t out_off_ = 0;
+  size_t expected_ = 0;
+  size_t received_bytes_ = 0;
+  bool auth_sent_ = false;
+  bool auth_seen_ = false;
+  bool reused_ = false;
+  std::string auth_error_;
+  std::unique_ptr<RespParser> parser_;
+};
+
+void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options) {
+  std::vector<Executor> running;
+  running.reserve(requests.size());
+  for (auto& r : requests) {
+    running.emplace_back(r, options);
+    running.back().Start(deadline);
+  }
+  std::vector<pollfd> fds;
+  std::vector<Executor*> owners;
+  for (;;) {
+    fds.clear();
+    owners.clear();
+    for (auto& e : running) {
+      if (e.done()) continue;
+      fds.push_back({e.fd(), e.events(), 0});
+      owners.push_back(&e);
+    }
+    if (fds.empty()) return;
+    auto now = Clock::now();
+    if (now >= deadline) {
+      for (auto* e : owners) e->TimeOut();
+      return;
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(wait, 60000)));
+    if (n < 0 && errno != EINTR) {
+      Status st = ErrnoStatus("poll", errno);
+      for (auto* e : owners) e->Abort(st);
+      return;
+    }
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) owners[i]->OnEvents(fds[i].revents, deadline);
+    }
+  }
+}
+
+}  // namespace rse::redis

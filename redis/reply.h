@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisReader;
+
+namespace rse::redis {
+
+// One RESP2 reply, owned by value. Converted from hiredis' redisReply so that nothing
+// outside this layer sees a C pointer or has to free anything.
+struct Reply {
+  enum class Type { kString, kStatus, kError, kInteger, kNil, kArray };
+  Type type = Type::kNil;
+  std::string str;           // kString, kStatus, kError
+  long long integer = 0;     // kInteger
+  std::vector<Reply> elements;  // kArray
+
+  bool IsError() const { return type == Type::kError; }
+  bool IsArray() const { return type == Type::kArray; }
+  bool IsText() const { return type == Type::kString || type == Type::kStatus; }
+
+  static Reply Error(std::string text) { return Reply{Type::kError, std::move(text), 0, {}}; }
+  static Reply String(std::string text) { return Reply{Type::kString, std::move(text), 0, {}}; }
+};
+
+// "string", "array", ...: for error messages that say what arrived.
+const char* TypeName(Reply::Type type);
+
+// Sans-I/O RESP parser over hiredis' redisReader: feed bytes, take complete replies.
+// A protocol error is sticky (hiredis' reader cannot resynchronise): drop the stream.
+class RespParser {
+ public:
+  RespParser();
+  ~RespParser();
+  RespParser(const RespParser&) = delete;
+  RespParser& operator=(const RespParser&) = delete;
+
+  // False, with Error() set, when the reader refuses the bytes.
+  bool Feed(const char* data, std::size_t len);
+
+  enum class Result { kReply, kNeedMore, kError };
+  // Takes the next complete reply, if any.
+  Result Next(Reply& out);
+
+  const std::string& Error() const { return error_; }
+
+ private:
+  struct ReaderDeleter {
+    void operator()(redisReader* r) const;
+  };
+  std::unique_ptr<redisReader, ReaderDeleter> reader_;
+  std::string error_;
+};
+
+// Parses exactly one reply from a complete byte string (recorded fixtures, tests).
+// Returns false when the bytes are not one complete, valid reply.
+bool ParseOneReply(std::string_view bytes, Reply& out, std::string* error = nullptr);
+
+// Encodes a command as a RESP array of bulk strings, using hiredis' formatter.
+std::string FormatCommand(const std::vector<std::string>& argv);
+
+}  // namespace rse::redis
