@@ -1,0 +1,229 @@
+// The exporter against a real local topology (scripts/topology.sh): one master, two
+// replicas, three Sentinels, quorum 2, a password on every data node.
+#include <signal.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+
+namespace {
+
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+
+const std::string kMaster = "aragora-master";
+
+}  // namespace
+
+TEST_CASE("one Sentinel address discovers and exports the whole topology") {
+  LocalTopology topo;
+  // Configured the way the runbook's deployments are: environment variables only, one Sentinel.
+  ExporterProcess exporter({}, {"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=" + kMaster,
+                                "REDIS_PASSWORD=" + topo.options().password});
+  const std::string m = exporter.Metrics();
+  const std::string master = topo.data(0);
+
+  // All three Sentinels, the configured one and the two found as its peers.
+  CHECK(Series(m, "redis_sentinel_up").size() == 3);
+  for (int i = 0; i < 3; ++i) CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
+  // All three data nodes, found through the Sentinels.
+  CHECK(Series(m, "redis_up").size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Sample(m, "redis_up", {L("master_name", kMaster), L("addr", topo.data(i))}) == 1);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const auto s = L("sentinel", topo.sentinel(i));
+    CHECK(Sample(m, "redis_sentinel_master_info", {s, L("master_name", kMaster), L("master_address", master)}) == 1);
+    CHECK(Sample(m, "redis_sentinel_master_status", {s}) == 1);
+    CHECK(Sample(m, "redis_sentinel_master_slaves", {s}) == 2);
+    CHECK(Sample(m, "redis_sentinel_master_ok_slaves", {s}) == 2);
+    CHECK(Sample(m, "redis_sentinel_master_sentinels", {s}) == 3);
+    CHECK(Sample(m, "redis_sentinel_master_ok_sentinels", {s}) == 3);
+    CHECK(Sample(m, "redis_sentinel_master_quorum", {s}) == 2);
+    CHECK(Sample(m, "redis_sentinel_master_ckquorum_ok", {s}) == 1);
+    CHECK(Sample(m, "redis_sentinel_master_down_after_seconds", {s}) == 1);
+    CHECK(Sample(m, "redis_sentinel_tilt", {s}) == 0);
+  }
+  CHECK(Sample(m, "redis_connected_slaves", {L("addr", master)}) == 2);
+  CHECK(Sample(m, "redis_instance_role", {L("addr", master), L("role", "master")}) == 1);
+  CHECK(Sample(m, "redis_instance_role", {L("addr", master), L("role", "replica")}) == 0);
+  for (int i = 1; i < 3; ++i) {
+    CHECK(Sample(m, "redis_master_link_up", {L("addr", topo.data(i))}) == 1);
+    CHECK(Sample(m, "redis_instance_role", {L("addr", topo.data(i)), L("role", "replica")}) == 1);
+    CHECK(Sample(m, "redis_connected_slave_offset_bytes", {L("addr", master), L("slave_addr", topo.data(i))}) >= 0);
+  }
+  CHECK(Sample(m, "redis_sentinel_exporter_build_info") == 1);
+  for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info"}) {
+    CHECK(Sample(m, "redis_sentinel_exporter_collector_success", {L("collector", c)}) == 1);
+  }
+  // The password is in the exporter's environment only: never in its output or its log.
+  CHECK(m.find(topo.options().password) == std::string::npos);
+  CHECK(exporter.Log().find(topo.options().password) == std::string::npos);
+}
+
+TEST_CASE("every master the Sentinels monitor is watched when no master name is given") {
+  LocalTopology topo({.groups = 2});
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(1), "--redis.password-file=" + topo.password_file()});
+  const std::string m = exporter.Metrics();
+  CHECK(Series(m, "redis_up").size() == 6);
+  CHECK(Sample(m, "redis_up", {L("master_name", kMaster + "-1"), L("addr", topo.data(0))}) == 1);
+  CHECK(Sample(m, "redis_up", {L("master_name", kMaster + "-2"), L("addr", topo.data(3))}) == 1);
+  CHECK(Sample(m, "redis_sentinel_masters", {L("sentinel", topo.sentinel(0))}) == 2);
+}
+
+TEST_CASE("the metrics output passes promtool check metrics") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  const std::string m = exporter.Metrics();
+  char path[] = "/tmp/rse-metrics-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << m;
+  auto r = Run({"sh", "-c", std::string("promtool check metrics < ") + path});
+  std::remove(path);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a wrong password yields redis_up 0 and one clear log line without the password") {
+  LocalTopology topo;
+  const std::string wrong = "not-the-password-91c2";
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0)}, {"REDIS_PASSWORD=" + wrong});
+  const std::string m = exporter.Metrics();
+  for (int i = 0; i < 3; ++i) CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 1);  // AUTH never sent to Sentinels
+  const std::string log = exporter.Log();
+  CHECK(log.find("addr=" + topo.data(0) + " cause=auth") != std::string::npos);
+  CHECK(log.find("WRONGPASS") != std::string::npos);
+  CHECK(log.find(wrong) == std::string::npos);
+  CHECK(m.find(wrong) == std::string::npos);
+}
+
+TEST_CASE("a SIGSTOPped replica costs at most the timeout and leaves the rest correct") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--redis.timeout=2s"});
+  REQUIRE(Sample(exporter.Metrics(), "redis_up", {L("addr", topo.data(2))}) == 1);
+  const int pid = topo.Pid(topo.data_ports()[2]);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto r = exporter.Get("/metrics");
+  kill(pid, SIGCONT);
+  REQUIRE(r.status == 200);
+  CHECK(r.elapsed.count() < 3000);  // the timeout plus one second
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(2))}) == 0);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(0))}) == 1);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(1))}) == 1);
+  CHECK(Sample(r.body, "redis_connected_slaves", {L("addr", topo.data(0))}) == 2);
+  for (int i = 0; i < 3; ++i) CHECK(Sample(r.body, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
+  CHECK(exporter.Log().find("addr=" + topo.data(2) + " cause=timeout") != std::string::npos);
+  // Once it resumes, the next scrape sees it again on a fresh connection.
+  CHECK(WaitFor([&] { return Sample(exporter.Metrics(), "redis_up", {L("addr", topo.data(2))}) == 1; },
+                std::chrono::seconds(10)));
+}
+
+TEST_CASE("a stopped Sentinel leaves the rest of the topology exported") {
+  LocalTopology topo;
+  topo.StopNode(topo.sentinel_ports()[1]);
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0) + "," + topo.sentinel(1),
+                            "--redis.password-file=" + topo.password_file()});
+  const std::string m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(1))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 1);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(2))}) == 1);
+  for (int i = 0; i < 3; ++i) CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
+  CHECK(Sample(m, "redis_sentinel_master_ckquorum_ok", {L("sentinel", topo.sentinel(0))}) == 1);
+  CHECK(exporter.Log().find("sentinel=" + topo.sentinel(1) + " cause=refused") != std::string::npos);
+}
+
+TEST_CASE("a data node given as a Sentinel is reported, not trusted") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.data(0) + "," + topo.sentinel(0),
+                            "--redis.password-file=" + topo.password_file()});
+  const std::string m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.data(0))}) == 0);
+  CHECK(Sample(m, "redis_up", {L("addr", topo.data(0))}) == 1);
+  CHECK(exporter.Log().find("not a Sentinel") != std::string::npos);
+}
+
+TEST_CASE("a scrape in steady state opens no new connection to Redis") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  const auto master = L("addr", topo.data(0));
+  exporter.Metrics();
+  const double before = Sample(exporter.Metrics(), "redis_connections_received_total", {master});
+  double after = before;
+  for (int i = 0; i < 5; ++i) after = Sample(exporter.Metrics(), "redis_connections_received_total", {master});
+  CHECK(before > 0);
+  CHECK(after == before);
+}
+
+TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within the allow-list") {
+  LocalTopology first;
+  LocalTopology second({.master_name = "other-master"});
+  ExporterProcess exporter({"--sentinel.addr=" + first.sentinel(0), "--redis.password-file=" + first.password_file(),
+                            "--probe.allowed-targets=" + second.sentinel(0)});
+  auto r = exporter.Get("/probe?target=" + second.sentinel(0) + "&master=other-master");
+  REQUIRE(r.status == 200);
+  CHECK(Sample(r.body, "probe_success") == 1);
+  CHECK(Series(r.body, "redis_sentinel_up").size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Sample(r.body, "redis_sentinel_up", {L("sentinel", second.sentinel(i))}) == 1);
+    CHECK(Sample(r.body, "redis_up", {L("master_name", "other-master"), L("addr", second.data(i))}) == 1);
+  }
+  CHECK(r.body.find(kMaster) == std::string::npos);
+  CHECK(r.body.find(first.sentinel(0)) == std::string::npos);
+
+  auto refused = exporter.Get("/probe?target=" + first.sentinel(0));
+  CHECK(refused.status == 403);
+  CHECK(exporter.Get("/probe").status == 400);
+  CHECK(exporter.Get("/probe?target=nonsense").status == 400);
+  // The configured topology is still what the telemetry path shows.
+  CHECK(Sample(exporter.Metrics(), "redis_up", {L("master_name", kMaster), L("addr", first.data(0))}) == 1);
+}
+
+TEST_CASE("HTTP endpoints: landing page, health, unknown paths") {
+  ExporterProcess exporter({});
+  auto landing = exporter.Get("/");
+  CHECK(landing.status == 200);
+  CHECK(landing.body.find("/metrics") != std::string::npos);
+  CHECK(exporter.Get("/-/healthy").status == 200);
+  CHECK(exporter.Get("/nope").status == 404);
+  // Without a Sentinel configured the telemetry path still answers, with the exporter's own metrics.
+  auto m = exporter.Get("/metrics");
+  CHECK(m.status == 200);
+  CHECK(Sample(m.body, "redis_sentinel_exporter_build_info") == 1);
+  CHECK(Series(m.body, "redis_up").empty());
+}
+
+TEST_CASE("command line: --version, --help, bad flags, busy port") {
+  auto version = Run({RSE_EXPORTER_BINARY, "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find("redis_sentinel_exporter version ") == 0);
+  CHECK(version.out.find("revision") != std::string::npos);
+  auto help = Run({RSE_EXPORTER_BINARY, "--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* flag : {"--sentinel.addr", "--sentinel.master-name", "--redis.password-file", "--redis.timeout",
+                           "--web.listen-address", "--web.telemetry-path", "--log.format", "--collector.info",
+                           "--no-collector.info", "--probe.allowed-targets"}) {
+    CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
+  }
+  auto bad = Run({RSE_EXPORTER_BINARY, "--sentinel.addr=nohost"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("not host:port") != std::string::npos);
+  // A password given on the command line is refused: it would show in ps.
+  CHECK(Run({RSE_EXPORTER_BINARY, "--redis.password=x"}).exit_code == 2);
+
+  ExporterProcess first({});
+  auto busy = Run({RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())},
+                  EnvWith({}), std::chrono::seconds(10));
+  CHECK(busy.exit_code == 1);
+  CHECK(busy.err.find("cannot listen") != std::string::npos);
+}

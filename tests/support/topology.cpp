@@ -1,0 +1,124 @@
+#include "tests/support/topology.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "tests/support/process.h"
+
+namespace rse::test {
+namespace {
+
+const std::string kScript = std::string(RSE_SOURCE_DIR) + "/scripts/topology.sh";
+
+std::vector<int> Ports(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream ss(list);
+  int p = 0;
+  while (ss >> p) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(options)) {
+  char tmpl[] = "/tmp/rse-test-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  std::vector<std::string> args = {"bash", kScript, "start", "--dir", dir_ + "/topology",
+                                   "--groups", std::to_string(options_.groups),
+                                   "--master-name", options_.master_name,
+                                   "--down-after-ms", std::to_string(options_.down_after_ms),
+                                   "--failover-timeout-ms", std::to_string(options_.failover_timeout_ms)};
+  if (!options_.password.empty()) {
+    password_file_ = dir_ + "/password";
+    std::ofstream(password_file_) << options_.password << "\n";
+    args.insert(args.end(), {"--password-file", password_file_});
+  }
+  // Ports are chosen at random and the launcher refuses busy ones (exit 3): retry elsewhere.
+  std::mt19937 rng(std::random_device{}());
+  // Below the kernel's ephemeral range (32768+), where outgoing connections take their ports.
+  std::uniform_int_distribution<int> base(20000, 32000);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto with_port = args;
+    with_port.insert(with_port.end(), {"--base-port", std::to_string(base(rng))});
+    auto r = Run(with_port);
+    if (r.exit_code == 3) continue;
+    if (r.exit_code != 0) {
+      Run({"bash", kScript, "stop", "--dir", dir_ + "/topology"});
+      throw std::runtime_error("topology.sh start failed (" + std::to_string(r.exit_code) + "): " + r.err);
+    }
+    std::stringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string value = line.substr(eq + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      env_[line.substr(0, eq)] = value;
+    }
+    running_ = true;
+    return;
+  }
+  throw std::runtime_error("no free port range found for the topology");
+}
+
+LocalTopology::~LocalTopology() {
+  Stop();
+  Run({"rm", "-rf", dir_});
+}
+
+void LocalTopology::Stop() {
+  if (!running_) return;
+  Run({"bash", kScript, "stop", "--dir", dir_ + "/topology"});
+  running_ = false;
+}
+
+std::string LocalTopology::Env(const std::string& key) const {
+  auto it = env_.find(key);
+  return it == env_.end() ? std::string() : it->second;
+}
+
+std::vector<int> LocalTopology::data_ports() const { return Ports(Env("TOPOLOGY_DATA_PORTS")); }
+std::vector<int> LocalTopology::sentinel_ports() const { return Ports(Env("TOPOLOGY_SENTINEL_PORTS")); }
+std::string LocalTopology::sentinel(int i) const { return "127.0.0.1:" + std::to_string(sentinel_ports().at(i)); }
+std::string LocalTopology::data(int i) const { return "127.0.0.1:" + std::to_string(data_ports().at(i)); }
+
+int LocalTopology::Pid(int port) const {
+  std::ifstream in(dir_ + "/topology/node-" + std::to_string(port) + "/redis.pid");
+  int pid = -1;
+  in >> pid;
+  return pid;
+}
+
+void LocalTopology::Script(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"bash", kScript};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = Run(argv);
+  if (r.exit_code != 0) throw std::runtime_error("topology.sh " + args[0] + " failed: " + r.err);
+}
+
+void LocalTopology::StopNode(int port) { Script({"stop-node", "--dir", dir_ + "/topology", "--port", std::to_string(port)}); }
+void LocalTopology::StartNode(int port) {
+  Script({"start-node", "--dir", dir_ + "/topology", "--port", std::to_string(port)});
+}
+
+}  // namespace rse::test

@@ -1,0 +1,54 @@
+#pragma once
+
+// A real local Sentinel topology for a test, started and stopped through scripts/topology.sh
+// (the same launcher the demo and the benchmarks use). Stopped by the destructor.
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rse::test {
+
+struct TopologyOptions {
+  int groups = 1;
+  std::string master_name = "aragora-master";
+  std::string password = "test-pw-7f3a";  // empty: no auth
+  int down_after_ms = 1000;
+  int failover_timeout_ms = 10000;
+};
+
+class LocalTopology {
+ public:
+  explicit LocalTopology(TopologyOptions options = {});
+  ~LocalTopology();
+  LocalTopology(const LocalTopology&) = delete;
+  LocalTopology& operator=(const LocalTopology&) = delete;
+
+  const TopologyOptions& options() const { return options_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& password_file() const { return password_file_; }
+  std::string Env(const std::string& key) const;  // a topology.env value
+  std::vector<int> data_ports() const;
+  std::vector<int> sentinel_ports() const;
+  std::string sentinel(int i) const;  // "127.0.0.1:port" of the i-th Sentinel
+  std::string data(int i) const;      // "127.0.0.1:port" of the i-th data node
+
+  int Pid(int port) const;  // from the node's pidfile
+  void StopNode(int port);
+  void StartNode(int port);
+  void Stop();
+
+ private:
+  void Script(const std::vector<std::string>& args);
+
+  TopologyOptions options_;
+  std::string dir_;
+  std::string password_file_;
+  std::map<std::string, std::string> env_;
+  bool running_ = false;
+};
+
+// A free TCP port on 127.0.0.1 (bound then released).
+int FreePort();
+
+}  // namespace rse::test
