@@ -1,0 +1,157 @@
+// Flags and environment, in the habits of Prometheus exporters.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <doctest/doctest.h>
+
+#include "exporter/config.h"
+
+namespace {
+
+rse::ParsedArgs Parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  args.insert(args.begin(), "redis_sentinel_exporter");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return rse::ParseArgs(static_cast<int>(argv.size()), argv.data(),
+                        [env](const char* name) -> std::optional<std::string> {
+                          auto it = env.find(name);
+                          if (it == env.end()) return std::nullopt;
+                          return it->second;
+                        });
+}
+
+std::string TempFile(const std::string& content) {
+  char path[] = "/tmp/rse-config-test-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+bool Enabled(const rse::Config& c, const std::string& name) {
+  return std::find(c.collectors.begin(), c.collectors.end(), name) != c.collectors.end();
+}
+
+}  // namespace
+
+TEST_CASE("defaults") {
+  auto r = Parse({});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK(r.config.listen_address == ":9355");
+  CHECK(r.config.telemetry_path == "/metrics");
+  CHECK(r.config.timeout == std::chrono::seconds(5));
+  CHECK(r.config.sentinels.empty());
+  CHECK(r.config.master_names.empty());
+  CHECK(r.config.redis_credentials.password.empty());
+  for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info"}) {
+    CHECK_MESSAGE(Enabled(r.config, c), c);
+  }
+}
+
+TEST_CASE("the runbook's environment variables configure everything") {
+  auto r = Parse({}, {{"REDIS_SENTINEL_HOSTS", "10.0.0.1:26379,10.0.0.2:26379, sentinel-3:26379"},
+                      {"REDIS_SENTINEL_MASTER", "aragora-master"},
+                      {"REDIS_PASSWORD", "pw-from-env"}});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  REQUIRE(r.config.sentinels.size() == 3);
+  CHECK(r.config.sentinels[2].ToString() == "sentinel-3:26379");
+  CHECK(r.config.master_names == std::vector<std::string>{"aragora-master"});
+  CHECK(r.config.redis_credentials.password == "pw-from-env");
+  // The data nodes' password is never the Sentinels' too.
+  CHECK(r.config.sentinel_credentials.password.empty());
+}
+
+TEST_CASE("flags win over the environment; repeatable and comma-separated lists") {
+  auto r = Parse({"--sentinel.addr=a:1,b:2", "--sentinel.addr", "c:3", "--sentinel.addr=a:1",
+                  "--sentinel.master-name=m1", "--sentinel.master-name=m2"},
+                 {{"REDIS_SENTINEL_HOSTS", "x:9"}, {"REDIS_SENTINEL_MASTER", "other"}});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  REQUIRE(r.config.sentinels.size() == 3);  // duplicates dropped
+  CHECK(r.config.sentinels[0].ToString() == "a:1");
+  CHECK(r.config.sentinels[2].ToString() == "c:3");
+  CHECK(r.config.master_names == std::vector<std::string>{"m1", "m2"});
+}
+
+TEST_CASE("passwords come from files, first line, trailing newline dropped") {
+  auto redis_pw = TempFile("from-file\n");
+  auto sentinel_pw = TempFile("sentinel-secret\r\nignored second line\n");
+  auto r = Parse({"--redis.password-file=" + redis_pw, "--redis.user=exporter",
+                  "--sentinel.password-file=" + sentinel_pw, "--sentinel.user=mon"},
+                 {{"REDIS_PASSWORD", "env-loses"}});
+  std::remove(redis_pw.c_str());
+  std::remove(sentinel_pw.c_str());
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK(r.config.redis_credentials.password == "from-file");
+  CHECK(r.config.redis_credentials.user == "exporter");
+  CHECK(r.config.sentinel_credentials.password == "sentinel-secret");
+  CHECK(r.config.sentinel_credentials.user == "mon");
+}
+
+TEST_CASE("configuration errors are clear and exit 2") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"--sentinel.addr=no-port"}, "not host:port"},
+           {{"--sentinel.addr=[::1]"}, "not host:port"},
+           {{"--redis.timeout=soon"}, "--redis.timeout"},
+           {{"--redis.timeout=0s"}, "--redis.timeout"},
+           {{"--redis.password-file=/nonexistent/pw"}, "cannot read /nonexistent/pw"},
+           {{"--redis.user=u"}, "needs a password"},
+           {{"--log.format=xml"}, "logfmt or json"},
+           {{"--log.level=verbose"}, "--log.level"},
+           {{"--web.telemetry-path=metrics"}, "must start with '/'"},
+           {{"--web.telemetry-path=/probe"}, "cannot be /probe"},
+           {{"--no-such-flag"}, "no-such-flag"},
+           {{"--redis.password=secret"}, "redis.password"},
+           {{"stray"}, "unexpected argument"},
+       }) {
+    auto r = Parse(c.args);
+    INFO(c.args[0]);
+    CHECK(r.action == rse::ParsedArgs::Action::kExit);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(c.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("a password file's content never appears in an error") {
+  auto r = Parse({"--redis.user=u", "--sentinel.user=s"}, {{"REDIS_PASSWORD", "p4ss"}});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("p4ss") == std::string::npos);
+}
+
+TEST_CASE("--collector.NAME and --no-collector.NAME") {
+  auto r = Parse({"--no-collector.info", "--no-collector.ckquorum", "--collector.replication=false"});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK_FALSE(Enabled(r.config, "info"));
+  CHECK_FALSE(Enabled(r.config, "ckquorum"));
+  CHECK_FALSE(Enabled(r.config, "replication"));
+  CHECK(Enabled(r.config, "sentinel"));
+}
+
+TEST_CASE("durations") {
+  CHECK(rse::ParseDuration("5s") == std::chrono::milliseconds(5000));
+  CHECK(rse::ParseDuration("250ms") == std::chrono::milliseconds(250));
+  CHECK(rse::ParseDuration("1.5s") == std::chrono::milliseconds(1500));
+  CHECK(rse::ParseDuration("2m") == std::chrono::milliseconds(120000));
+  CHECK(rse::ParseDuration("3") == std::chrono::milliseconds(3000));
+  CHECK_FALSE(rse::ParseDuration("").has_value());
+  CHECK_FALSE(rse::ParseDuration("5h").has_value());
+  CHECK_FALSE(rse::ParseDuration("-1s").has_value());
+  CHECK_FALSE(rse::ParseDuration("fast").has_value());
+}
+
+TEST_CASE("--help and --version exit 0 with their text") {
+  auto help = Parse({"--help"});
+  CHECK(help.action == rse::ParsedArgs::Action::kExit);
+  CHECK(help.exit_code == 0);
+  CHECK(help.output.find("--sentinel.addr") != std::string::npos);
+  CHECK(help.output.find("REDIS_SENTINEL_HOSTS") != std::string::npos);
+  auto version = Parse({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.output.find("version") != std::string::npos);
+}

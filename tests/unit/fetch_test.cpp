@@ -1,0 +1,159 @@
+// Discovery and fetching (rse::Topology) against scripted fake Sentinels and data nodes:
+// what the scrape makes of nodes that are of the wrong kind, lie, or do not know a master.
+#include <doctest/doctest.h>
+
+#include "exporter/scrape.h"
+#include "tests/unit/fake_server.h"
+
+using rse::test::FakeServer;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+
+std::string FlatArray(const std::vector<std::string>& items) {
+  std::string out = "*" + std::to_string(items.size()) + "\r\n";
+  for (const auto& i : items) out += Bulk(i);
+  return out;
+}
+
+// A Sentinel that monitors one master `name` at 127.0.0.1:master_port with no replicas or peers.
+FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const std::string& id) {
+  return FakeServer::Scripted([=](const std::vector<std::string>& argv) -> std::string {
+    const std::string master = FlatArray({"name", name, "ip", "127.0.0.1", "port", std::to_string(master_port),
+                                          "flags", "master", "num-slaves", "0", "num-other-sentinels", "0",
+                                          "quorum", "1", "config-epoch", "3"});
+    if (argv[0] == "INFO") {
+      return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:0\r\n");
+    }
+    if (argv[0] != "SENTINEL") return "-ERR unknown command\r\n";
+    const std::string& sub = argv[1];
+    if (sub == "MYID") return Bulk(id);
+    if (sub == "MASTERS") return "*1\r\n" + master;
+    if (argv.size() > 2 && argv[2] != name) {
+      return "-ERR No such master with that name\r\n";
+    }
+    if (sub == "MASTER") return master;
+    if (sub == "REPLICAS" || sub == "SENTINELS") return "*0\r\n";
+    if (sub == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
+    return "-ERR unknown subcommand\r\n";
+  });
+}
+
+FakeServer::Handler FakeMaster() {
+  return FakeServer::Scripted([](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+                                       "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    return "+PONG\r\n";
+  });
+}
+
+rse::redis::Address Local(int port) { return {"127.0.0.1", static_cast<std::uint16_t>(port)}; }
+
+rse::FetchOptions Options() {
+  rse::FetchOptions o;
+  o.needs.data_info = rse::collectors::Needs::DataInfo::kFull;
+  o.needs.ckquorum = true;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a fake Sentinel's master is discovered and fetched") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK(snap->sentinels[0].up);
+  REQUIRE(snap->sentinels[0].masters.size() == 1);
+  CHECK(snap->sentinels[0].masters[0].ckquorum->ok);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].master_name == "m1");
+}
+
+TEST_CASE("a master address that is really a Sentinel is reported as not a data node") {
+  // The Sentinel names another Sentinel as the master: INFO there has no role.
+  FakeServer other_sentinel(FakeSentinel("x", 1, "id-x"));
+  FakeServer s(FakeSentinel("m1", other_sentinel.port(), "id-1"));
+  rse::Topology topo({{Local(s.port())}, {"m1"}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK_FALSE(snap->nodes[0].up);
+  CHECK(snap->nodes[0].error.cause == rse::redis::Cause::kProtocol);
+  CHECK(snap->nodes[0].error.message.find("not a Redis data node") != std::string::npos);
+}
+
+TEST_CASE("a Sentinel address that is really a data node is reported as not a Sentinel") {
+  FakeServer data(FakeMaster());
+  rse::Topology topo({{Local(data.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK_FALSE(snap->sentinels[0].up);
+  CHECK(snap->sentinels[0].error.message.find("not a Sentinel") != std::string::npos);
+  CHECK(snap->nodes.empty());
+}
+
+TEST_CASE("a configured master name a Sentinel does not know leaves it up, with a note") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {"m1", "unknown-master"}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK(snap->sentinels[0].up);
+  REQUIRE(snap->sentinels[0].masters.size() == 1);
+  CHECK(snap->sentinels[0].masters[0].name == "m1");
+  REQUIRE(snap->notes.size() == 1);
+  CHECK(snap->notes[0].second.find("No such master") != std::string::npos);
+  CHECK(snap->nodes.size() == 1);
+}
+
+TEST_CASE("the same Sentinel under two addresses is asked once (SENTINEL MYID)") {
+  FakeServer master(FakeMaster());
+  FakeServer a(FakeSentinel("m1", master.port(), "same-id"));
+  FakeServer b(FakeSentinel("m1", master.port(), "same-id"));
+  rse::Topology topo({{Local(a.port()), Local(b.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  CHECK(snap->sentinels.size() == 1);
+}
+
+TEST_CASE("garbage from a configured Sentinel: that Sentinel is down, the other one still answers") {
+  FakeServer master(FakeMaster());
+  FakeServer good(FakeSentinel("m1", master.port(), "id-1"));
+  FakeServer garbage(FakeServer::SendAndClose("SSH-2.0-OpenSSH_9.2\r\n"));
+  rse::Topology topo({{Local(garbage.port()), Local(good.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->sentinels.size() == 2);
+  CHECK_FALSE(snap->sentinels[0].up);
+  CHECK(snap->sentinels[0].error.cause == rse::redis::Cause::kProtocol);
+  CHECK(snap->sentinels[1].up);
+  CHECK(snap->nodes.size() == 1);
+}
+
+TEST_CASE("concurrent fetches of one topology share a single round of commands") {
+  std::atomic<int> infos{0};
+  FakeServer master(FakeServer::Scripted([&](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "INFO") {
+      ++infos;
+      std::this_thread::sleep_for(100ms);  // hold the fetch open so the others join it
+      return Bulk("role:master\r\nconnected_slaves:0\r\n");
+    }
+    return "+PONG\r\n";
+  }));
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {"m1"}}, Options());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&] {
+      auto snap = topo.Fetch(rse::redis::Clock::now() + 3s);
+      if (!snap->nodes.empty() && snap->nodes[0].up) ++ok;
+    });
+    std::this_thread::sleep_for(5ms);
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 10);
+  CHECK(infos < 10);
+}
