@@ -161,7 +161,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     }
     if (parsed.count("help")) {
       result.action = ParsedArgs::Action::kExit;
-      result.output = options.help();
+      std::vector<std::string> groups = {"Sentinel", "Redis", "Web and logging"};
+      groups.push_back("Collectors (" + CollectorFlags() + ")");
+      result.output = options.help(groups);
       return result;
     }
     if (parsed.count("version")) {

@@ -47,7 +47,7 @@ void AppendLogfmtValue(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::string Render(bool json, std::string_view msg, Fields fields) {
+std::string Render(bool json, std::string_view msg, std::span<const Field> fields) {
   std::string out;
   if (json) {
     out += "\"msg\":";
@@ -85,7 +85,7 @@ void Setup(const std::string& level, const std::string& format) {
   spdlog::set_default_logger(logger);
 }
 
-void Write(spdlog::level::level_enum level, std::string_view msg, Fields fields) {
+void Write(spdlog::level::level_enum level, std::string_view msg, std::span<const Field> fields) {
   auto logger = spdlog::default_logger_raw();
   if (!logger->should_log(level)) return;
   logger->log(level, "{}", Render(g_json, msg, fields));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,18 +12,25 @@ namespace rse::log {
 
 // Structured log lines: a message plus key=value fields, rendered as logfmt or JSON.
 // Callers never pass a secret: fields hold addresses, causes and server error text.
-using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+using Field = std::pair<std::string_view, std::string_view>;
+using Fields = std::initializer_list<Field>;
 
 // Sets up the default spdlog logger on stderr. format: "logfmt" or "json".
 void Setup(const std::string& level, const std::string& format);
 
-void Write(spdlog::level::level_enum level, std::string_view msg, Fields fields = {});
+void Write(spdlog::level::level_enum level, std::string_view msg, std::span<const Field> fields = {});
+inline void Write(spdlog::level::level_enum level, std::string_view msg, Fields fields) {
+  Write(level, msg, std::span<const Field>(fields.begin(), fields.size()));
+}
 inline void Debug(std::string_view msg, Fields f = {}) { Write(spdlog::level::debug, msg, f); }
 inline void Info(std::string_view msg, Fields f = {}) { Write(spdlog::level::info, msg, f); }
 inline void Warn(std::string_view msg, Fields f = {}) { Write(spdlog::level::warn, msg, f); }
 inline void Error(std::string_view msg, Fields f = {}) { Write(spdlog::level::err, msg, f); }
 
 // Renders the part after timestamp and level (exposed for tests).
-std::string Render(bool json, std::string_view msg, Fields fields);
+std::string Render(bool json, std::string_view msg, std::span<const Field> fields);
+inline std::string Render(bool json, std::string_view msg, Fields fields) {
+  return Render(json, msg, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 }  // namespace rse::log

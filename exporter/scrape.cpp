@@ -247,6 +247,11 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
           }
         }
       }
+      if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
+        // Sentinels usually have no password; one that wants it is often a data node.
+        node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
+                              "set --sentinel.password-file)";
+      }
       node.up = node.error.ok();
       if (!node.up) node.masters.clear();
       snap->sentinels.push_back(std::move(node));
@@ -363,24 +368,25 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
 // a down node does not flood the log on every scrape.
 void Topology::LogChanges(const Snapshot& snapshot) {
   std::map<std::string, std::string> now;
-  auto report = [&](const std::string& key, const std::string& what, std::string_view label_name,
-                    const std::string& label, const Status& error) {
+  auto report = [&](const std::string& key, const std::string& what, log::Fields where, const Status& error) {
     std::string state = std::string(redis::CauseName(error.cause)) + ": " + error.message;
     now[key] = state;
     auto it = last_error_.find(key);
-    if (it != last_error_.end() && it->second == state) {
-      log::Debug(what + " still unreachable", {{label_name, label}, {"cause", redis::CauseName(error.cause)}});
-      return;
-    }
-    log::Warn(what + " unreachable", {{label_name, label},
-                                      {"cause", redis::CauseName(error.cause)},
-                                      {"err", error.message}});
+    const bool repeated = it != last_error_.end() && it->second == state;
+    std::vector<std::pair<std::string_view, std::string_view>> fields(where);
+    fields.emplace_back("cause", redis::CauseName(error.cause));
+    fields.emplace_back("err", error.message);
+    log::Write(repeated ? spdlog::level::debug : spdlog::level::warn,
+               what + (repeated ? " still unreachable" : " unreachable"), fields);
   };
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) report("sentinel " + s.label, "sentinel", "sentinel", s.label, s.error);
+    if (!s.up) report("sentinel " + s.label, "sentinel", {{"sentinel", s.label}}, s.error);
   }
   for (const auto& n : snapshot.nodes) {
-    if (!n.up) report("node " + n.master_name + " " + n.label, "data node", "addr", n.label, n.error);
+    if (!n.up) {
+      report("node " + n.master_name + " " + n.label, "data node",
+             {{"addr", n.label}, {"master_name", n.master_name}}, n.error);
+    }
   }
   for (const auto& [subject, message] : snapshot.notes) {
     now[subject] = message;
@@ -432,14 +438,22 @@ Exporter::Exporter(const Config& config) : config_(config) {
 void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) {
   std::lock_guard lock(collect_mu_);
   collectors::CollectReachability(snapshot, sink);
+  struct Outcome {
+    const std::string* name;
+    double seconds;
+    bool ok;
+  };
+  std::vector<Outcome> outcomes;
   for (auto& [name, collector] : collectors_) {
     auto start = redis::Clock::now();
     std::vector<std::string> problems;
     collector->Collect(snapshot, sink, problems);
     for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
-    sink.Add(kCollectorDuration, {{"collector", name}}, SecondsSince(start));
-    sink.Add(kCollectorSuccess, {{"collector", name}}, problems.empty() ? 1 : 0);
+    outcomes.push_back({&name, SecondsSince(start), problems.empty()});
   }
+  // The exporter's own families after the topology's, each family in one block.
+  for (const auto& o : outcomes) sink.Add(kCollectorDuration, {{"collector", *o.name}}, o.seconds);
+  for (const auto& o : outcomes) sink.Add(kCollectorSuccess, {{"collector", *o.name}}, o.ok ? 1 : 0);
 }
 
 std::vector<prometheus::MetricFamily> Exporter::Metrics(std::chrono::milliseconds timeout) {
