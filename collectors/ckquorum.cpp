@@ -16,6 +16,7 @@ class CkquorumCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& s : snapshot.sentinels) {
+      if (!s.up) continue;
       for (const auto& m : s.masters) {
         if (!m.ckquorum) continue;
         Labels labels{{"sentinel", s.label}, {"master_name", m.name}};

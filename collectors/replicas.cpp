@@ -30,6 +30,7 @@ class ReplicasCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
+      if (!s.up) continue;
       for (const auto& m : s.masters) {
         if (!m.replicas) continue;
         for (const auto& r : *m.replicas) {

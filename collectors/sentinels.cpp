@@ -21,6 +21,7 @@ class SentinelsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
+      if (!s.up) continue;
       for (const auto& m : s.masters) {
         if (!m.sentinels) continue;
         for (const auto& p : *m.sentinels) {

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
+#include <iterator>
 #include <set>
+#include <tuple>
 
 #include "collectors/registry.h"
 #include "exporter/log.h"
@@ -22,28 +25,28 @@ using redis::Reply;
 using redis::Request;
 using redis::Status;
 
-// Connections kept open between fetches, one per (kind, address). Entries a fetch did not
-// use are closed at its end, so nodes that left the topology do not keep sockets open.
-struct Topology::Pool {
-  enum Kind { kSentinel, kData };
-  struct Entry {
-    std::unique_ptr<redis::Connection> conn;
-    bool used = false;
-  };
-  std::map<std::pair<Kind, Address>, Entry> entries;
-  std::uint64_t closed_connects = 0;  // connects of connections already dropped
+namespace detail {
 
-  redis::Connection* Get(Kind kind, const Address& addr, const redis::Credentials& creds) {
-    auto& e = entries[{kind, addr}];
+// Connections kept open between fetches, one per (kind, address, group): a node named in two
+// groups (a misconfiguration, but possible) is asked twice, each on its own connection.
+// Entries a fetch did not use are closed at its end, so nodes that left the topology do not
+// keep sockets open.
+class ConnectionPool {
+ public:
+  enum Kind { kSentinel, kData };
+
+  redis::Connection* Get(Kind kind, const Address& addr, const redis::Credentials& creds,
+                         const std::string& group = {}) {
+    auto& e = entries_[{kind, addr, group}];
     if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds);
     e.used = true;
     return e.conn.get();
   }
   void DropUnused() {
-    for (auto it = entries.begin(); it != entries.end();) {
+    for (auto it = entries_.begin(); it != entries_.end();) {
       if (!it->second.used) {
-        closed_connects += it->second.conn->connects();
-        it = entries.erase(it);
+        closed_connects_ += it->second.conn->connects();
+        it = entries_.erase(it);
       } else {
         it->second.used = false;
         ++it;
@@ -51,11 +54,23 @@ struct Topology::Pool {
     }
   }
   std::uint64_t Connects() const {
-    std::uint64_t n = closed_connects;
-    for (const auto& [k, e] : entries) n += e.conn->connects();
+    std::uint64_t n = closed_connects_;
+    for (const auto& [k, e] : entries_) n += e.conn->connects();
     return n;
   }
+
+ private:
+  struct Entry {
+    std::unique_ptr<redis::Connection> conn;
+    bool used = false;
+  };
+  std::map<std::tuple<Kind, Address, std::string>, Entry> entries_;
+  std::uint64_t closed_connects_ = 0;  // connects of connections already dropped
 };
+
+}  // namespace detail
+
+using detail::ConnectionPool;
 
 struct InFlight {
   std::mutex mu;
@@ -121,7 +136,7 @@ std::vector<std::string> DataCommand(Needs::DataInfo level) {
 }  // namespace
 
 Topology::Topology(Target target, FetchOptions options)
-    : target_(std::move(target)), options_(std::move(options)), pool_(std::make_shared<Pool>()) {}
+    : target_(std::move(target)), options_(std::move(options)), pool_(std::make_shared<ConnectionPool>()) {}
 
 std::uint64_t Topology::connects() const {
   std::lock_guard lock(fetch_mu_);
@@ -160,195 +175,186 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
   return result;
 }
 
-std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
-  auto snap = std::make_shared<Snapshot>();
-  const bool named = !target_.master_names.empty();
-  const bool ckquorum = options_.needs.ckquorum;
+namespace {
 
-  std::set<Address> known(target_.sentinels.begin(), target_.sentinels.end());
-  std::set<std::string> ids;  // SENTINEL MYID of every Sentinel already queried
-  std::vector<Address> queue = target_.sentinels;
+// One fetch: a batch of requests in which each reply may start more requests. Sentinels
+// configured are asked first; peers they name and data nodes they name are asked as soon as
+// a reply names them, so a hung node delays nothing but itself.
+class Discovery {
+ public:
+  Discovery(const Target& target, const FetchOptions& options, ConnectionPool& pool, redis::Deadline deadline)
+      : target_(target),
+        options_(options),
+        pool_(pool),
+        batch_(deadline),
+        named_(!target.master_names.empty()),
+        ckquorum_(options.needs.ckquorum),
+        data_command_(DataCommand(options.needs.data_info)) {}
 
-  // Sentinels: configured first, then peers they name, until no new peer appears.
-  while (!queue.empty()) {
-    std::vector<Request> reqs;
-    reqs.reserve(queue.size());
-    for (const auto& addr : queue) {
-      Request r;
-      r.connection = pool_->Get(Pool::kSentinel, addr, options_.sentinel_credentials);
-      r.commands = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
-      if (named) {
-        for (const auto& name : target_.master_names) {
-          r.commands.push_back({"SENTINEL", "MASTER", name});
-          AddGroupCommands(r.commands, name, ckquorum);
-        }
-      } else {
-        r.commands.push_back({"SENTINEL", "MASTERS"});
-      }
-      reqs.push_back(std::move(r));
+  std::shared_ptr<Snapshot> Run() {
+    for (const auto& addr : target_.sentinels) AskSentinel(addr);
+    batch_.Run();
+    auto snap = std::make_shared<Snapshot>();
+    for (auto& s : sentinels_) {
+      if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
     }
-    queue.clear();
-    redis::Execute(reqs, deadline);
+    snap->nodes.assign(std::make_move_iterator(nodes_.begin()), std::make_move_iterator(nodes_.end()));
+    snap->notes = std::move(notes_);
+    return snap;
+  }
 
-    const size_t first_new = snap->sentinels.size();
-    for (auto& req : reqs) {
-      SentinelNode node;
-      node.address = req.connection->address();
-      node.label = node.address.ToString();
-      node.error = req.status;
-      if (node.error.ok()) {
-        auto& rs = req.replies;
-        if (!rs[0].IsText()) {
-          node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
-                                       : Status{Cause::kProtocol, "unexpected reply to INFO"};
-        } else {
-          node.info = collectors::ParseInfo(rs[0].str);
-          if (!collectors::Field(node.info, "sentinel_masters")) {
-            node.error = {Cause::kProtocol, "not a Sentinel: INFO has no sentinel section (a data node?)"};
-          }
-        }
-        if (node.error.ok() && rs[1].type == Reply::Type::kString) {
-          if (!ids.insert(rs[1].str).second) continue;  // the same Sentinel under another address
-        }
-        size_t i = 2;
-        if (named) {
-          for (const auto& name : target_.master_names) {
-            if (!node.error.ok()) break;
-            MasterView view;
-            view.name = name;
-            auto master = collectors::ParseFieldArray(rs[i++]);
-            if (!master.ok()) {
-              if (!rs[i - 1].IsError()) {
-                node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
-                break;
-              }
-              snap->notes.push_back({"sentinel " + node.label + " master " + name,
-                                     "Sentinel does not know the master: " + master.error});
-              i += ckquorum ? 3 : 2;
-              continue;
-            }
-            view.master = std::move(*master.value);
-            node.error = ReadGroupReplies(rs, i, ckquorum, view);
-            node.masters.push_back(std::move(view));
-          }
-        } else if (node.error.ok()) {
-          auto masters = collectors::ParseFieldArrays(rs[2]);
-          if (!masters.ok()) {
-            node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
-                                         : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
-                                                                        masters.error};
-          } else {
-            for (auto& m : *masters.value) {
-              MasterView view;
-              view.name = std::string(collectors::Field(m, "name").value_or(""));
-              view.master = std::move(m);
-              if (!view.name.empty()) node.masters.push_back(std::move(view));
-            }
-          }
-        }
+ private:
+  struct Asked {
+    SentinelNode node;
+    bool duplicate = false;  // the same Sentinel as one asked under another address
+  };
+
+  void AskSentinel(const Address& addr) {
+    if (!known_sentinels_.insert(addr).second) return;
+    if (known_sentinels_.size() > options_.max_sentinels) return;
+    Asked& asked = sentinels_.emplace_back();
+    asked.node.address = addr;
+    asked.node.label = addr.ToString();
+    std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
+    if (named_) {
+      for (const auto& name : target_.master_names) {
+        cmds.push_back({"SENTINEL", "MASTER", name});
+        AddGroupCommands(cmds, name, ckquorum_);
       }
-      if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
-        // Sentinels usually have no password; one that wants it is often a data node.
-        node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
-                              "set --sentinel.password-file)";
-      }
-      node.up = node.error.ok();
-      if (!node.up) node.masters.clear();
-      snap->sentinels.push_back(std::move(node));
+    } else {
+      cmds.push_back({"SENTINEL", "MASTERS"});
     }
+    auto* conn = pool_.Get(ConnectionPool::kSentinel, addr, options_.sentinel_credentials);
+    batch_.Add(conn, std::move(cmds), [this, &asked, conn](Request& r) { OnSentinelReply(asked, conn, r); });
+  }
 
-    if (!named) {
-      // Second round trip: the groups each new Sentinel named in SENTINEL MASTERS.
-      std::vector<Request> group_reqs;
-      std::vector<SentinelNode*> owners;
-      for (size_t k = first_new; k < snap->sentinels.size(); ++k) {
-        auto& node = snap->sentinels[k];
-        if (!node.up || node.masters.empty()) continue;
-        Request r;
-        r.connection = pool_->Get(Pool::kSentinel, node.address, options_.sentinel_credentials);
-        for (const auto& view : node.masters) AddGroupCommands(r.commands, view.name, ckquorum);
-        group_reqs.push_back(std::move(r));
-        owners.push_back(&node);
-      }
-      redis::Execute(group_reqs, deadline);
-      for (size_t k = 0; k < group_reqs.size(); ++k) {
-        SentinelNode& node = *owners[k];
-        node.error = group_reqs[k].status;
+  void OnSentinelReply(Asked& asked, redis::Connection* conn, Request& req) {
+    SentinelNode& node = asked.node;
+    node.error = req.status;
+    if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
+    if (asked.duplicate) return;
+    if (node.error.ok() && !named_ && !node.masters.empty()) {
+      // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
+      std::vector<std::vector<std::string>> cmds;
+      for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
+      batch_.Add(conn, std::move(cmds), [this, &node](Request& r) {
+        node.error = r.status;
         size_t i = 0;
         for (auto& view : node.masters) {
           if (!node.error.ok()) break;
-          node.error = ReadGroupReplies(group_reqs[k].replies, i, ckquorum, view);
+          node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
         }
-        node.up = node.error.ok();
-        if (!node.up) node.masters.clear();
-      }
+        SentinelDone(node);
+      });
+      return;
     }
+    SentinelDone(node);
+  }
 
-    // Peers named by the Sentinels just asked: scraped as well, once each.
-    for (size_t k = first_new; k < snap->sentinels.size(); ++k) {
-      for (const auto& view : snap->sentinels[k].masters) {
-        if (!view.sentinels) continue;
-        for (const auto& peer : *view.sentinels) {
-          auto addr = collectors::AddressOf(peer);
-          if (!addr || known.size() >= options_.max_sentinels) continue;
-          if (auto id = collectors::Field(peer, "runid"); id && ids.count(std::string(*id))) continue;
-          if (known.insert(*addr).second) queue.push_back(*addr);
-        }
-      }
+  void ReadSentinelReplies(Asked& asked, const std::vector<Reply>& rs) {
+    SentinelNode& node = asked.node;
+    if (!rs[0].IsText()) {
+      node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
+                                   : Status{Cause::kProtocol, "unexpected reply to INFO"};
+      return;
     }
-    if (redis::Clock::now() >= deadline) {
-      for (const auto& addr : queue) {
-        SentinelNode node;
-        node.address = addr;
-        node.label = addr.ToString();
-        node.error = {Cause::kTimeout, "scrape deadline reached before this Sentinel was asked"};
-        snap->sentinels.push_back(std::move(node));
+    node.info = collectors::ParseInfo(rs[0].str);
+    if (!collectors::Field(node.info, "sentinel_masters")) {
+      node.error = {Cause::kProtocol, "not a Sentinel: INFO has no sentinel section (a data node?)"};
+      return;
+    }
+    if (rs[1].type == Reply::Type::kString && !ids_.insert(rs[1].str).second) {
+      asked.duplicate = true;
+      return;
+    }
+    if (!named_) {
+      auto masters = collectors::ParseFieldArrays(rs[2]);
+      if (!masters.ok()) {
+        node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
+                                     : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
+                                                                    masters.error};
+        return;
       }
-      queue.clear();
+      for (auto& m : *masters.value) {
+        MasterView view;
+        view.name = std::string(collectors::Field(m, "name").value_or(""));
+        view.master = std::move(m);
+        if (!view.name.empty()) node.masters.push_back(std::move(view));
+      }
+      return;
+    }
+    size_t i = 2;
+    for (const auto& name : target_.master_names) {
+      auto master = collectors::ParseFieldArray(rs[i++]);
+      if (!master.ok()) {
+        if (!rs[i - 1].IsError()) {
+          node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
+          return;
+        }
+        notes_.push_back({"sentinel " + node.label + " master " + name,
+                          "Sentinel does not know the master: " + master.error});
+        i += ckquorum_ ? 3 : 2;
+        continue;
+      }
+      MasterView view;
+      view.name = name;
+      view.master = std::move(*master.value);
+      node.error = ReadGroupReplies(rs, i, ckquorum_, view);
+      if (!node.error.ok()) return;
+      node.masters.push_back(std::move(view));
     }
   }
 
-  // Data nodes: the union of every master and replica any Sentinel named, per group.
-  std::map<std::pair<std::string, Address>, size_t> index;
-  auto add_node = [&](const std::string& group, const std::optional<Address>& addr) {
-    if (!addr) return;
-    if (index.try_emplace({group, *addr}, snap->nodes.size()).second) {
-      DataNode node;
-      node.master_name = group;
-      node.address = *addr;
-      node.label = addr->ToString();
-      snap->nodes.push_back(std::move(node));
+  // A Sentinel has answered everything: ask the peers and data nodes it names.
+  void SentinelDone(SentinelNode& node) {
+    if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
+      // Sentinels usually have no password; one that wants it is often a data node.
+      node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
+                            "set --sentinel.password-file)";
     }
-  };
-  for (const auto& s : snap->sentinels) {
-    for (const auto& view : s.masters) {
-      add_node(view.name, collectors::AddressOf(view.master));
+    node.up = node.error.ok();
+    if (!node.up) {
+      node.masters.clear();
+      return;
+    }
+    for (const auto& view : node.masters) {
+      AskDataNode(view.name, collectors::AddressOf(view.master));
       if (view.replicas) {
-        for (const auto& r : *view.replicas) add_node(view.name, collectors::AddressOf(r));
+        for (const auto& r : *view.replicas) AskDataNode(view.name, collectors::AddressOf(r));
+      }
+    }
+    for (const auto& view : node.masters) {
+      if (!view.sentinels) continue;
+      for (const auto& peer : *view.sentinels) {
+        auto addr = collectors::AddressOf(peer);
+        if (!addr) continue;
+        if (auto id = collectors::Field(peer, "runid"); id && ids_.count(std::string(*id))) continue;
+        AskSentinel(*addr);
       }
     }
   }
-  std::vector<Request> data_reqs;
-  data_reqs.reserve(snap->nodes.size());
-  const auto command = DataCommand(options_.needs.data_info);
-  for (const auto& node : snap->nodes) {
-    Request r;
-    r.connection = pool_->Get(Pool::kData, node.address, options_.redis_credentials);
-    r.commands = {command};
-    data_reqs.push_back(std::move(r));
+
+  void AskDataNode(const std::string& group, const std::optional<Address>& addr) {
+    if (!addr || !known_nodes_.insert({group, *addr}).second) return;
+    DataNode& node = nodes_.emplace_back();
+    node.master_name = group;
+    node.address = *addr;
+    node.label = addr->ToString();
+    auto* conn = pool_.Get(ConnectionPool::kData, *addr, options_.redis_credentials, group);
+    batch_.Add(conn, {data_command_}, [this, &node](Request& r) { OnDataReply(node, r); });
   }
-  redis::Execute(data_reqs, deadline);
-  for (size_t k = 0; k < data_reqs.size(); ++k) {
-    DataNode& node = snap->nodes[k];
-    node.error = data_reqs[k].status;
+
+  void OnDataReply(DataNode& node, Request& req) {
+    node.error = req.status;
     if (node.error.ok()) {
-      const Reply& reply = data_reqs[k].replies[0];
+      const Reply& reply = req.replies[0];
+      const std::string& command = data_command_[0];
       if (reply.IsError()) {
-        node.error = ReplyStatus(reply, command[0]);
+        node.error = ReplyStatus(reply, command);
       } else if (!reply.IsText()) {
         node.error = {Cause::kProtocol, std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " +
-                                            command[0]};
-      } else if (command[0] == "INFO") {
+                                            command};
+      } else if (command == "INFO") {
         node.info = collectors::ParseInfo(reply.str);
         if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
             !collectors::Field(node.info, "role")) {
@@ -359,6 +365,26 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
     }
     node.up = node.error.ok();
   }
+
+  const Target& target_;
+  const FetchOptions& options_;
+  ConnectionPool& pool_;
+  redis::Batch batch_;
+  const bool named_;
+  const bool ckquorum_;
+  const std::vector<std::string> data_command_;
+  std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
+  std::deque<DataNode> nodes_;
+  std::set<Address> known_sentinels_;
+  std::set<std::pair<std::string, Address>> known_nodes_;
+  std::set<std::string> ids_;  // SENTINEL MYID of every Sentinel that answered
+  std::vector<std::pair<std::string, std::string>> notes_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
+  auto snap = Discovery(target_, options_, *pool_, deadline).Run();
   pool_->DropUnused();
   LogChanges(*snap);
   return snap;

@@ -17,6 +17,10 @@
 
 namespace rse {
 
+namespace detail {
+class ConnectionPool;
+}
+
 // Where a topology is discovered from: Sentinels, and optionally the master groups to watch.
 struct Target {
   std::vector<redis::Address> sentinels;
@@ -30,8 +34,9 @@ struct FetchOptions {
   std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
 };
 
-// Fetches one topology: discovery through the Sentinels, then every data node, all nodes
-// concurrently under one deadline. Keeps its connections open between fetches.
+// Fetches one topology: discovery through the Sentinels and every data node they name, all
+// nodes concurrently under one deadline, each node asked as soon as a reply names it. Keeps
+// its connections open between fetches.
 // Thread-safe: concurrent callers share the fetch already under way instead of starting another.
 class Topology {
  public:
@@ -42,7 +47,6 @@ class Topology {
   std::uint64_t connects() const;
 
  private:
-  struct Pool;
   std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
   void LogChanges(const collectors::Snapshot& snapshot);
 
@@ -51,7 +55,7 @@ class Topology {
   mutable std::mutex fetch_mu_;  // one fetch at a time uses the pool
   std::mutex share_mu_;
   std::shared_ptr<struct InFlight> in_flight_;
-  std::shared_ptr<Pool> pool_;
+  std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
 };
 

@@ -331,40 +331,88 @@ class Executor {
   std::unique_ptr<RespParser> parser_;
 };
 
-void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options) {
-  std::vector<Executor> running;
-  running.reserve(requests.size());
-  for (auto& r : requests) {
-    running.emplace_back(r, options);
-    running.back().Start(deadline);
+struct Batch::Entry {
+  Entry(Request r, Callback cb, const ExecuteOptions& options)
+      : request(std::move(r)), done(std::move(cb)), executor(request, options) {}
+  Request request;
+  Callback done;
+  Executor executor;
+  bool notified = false;
+};
+
+Batch::Batch(Deadline deadline, ExecuteOptions options) : deadline_(deadline), options_(options) {}
+
+Batch::~Batch() = default;
+
+void Batch::Add(Connection* connection, std::vector<std::vector<std::string>> commands, Callback done) {
+  Request r;
+  r.connection = connection;
+  r.commands = std::move(commands);
+  auto& e = entries_.emplace_back(std::move(r), std::move(done), options_);
+  if (Clock::now() >= deadline_) {
+    e.executor.Abort({Cause::kTimeout, "scrape deadline reached before this node was asked"});
+    return;
   }
+  e.executor.Start(deadline_);
+}
+
+// Runs the callbacks of requests that have finished; returns whether any ran. Callbacks may
+// add entries (a deque keeps references stable), so the scan re-reads the size.
+bool Batch::NotifyFinished() {
+  bool any = false;
+  for (size_t i = first_unfinished_; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    if (e.notified || !e.executor.done()) continue;
+    e.notified = true;
+    any = true;
+    if (e.done) e.done(e.request);
+  }
+  while (first_unfinished_ < entries_.size() && entries_[first_unfinished_].notified) ++first_unfinished_;
+  return any;
+}
+
+void Batch::Run() {
   std::vector<pollfd> fds;
   std::vector<Executor*> owners;
   for (;;) {
+    while (NotifyFinished()) {
+    }
     fds.clear();
     owners.clear();
-    for (auto& e : running) {
+    for (size_t i = first_unfinished_; i < entries_.size(); ++i) {
+      Executor& e = entries_[i].executor;
       if (e.done()) continue;
       fds.push_back({e.fd(), e.events(), 0});
       owners.push_back(&e);
     }
     if (fds.empty()) return;
     auto now = Clock::now();
-    if (now >= deadline) {
+    if (now >= deadline_) {
       for (auto* e : owners) e->TimeOut();
-      return;
+      continue;  // their callbacks run; anything they add fails at once
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count() + 1;
     int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(wait, 60000)));
     if (n < 0 && errno != EINTR) {
       Status st = ErrnoStatus("poll", errno);
       for (auto* e : owners) e->Abort(st);
-      return;
+      continue;
     }
     for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) owners[i]->OnEvents(fds[i].revents, deadline);
+      if (fds[i].revents != 0) owners[i]->OnEvents(fds[i].revents, deadline_);
     }
   }
+}
+
+void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options) {
+  Batch batch(deadline, options);
+  for (auto& r : requests) {
+    batch.Add(r.connection, r.commands, [&r](Request& done) {
+      r.status = std::move(done.status);
+      r.replies = std::move(done.replies);
+    });
+  }
+  batch.Run();
 }
 
 }  // namespace rse::redis

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,9 +71,39 @@ struct ExecuteOptions {
   std::size_t max_reply_bytes = 64 * 1024 * 1024;  // a peer that streams forever is cut off
 };
 
-// Runs all requests concurrently on the calling thread (non-blocking sockets and poll),
-// each node with one round trip for its whole batch. Returns when every request has
-// finished or the deadline has passed; those still running then fail with kTimeout.
+class Executor;
+
+// Runs requests concurrently on the calling thread (non-blocking sockets and poll), each
+// node's commands pipelined in one round trip. A request's completion callback may add
+// further requests (discovery: a Sentinel's reply names more nodes), so one slow node delays
+// only what depends on it. Everything ends by the deadline: requests still running then fail
+// with kTimeout, and requests added after it fail at once.
+class Batch {
+ public:
+  using Callback = std::function<void(Request&)>;
+
+  explicit Batch(Deadline deadline, ExecuteOptions options = {});
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  // Starts a request; `done` runs on this thread once it has finished, during Run().
+  // The connection must not be in use by another unfinished request of this batch.
+  void Add(Connection* connection, std::vector<std::vector<std::string>> commands, Callback done);
+  // Returns when every request, including those added by callbacks, has finished.
+  void Run();
+
+ private:
+  struct Entry;
+  bool NotifyFinished();
+
+  Deadline deadline_;
+  ExecuteOptions options_;
+  std::deque<Entry> entries_;
+  size_t first_unfinished_ = 0;
+};
+
+// Runs the requests as one batch; results are written into them.
 void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options = {});
 
 }  // namespace rse::redis

@@ -12,7 +12,7 @@ bash "$root/scripts/build.sh"
 cleanup() {
   local d
   for d in /tmp/rse-test-*/topology; do
-    [ -d "$d" ] && bash "$root/scripts/topology.sh" stop --dir "$d" >/dev/null 2>&1 || true
+    if [ -d "$d" ]; then bash "$root/scripts/topology.sh" stop --dir "$d" >/dev/null 2>&1 || true; fi
   done
   rm -rf /tmp/rse-test-* 2>/dev/null || true
 }

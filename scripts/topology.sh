@@ -686,6 +686,7 @@ launch_nodes() {
 
 # A daemonized Redis writes its pidfile only after it listens: readiness
 # without forking a redis-cli per node (matters at 300 nodes).
+port_taken=0
 started_all() { # ports kept in $pending
   local p pid
   local -a still=() lines=()
@@ -700,6 +701,8 @@ started_all() { # ports kept in $pending
     [ "${#lines[@]}" -le 3 ] || lines=("${lines[@]: -3}")
     case "${lines[*]}" in
       *"Failed listening on port"* | *aborting* | *"ready to exit"*)
+        # Another process took the port after the free-port check: busy, like exit 3.
+        case "${lines[*]}" in *"Failed listening on port"*) port_taken=1 ;; esac
         health_fail=("127.0.0.1:$p exited during startup: ${lines[${#lines[@]} - 1]}")
         abort_wait=1 pending=("$p")
         return 1
@@ -785,7 +788,7 @@ cmd_start() {
   if ! wait_for "data nodes started" started_all; then
     report_failures
     show_log_tail "${pending[0]}"
-    exit 1
+    exit $((port_taken ? 3 : 1))
   fi
   if ! wait_for "replication (2 online replicas per master)" check_masters start 0; then
     health_fail=()
@@ -797,7 +800,7 @@ cmd_start() {
   if ! wait_for "sentinels started" started_all; then
     report_failures
     show_log_tail "${pending[0]}"
-    exit 1
+    exit $((port_taken ? 3 : 1))
   fi
   if ! wait_for "sentinel discovery and topology health" check_healthy start 0; then
     check_healthy start 1 || report_failures

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
       if (rse::redis::ParseOneReply(std::string_view(raw).substr(0, cut), r)) break;
     }
     carry = raw.substr(cut);
+    if (raw[0] == '-') return Die("AUTH refused: " + raw.substr(1, raw.find('\r') - 1));
   }
   if (!ReadOneReply(fd, deadline, raw, carry)) return Die("no complete reply before the deadline");
   fwrite(raw.data(), 1, raw.size(), stdout);

@@ -157,3 +157,27 @@ TEST_CASE("concurrent fetches of one topology share a single round of commands")
   CHECK(ok == 10);
   CHECK(infos < 10);
 }
+
+TEST_CASE("a hung Sentinel delays only itself: the data nodes another Sentinel names are still asked") {
+  FakeServer master(FakeMaster());
+  FakeServer hung(FakeServer::Silent());
+  FakeServer good(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(hung.port()), Local(good.port())}, {}}, Options());
+  auto start = rse::redis::Clock::now();
+  auto snap = topo.Fetch(start + 500ms);
+  CHECK(rse::redis::Clock::now() - start < 1s);
+  REQUIRE(snap->sentinels.size() == 2);
+  CHECK(snap->sentinels[0].error.cause == rse::redis::Cause::kTimeout);
+  CHECK(snap->sentinels[1].up);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].up);
+}
+
+TEST_CASE("fetches in steady state reuse their connections") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  for (int i = 0; i < 5; ++i) REQUIRE(topo.Fetch(rse::redis::Clock::now() + 2s)->nodes.at(0).up);
+  CHECK(topo.connects() == 2);  // one Sentinel, one data node
+  CHECK(master.accepted() == 1);
+}

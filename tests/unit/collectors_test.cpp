@@ -1,0 +1,623 @@
+// Collectors: a Snapshot built by hand from recorded replies, every collector run into one
+// MetricSink, the result serialized as Prometheus text and checked series by series.
+#include <doctest/doctest.h>
+#include <prometheus/check_names.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collectors/metrics.h"
+#include "collectors/registry.h"
+#include "collectors/snapshot.h"
+#include "fixtures.h"
+
+namespace {
+
+using rse::collectors::AllCollectors;
+using rse::collectors::CollectReachability;
+using rse::collectors::DataNode;
+using rse::collectors::Desc;
+using rse::collectors::FindCollector;
+using rse::collectors::MasterView;
+using rse::collectors::MetricSink;
+using rse::collectors::Needs;
+using rse::collectors::SentinelNode;
+using rse::collectors::Snapshot;
+using rse::test::LocalAddr;
+
+const std::string kMaster = "aragora-master";
+
+// ------------------------------------------------------ text exposition -----
+
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+// Reads the sample lines of the text format as prometheus::TextSerializer writes them.
+std::vector<Sample> ParseExposition(const std::string& text) {
+  std::vector<Sample> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() == '#') continue;
+    Sample s;
+    size_t i = 0;
+    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+    s.name = line.substr(0, i);
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        const size_t eq = line.find('=', i);
+        REQUIRE_MESSAGE(eq != std::string::npos, "bad sample line: " << line);
+        const std::string key = line.substr(i, eq - i);
+        i = eq + 1;
+        REQUIRE_MESSAGE(line.at(i) == '"', "bad sample line: " << line);
+        ++i;
+        std::string value;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\' && i + 1 < line.size()) {
+            ++i;
+            value += line[i] == 'n' ? '\n' : line[i];
+          } else {
+            value += line[i];
+          }
+          ++i;
+        }
+        REQUIRE_MESSAGE(i < line.size(), "unterminated label value: " << line);
+        ++i;  // closing quote
+        if (i < line.size() && line[i] == ',') ++i;
+        s.labels[key] = value;
+      }
+      ++i;  // '}'
+    }
+    const bool has_value = i < line.size() && line[i] == ' ';
+    REQUIRE_MESSAGE(has_value, "bad sample line: " << line);
+    std::istringstream value(line.substr(i + 1));
+    value >> s.value;
+    const bool parsed = !value.fail();
+    REQUIRE_MESSAGE(parsed, "bad sample value: " << line);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+struct Output {
+  std::vector<prometheus::MetricFamily> families;
+  std::string text;
+  std::vector<Sample> samples;
+  std::vector<std::string> problems;
+
+  // Samples of NAME whose labels include every pair of WANT.
+  std::vector<const Sample*> Find(const std::string& name, const std::map<std::string, std::string>& want) const {
+    std::vector<const Sample*> found;
+    for (const auto& s : samples) {
+      if (s.name != name) continue;
+      bool match = true;
+      for (const auto& [k, v] : want) {
+        auto it = s.labels.find(k);
+        if (it == s.labels.end() || it->second != v) match = false;
+      }
+      if (match) found.push_back(&s);
+    }
+    return found;
+  }
+  // The one sample of NAME with those labels; fails the test when there is not exactly one.
+  double Value(const std::string& name, const std::map<std::string, std::string>& want) const {
+    auto found = Find(name, want);
+    REQUIRE_MESSAGE(found.size() == 1, name << ": " << found.size() << " matching samples in\n" << text);
+    return found[0]->value;
+  }
+  bool Has(const std::string& name, const std::map<std::string, std::string>& want) const {
+    return !Find(name, want).empty();
+  }
+};
+
+// What the scrape loop does: reachability, then every collector, into one sink.
+Output Run(const Snapshot& snapshot) {
+  Output out;
+  MetricSink sink;
+  CollectReachability(snapshot, sink);
+  for (const auto& spec : AllCollectors()) {
+    auto collector = spec.factory();
+    REQUIRE(collector != nullptr);
+    collector->Collect(snapshot, sink, out.problems);
+  }
+  out.families = sink.Take();
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, out.families);
+  out.text = text.str();
+  out.samples = ParseExposition(out.text);
+  return out;
+}
+
+// ------------------------------------------------------------ snapshot ------
+
+struct Topology {
+  int p = 0;  // master port; replicas p+1, p+2; Sentinels p+3..p+5 (tests/fixtures/README.md)
+  std::string sentinel_up, sentinel_down, master, replica, node_down;
+  Snapshot snapshot;
+};
+
+MasterView HealthyView() {
+  MasterView view;
+  view.name = kMaster;
+  view.master = rse::test::LoadFieldArrayFixture("sentinel-master.resp");
+  view.replicas = rse::test::LoadFieldArraysFixture("sentinel-replicas.resp");
+  view.sentinels = rse::test::LoadFieldArraysFixture("sentinel-sentinels.resp");
+  auto ck = rse::collectors::ParseCkquorum(rse::test::LoadFixture("sentinel-ckquorum-ok.resp"));
+  REQUIRE(ck.ok());
+  view.ckquorum = *ck.value;
+  return view;
+}
+
+// One Sentinel up (P+3) and one down (P+5); the master and a replica up, a replica down.
+// The down nodes carry stale INFO on purpose: none of it may reach the output.
+Topology BuildTopology() {
+  Topology t;
+  t.p = rse::test::FixtureMasterPort();
+  t.sentinel_up = LocalAddr(t.p + 3);
+  t.sentinel_down = LocalAddr(t.p + 5);
+  t.master = LocalAddr(t.p);
+  t.replica = LocalAddr(t.p + 1);
+  t.node_down = LocalAddr(t.p + 2);
+
+  SentinelNode up;
+  up.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 3)};
+  up.label = up.address.ToString();
+  up.up = true;
+  up.info = rse::test::LoadInfoFixture("info-sentinel.resp");
+  up.masters.push_back(HealthyView());
+
+  SentinelNode down;
+  down.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 5)};
+  down.label = down.address.ToString();
+  down.up = false;
+  down.error = {rse::redis::Cause::kRefused, "connection refused"};
+  down.info = rse::test::LoadInfoFixture("info-sentinel.resp");  // stale
+
+  DataNode master;
+  master.master_name = kMaster;
+  master.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p)};
+  master.label = master.address.ToString();
+  master.up = true;
+  master.info = rse::test::LoadInfoFixture("info-master.resp");
+
+  DataNode replica;
+  replica.master_name = kMaster;
+  replica.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 1)};
+  replica.label = replica.address.ToString();
+  replica.up = true;
+  replica.info = rse::test::LoadInfoFixture("info-replica.resp");
+
+  DataNode node_down;
+  node_down.master_name = kMaster;
+  node_down.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 2)};
+  node_down.label = node_down.address.ToString();
+  node_down.up = false;
+  node_down.error = {rse::redis::Cause::kTimeout, "timed out"};
+  node_down.info = rse::test::LoadInfoFixture("info-replica.resp");  // stale
+
+  t.snapshot.sentinels = {up, down};
+  t.snapshot.nodes = {master, replica, node_down};
+  return t;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------- registry -----
+
+TEST_CASE("collectors: the registry lists every collector, enabled by default, once") {
+  const std::vector<std::string> want{"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info"};
+  std::vector<std::string> names;
+  for (const auto& spec : AllCollectors()) {
+    CAPTURE(spec.name);
+    names.emplace_back(spec.name);
+    CHECK(spec.enabled_by_default);
+    CHECK_FALSE(spec.help.empty());
+    REQUIRE(static_cast<bool>(spec.factory));
+    CHECK(spec.factory() != nullptr);
+    CHECK(FindCollector(spec.name) == &spec);
+  }
+  CHECK(names == want);  // also the order of their families in the output
+  CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
+  CHECK(FindCollector("no-such-collector") == nullptr);
+  CHECK(FindCollector("") == nullptr);
+  CHECK(FindCollector("Sentinel") == nullptr);  // flag names are exact
+}
+
+TEST_CASE("collectors: each collector asks the scrape for what it reads") {
+  CHECK(FindCollector("ckquorum")->needs.ckquorum);
+  CHECK(FindCollector("replication")->needs.data_info == Needs::DataInfo::kReplication);
+  CHECK(FindCollector("info")->needs.data_info == Needs::DataInfo::kFull);
+  CHECK(FindCollector("sentinel")->needs.data_info == Needs::DataInfo::kNone);
+  CHECK_FALSE(FindCollector("sentinel")->needs.ckquorum);
+
+  Needs merged;
+  merged.Merge(FindCollector("info")->needs);
+  merged.Merge(FindCollector("replication")->needs);  // a smaller need does not shrink it
+  merged.Merge(FindCollector("ckquorum")->needs);
+  CHECK(merged.data_info == Needs::DataInfo::kFull);
+  CHECK(merged.ckquorum);
+}
+
+// ---------------------------------------------------------- metric sink -----
+
+TEST_CASE("collectors: MetricSink keeps one family per name whoever adds to it") {
+  const Desc a{"test_a", "A."};
+  const Desc b{"test_b_total", "B.", prometheus::MetricType::Counter};
+  MetricSink sink;
+  sink.Add(a, {{"x", "1"}}, 1);
+  sink.Add(b, {}, 5);
+  sink.Add(a, {{"x", "2"}}, 2);
+  sink.AddIf(a, {{"x", "3"}}, std::nullopt);  // missing: no sample
+  sink.AddIf(a, {{"x", "4"}}, 0.0);           // zero: a sample
+  auto families = sink.Take();
+  REQUIRE(families.size() == 2);
+  CHECK(families[0].name == "test_a");  // in order of first use
+  CHECK(families[0].type == prometheus::MetricType::Gauge);
+  REQUIRE(families[0].metric.size() == 3);
+  CHECK(families[0].metric[0].gauge.value == 1);
+  CHECK(families[0].metric[1].gauge.value == 2);
+  CHECK(families[0].metric[2].gauge.value == 0);
+  CHECK(families[0].metric[2].label.at(0).value == "4");
+  CHECK(families[1].name == "test_b_total");
+  CHECK(families[1].type == prometheus::MetricType::Counter);
+  REQUIRE(families[1].metric.size() == 1);
+  CHECK(families[1].metric[0].counter.value == 5);
+}
+
+// ------------------------------------------------------------ collectors ----
+
+TEST_CASE("collectors: a healthy snapshot from recorded replies") {
+  const auto t = BuildTopology();
+  const auto out = Run(t.snapshot);
+  const std::map<std::string, std::string> sm{{"sentinel", t.sentinel_up}, {"master_name", kMaster}};
+
+  CHECK_MESSAGE(out.problems.empty(), "unexpected problem: " << (out.problems.empty() ? "" : out.problems[0]));
+
+  SUBCASE("reachability") {
+    CHECK(out.Value("redis_sentinel_up", {{"sentinel", t.sentinel_up}}) == 1);
+    CHECK(out.Value("redis_sentinel_up", {{"sentinel", t.sentinel_down}}) == 0);
+    CHECK(out.Value("redis_up", {{"addr", t.master}, {"master_name", kMaster}}) == 1);
+    CHECK(out.Value("redis_up", {{"addr", t.replica}}) == 1);
+    CHECK(out.Value("redis_up", {{"addr", t.node_down}}) == 0);
+  }
+
+  SUBCASE("sentinel: the master as the Sentinel sees it") {
+    CHECK(out.Value("redis_sentinel_master_status", sm) == 1);
+    CHECK(out.Value("redis_sentinel_master_sdown", sm) == 0);
+    CHECK(out.Value("redis_sentinel_master_odown", sm) == 0);
+    CHECK(out.Value("redis_sentinel_master_failover_in_progress", sm) == 0);
+    CHECK(out.Value("redis_sentinel_master_slaves", sm) == 2);
+    CHECK(out.Value("redis_sentinel_master_ok_slaves", sm) == 2);
+    CHECK(out.Value("redis_sentinel_master_sentinels", sm) == 3);  // 2 others + itself
+    CHECK(out.Value("redis_sentinel_master_ok_sentinels", sm) == 3);
+    CHECK(out.Value("redis_sentinel_master_quorum", sm) == 2);
+    CHECK(out.Value("redis_sentinel_master_down_after_seconds", sm) == 1);  // 1000 ms
+    CHECK(out.Value("redis_sentinel_master_failover_timeout_seconds", sm) == 60);
+    CHECK(out.Value("redis_sentinel_master_parallel_syncs", sm) == 1);
+    CHECK(out.Value("redis_sentinel_master_config_epoch", sm) >= 0);
+    auto info = sm;
+    info["master_address"] = t.master;
+    CHECK(out.Value("redis_sentinel_master_info", info) == 1);
+    CHECK(out.Value("redis_sentinel_tilt", {{"sentinel", t.sentinel_up}}) == 0);
+    CHECK(out.Value("redis_sentinel_masters", {{"sentinel", t.sentinel_up}}) == 1);
+  }
+
+  SUBCASE("ckquorum") {
+    CHECK(out.Value("redis_sentinel_master_ckquorum_ok", sm) == 1);
+    CHECK(out.Value("redis_sentinel_master_ckquorum_usable_sentinels", sm) == 3);
+  }
+
+  SUBCASE("replicas: the Sentinel's view of each replica") {
+    for (const auto& addr : {t.replica, t.node_down}) {
+      CAPTURE(addr);
+      auto l = sm;
+      l["addr"] = addr;
+      CHECK(out.Value("redis_sentinel_replica_ok", l) == 1);
+      CHECK(out.Value("redis_sentinel_replica_sdown", l) == 0);
+      CHECK(out.Value("redis_sentinel_replica_disconnected", l) == 0);
+      CHECK(out.Value("redis_sentinel_replica_master_link_up", l) == 1);
+      CHECK(out.Value("redis_sentinel_replica_master_link_down_seconds", l) == 0);
+      CHECK(out.Value("redis_sentinel_replica_priority", l) == 100);
+      auto info = l;
+      info["master_address"] = t.master;
+      CHECK(out.Value("redis_sentinel_replica_info", info) == 1);
+    }
+    CHECK(out.Find("redis_sentinel_replica_ok", {}).size() == 2);
+  }
+
+  SUBCASE("sentinels: the Sentinel's view of its peers") {
+    for (const auto& peer : {LocalAddr(t.p + 4), LocalAddr(t.p + 5)}) {
+      CAPTURE(peer);
+      auto l = sm;
+      l["peer"] = peer;
+      CHECK(out.Value("redis_sentinel_peer_ok", l) == 1);
+      CHECK(out.Value("redis_sentinel_peer_sdown", l) == 0);
+      CHECK(out.Value("redis_sentinel_peer_disconnected", l) == 0);
+      CHECK(out.Value("redis_sentinel_peer_last_hello_seconds", l) >= 0);
+      CHECK(out.Value("redis_sentinel_peer_last_hello_seconds", l) < 60);  // milliseconds converted
+    }
+  }
+
+  SUBCASE("replication: INFO replication of each data node") {
+    CHECK(out.Value("redis_connected_slaves", {{"addr", t.master}}) == 2);
+    CHECK(out.Value("redis_connected_slaves", {{"addr", t.replica}}) == 0);
+    CHECK(out.Value("redis_master_repl_offset", {{"addr", t.master}}) > 0);
+    // The role is a state set: both series for each node, exactly one of them 1.
+    for (const auto& [addr, role] : {std::pair{t.master, "master"}, std::pair{t.replica, "replica"}}) {
+      CAPTURE(addr);
+      auto series = out.Find("redis_instance_role", {{"addr", addr}});
+      REQUIRE(series.size() == 2);
+      std::set<std::string> roles;
+      double sum = 0;
+      for (const auto* s : series) {
+        roles.insert(s->labels.at("role"));
+        sum += s->value;
+      }
+      CHECK(roles == std::set<std::string>{"master", "replica"});
+      CHECK(sum == 1);
+      CHECK(out.Value("redis_instance_role", {{"addr", addr}, {"role", role}}) == 1);
+    }
+    CHECK(out.Value("redis_master_link_up", {{"addr", t.replica}}) == 1);
+    CHECK(out.Value("redis_master_sync_in_progress", {{"addr", t.replica}}) == 0);
+    CHECK(out.Value("redis_slave_repl_offset", {{"addr", t.replica}}) > 0);
+    CHECK(out.Value("redis_replica_master_info", {{"addr", t.replica}, {"master_address", t.master}}) == 1);
+    CHECK_FALSE(out.Has("redis_master_link_up", {{"addr", t.master}}));  // a master has no master link
+    CHECK_FALSE(out.Has("redis_replica_master_info", {{"addr", t.master}}));
+    for (const auto& slave : {t.replica, t.node_down}) {
+      CAPTURE(slave);
+      CHECK(out.Value("redis_connected_slave_offset_bytes", {{"addr", t.master}, {"slave_addr", slave}}) >= 0);
+      CHECK(out.Value("redis_connected_slave_lag_seconds", {{"addr", t.master}, {"slave_addr", slave}}) >= 0);
+    }
+  }
+
+  SUBCASE("info: INFO fields of each data node") {
+    for (const auto& addr : {t.master, t.replica}) {
+      CAPTURE(addr);
+      CHECK(out.Value("redis_uptime_in_seconds", {{"addr", addr}}) >= 0);
+      CHECK(out.Value("redis_memory_used_bytes", {{"addr", addr}}) > 0);
+      CHECK(out.Value("redis_commands_processed_total", {{"addr", addr}}) > 0);
+      CHECK(out.Value("redis_rdb_last_bgsave_status", {{"addr", addr}}) == 1);
+      CHECK(out.Value("redis_db_keys", {{"addr", addr}, {"db", "db0"}}) == 2);
+      CHECK(out.Value("redis_db_keys_expiring", {{"addr", addr}, {"db", "db0"}}) == 1);
+      CHECK(out.Value("redis_instance_info", {{"addr", addr}, {"redis_version", "7.0.15"}}) == 1);
+    }
+  }
+}
+
+TEST_CASE("collectors: a down node or Sentinel has nothing but its up series") {
+  const auto t = BuildTopology();
+  const auto out = Run(t.snapshot);
+  int down_node = 0, down_sentinel = 0;
+  for (const auto& s : out.samples) {
+    auto addr = s.labels.find("addr");
+    auto slave_addr = s.labels.find("slave_addr");
+    const bool about_node_down = (addr != s.labels.end() && addr->second == t.node_down) &&
+                                 (slave_addr == s.labels.end());
+    if (about_node_down && s.name != "redis_up" && s.labels.count("sentinel") == 0) {
+      FAIL_CHECK("series for a down data node: " << s.name);
+    }
+    if (s.name == "redis_up" && about_node_down) ++down_node;
+    auto sentinel = s.labels.find("sentinel");
+    if (sentinel != s.labels.end() && sentinel->second == t.sentinel_down) {
+      if (s.name != "redis_sentinel_up") FAIL_CHECK("series for a down Sentinel: " << s.name);
+      ++down_sentinel;
+    }
+  }
+  CHECK(down_node == 1);
+  CHECK(down_sentinel == 1);
+  // What is still said about the down replica comes from others' views of it: the up
+  // Sentinel (SENTINEL REPLICAS) and the master (INFO replication), each labelled as such.
+  CHECK(out.Has("redis_sentinel_replica_ok", {{"sentinel", t.sentinel_up}, {"addr", t.node_down}}));
+  CHECK(out.Has("redis_connected_slave_offset_bytes", {{"addr", t.master}, {"slave_addr", t.node_down}}));
+}
+
+TEST_CASE("collectors: names, labels and types follow the Prometheus conventions") {
+  // Healthy, and with unhealthy flags everywhere: flags must never leak into labels.
+  auto t = BuildTopology();
+  Output out;
+  SUBCASE("healthy") { out = Run(t.snapshot); }
+  SUBCASE("everything flagged down") {
+    auto& view = t.snapshot.sentinels[0].masters[0];
+    view.master["flags"] = "s_down,o_down,master,failover_in_progress";
+    for (auto& r : *view.replicas) r["flags"] = "s_down,slave,disconnected";
+    view.sentinels = rse::test::LoadFieldArraysFixture("sentinel-sentinels-2-stopped.resp");
+    auto ck = rse::collectors::ParseCkquorum(rse::test::LoadFixture("sentinel-ckquorum-noquorum.resp"));
+    REQUIRE(ck.ok());
+    view.ckquorum = *ck.value;
+    out = Run(t.snapshot);
+  }
+  REQUIRE(out.families.size() > 20);
+
+  std::set<std::string> names;
+  for (const auto& family : out.families) {
+    CAPTURE(family.name);
+    CHECK(prometheus::CheckMetricName(family.name));
+    CHECK(names.insert(family.name).second);  // one family per name
+    CHECK_FALSE(family.help.empty());
+    CHECK(family.help != family.name);
+    CHECK_FALSE(family.metric.empty());  // no empty family
+    const bool total = family.name.size() > 6 && family.name.ends_with("_total");
+    if (family.type == prometheus::MetricType::Counter) {
+      CHECK(total);
+    } else {
+      CHECK(family.type == prometheus::MetricType::Gauge);
+      CHECK_FALSE(total);
+    }
+    std::set<std::string> first_label_names;
+    std::set<std::vector<std::pair<std::string, std::string>>> seen;
+    for (size_t i = 0; i < family.metric.size(); ++i) {
+      const auto& m = family.metric[i];
+      std::set<std::string> label_names;
+      std::vector<std::pair<std::string, std::string>> key;
+      for (const auto& label : m.label) {
+        CAPTURE(label.name);
+        CAPTURE(label.value);
+        CHECK(prometheus::CheckLabelName(label.name));
+        CHECK(label_names.insert(label.name).second);  // no label twice
+        CHECK_FALSE(label.value.empty());
+        // No free text in label values: no flags string, no message, no space.
+        CHECK(label.value.find(' ') == std::string::npos);
+        CHECK(label.value.find(',') == std::string::npos);
+        for (const char* flag : {"s_down", "o_down", "disconnected", "sentinel", "slave", "ok"}) {
+          CHECK(label.value != flag);
+        }
+        key.emplace_back(label.name, label.value);
+      }
+      std::sort(key.begin(), key.end());
+      CHECK_MESSAGE(seen.insert(key).second, "duplicate series in " << family.name);
+      if (i == 0) {
+        first_label_names = label_names;
+      } else {
+        CHECK(label_names == first_label_names);  // one label set per family
+      }
+    }
+  }
+
+  // In the text: each family's HELP and TYPE exactly once, though collectors added to
+  // redis_instance_role (for example) from several nodes in turn.
+  for (const auto& name : names) {
+    CAPTURE(name);
+    size_t type_lines = 0, help_lines = 0, pos = 0;
+    while ((pos = out.text.find("# TYPE " + name + " ", pos)) != std::string::npos) ++type_lines, ++pos;
+    pos = 0;
+    while ((pos = out.text.find("# HELP " + name + " ", pos)) != std::string::npos) ++help_lines, ++pos;
+    CHECK(type_lines == 1);
+    CHECK(help_lines == 1);
+  }
+  CHECK(out.Find("redis_instance_role", {}).size() == 4);
+  CHECK(out.text.find("NaN") == std::string::npos);
+  CHECK(out.text.find("Inf") == std::string::npos);
+}
+
+TEST_CASE("collectors: two Sentinels stopped") {
+  auto t = BuildTopology();
+  auto& view = t.snapshot.sentinels[0].masters[0];
+  view.sentinels = rse::test::LoadFieldArraysFixture("sentinel-sentinels-2-stopped.resp");
+  auto ck = rse::collectors::ParseCkquorum(rse::test::LoadFixture("sentinel-ckquorum-noquorum.resp"));
+  REQUIRE(ck.ok());
+  view.ckquorum = *ck.value;
+  const auto out = Run(t.snapshot);
+  const std::map<std::string, std::string> sm{{"sentinel", t.sentinel_up}, {"master_name", kMaster}};
+
+  CHECK(out.problems.empty());
+  CHECK(out.Value("redis_sentinel_master_ckquorum_ok", sm) == 0);
+  CHECK(out.Value("redis_sentinel_master_ckquorum_usable_sentinels", sm) == 1);
+  CHECK(out.Value("redis_sentinel_master_ok_sentinels", sm) == 1);  // only itself
+  CHECK(out.Value("redis_sentinel_master_sentinels", sm) == 3);     // still knows all three
+  CHECK(out.Value("redis_sentinel_master_status", sm) == 1);        // the master itself is fine
+  for (const auto& peer : {LocalAddr(t.p + 4), LocalAddr(t.p + 5)}) {
+    CAPTURE(peer);
+    auto l = sm;
+    l["peer"] = peer;
+    CHECK(out.Value("redis_sentinel_peer_ok", l) == 0);
+    CHECK(out.Value("redis_sentinel_peer_sdown", l) == 1);
+    CHECK(out.Value("redis_sentinel_peer_disconnected", l) == 1);
+  }
+}
+
+TEST_CASE("collectors: flags other than the healthy ones turn status and ok series to 0") {
+  auto t = BuildTopology();
+  auto& view = t.snapshot.sentinels[0].masters[0];
+  view.master["flags"] = "s_down,o_down,master";
+  (*view.replicas)[0]["flags"] = "s_down,slave,disconnected";
+  const auto out = Run(t.snapshot);
+  const std::map<std::string, std::string> sm{{"sentinel", t.sentinel_up}, {"master_name", kMaster}};
+  CHECK(out.Value("redis_sentinel_master_status", sm) == 0);
+  CHECK(out.Value("redis_sentinel_master_sdown", sm) == 1);
+  CHECK(out.Value("redis_sentinel_master_odown", sm) == 1);
+  CHECK(out.Value("redis_sentinel_master_ok_slaves", sm) == 1);
+  auto replica = rse::collectors::AddressOf((*view.replicas)[0]);
+  REQUIRE(replica.has_value());
+  auto l = sm;
+  l["addr"] = replica->ToString();
+  CHECK(out.Value("redis_sentinel_replica_ok", l) == 0);
+  CHECK(out.Value("redis_sentinel_replica_sdown", l) == 1);
+  CHECK(out.Value("redis_sentinel_replica_disconnected", l) == 1);
+}
+
+TEST_CASE("collectors: a non-numeric field is a problem and no sample; a missing one is silent") {
+  const std::map<std::string, std::string> labels_of_up{{"master_name", kMaster}};
+
+  SUBCASE("quorum \"abc\" on SENTINEL MASTER") {
+    auto t = BuildTopology();
+    t.snapshot.sentinels[0].masters[0].master["quorum"] = "abc";
+    const auto out = Run(t.snapshot);
+    REQUIRE(out.problems.size() == 1);
+    CHECK(out.problems[0].find("quorum") != std::string::npos);
+    CHECK(out.problems[0].find("abc") != std::string::npos);
+    CHECK(out.problems[0].find(t.sentinel_up) != std::string::npos);  // says where
+    CHECK_FALSE(out.Has("redis_sentinel_master_quorum", {}));         // missing, not 0
+    CHECK(out.Value("redis_sentinel_master_slaves", {{"sentinel", t.sentinel_up}}) == 2);  // the rest goes on
+  }
+  SUBCASE("quorum missing from SENTINEL MASTER") {
+    auto t = BuildTopology();
+    t.snapshot.sentinels[0].masters[0].master.erase("quorum");
+    const auto out = Run(t.snapshot);
+    CHECK(out.problems.empty());
+    CHECK_FALSE(out.Has("redis_sentinel_master_quorum", {}));
+  }
+  SUBCASE("connected_clients \"lots\" in a node's INFO") {
+    auto t = BuildTopology();
+    t.snapshot.nodes[0].info["connected_clients"] = "lots";
+    const auto out = Run(t.snapshot);
+    REQUIRE(out.problems.size() == 1);
+    CHECK(out.problems[0].find("connected_clients") != std::string::npos);
+    CHECK(out.problems[0].find(t.master) != std::string::npos);
+    CHECK_FALSE(out.Has("redis_connected_clients", {{"addr", t.master}}));
+    CHECK(out.Has("redis_connected_clients", {{"addr", t.replica}}));
+  }
+  SUBCASE("num-other-sentinels \"?\": no Sentinel count rather than a count of 1") {
+    auto t = BuildTopology();
+    t.snapshot.sentinels[0].masters[0].master["num-other-sentinels"] = "?";
+    const auto out = Run(t.snapshot);
+    REQUIRE(out.problems.size() == 1);
+    CHECK(out.problems[0].find("num-other-sentinels") != std::string::npos);
+    CHECK_FALSE(out.Has("redis_sentinel_master_sentinels", {}));
+  }
+  SUBCASE("down-after-milliseconds \"\" on SENTINEL MASTER") {
+    auto t = BuildTopology();
+    t.snapshot.sentinels[0].masters[0].master["down-after-milliseconds"] = "";
+    const auto out = Run(t.snapshot);
+    REQUIRE(out.problems.size() == 1);
+    CHECK_FALSE(out.Has("redis_sentinel_master_down_after_seconds", {}));
+  }
+  SUBCASE("an unknown CKQUORUM count stays missing") {
+    auto t = BuildTopology();
+    t.snapshot.sentinels[0].masters[0].ckquorum->usable_sentinels.reset();
+    const auto out = Run(t.snapshot);
+    CHECK(out.Value("redis_sentinel_master_ckquorum_ok", {{"sentinel", t.sentinel_up}}) == 1);
+    CHECK_FALSE(out.Has("redis_sentinel_master_ckquorum_usable_sentinels", {}));
+  }
+  SUBCASE("unanswered REPLICAS, SENTINELS and CKQUORUM leave their series out") {
+    auto t = BuildTopology();
+    auto& view = t.snapshot.sentinels[0].masters[0];
+    view.replicas.reset();
+    view.sentinels.reset();
+    view.ckquorum.reset();
+    const auto out = Run(t.snapshot);
+    CHECK(out.problems.empty());
+    for (const char* name : {"redis_sentinel_master_ok_slaves", "redis_sentinel_master_ok_sentinels",
+                             "redis_sentinel_master_ckquorum_ok", "redis_sentinel_replica_ok",
+                             "redis_sentinel_peer_ok"}) {
+      CAPTURE(name);
+      CHECK_FALSE(out.Has(name, {}));
+    }
+    CHECK(out.Value("redis_sentinel_master_slaves", {{"sentinel", t.sentinel_up}}) == 2);  // from MASTER
+  }
+}
+
+TEST_CASE("collectors: an empty snapshot yields no series") {
+  const auto out = Run(Snapshot{});
+  CHECK(out.families.empty());
+  CHECK(out.problems.empty());
+}

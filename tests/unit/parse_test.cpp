@@ -1,0 +1,421 @@
+// collectors/parse.h: pure functions from recorded Redis / Sentinel replies to values.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "collectors/parse.h"
+#include "fixtures.h"
+
+namespace {
+
+using rse::collectors::AddressOf;
+using rse::collectors::Field;
+using rse::collectors::FieldMap;
+using rse::collectors::HasFlag;
+using rse::collectors::ParseCkquorum;
+using rse::collectors::ParseConnectedReplicas;
+using rse::collectors::ParseFieldArray;
+using rse::collectors::ParseFieldArrays;
+using rse::collectors::ParseInfo;
+using rse::collectors::ParseInfoList;
+using rse::collectors::ParseKeyspace;
+using rse::collectors::ParseNumber;
+using rse::collectors::SplitFlags;
+using rse::redis::Reply;
+using rse::test::FixtureMasterPort;
+using rse::test::LoadFieldArrayFixture;
+using rse::test::LoadFieldArraysFixture;
+using rse::test::LoadFixture;
+using rse::test::LoadInfoFixture;
+
+std::string Get(const FieldMap& fields, std::string_view name) {
+  auto v = Field(fields, name);
+  REQUIRE_MESSAGE(v.has_value(), "field " << name << " missing");
+  return std::string(*v);
+}
+
+double Num(const FieldMap& fields, std::string_view name) {
+  auto v = ParseNumber(Get(fields, name));
+  REQUIRE_MESSAGE(v.has_value(), "field " << name << " is not a number: " << Get(fields, name));
+  return *v;
+}
+
+// No key is a section header, and no key or value keeps the CR of the CRLF line ends.
+void CheckClean(const FieldMap& info) {
+  for (const auto& [key, value] : info) {
+    CAPTURE(key);
+    CHECK_FALSE(key.empty());
+    CHECK(key.front() != '#');
+    CHECK(key.find('\r') == std::string::npos);
+    CHECK(value.find('\r') == std::string::npos);
+    CHECK(value.find('\n') == std::string::npos);
+  }
+}
+
+Reply Str(std::string s) { return Reply::String(std::move(s)); }
+Reply Int(long long v) {
+  Reply r;
+  r.type = Reply::Type::kInteger;
+  r.integer = v;
+  return r;
+}
+Reply Array(std::vector<Reply> elements) {
+  Reply r;
+  r.type = Reply::Type::kArray;
+  r.elements = std::move(elements);
+  return r;
+}
+Reply Status(std::string s) {
+  Reply r;
+  r.type = Reply::Type::kStatus;
+  r.str = std::move(s);
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ INFO ----
+
+TEST_CASE("parse: ParseInfo on INFO replication of the master") {
+  const auto info = LoadInfoFixture("info-replication-master.resp");
+  CheckClean(info);
+  CHECK(Get(info, "role") == "master");
+  CHECK(Num(info, "connected_slaves") == 2);
+  CHECK(Num(info, "master_repl_offset") > 0);
+  CHECK(Num(info, "second_repl_offset") == -1);
+  // One section of about fifteen fields: the header and the blank line are not fields.
+  CHECK(info.size() >= 10);
+  CHECK(info.size() <= 25);
+  CHECK_FALSE(Field(info, "redis_version").has_value());  // no other section
+}
+
+TEST_CASE("parse: ParseInfo on INFO replication of a replica") {
+  const int p = FixtureMasterPort();
+  const auto info = LoadInfoFixture("info-replication-replica.resp");
+  CheckClean(info);
+  CHECK(Get(info, "role") == "slave");
+  CHECK(Get(info, "master_host") == "127.0.0.1");
+  CHECK(Num(info, "master_port") == p);
+  CHECK(Get(info, "master_link_status") == "up");
+  CHECK(Num(info, "connected_slaves") == 0);
+  CHECK(Num(info, "slave_repl_offset") > 0);
+  CHECK(ParseConnectedReplicas(info).empty());
+}
+
+TEST_CASE("parse: ParseInfo on full INFO reads every section into one map") {
+  for (const char* name : {"info-master.resp", "info-replica.resp"}) {
+    CAPTURE(name);
+    const auto info = LoadInfoFixture(name);
+    CheckClean(info);
+    CHECK(info.size() >= 100);  // Server .. Keyspace: well over a hundred fields
+    CHECK(Get(info, "redis_version").rfind("7.", 0) == 0);
+    CHECK(Num(info, "uptime_in_seconds") >= 0);
+    CHECK(Num(info, "used_memory") > 0);
+    CHECK(Get(info, "rdb_last_bgsave_status") == "ok");
+    CHECK(Field(info, "db0").has_value());
+  }
+  CHECK(Get(LoadInfoFixture("info-master.resp"), "role") == "master");
+  CHECK(Get(LoadInfoFixture("info-replica.resp"), "role") == "slave");
+}
+
+TEST_CASE("parse: ParseInfo on INFO sentinel") {
+  const int p = FixtureMasterPort();
+  const auto info = LoadInfoFixture("info-sentinel.resp");
+  CheckClean(info);
+  CHECK(Num(info, "sentinel_masters") == 1);
+  CHECK(Num(info, "sentinel_tilt") == 0);
+  CHECK(Num(info, "sentinel_running_scripts") == 0);
+  CHECK_FALSE(Field(info, "role").has_value());
+  const auto master0 = ParseInfoList(Get(info, "master0"));
+  CHECK(Get(master0, "name") == "aragora-master");
+  CHECK(Get(master0, "status") == "ok");
+  CHECK(Get(master0, "address") == rse::test::LocalAddr(p));  // "=" splits, ":" stays in the value
+  CHECK(Num(master0, "slaves") == 2);
+  CHECK(Num(master0, "sentinels") == 3);
+}
+
+TEST_CASE("parse: INFO replication answered by a Sentinel has no fields") {
+  const auto info = LoadInfoFixture("info-replication-on-sentinel.resp");
+  CHECK(info.empty());
+  CHECK_FALSE(Field(info, "role").has_value());
+}
+
+TEST_CASE("parse: ParseInfo skips headers, blank and colon-less lines, and handles LF or CRLF") {
+  const auto info = ParseInfo("# Server\r\nredis_version:7.0.15\r\n\r\nnot a field\r\n:novalue\r\n"
+                              "executable:/usr/bin/redis-server\nrole:master");
+  CHECK(info.size() == 3);
+  CHECK(Get(info, "redis_version") == "7.0.15");
+  CHECK(Get(info, "executable") == "/usr/bin/redis-server");  // only the first colon splits
+  CHECK(Get(info, "role") == "master");
+  CHECK(ParseInfo("").empty());
+  CHECK(ParseInfo("\r\n\r\n").empty());
+}
+
+TEST_CASE("parse: ParseConnectedReplicas on the master's INFO") {
+  const int p = FixtureMasterPort();
+  for (const char* name : {"info-master.resp", "info-replication-master.resp"}) {
+    CAPTURE(name);
+    const auto replicas = ParseConnectedReplicas(LoadInfoFixture(name));
+    REQUIRE(replicas.size() == 2);
+    std::set<int> ports;
+    for (const auto& r : replicas) {
+      CHECK(r.address.host == "127.0.0.1");
+      ports.insert(r.address.port);
+      CHECK(r.state == "online");
+      REQUIRE(r.offset.has_value());
+      CHECK(*r.offset >= 0);
+      REQUIRE(r.lag_seconds.has_value());
+      CHECK(*r.lag_seconds >= 0);
+    }
+    CHECK(ports == std::set<int>{p + 1, p + 2});
+  }
+}
+
+TEST_CASE("parse: ParseConnectedReplicas keeps garbled numbers missing and skips entries without an address") {
+  FieldMap info{{"slave0", "ip=10.0.0.1,port=6380,state=wait_bgsave,offset=abc"},
+                {"slave1", "ip=10.0.0.2,state=online,offset=1"},   // no port
+                {"slave2", "ip=10.0.0.3,port=0,state=online"},      // invalid port
+                {"slavex", "ip=10.0.0.4,port=6381,state=online"},   // not slaveN
+                {"slave_repl_offset", "100"}};
+  const auto replicas = ParseConnectedReplicas(info);
+  REQUIRE(replicas.size() == 1);
+  CHECK(replicas[0].address.ToString() == "10.0.0.1:6380");
+  CHECK(replicas[0].state == "wait_bgsave");
+  CHECK_FALSE(replicas[0].offset.has_value());  // "abc": missing, never 0
+  CHECK_FALSE(replicas[0].lag_seconds.has_value());
+}
+
+TEST_CASE("parse: ParseKeyspace") {
+  auto ks = ParseKeyspace(ParseInfo("db0:keys=3,expires=1,avg_ttl=0"));
+  REQUIRE(ks.size() == 1);
+  CHECK(ks[0].db == "db0");
+  CHECK(ks[0].keys == 3);
+  CHECK(ks[0].expires == 1);
+
+  // Only dbN keys count (not e.g. "dbfilename"), and a garbled count stays missing.
+  ks = ParseKeyspace(FieldMap{{"dbfilename", "dump.rdb"}, {"db", "keys=1"}, {"db10", "keys=x,expires=0"}});
+  REQUIRE(ks.size() == 1);
+  CHECK(ks[0].db == "db10");
+  CHECK_FALSE(ks[0].keys.has_value());
+  CHECK(ks[0].expires == 0);
+
+  // The recorded master has the two keys scripts/record-fixtures.sh wrote, one expiring.
+  ks = ParseKeyspace(LoadInfoFixture("info-master.resp"));
+  REQUIRE(ks.size() == 1);
+  CHECK(ks[0].db == "db0");
+  CHECK(ks[0].keys == 2);
+  CHECK(ks[0].expires == 1);
+}
+
+// ------------------------------------------------------------ SENTINEL ------
+
+TEST_CASE("parse: ParseFieldArray on SENTINEL MASTER") {
+  const int p = FixtureMasterPort();
+  const auto m = LoadFieldArrayFixture("sentinel-master.resp");
+  CHECK(Get(m, "name") == "aragora-master");
+  CHECK(Get(m, "ip") == "127.0.0.1");
+  CHECK(Num(m, "port") == p);
+  CHECK(Get(m, "flags") == "master");
+  CHECK(Num(m, "num-slaves") == 2);
+  CHECK(Num(m, "num-other-sentinels") == 2);
+  CHECK(Num(m, "quorum") == 2);
+  CHECK(Num(m, "down-after-milliseconds") == 1000);
+  CHECK(Num(m, "failover-timeout") == 60000);
+  CHECK(Num(m, "parallel-syncs") == 1);
+  CHECK(Get(m, "runid").size() == 40);
+  auto addr = AddressOf(m);
+  REQUIRE(addr.has_value());
+  CHECK(addr->ToString() == rse::test::LocalAddr(p));
+}
+
+TEST_CASE("parse: ParseFieldArrays on SENTINEL MASTERS matches SENTINEL MASTER") {
+  const auto masters = LoadFieldArraysFixture("sentinel-masters.resp");
+  REQUIRE(masters.size() == 1);
+  const auto one = LoadFieldArrayFixture("sentinel-master.resp");
+  for (const char* key : {"name", "ip", "port", "runid", "flags", "num-slaves", "num-other-sentinels", "quorum",
+                          "down-after-milliseconds", "config-epoch"}) {
+    CAPTURE(key);
+    CHECK(Get(masters[0], key) == Get(one, key));
+  }
+  CHECK(masters[0].size() == one.size());
+}
+
+TEST_CASE("parse: ParseFieldArrays on SENTINEL REPLICAS") {
+  const int p = FixtureMasterPort();
+  const auto replicas = LoadFieldArraysFixture("sentinel-replicas.resp");
+  REQUIRE(replicas.size() == 2);
+  std::set<std::string> addrs;
+  for (const auto& r : replicas) {
+    CHECK(Get(r, "flags") == "slave");
+    CHECK(Get(r, "ip") == "127.0.0.1");
+    CHECK(Get(r, "master-host") == "127.0.0.1");
+    CHECK(Num(r, "master-port") == p);
+    CHECK(Get(r, "master-link-status") == "ok");
+    CHECK(Num(r, "slave-repl-offset") >= 0);
+    auto addr = AddressOf(r);
+    REQUIRE(addr.has_value());
+    CHECK(Get(r, "name") == addr->ToString());  // Sentinel names a replica by its address
+    addrs.insert(addr->ToString());
+  }
+  CHECK(addrs == std::set<std::string>{rse::test::LocalAddr(p + 1), rse::test::LocalAddr(p + 2)});
+}
+
+TEST_CASE("parse: ParseFieldArrays on SENTINEL SENTINELS, healthy and with two peers stopped") {
+  const int p = FixtureMasterPort();
+  const std::set<std::string> peers{rse::test::LocalAddr(p + 4), rse::test::LocalAddr(p + 5)};
+
+  const auto healthy = LoadFieldArraysFixture("sentinel-sentinels.resp");
+  REQUIRE(healthy.size() == 2);  // peers only, not the Sentinel that answered
+  std::set<std::string> addrs;
+  for (const auto& s : healthy) {
+    CHECK(Get(s, "flags") == "sentinel");
+    CHECK(Get(s, "runid").size() == 40);
+    CHECK(Num(s, "last-hello-message") >= 0);
+    auto addr = AddressOf(s);
+    REQUIRE(addr.has_value());
+    addrs.insert(addr->ToString());
+  }
+  CHECK(addrs == peers);
+
+  const auto stopped = LoadFieldArraysFixture("sentinel-sentinels-2-stopped.resp");
+  REQUIRE(stopped.size() == 2);  // stopped peers stay listed: only their flags change
+  addrs.clear();
+  for (const auto& s : stopped) {
+    const std::string flags = Get(s, "flags");
+    CHECK(HasFlag(flags, "s_down"));
+    CHECK(HasFlag(flags, "sentinel"));
+    CHECK(HasFlag(flags, "disconnected"));
+    CHECK(flags != "sentinel");
+    addrs.insert(AddressOf(s)->ToString());
+  }
+  CHECK(addrs == peers);
+}
+
+TEST_CASE("parse: wrong shapes fail with what was expected and what arrived") {
+  SUBCASE("odd-length array") {
+    auto r = ParseFieldArray(Array({Str("name"), Str("x"), Str("flags")}));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.find("even") != std::string::npos);
+    CHECK(r.error.find('3') != std::string::npos);
+  }
+  SUBCASE("an integer among the strings") {
+    auto r = ParseFieldArray(Array({Str("port"), Int(26379)}));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.find("string") != std::string::npos);
+    CHECK(r.error.find("integer") != std::string::npos);
+  }
+  SUBCASE("a nil among the strings") {
+    auto r = ParseFieldArray(Array({Str("ip"), Reply{}}));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.find("nil") != std::string::npos);
+  }
+  SUBCASE("a status where an array is expected") {
+    auto r = ParseFieldArray(Status("OK"));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.find("array") != std::string::npos);
+    CHECK(r.error.find("status") != std::string::npos);
+    auto rs = ParseFieldArrays(Status("OK"));
+    CHECK_FALSE(rs.ok());
+    CHECK(rs.error.find("array") != std::string::npos);
+    CHECK(rs.error.find("status") != std::string::npos);
+  }
+  SUBCASE("a bulk string where an array of arrays is expected") {
+    auto rs = ParseFieldArrays(LoadFixture("sentinel-myid.resp"));
+    CHECK_FALSE(rs.ok());
+    CHECK(rs.error.find("bulk string") != std::string::npos);
+  }
+  SUBCASE("a flat array where an array of arrays is expected names the element") {
+    auto rs = ParseFieldArrays(LoadFixture("sentinel-master.resp"));
+    CHECK_FALSE(rs.ok());
+    CHECK(rs.error.find("element 0") != std::string::npos);
+    CHECK(rs.error.find("bulk string") != std::string::npos);
+  }
+  SUBCASE("a server error is passed through as the error text") {
+    auto r = ParseFieldArray(LoadFixture("sentinel-master-unknown.resp"));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error == "ERR No such master with that name");
+    auto rs = ParseFieldArrays(LoadFixture("sentinel-on-data-node.resp"));
+    CHECK_FALSE(rs.ok());
+    CHECK(rs.error.rfind("ERR unknown command 'SENTINEL'", 0) == 0);
+  }
+  SUBCASE("an empty array is valid: no masters") {
+    auto rs = ParseFieldArrays(Array({}));
+    REQUIRE(rs.ok());
+    CHECK(rs.value->empty());
+  }
+}
+
+TEST_CASE("parse: ParseCkquorum") {
+  auto ok = ParseCkquorum(LoadFixture("sentinel-ckquorum-ok.resp"));
+  REQUIRE(ok.ok());
+  CHECK(ok.value->ok);
+  CHECK(ok.value->usable_sentinels == 3);
+
+  auto no = ParseCkquorum(LoadFixture("sentinel-ckquorum-noquorum.resp"));
+  REQUIRE(no.ok());  // NOQUORUM is an answer, not a failure to get one
+  CHECK_FALSE(no.value->ok);
+  CHECK(no.value->usable_sentinels == 1);
+
+  auto unknown = ParseCkquorum(LoadFixture("sentinel-ckquorum-unknown.resp"));
+  CHECK_FALSE(unknown.ok());
+  CHECK(unknown.error == "ERR No such master with that name");
+
+  auto array = ParseCkquorum(Array({}));
+  CHECK_FALSE(array.ok());
+  CHECK(array.error.find("array") != std::string::npos);
+
+  // An OK whose count cannot be read still says OK, with the count missing (not 0).
+  auto odd = ParseCkquorum(Status("OK many usable Sentinels"));
+  REQUIRE(odd.ok());
+  CHECK(odd.value->ok);
+  CHECK_FALSE(odd.value->usable_sentinels.has_value());
+
+  // A status that is not OK is not a quorum.
+  CHECK_FALSE(ParseCkquorum(Status("QUEUED")).ok());
+}
+
+// ------------------------------------------------------------- helpers ------
+
+TEST_CASE("parse: ParseNumber keeps missing distinguishable from zero") {
+  CHECK(ParseNumber("12") == 12.0);
+  CHECK(ParseNumber("-1") == -1.0);
+  CHECK(ParseNumber("0.5") == 0.5);
+  CHECK(ParseNumber("+7") == 7.0);
+  auto zero = ParseNumber("0");
+  REQUIRE(zero.has_value());
+  CHECK(*zero == 0.0);
+  CHECK(ParseNumber("18446744073709551615").has_value());  // beyond int64: still a number
+  for (const char* bad : {"", "abc", "1x", "x1", " 12", "12 ", "inf", "-inf", "nan", "NaN", "1,5", "0x10", "--1",
+                          "+", "-", "."}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseNumber(bad).has_value());
+  }
+}
+
+TEST_CASE("parse: SplitFlags and HasFlag") {
+  CHECK(SplitFlags("s_down,master,disconnected") == std::vector<std::string>{"s_down", "master", "disconnected"});
+  CHECK(SplitFlags("master") == std::vector<std::string>{"master"});
+  CHECK(SplitFlags("").empty());
+  CHECK(SplitFlags("master,,slave,") == std::vector<std::string>{"master", "slave"});
+
+  CHECK(HasFlag("s_down,master,disconnected", "s_down"));
+  CHECK(HasFlag("s_down,master,disconnected", "master"));
+  CHECK(HasFlag("s_down,master,disconnected", "disconnected"));
+  CHECK_FALSE(HasFlag("s_down,master,disconnected", "o_down"));
+  CHECK_FALSE(HasFlag("s_down,master,disconnected", "down"));  // whole flags only, not substrings
+  CHECK_FALSE(HasFlag("s_down,master,disconnected", "s_down,master"));
+  CHECK_FALSE(HasFlag("", "master"));
+}
+
+TEST_CASE("parse: AddressOf needs a valid ip and port") {
+  CHECK(AddressOf(FieldMap{{"ip", "10.0.0.1"}, {"port", "6379"}})->ToString() == "10.0.0.1:6379");
+  CHECK(AddressOf(FieldMap{{"ip", "::1"}, {"port", "6379"}})->ToString() == "[::1]:6379");
+  CHECK_FALSE(AddressOf(FieldMap{{"ip", "10.0.0.1"}}).has_value());
+  CHECK_FALSE(AddressOf(FieldMap{{"port", "6379"}}).has_value());
+  CHECK_FALSE(AddressOf(FieldMap{{"ip", "10.0.0.1"}, {"port", "?"}}).has_value());
+}

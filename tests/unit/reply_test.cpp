@@ -1,0 +1,246 @@
+// redis/reply.h: the RESP reader (byte-exact recordings in, owned Reply values out) and the
+// command formatter.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fixtures.h"
+#include "redis/reply.h"
+
+namespace {
+
+using rse::redis::FormatCommand;
+using rse::redis::ParseOneReply;
+using rse::redis::Reply;
+using rse::redis::RespParser;
+using rse::test::FixtureBytes;
+using rse::test::LoadFixture;
+
+// Every file scripts/record-fixtures.sh writes.
+const std::vector<std::string> kFixtures = {
+    "info-replication-master.resp",   "info-replication-replica.resp",  "info-master.resp",
+    "info-replica.resp",              "info-sentinel.resp",             "sentinel-masters.resp",
+    "sentinel-master.resp",           "sentinel-replicas.resp",         "sentinel-sentinels.resp",
+    "sentinel-myid.resp",             "sentinel-ckquorum-ok.resp",      "sentinel-ckquorum-unknown.resp",
+    "sentinel-master-unknown.resp",   "sentinel-ckquorum-noquorum.resp", "sentinel-sentinels-2-stopped.resp",
+    "sentinel-on-data-node.resp",     "info-replication-on-sentinel.resp",
+};
+
+void CheckSame(const Reply& a, const Reply& b) {
+  REQUIRE(a.type == b.type);
+  CHECK(a.str == b.str);
+  CHECK(a.integer == b.integer);
+  REQUIRE(a.elements.size() == b.elements.size());
+  for (size_t i = 0; i < a.elements.size(); ++i) CheckSame(a.elements[i], b.elements[i]);
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("reply: every recorded fixture is exactly one valid reply") {
+  std::set<std::string> on_disk;
+  for (const auto& entry : std::filesystem::directory_iterator(RSE_FIXTURES_DIR)) {
+    if (entry.path().extension() == ".resp") on_disk.insert(entry.path().filename().string());
+  }
+  for (const auto& name : kFixtures) {
+    CAPTURE(name);
+    CHECK(on_disk.count(name) == 1);
+  }
+  for (const auto& name : on_disk) {
+    CAPTURE(name);
+    Reply reply;
+    std::string error;
+    CHECK_MESSAGE(ParseOneReply(FixtureBytes(name), reply, &error), error);
+  }
+}
+
+TEST_CASE("reply: fixtures convert to the types the parsers rely on") {
+  const auto master = LoadFixture("sentinel-master.resp");
+  REQUIRE(master.IsArray());
+  CHECK(master.elements.size() % 2 == 0);
+  CHECK(master.elements.size() >= 2);
+  for (const auto& e : master.elements) CHECK(e.type == Reply::Type::kString);
+
+  const auto masters = LoadFixture("sentinel-masters.resp");
+  REQUIRE(masters.IsArray());
+  REQUIRE(masters.elements.size() == 1);
+  CHECK(masters.elements[0].IsArray());
+
+  const auto ok = LoadFixture("sentinel-ckquorum-ok.resp");
+  CHECK(ok.type == Reply::Type::kStatus);
+  CHECK(ok.str.rfind("OK 3 usable Sentinels", 0) == 0);
+  CHECK(ok.str.find('\r') == std::string::npos);  // the CRLF is not part of the text
+
+  const auto noquorum = LoadFixture("sentinel-ckquorum-noquorum.resp");
+  CHECK(noquorum.IsError());
+  CHECK(noquorum.str.rfind("NOQUORUM 1 usable", 0) == 0);
+
+  const auto unknown = LoadFixture("sentinel-ckquorum-unknown.resp");
+  CHECK(unknown.IsError());
+  CHECK(unknown.str == "ERR No such master with that name");
+
+  const auto myid = LoadFixture("sentinel-myid.resp");
+  CHECK(myid.type == Reply::Type::kString);
+  CHECK(myid.str.size() == 40);
+
+  const auto info = LoadFixture("info-replication-master.resp");
+  CHECK(info.type == Reply::Type::kString);
+  CHECK(info.str.rfind("# Replication\r\n", 0) == 0);
+
+  // A Sentinel answers INFO replication with an empty bulk string, not an error.
+  const auto on_sentinel = LoadFixture("info-replication-on-sentinel.resp");
+  CHECK(on_sentinel.type == Reply::Type::kString);
+  CHECK(on_sentinel.str.empty());
+
+  const auto on_data_node = LoadFixture("sentinel-on-data-node.resp");
+  CHECK(on_data_node.IsError());
+  CHECK(on_data_node.str.rfind("ERR unknown command", 0) == 0);
+}
+
+TEST_CASE("reply: ParseOneReply rejects incomplete bytes") {
+  for (const auto& name : kFixtures) {
+    CAPTURE(name);
+    const std::string bytes = FixtureBytes(name);
+    REQUIRE(bytes.size() > 3);
+    for (size_t len : {size_t{0}, size_t{1}, bytes.size() / 2, bytes.size() - 2, bytes.size() - 1}) {
+      CAPTURE(len);
+      Reply reply;
+      std::string error;
+      CHECK_FALSE(ParseOneReply(std::string_view(bytes).substr(0, len), reply, &error));
+      CHECK(error == "incomplete reply");
+    }
+  }
+  // Every prefix of a nested array, where a cut can fall inside any element.
+  const std::string bytes = FixtureBytes("sentinel-replicas.resp");
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    Reply reply;
+    if (ParseOneReply(std::string_view(bytes).substr(0, len), reply)) FAIL("prefix of " << len << " bytes parsed");
+  }
+}
+
+TEST_CASE("reply: ParseOneReply rejects garbage with a protocol error") {
+  Reply reply;
+  std::string error;
+  CHECK_FALSE(ParseOneReply("HTTP/1.1 200 OK\r\n", reply, &error));
+  CHECK(Lower(error).find("protocol") != std::string::npos);
+
+  error.clear();
+  CHECK_FALSE(ParseOneReply("$abc\r\nxyz\r\n", reply, &error));  // a bad bulk length
+  CHECK_FALSE(error.empty());
+}
+
+TEST_CASE("reply: ParseOneReply rejects two replies where one is expected") {
+  Reply reply;
+  std::string error;
+  CHECK_FALSE(ParseOneReply("+OK\r\n+OK\r\n", reply, &error));
+  CHECK(error == "more than one reply");
+}
+
+TEST_CASE("reply: nil, integer and nested replies convert") {
+  Reply reply;
+  REQUIRE(ParseOneReply("*-1\r\n", reply));
+  CHECK(reply.type == Reply::Type::kNil);
+
+  REQUIRE(ParseOneReply("$-1\r\n", reply));
+  CHECK(reply.type == Reply::Type::kNil);
+
+  REQUIRE(ParseOneReply("*3\r\n$-1\r\n:-42\r\n*1\r\n+x\r\n", reply));
+  REQUIRE(reply.IsArray());
+  REQUIRE(reply.elements.size() == 3);
+  CHECK(reply.elements[0].type == Reply::Type::kNil);
+  CHECK(reply.elements[1].type == Reply::Type::kInteger);
+  CHECK(reply.elements[1].integer == -42);
+  REQUIRE(reply.elements[2].IsArray());
+  CHECK(reply.elements[2].elements.at(0).type == Reply::Type::kStatus);
+  CHECK(reply.elements[2].elements.at(0).str == "x");
+
+  // Bulk strings are binary-safe: CR, LF and NUL inside are kept.
+  REQUIRE(ParseOneReply(std::string("$5\r\na\r\n\0b\r\n", 11), reply));
+  CHECK(reply.type == Reply::Type::kString);
+  CHECK(reply.str == std::string("a\r\n\0b", 5));
+}
+
+TEST_CASE("reply: RespParser fed byte by byte yields the same reply as ParseOneReply") {
+  for (const char* name : {"sentinel-replicas.resp", "info-replication-master.resp", "sentinel-ckquorum-ok.resp",
+                           "sentinel-ckquorum-noquorum.resp", "info-replication-on-sentinel.resp"}) {
+    CAPTURE(name);
+    const std::string bytes = FixtureBytes(name);
+    const Reply whole = LoadFixture(name);
+    RespParser parser;
+    Reply out;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      REQUIRE(parser.Feed(&bytes[i], 1));
+      const auto result = parser.Next(out);
+      if (i + 1 < bytes.size()) {
+        if (result != RespParser::Result::kNeedMore) FAIL("a reply after " << i + 1 << " of " << bytes.size() << " bytes");
+      } else {
+        REQUIRE(result == RespParser::Result::kReply);
+      }
+    }
+    CheckSame(out, whole);
+    CHECK(parser.Next(out) == RespParser::Result::kNeedMore);
+  }
+}
+
+TEST_CASE("reply: RespParser splits replies that arrive in one read") {
+  const std::string bytes = FixtureBytes("sentinel-ckquorum-ok.resp") + FixtureBytes("sentinel-master.resp") +
+                            FixtureBytes("sentinel-ckquorum-unknown.resp");
+  RespParser parser;
+  REQUIRE(parser.Feed(bytes.data(), bytes.size()));
+  Reply a, b, c, d;
+  REQUIRE(parser.Next(a) == RespParser::Result::kReply);
+  REQUIRE(parser.Next(b) == RespParser::Result::kReply);
+  REQUIRE(parser.Next(c) == RespParser::Result::kReply);
+  CHECK(parser.Next(d) == RespParser::Result::kNeedMore);
+  CheckSame(a, LoadFixture("sentinel-ckquorum-ok.resp"));
+  CheckSame(b, LoadFixture("sentinel-master.resp"));
+  CheckSame(c, LoadFixture("sentinel-ckquorum-unknown.resp"));
+}
+
+TEST_CASE("reply: a protocol error is sticky") {
+  RespParser parser;
+  const std::string garbage = "HTTP/1.1 200 OK\r\n";
+  parser.Feed(garbage.data(), garbage.size());
+  Reply out;
+  REQUIRE(parser.Next(out) == RespParser::Result::kError);
+  CHECK_FALSE(parser.Error().empty());
+  // Valid bytes afterwards do not resynchronise the stream: the caller must drop it.
+  const std::string ok = "+OK\r\n";
+  parser.Feed(ok.data(), ok.size());
+  CHECK(parser.Next(out) != RespParser::Result::kReply);
+}
+
+TEST_CASE("reply: FormatCommand encodes a RESP array of bulk strings") {
+  CHECK(FormatCommand({"INFO", "replication"}) == "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n");
+  CHECK(FormatCommand({"SENTINEL", "CKQUORUM", "aragora-master"}) ==
+        "*3\r\n$8\r\nSENTINEL\r\n$8\r\nCKQUORUM\r\n$14\r\naragora-master\r\n");
+  // Empty and binary arguments are length-prefixed, never interpreted.
+  CHECK(FormatCommand({"SET", "k", ""}) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+  const std::vector<std::string> argv{"AUTH", std::string("p w\r\n\0\"x", 8)};
+  const std::string wire = FormatCommand(argv);
+  CHECK(wire == std::string("*2\r\n$4\r\nAUTH\r\n$8\r\np w\r\n\0\"x\r\n", 28));
+
+  // What FormatCommand writes, the reader reads back as the same arguments.
+  Reply back;
+  REQUIRE(ParseOneReply(wire, back));
+  REQUIRE(back.IsArray());
+  REQUIRE(back.elements.size() == argv.size());
+  for (size_t i = 0; i < argv.size(); ++i) CHECK(back.elements[i].str == argv[i]);
+}
+
+TEST_CASE("reply: TypeName names what arrived") {
+  CHECK(std::string(rse::redis::TypeName(Reply::Type::kArray)) == "array");
+  CHECK(std::string(rse::redis::TypeName(Reply::Type::kInteger)) == "integer");
+  CHECK(std::string(rse::redis::TypeName(Reply::Type::kStatus)) == "status");
+  CHECK(std::string(rse::redis::TypeName(Reply::Type::kError)) == "error");
+  CHECK(std::string(rse::redis::TypeName(Reply::Type::kNil)) == "nil");
+}
