@@ -105,6 +105,24 @@ TEST_CASE("the metrics output passes promtool check metrics") {
   CHECK(r.exit_code == 0);
 }
 
+TEST_CASE("every metric the exporter emits is in the metrics reference") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  const std::string doc = ReadFile(std::string(RSE_SOURCE_DIR) + "/docs/metrics.md");
+  REQUIRE_FALSE(doc.empty());
+  std::string text = exporter.Metrics() + exporter.Get("/probe?target=" + topo.sentinel(0)).body;
+  std::stringstream ss(text);
+  std::string line;
+  int families = 0;
+  while (std::getline(ss, line)) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    const std::string name = line.substr(7, line.find(' ', 7) - 7);
+    ++families;
+    CHECK_MESSAGE(doc.find("`" + name + "`") != std::string::npos, name);
+  }
+  CHECK(families > 50);
+}
+
 TEST_CASE("a wrong password yields redis_up 0 and one clear log line without the password") {
   LocalTopology topo;
   const std::string wrong = "not-the-password-91c2";
