@@ -22,6 +22,7 @@ stop_all() {
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
+trap '' PIPE # a closed terminal or pager must not cut the cleanup short
 
 # A fresh random password for the data nodes, only ever in mode-600 files.
 (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$work/password")
