@@ -63,16 +63,13 @@ class InfoCollector final : public Collector {
       const std::string where = "node " + n.label;
       Labels labels{{"master_name", n.master_name}, {"addr", n.label}};
       if (auto version = Field(n.info, "redis_version")) {
-        Labels l = labels;
-        l.push_back({"redis_version", std::string(*version)});
-        sink.Add(kInstanceInfo, std::move(l), 1);
+        sink.Add(kInstanceInfo, With(labels, "redis_version", std::string(*version)), 1);
       }
       for (const auto& f : kFields) sink.AddIf(f.desc, labels, NumberField(n.info, f.field, where, problems));
       if (auto s = Field(n.info, "rdb_last_bgsave_status")) sink.Add(kBgsaveOk, labels, Bool(*s == "ok"));
       if (auto s = Field(n.info, "aof_last_bgrewrite_status")) sink.Add(kAofRewriteOk, labels, Bool(*s == "ok"));
       for (const auto& db : ParseKeyspace(n.info)) {
-        Labels l = labels;
-        l.push_back({"db", db.db});
+        Labels l = With(labels, "db", db.db);
         sink.AddIf(kDbKeys, l, db.keys);
         sink.AddIf(kDbExpiring, std::move(l), db.expires);
       }

@@ -155,9 +155,10 @@ std::optional<std::string_view> Field(const FieldMap& fields, std::string_view n
   return std::string_view(it->second);
 }
 
-std::optional<redis::Address> AddressOf(const FieldMap& fields) {
-  auto ip = Field(fields, "ip");
-  auto port = Field(fields, "port");
+std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view host_field,
+                                        std::string_view port_field) {
+  auto ip = Field(fields, host_field);
+  auto port = Field(fields, port_field);
   if (!ip || !port) return std::nullopt;
   return redis::MakeAddress(*ip, *port);
 }

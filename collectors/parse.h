@@ -57,8 +57,10 @@ std::optional<double> ParseNumber(std::string_view text);
 std::vector<std::string> SplitFlags(std::string_view flags);
 bool HasFlag(std::string_view flags, std::string_view flag);
 
-// A node's address from a SENTINEL field map's "ip" and "port" fields.
-std::optional<redis::Address> AddressOf(const FieldMap& fields);
+// An address from two fields: "ip"/"port" of SENTINEL replies, "master-host"/"master-port"
+// of SENTINEL REPLICAS, "master_host"/"master_port" of INFO replication.
+std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view host_field = "ip",
+                                        std::string_view port_field = "port");
 
 // One "slaveN" value of INFO replication on a master.
 struct ConnectedReplica {

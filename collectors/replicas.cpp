@@ -42,14 +42,8 @@ class ReplicasCollector final : public Collector {
           const std::string label = addr->ToString();
           const std::string where = "sentinel " + s.label + " master " + m.name + " replica " + label;
           Labels labels{{"sentinel", s.label}, {"master_name", m.name}, {"addr", label}};
-          auto host = Field(r, "master-host");
-          auto port = Field(r, "master-port");
-          if (host && port) {
-            if (auto followed = redis::MakeAddress(*host, *port)) {
-              Labels info = labels;
-              info.push_back({"master_address", followed->ToString()});
-              sink.Add(kInfo, std::move(info), 1);
-            }
+          if (auto followed = AddressOf(r, "master-host", "master-port")) {
+            sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
           }
           const std::string flags(Field(r, "flags").value_or(""));
           sink.Add(kOk, labels, Bool(flags == "slave"));

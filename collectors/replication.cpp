@@ -34,22 +34,13 @@ class ReplicationCollector final : public Collector {
       auto role = Field(n.info, "role");
       if (!role) continue;
       const bool is_master = *role == "master";
-      for (const char* r : {"master", "replica"}) {
-        Labels l = labels;
-        l.push_back({"role", r});
-        sink.Add(kRole, std::move(l), Bool((std::string_view(r) == "master") == is_master));
-      }
+      sink.Add(kRole, With(labels, "role", "master"), Bool(is_master));
+      sink.Add(kRole, With(labels, "role", "replica"), Bool(!is_master));
       sink.AddIf(kConnectedSlaves, labels, NumberField(n.info, "connected_slaves", where, problems));
       sink.AddIf(kMasterOffset, labels, NumberField(n.info, "master_repl_offset", where, problems));
       if (!is_master) {
-        auto host = Field(n.info, "master_host");
-        auto port = Field(n.info, "master_port");
-        if (host && port) {
-          if (auto followed = redis::MakeAddress(*host, *port)) {
-            Labels l = labels;
-            l.push_back({"master_address", followed->ToString()});
-            sink.Add(kMasterAddress, std::move(l), 1);
-          }
+        if (auto followed = AddressOf(n.info, "master_host", "master_port")) {
+          sink.Add(kMasterAddress, With(labels, "master_address", followed->ToString()), 1);
         }
         sink.AddIf(kSlaveOffset, labels, NumberField(n.info, "slave_repl_offset", where, problems));
         if (auto link = Field(n.info, "master_link_status")) sink.Add(kLinkUp, labels, Bool(*link == "up"));
@@ -57,8 +48,7 @@ class ReplicationCollector final : public Collector {
         sink.AddIf(kSyncing, labels, NumberField(n.info, "master_sync_in_progress", where, problems));
       }
       for (const auto& r : ParseConnectedReplicas(n.info)) {
-        Labels l = labels;
-        l.push_back({"slave_addr", r.address.ToString()});
+        Labels l = With(labels, "slave_addr", r.address.ToString());
         sink.AddIf(kSlaveOffsetBytes, l, r.offset);
         sink.AddIf(kSlaveLag, std::move(l), r.lag_seconds);
       }

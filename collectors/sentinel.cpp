@@ -54,11 +54,7 @@ class SentinelCollector final : public Collector {
       for (const auto& m : s.masters) {
         const std::string mwhere = where + " master " + m.name;
         Labels labels{{"sentinel", s.label}, {"master_name", m.name}};
-        if (auto addr = AddressOf(m.master)) {
-          Labels info = labels;
-          info.push_back({"master_address", addr->ToString()});
-          sink.Add(kMasterInfo, std::move(info), 1);
-        }
+        if (auto addr = AddressOf(m.master)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
         const std::string flags(Field(m.master, "flags").value_or(""));
         sink.Add(kStatus, labels, Bool(flags == "master"));
         sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
