@@ -9,6 +9,10 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 mapfile -t packages < <(grep -v '^\s*#' "$here/packages.txt" | awk '{print $1}' | grep -v '^$')
 
+# Linters for the deployment files come from npm; Debian's npm only where no npm is present
+# (a machine with NodeSource's nodejs already has one, and the two packages conflict).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
