@@ -20,6 +20,9 @@ constexpr std::array kCollectors{
     CollectorSpec{"info", true,
                   "clients, memory, commands, keys, uptime and persistence from every data node's INFO",
                   Needs{DI::kFull, false}, &NewInfoCollector},
+    CollectorSpec{"topology", true,
+                  "derived per group: agreed master, disagreement, split brain, linked replicas, lag, failovers",
+                  Needs{DI::kReplication, false}, &NewTopologyCollector},
 };
 }  // namespace
 

@@ -28,6 +28,7 @@ std::unique_ptr<Collector> NewSentinelsCollector();
 std::unique_ptr<Collector> NewCkquorumCollector();
 std::unique_ptr<Collector> NewReplicationCollector();
 std::unique_ptr<Collector> NewInfoCollector();
+std::unique_ptr<Collector> NewTopologyCollector();
 
 }  // namespace rse::collectors
 

@@ -42,6 +42,7 @@ struct DataNode {
 };
 
 struct Snapshot {
+  std::string target;  // which topology this is (configured or a /probe target): keys collector state
   std::vector<SentinelNode> sentinels;
   std::vector<DataNode> nodes;
   // Things worth a log line that are not a node failure: (subject, message), e.g. a

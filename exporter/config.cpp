@@ -97,7 +97,14 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
 
 ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
   ParsedArgs result;
-  cxxopts::Options options("redis_sentinel_exporter",
+  // `check` is a subcommand: the same flags, one scrape, a report and an exit status.
+  const bool check = argc > 1 && std::string(argv[1]) == "check";
+  if (check) {
+    --argc;
+    ++argv;
+    result.config.mode = Config::Mode::kCheck;
+  }
+  cxxopts::Options options(check ? "redis_sentinel_exporter check" : "redis_sentinel_exporter",
                            "Prometheus exporter for Redis Sentinel topologies: point it at one Sentinel and it\n"
                            "discovers and scrapes every master, replica and Sentinel behind it.");
   options.set_width(110);
@@ -134,6 +141,10 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     ("log.format", "Log format: logfmt or json.", cxxopts::value<std::string>()->default_value("logfmt"))
     ("version", "Print the version and revision, then exit.")
     ("h,help", "Print this help, then exit.");
+  options.add_options("Check command (redis_sentinel_exporter check [flags]: exit 0 healthy, 1 degraded, 2 critical)")
+    ("output", "check: report format, text or json.", cxxopts::value<std::string>()->default_value("text"))
+    ("check.max-lag-bytes", "check: a replica further behind its master than this is degraded.",
+                            cxxopts::value<double>()->default_value("1048576"));
   // clang-format on
   auto group = options.add_options("Collectors (" + CollectorFlags() + ")");
   for (const auto& c : collectors::AllCollectors()) {
@@ -161,7 +172,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     }
     if (parsed.count("help")) {
       result.action = ParsedArgs::Action::kExit;
-      std::vector<std::string> groups = {"Sentinel", "Redis", "Web and logging"};
+      std::vector<std::string> groups = {
+          "Sentinel", "Redis", "Web and logging",
+          "Check command (redis_sentinel_exporter check [flags]: exit 0 healthy, 1 degraded, 2 critical)"};
       groups.push_back("Collectors (" + CollectorFlags() + ")");
       result.output = options.help(groups);
       return result;
@@ -237,6 +250,13 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     if (parsed.count("probe.allowed-targets")) {
       cfg.probe_allowed_targets =
           ParseAddresses(parsed["probe.allowed-targets"].as<std::vector<std::string>>(), "--probe.allowed-targets");
+    }
+
+    cfg.output = parsed["output"].as<std::string>();
+    if (cfg.output != "text" && cfg.output != "json") return fail("--output must be text or json");
+    cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
+    if (cfg.mode == Config::Mode::kCheck && cfg.sentinels.empty()) {
+      return fail("check needs --sentinel.addr or REDIS_SENTINEL_HOSTS");
     }
 
     for (const auto& c : collectors::AllCollectors()) {

@@ -12,6 +12,10 @@
 namespace rse {
 
 struct Config {
+  enum class Mode { kServe, kCheck };
+  Mode mode = Mode::kServe;  // `redis_sentinel_exporter check ...`: one scrape, a report, an exit status
+  std::string output = "text";           // check: text or json
+  double max_lag_bytes = 1024 * 1024;    // check: a replica further behind is degraded
   std::vector<redis::Address> sentinels;
   std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
   redis::Credentials redis_credentials;

@@ -47,6 +47,12 @@ void AppendLogfmtValue(std::string& out, std::string_view s) {
 
 }  // namespace
 
+std::string JsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
 std::string Render(bool json, std::string_view msg, std::span<const Field> fields) {
   std::string out;
   if (json) {

@@ -27,6 +27,9 @@ inline void Info(std::string_view msg, Fields f = {}) { Write(spdlog::level::inf
 inline void Warn(std::string_view msg, Fields f = {}) { Write(spdlog::level::warn, msg, f); }
 inline void Error(std::string_view msg, Fields f = {}) { Write(spdlog::level::err, msg, f); }
 
+// A JSON string literal, quotes included.
+std::string JsonString(std::string_view s);
+
 // Renders the part after timestamp and level (exposed for tests).
 std::string Render(bool json, std::string_view msg, std::span<const Field> fields);
 inline std::string Render(bool json, std::string_view msg, Fields fields) {

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <string>
 
+#include "exporter/check.h"
 #include "exporter/config.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
@@ -46,6 +47,11 @@ int main(int argc, char** argv) {
     return args.exit_code;
   }
   const rse::Config& cfg = args.config;
+  if (cfg.mode == rse::Config::Mode::kCheck) {
+    // The report says what is wrong; the log would only repeat it.
+    rse::log::Setup(cfg.log_level == "debug" ? "debug" : "error", cfg.log_format);
+    return rse::RunCheck(cfg, std::cout);
+  }
   rse::log::Setup(cfg.log_level, cfg.log_format);
 
   std::string collectors;

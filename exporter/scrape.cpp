@@ -199,6 +199,12 @@ class Discovery {
       if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
     }
     snap->nodes.assign(std::make_move_iterator(nodes_.begin()), std::make_move_iterator(nodes_.end()));
+    // Replies arrive in any order; a stable order makes reports and diffs readable.
+    std::sort(snap->sentinels.begin(), snap->sentinels.end(),
+              [](const auto& a, const auto& b) { return a.address < b.address; });
+    std::sort(snap->nodes.begin(), snap->nodes.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.master_name, a.address) < std::tie(b.master_name, b.address);
+    });
     snap->notes = std::move(notes_);
     return snap;
   }
@@ -385,6 +391,8 @@ class Discovery {
 
 std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
   auto snap = Discovery(target_, options_, *pool_, deadline).Run();
+  for (const auto& s : target_.sentinels) snap->target += s.ToString() + ",";
+  for (const auto& m : target_.master_names) snap->target += "/" + m;
   pool_->DropUnused();
   LogChanges(*snap);
   return snap;

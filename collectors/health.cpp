@@ -1,0 +1,169 @@
+#include "collectors/health.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace rse::collectors {
+namespace {
+
+std::optional<double> Max(std::optional<double> a, std::optional<double> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::max(*a, *b);
+}
+
+std::optional<double> Num(const FieldMap& f, std::string_view name) {
+  auto v = Field(f, name);
+  return v ? ParseNumber(*v) : std::nullopt;
+}
+
+std::string Fmt(double v) {
+  std::string s = std::to_string(static_cast<long long>(v));
+  return s;
+}
+
+}  // namespace
+
+std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
+  std::map<std::string, GroupHealth> groups;
+  std::map<std::string, std::map<std::string, std::pair<int, double>>> votes;  // name -> addr -> (votes, epoch)
+
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up) continue;
+    const bool tilt = Field(s.info, "sentinel_tilt").value_or("0") != "0";
+    for (const auto& m : s.masters) {
+      GroupHealth& g = groups[m.name];
+      g.name = m.name;
+      ++g.sentinels_up;
+      g.quorum = Max(g.quorum, Num(m.master, "quorum"));
+      auto epoch = Num(m.master, "config-epoch");
+      g.config_epoch = Max(g.config_epoch, epoch);
+      g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
+      GroupHealth::SentinelView view;
+      view.sentinel = s.label;
+      if (auto addr = AddressOf(m.master)) {
+        view.master_address = addr->ToString();
+        auto& v = votes[m.name][view.master_address];
+        ++v.first;
+        v.second = std::max(v.second, epoch.value_or(0));
+      }
+      view.master_ok = Field(m.master, "flags").value_or("") == "master";
+      view.tilt = tilt;
+      if (m.ckquorum) view.ckquorum_ok = m.ckquorum->ok;
+      g.sentinels.push_back(std::move(view));
+    }
+  }
+
+  for (auto& [name, g] : groups) {
+    // Most votes wins; a tie goes to the newer configuration (higher epoch), then the address.
+    double best_epoch = -1;
+    for (const auto& [addr, v] : votes[name]) {
+      g.master_addresses.push_back(addr);
+      if (v.first > g.agreed_votes || (v.first == g.agreed_votes && v.second > best_epoch)) {
+        g.agreed_master = addr;
+        g.agreed_votes = v.first;
+        best_epoch = v.second;
+      }
+    }
+  }
+
+  for (const auto& n : snapshot.nodes) {
+    auto it = groups.find(n.master_name);
+    if (it == groups.end()) continue;
+    GroupHealth& g = it->second;
+    GroupHealth::Node node;
+    node.addr = n.label;
+    node.up = n.up;
+    if (!n.up) node.cause = redis::CauseName(n.error.cause);
+    if (n.up) {
+      auto role = Field(n.info, "role");
+      if (role == "master") {
+        node.role = "master";
+        ++g.masters;
+      } else if (role) {
+        node.role = "replica";
+        if (auto followed = AddressOf(n.info, "master_host", "master_port")) node.follows = followed->ToString();
+        if (auto link = Field(n.info, "master_link_status")) node.link_up = *link == "up";
+        if (node.follows == g.agreed_master && node.link_up.value_or(false)) ++g.replicas_linked;
+      }
+    }
+    g.nodes.push_back(std::move(node));
+  }
+
+  // Lag in the agreed master's own view: its offset minus what each replica last acknowledged.
+  // That view keeps counting while a replica is paused or unreachable.
+  for (auto& [name, g] : groups) {
+    const DataNode* master = nullptr;
+    for (const auto& n : snapshot.nodes) {
+      if (n.master_name == name && n.label == g.agreed_master && n.up) master = &n;
+    }
+    if (!master) continue;
+    auto master_offset = Num(master->info, "master_repl_offset");
+    if (!master_offset) continue;
+    for (const auto& r : ParseConnectedReplicas(master->info)) {
+      if (!r.offset) continue;
+      const std::string addr = r.address.ToString();
+      for (auto& node : g.nodes) {
+        if (node.addr == addr) node.lag_bytes = std::max(0.0, *master_offset - *r.offset);
+      }
+    }
+  }
+
+  std::vector<GroupHealth> out;
+  for (auto& [name, g] : groups) out.push_back(std::move(g));
+  return out;
+}
+
+Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, double max_lag_bytes) {
+  Verdict v;
+  bool any_sentinel = false;
+  for (const auto& s : snapshot.sentinels) {
+    if (s.up) {
+      any_sentinel = true;
+    } else {
+      v.degraded.push_back("sentinel " + s.label + " down (" + redis::CauseName(s.error.cause) + ")");
+    }
+  }
+  if (!any_sentinel) v.critical.push_back("no Sentinel answered");
+  for (const auto& g : groups) {
+    const std::string& n = g.name;
+    if (g.master_addresses.size() > 1) v.critical.push_back(n + ": Sentinels disagree on the master");
+    if (g.masters == 0) v.critical.push_back(n + ": no reachable node reports role master");
+    if (g.masters > 1) v.critical.push_back(n + ": " + Fmt(g.masters) + " nodes report role master (split brain)");
+    if (g.quorum && g.sentinels_up < *g.quorum) {
+      v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the quorum " +
+                           Fmt(*g.quorum));
+    }
+    bool master_up = false;
+    for (const auto& node : g.nodes) {
+      if (node.addr == g.agreed_master) master_up = node.up && node.role == "master";
+    }
+    if (!master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");
+    for (const auto& s : g.sentinels) {
+      if (s.ckquorum_ok == false) v.critical.push_back(n + ": CKQUORUM fails on " + s.sentinel);
+      if (s.tilt) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " in TILT");
+      if (!s.master_ok) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " flags the master as not ok");
+    }
+    for (const auto& node : g.nodes) {
+      if (!node.up) {
+        if (node.addr != g.agreed_master) v.degraded.push_back(n + ": node " + node.addr + " down (" + node.cause + ")");
+        continue;
+      }
+      if (node.role == "replica" && !node.link_up.value_or(false)) {
+        v.degraded.push_back(n + ": replica " + node.addr + " link to its master down");
+      }
+      if (node.lag_bytes && *node.lag_bytes > max_lag_bytes) {
+        v.degraded.push_back(n + ": replica " + node.addr + " lags " + Fmt(*node.lag_bytes) + " bytes");
+      }
+    }
+    if (g.replicas_known && g.replicas_linked < *g.replicas_known) {
+      v.degraded.push_back(n + ": " + Fmt(g.replicas_linked) + " of " + Fmt(*g.replicas_known) +
+                           " replicas linked to the master");
+    }
+  }
+  v.status = !v.critical.empty() ? 2 : !v.degraded.empty() ? 1 : 0;
+  return v;
+}
+
+}  // namespace rse::collectors

@@ -1,0 +1,58 @@
+#pragma once
+
+// The derived view of each master group in one snapshot: who the Sentinels name as master,
+// whether they agree, how many nodes say they are master, which replicas are linked and how
+// far behind. Pure; shared by the `topology` collector and the `check` command.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/snapshot.h"
+
+namespace rse::collectors {
+
+struct GroupHealth {
+  struct SentinelView {
+    std::string sentinel;       // label
+    std::string master_address; // the master it names
+    bool master_ok = false;     // its flags for the master are just "master"
+    bool tilt = false;
+    std::optional<bool> ckquorum_ok;
+  };
+  struct Node {
+    std::string addr;
+    bool up = false;
+    std::string cause;   // why not up
+    std::string role;    // "master", "replica" or "" when unknown
+    std::string follows; // replicas: the master they follow
+    std::optional<bool> link_up;        // replicas
+    std::optional<double> lag_bytes;    // replicas of the agreed master
+  };
+
+  std::string name;
+  std::vector<std::string> master_addresses;  // distinct, sorted
+  std::string agreed_master;                  // named by most Sentinels; "" when none answered
+  int agreed_votes = 0;
+  int sentinels_up = 0;                       // Sentinels that answered for this group
+  std::optional<double> quorum;               // highest quorum reported
+  std::optional<double> config_epoch;         // highest config-epoch reported
+  std::optional<double> replicas_known;       // highest num-slaves reported
+  int masters = 0;                            // reachable nodes reporting role:master
+  int replicas_linked = 0;                    // replicas of the agreed master with link up
+  std::vector<SentinelView> sentinels;
+  std::vector<Node> nodes;                    // every data node of the group
+};
+
+// One entry per master group any answering Sentinel reports, sorted by name.
+std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot);
+
+// Overall verdict for people and scripts: 0 healthy, 1 degraded, 2 critical.
+struct Verdict {
+  int status = 0;
+  std::vector<std::string> critical;
+  std::vector<std::string> degraded;
+};
+Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, double max_lag_bytes);
+
+}  // namespace rse::collectors

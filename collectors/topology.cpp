@@ -1,0 +1,84 @@
+// `topology` collector: what the topology as a whole looks like in this scrape, derived from
+// the replies the other collectors read (no extra round trip), plus the one piece of state
+// an exporter must keep: the agreed master of the previous scrape, to count failovers.
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "collectors/fields.h"
+#include "collectors/health.h"
+#include "collectors/registry.h"
+
+namespace rse::collectors {
+namespace {
+
+using prometheus::MetricType;
+
+const Desc kMasterAddresses{"redis_sentinel_topology_master_addresses",
+                            "Distinct master addresses the answering Sentinels name (1 healthy, more: they disagree)."};
+const Desc kMasters{"redis_sentinel_topology_masters",
+                    "Reachable data nodes reporting role:master (1 healthy, 0 no master, more: split brain)."};
+const Desc kMasterInfo{"redis_sentinel_topology_master_info",
+                       "The agreed master: the address most answering Sentinels name (value 1)."};
+const Desc kSentinelsUp{"redis_sentinel_topology_sentinels_up", "Sentinels of the group that answered."};
+const Desc kQuorum{"redis_sentinel_topology_quorum", "The group's quorum as the Sentinels report it (highest)."};
+const Desc kReplicasLinked{"redis_sentinel_topology_replicas_linked",
+                           "Reachable replicas following the agreed master with their link up."};
+const Desc kReplicasKnown{"redis_sentinel_topology_replicas_known",
+                          "Replicas the Sentinels know for the group (highest num-slaves reported)."};
+const Desc kConfigEpoch{"redis_sentinel_topology_config_epoch",
+                        "Highest config-epoch any Sentinel reports; it increases with every failover."};
+const Desc kLag{"redis_replication_lag_bytes",
+                "Bytes a replica is behind, in the agreed master's view: its offset minus the replica's acknowledged one."};
+const Desc kFailovers{"redis_sentinel_failovers_total",
+                      "Times the agreed master address changed between scrapes of this exporter.", MetricType::Counter};
+const Desc kLastFailover{"redis_sentinel_last_failover_timestamp_seconds",
+                         "Unix time at which this exporter last saw the agreed master change."};
+
+class TopologyCollector final : public Collector {
+ public:
+  void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
+    const auto groups = AnalyzeGroups(snapshot);
+    std::lock_guard lock(mu_);
+    for (const auto& g : groups) {
+      Labels labels{{"master_name", g.name}};
+      sink.Add(kMasterAddresses, labels, static_cast<double>(g.master_addresses.size()));
+      sink.Add(kMasters, labels, g.masters);
+      if (!g.agreed_master.empty()) sink.Add(kMasterInfo, With(labels, "master_address", g.agreed_master), 1);
+      sink.Add(kSentinelsUp, labels, g.sentinels_up);
+      sink.AddIf(kQuorum, labels, g.quorum);
+      sink.Add(kReplicasLinked, labels, g.replicas_linked);
+      sink.AddIf(kReplicasKnown, labels, g.replicas_known);
+      sink.AddIf(kConfigEpoch, labels, g.config_epoch);
+      for (const auto& n : g.nodes) {
+        if (n.lag_bytes) sink.Add(kLag, With(labels, "addr", n.addr), *n.lag_bytes);
+      }
+
+      History& h = history_[{snapshot.target, g.name}];
+      if (!g.agreed_master.empty()) {
+        if (!h.master.empty() && h.master != g.agreed_master) {
+          ++h.failovers;
+          h.last = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        }
+        h.master = g.agreed_master;
+      }
+      sink.Add(kFailovers, labels, h.failovers);
+      if (h.last > 0) sink.Add(kLastFailover, labels, h.last);
+    }
+  }
+
+ private:
+  struct History {
+    std::string master;  // agreed master at the previous scrape
+    double failovers = 0;
+    double last = 0;
+  };
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, History> history_;  // (target, master_name)
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewTopologyCollector() { return std::make_unique<TopologyCollector>(); }
+
+}  // namespace rse::collectors
