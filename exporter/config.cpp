@@ -157,7 +157,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
 
   auto fail = [&](std::string message) {
     result.action = ParsedArgs::Action::kExit;
-    result.exit_code = 2;
+    // check's 0/1/2 are healthy/degraded/critical; its usage errors are 3 ("unknown", as in
+    // the monitoring plugin convention), so a typo never reads as a verdict.
+    result.exit_code = check ? 3 : 2;
     result.output = std::move(message);
     return result;
   };

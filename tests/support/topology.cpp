@@ -109,6 +109,19 @@ int LocalTopology::Pid(int port) const {
   return pid;
 }
 
+std::string LocalTopology::Cli(int port, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  bool sentinel = false;
+  for (int p : sentinel_ports()) sentinel = sentinel || p == port;
+  std::vector<std::string> env = {"REDISCLI_AUTH="};
+  if (!sentinel && !options_.password.empty()) env = {"REDISCLI_AUTH=" + options_.password};
+  auto r = Run(argv, EnvWith(env), std::chrono::seconds(20));
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 void LocalTopology::Script(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"bash", kScript};
   argv.insert(argv.end(), args.begin(), args.end());

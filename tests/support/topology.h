@@ -34,6 +34,9 @@ class LocalTopology {
   std::string data(int i) const;      // "127.0.0.1:port" of the i-th data node
 
   int Pid(int port) const;  // from the node's pidfile
+  // redis-cli against a node; the data nodes' password goes through REDISCLI_AUTH, never argv.
+  // Returns trimmed stdout.
+  std::string Cli(int port, const std::vector<std::string>& args) const;
   void StopNode(int port);
   void StartNode(int port);
   void Stop();

@@ -1,5 +1,7 @@
 // Discovery and fetching (rse::Topology) against scripted fake Sentinels and data nodes:
 // what the scrape makes of nodes that are of the wrong kind, lie, or do not know a master.
+#include <stdexcept>
+
 #include <doctest/doctest.h>
 
 #include "exporter/scrape.h"
@@ -50,6 +52,14 @@ FakeServer::Handler FakeMaster() {
 }
 
 rse::redis::Address Local(int port) { return {"127.0.0.1", static_cast<std::uint16_t>(port)}; }
+
+const rse::collectors::SentinelNode& SentinelAt(const rse::collectors::Snapshot& snap, int port) {
+  for (const auto& s : snap.sentinels) {
+    if (s.address == Local(port)) return s;
+  }
+  FAIL("no Sentinel at port " << port);
+  throw std::logic_error("unreachable");
+}
 
 rse::FetchOptions Options() {
   rse::FetchOptions o;
@@ -126,9 +136,9 @@ TEST_CASE("garbage from a configured Sentinel: that Sentinel is down, the other 
   rse::Topology topo({{Local(garbage.port()), Local(good.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->sentinels.size() == 2);
-  CHECK_FALSE(snap->sentinels[0].up);
-  CHECK(snap->sentinels[0].error.cause == rse::redis::Cause::kProtocol);
-  CHECK(snap->sentinels[1].up);
+  CHECK_FALSE(SentinelAt(*snap, garbage.port()).up);
+  CHECK(SentinelAt(*snap, garbage.port()).error.cause == rse::redis::Cause::kProtocol);
+  CHECK(SentinelAt(*snap, good.port()).up);
   CHECK(snap->nodes.size() == 1);
 }
 
@@ -167,8 +177,8 @@ TEST_CASE("a hung Sentinel delays only itself: the data nodes another Sentinel n
   auto snap = topo.Fetch(start + 500ms);
   CHECK(rse::redis::Clock::now() - start < 1s);
   REQUIRE(snap->sentinels.size() == 2);
-  CHECK(snap->sentinels[0].error.cause == rse::redis::Cause::kTimeout);
-  CHECK(snap->sentinels[1].up);
+  CHECK(SentinelAt(*snap, hung.port()).error.cause == rse::redis::Cause::kTimeout);
+  CHECK(SentinelAt(*snap, good.port()).up);
   REQUIRE(snap->nodes.size() == 1);
   CHECK(snap->nodes[0].up);
 }

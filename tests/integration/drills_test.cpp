@@ -1,0 +1,200 @@
+// The runbook's failure drills on the real local topology: what the exporter's derived
+// topology metrics show while a failover, a split brain, a Sentinel disagreement, a lost
+// quorum or a lagging replica happens. Waits are bounded polls of the exporter's own view.
+#include <signal.h>
+
+#include <cmath>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kMaster = "aragora-master";
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+const std::string kGroup = L("master_name", kMaster);
+
+int PortOf(const std::string& addr) { return std::stoi(addr.substr(addr.rfind(':') + 1)); }
+
+// The master_address of the agreed master, "" when none.
+std::string AgreedMaster(const std::string& metrics) {
+  for (const auto& line : Series(metrics, "redis_sentinel_topology_master_info")) {
+    auto pos = line.find("master_address=\"");
+    if (pos == std::string::npos) continue;
+    pos += 16;
+    return line.substr(pos, line.find('"', pos) - pos);
+  }
+  return "";
+}
+
+std::vector<std::string> ExporterArgs(const LocalTopology& topo) {
+  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+          "--redis.timeout=2s"};
+}
+
+// Polls the exporter until the group has one agreed master other than `old`, exactly one
+// node reporting role:master, and every Sentinel naming it.
+std::string WaitForNewMaster(const ExporterProcess& exporter, const std::string& old, std::string& metrics) {
+  std::string now;
+  WaitFor(
+      [&] {
+        metrics = exporter.Metrics();
+        now = AgreedMaster(metrics);
+        return !now.empty() && now != old &&
+               Sample(metrics, "redis_sentinel_topology_master_addresses", {kGroup}) == 1 &&
+               Sample(metrics, "redis_sentinel_topology_masters", {kGroup}) == 1;
+      },
+      45s);
+  return now != old ? now : "";
+}
+
+}  // namespace
+
+TEST_CASE("drill: automatic failover is seen once, the data survives, the old master rejoins as a replica") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  const std::string old = topo.data(0);
+  std::string m = exporter.Metrics();
+  REQUIRE(AgreedMaster(m) == old);
+  REQUIRE(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 0);
+  REQUIRE(topo.Cli(PortOf(old), {"SET", "drill:marker", "written-before-failover"}) == "OK");
+  REQUIRE(topo.Cli(PortOf(old), {"WAIT", "2", "5000"}) == "2");  // both replicas have it
+
+  topo.StopNode(PortOf(old));
+  const std::string now = WaitForNewMaster(exporter, old, m);
+  REQUIRE_MESSAGE(!now.empty(), "no new master agreed within the deadline");
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_last_failover_timestamp_seconds", {kGroup}) > 0);
+  CHECK(Sample(m, "redis_up", {L("addr", old)}) == 0);
+  CHECK(Sample(m, "redis_instance_role", {L("addr", now), L("role", "master")}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_config_epoch", {kGroup}) >= 1);
+  CHECK(topo.Cli(PortOf(now), {"GET", "drill:marker"}) == "written-before-failover");
+
+  topo.StartNode(PortOf(old));
+  bool rejoined = WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_instance_role", {L("addr", old), L("role", "replica")}) == 1 &&
+               Sample(m, "redis_master_link_up", {L("addr", old)}) == 1 &&
+               Sample(m, "redis_replica_master_info", {L("addr", old), L("master_address", now)}) == 1;
+      },
+      60s);
+  CHECK_MESSAGE(rejoined, "the old master did not rejoin as a linked replica of " << now);
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);  // once, not per scrape
+  CHECK(AgreedMaster(m) == now);
+}
+
+TEST_CASE("drill: manual failover (SENTINEL FAILOVER) with no node down") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  const std::string old = topo.data(0);
+  std::string m = exporter.Metrics();
+  REQUIRE(AgreedMaster(m) == old);
+  REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "FAILOVER", kMaster}) == "OK");
+  const std::string now = WaitForNewMaster(exporter, old, m);
+  REQUIRE_MESSAGE(!now.empty(), "no new master agreed within the deadline");
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);
+  for (int i = 0; i < 3; ++i) CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
+  // The old master is demoted by the Sentinels and follows the new one.
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_instance_role", {L("addr", old), L("role", "replica")}) == 1 &&
+               Sample(m, "redis_sentinel_topology_replicas_linked", {kGroup}) == 2;
+      },
+      30s));
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);
+}
+
+TEST_CASE("drill: REPLICAOF NO ONE on a replica is a split brain on the next scrape") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  REQUIRE(Sample(exporter.Metrics(), "redis_sentinel_topology_masters", {kGroup}) == 1);
+  REQUIRE(topo.Cli(topo.data_ports()[2], {"REPLICAOF", "NO", "ONE"}) == "OK");
+  const std::string m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_topology_masters", {kGroup}) == 2);
+  CHECK(Sample(m, "redis_instance_role", {L("addr", topo.data(2)), L("role", "master")}) == 1);
+  // The Sentinels still agree on the real master: this is not a disagreement.
+  CHECK(Sample(m, "redis_sentinel_topology_master_addresses", {kGroup}) == 1);
+  CHECK(AgreedMaster(m) == topo.data(0));
+}
+
+TEST_CASE("drill: a Sentinel that names another master for the same name is a disagreement") {
+  LocalTopology topo;
+  // An extra Sentinel monitoring `aragora-master` at an address where nothing runs.
+  char dir[] = "/tmp/rse-extra-sentinel-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const int port = FreePort();
+  const int ghost = FreePort();
+  const std::string conf = std::string(dir) + "/sentinel.conf";
+  std::ofstream(conf) << "port " << port << "\nbind 127.0.0.1\ndir " << dir << "\n"
+                      << "sentinel monitor " << kMaster << " 127.0.0.1 " << ghost << " 1\n"
+                      << "sentinel down-after-milliseconds " << kMaster << " 600000\n";
+  {
+    Process extra({"/usr/bin/redis-sentinel", conf}, EnvWith({}), std::string(dir) + "/log");
+    REQUIRE(WaitFor([&] { return Run({"redis-cli", "-p", std::to_string(port), "PING"}).out == "PONG\n"; }, 10s));
+    ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0) + ",127.0.0.1:" + std::to_string(port),
+                              "--redis.password-file=" + topo.password_file()});
+    const std::string m = exporter.Metrics();
+    CHECK(Sample(m, "redis_sentinel_topology_master_addresses", {kGroup}) == 2);
+    CHECK(Sample(m, "redis_sentinel_master_info",
+                 {L("sentinel", "127.0.0.1:" + std::to_string(port)), L("master_address", "127.0.0.1:" + std::to_string(ghost))}) == 1);
+    // Three Sentinels against one: the agreed master is still the real one.
+    CHECK(AgreedMaster(m) == topo.data(0));
+  }
+  Run({"rm", "-rf", dir});
+}
+
+TEST_CASE("drill: two of three Sentinels stopped: CKQUORUM fails and fewer Sentinels answer than the quorum") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  topo.StopNode(topo.sentinel_ports()[1]);
+  topo.StopNode(topo.sentinel_ports()[2]);
+  std::string m;
+  const bool lost = WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_sentinel_master_ckquorum_ok", {L("sentinel", topo.sentinel(0))}) == 0;
+      },
+      20s);
+  CHECK_MESSAGE(lost, "CKQUORUM on the remaining Sentinel still OK");
+  CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_quorum", {kGroup}) == 2);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(1))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(2))}) == 0);
+}
+
+TEST_CASE("drill: a paused replica falls behind in the master's view and catches up when it resumes") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  const std::string replica = topo.data(1);
+  const auto lag_of = [&](const std::string& m) {
+    return Sample(m, "redis_replication_lag_bytes", {kGroup, L("addr", replica)});
+  };
+  const std::string value(4096, 'x');
+  const int pid = topo.Pid(topo.data_ports()[1]);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  topo.Cli(topo.data_ports()[0], {"-r", "100", "SET", "lag:key", value});
+  const std::string paused1 = exporter.Metrics();
+  topo.Cli(topo.data_ports()[0], {"-r", "100", "SET", "lag:key", value});
+  const std::string paused2 = exporter.Metrics();
+  kill(pid, SIGCONT);
+  CHECK(Sample(paused1, "redis_up", {L("addr", replica)}) == 0);
+  CHECK(Sample(paused2, "redis_up", {L("addr", replica)}) == 0);
+  CHECK(lag_of(paused1) > 100 * 4096);
+  CHECK(lag_of(paused2) > lag_of(paused1) + 100 * 4096);
+  std::string m;
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_up", {L("addr", replica)}) == 1 && lag_of(m) < 4096;
+      },
+      20s));
+}

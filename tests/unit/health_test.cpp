@@ -1,0 +1,202 @@
+// The derived topology view (collectors/health.h) and the `topology` collector, on snapshots
+// built from recorded replies and then bent into the failures the drills produce for real.
+#include <cmath>
+
+#include <doctest/doctest.h>
+#include <prometheus/text_serializer.h>
+
+#include "collectors/health.h"
+#include "collectors/registry.h"
+#include "tests/unit/fixtures.h"
+
+using namespace rse::collectors;
+
+namespace {
+
+const std::string kGroup = "aragora-master";
+
+std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+struct World {
+  int p = 0;  // master port of the recording
+  Snapshot snap;
+};
+
+// Three Sentinels naming the recorded master, the master and its two replicas, all up.
+World Healthy() {
+  World w;
+  w.p = rse::test::FixtureMasterPort();
+  for (int i = 0; i < 3; ++i) {
+    SentinelNode s;
+    s.address = {"127.0.0.1", static_cast<std::uint16_t>(w.p + 3 + i)};
+    s.label = s.address.ToString();
+    s.up = true;
+    s.info = rse::test::LoadInfoFixture("info-sentinel.resp");
+    MasterView v;
+    v.name = kGroup;
+    v.master = rse::test::LoadFieldArrayFixture("sentinel-master.resp");
+    v.replicas = rse::test::LoadFieldArraysFixture("sentinel-replicas.resp");
+    v.sentinels = rse::test::LoadFieldArraysFixture("sentinel-sentinels.resp");
+    v.ckquorum = Ckquorum{true, 3};
+    s.masters.push_back(v);
+    w.snap.sentinels.push_back(s);
+  }
+  for (int i = 0; i < 3; ++i) {
+    DataNode n;
+    n.master_name = kGroup;
+    n.address = {"127.0.0.1", static_cast<std::uint16_t>(w.p + i)};
+    n.label = n.address.ToString();
+    n.up = true;
+    n.info = rse::test::LoadInfoFixture(i == 0 ? "info-master.resp" : "info-replica.resp");
+    w.snap.nodes.push_back(n);
+  }
+  return w;
+}
+
+void NameMaster(SentinelNode& s, int port, int epoch) {
+  s.masters[0].master["port"] = std::to_string(port);
+  s.masters[0].master["config-epoch"] = std::to_string(epoch);
+}
+
+std::string Collect(Collector& c, const Snapshot& snap) {
+  MetricSink sink;
+  std::vector<std::string> problems;
+  c.Collect(snap, sink, problems);
+  CHECK(problems.empty());
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, sink.Take());
+  return out.str();
+}
+
+double Value(const std::string& text, const std::string& series) {
+  auto pos = text.find(series + " ");
+  if (pos == std::string::npos) return std::nan("");
+  return std::stod(text.substr(pos + series.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("health: a healthy group") {
+  auto w = Healthy();
+  auto groups = AnalyzeGroups(w.snap);
+  REQUIRE(groups.size() == 1);
+  const auto& g = groups[0];
+  CHECK(g.name == kGroup);
+  CHECK(g.agreed_master == Addr(w.p));
+  CHECK(g.agreed_votes == 3);
+  CHECK(g.master_addresses.size() == 1);
+  CHECK(g.sentinels_up == 3);
+  CHECK(g.quorum == 2);
+  CHECK(g.replicas_known == 2);
+  CHECK(g.masters == 1);
+  CHECK(g.replicas_linked == 2);
+  int with_lag = 0;
+  for (const auto& n : g.nodes) with_lag += n.lag_bytes.has_value();
+  CHECK(with_lag == 2);  // both replicas, from the master's INFO
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 0);
+  CHECK(v.critical.empty());
+  CHECK(v.degraded.empty());
+}
+
+TEST_CASE("health: a replica that thinks it is master is a split brain (critical)") {
+  auto w = Healthy();
+  w.snap.nodes[2].info = rse::test::LoadInfoFixture("info-master.resp");
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].masters == 2);
+  CHECK(groups[0].replicas_linked == 1);
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 2);
+  CHECK(v.critical.at(0).find("split brain") != std::string::npos);
+}
+
+TEST_CASE("health: Sentinels that disagree; the majority names the agreed master") {
+  auto w = Healthy();
+  NameMaster(w.snap.sentinels[2], w.p + 1, 1);
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].master_addresses.size() == 2);
+  CHECK(groups[0].agreed_master == Addr(w.p));
+  CHECK(groups[0].agreed_votes == 2);
+  CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
+}
+
+TEST_CASE("health: a tie goes to the newer configuration epoch") {
+  auto w = Healthy();
+  w.snap.sentinels.pop_back();
+  NameMaster(w.snap.sentinels[1], w.p + 1, 5);
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].agreed_master == Addr(w.p + 1));
+  CHECK(groups[0].config_epoch == 5);
+}
+
+TEST_CASE("health: fewer Sentinels than the quorum, or CKQUORUM failing, is critical") {
+  auto w = Healthy();
+  w.snap.sentinels[1].up = false;
+  w.snap.sentinels[1].masters.clear();
+  w.snap.sentinels[2].up = false;
+  w.snap.sentinels[2].masters.clear();
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].sentinels_up == 1);
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 2);
+
+  auto w2 = Healthy();
+  w2.snap.sentinels[0].masters[0].ckquorum = Ckquorum{false, 1};
+  CHECK(Judge(w2.snap, AnalyzeGroups(w2.snap), 1 << 20).status == 2);
+}
+
+TEST_CASE("health: a replica down, a link down or a lag over the bound is degraded") {
+  auto w = Healthy();
+  w.snap.nodes[2].up = false;
+  w.snap.nodes[2].info.clear();
+  auto v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
+  CHECK(v.status == 1);
+
+  auto w2 = Healthy();
+  w2.snap.nodes[1].info["master_link_status"] = "down";
+  auto groups = AnalyzeGroups(w2.snap);
+  CHECK(groups[0].replicas_linked == 1);
+  CHECK(Judge(w2.snap, groups, 1 << 20).status == 1);
+
+  auto w3 = Healthy();
+  w3.snap.nodes[0].info["master_repl_offset"] = "999999999";
+  CHECK(Judge(w3.snap, AnalyzeGroups(w3.snap), 1 << 20).status == 1);
+}
+
+TEST_CASE("health: the agreed master down is critical even with the replicas fine") {
+  auto w = Healthy();
+  w.snap.nodes[0].up = false;
+  w.snap.nodes[0].info.clear();
+  auto v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
+  CHECK(v.status == 2);
+}
+
+TEST_CASE("topology collector: a failover is counted once, per target") {
+  auto c = NewTopologyCollector();
+  auto w = Healthy();
+  w.snap.target = "a";
+  const std::string group = "{master_name=\"" + kGroup + "\"}";
+  auto first = Collect(*c, w.snap);
+  CHECK(Value(first, "redis_sentinel_failovers_total" + group) == 0);
+  CHECK(first.find("redis_sentinel_last_failover_timestamp_seconds") == std::string::npos);
+  CHECK(Value(first, "redis_sentinel_topology_master_addresses" + group) == 1);
+  CHECK(Value(first, "redis_sentinel_topology_masters" + group) == 1);
+
+  for (auto& s : w.snap.sentinels) NameMaster(s, w.p + 1, 1);
+  auto second = Collect(*c, w.snap);
+  CHECK(Value(second, "redis_sentinel_failovers_total" + group) == 1);
+  CHECK(Value(second, "redis_sentinel_last_failover_timestamp_seconds" + group) > 1.7e9);
+  CHECK(Value(second, "redis_sentinel_topology_config_epoch" + group) == 1);
+  auto third = Collect(*c, w.snap);
+  CHECK(Value(third, "redis_sentinel_failovers_total" + group) == 1);
+
+  // No Sentinel answering is not a failover, and the next answer naming the same master neither.
+  Snapshot empty;
+  empty.target = "a";
+  Collect(*c, empty);
+  CHECK(Value(Collect(*c, w.snap), "redis_sentinel_failovers_total" + group) == 1);
+
+  // Another target (a /probe topology with the same group name) has its own history.
+  w.snap.target = "b";
+  CHECK(Value(Collect(*c, w.snap), "redis_sentinel_failovers_total" + group) == 0);
+}
