@@ -53,6 +53,39 @@ std::string ReadSecretFile(const std::string& path, const std::string& flag) {
   return secret;
 }
 
+// --redis.tls* and --sentinel.tls*: the same flags for both kinds of node.
+void AddTlsFlags(cxxopts::Options& options, const std::string& group, const std::string& prefix,
+                 const std::string& what) {
+  // clang-format off
+  options.add_options(group)
+    (prefix + ".tls", "Connect to " + what + " over TLS (implied by any other " + prefix + ".tls-* flag).")
+    (prefix + ".tls-ca-file", "CA certificates to verify " + what + " with (default: the system's).",
+                              cxxopts::value<std::string>()->default_value(""))
+    (prefix + ".tls-cert-file", "Client certificate for " + what + " that require one.",
+                                cxxopts::value<std::string>()->default_value(""))
+    (prefix + ".tls-key-file", "Key of the client certificate.", cxxopts::value<std::string>()->default_value(""))
+    (prefix + ".tls-server-name", "Name the " + what + "' certificates must carry (default: each node's host).",
+                                  cxxopts::value<std::string>()->default_value(""))
+    (prefix + ".tls-insecure-skip-verify", "Do not verify " + what + "' certificates (testing only).");
+  // clang-format on
+}
+
+std::shared_ptr<const redis::TlsContext> ParseTls(const cxxopts::ParseResult& parsed, const std::string& prefix) {
+  redis::TlsOptions o;
+  o.ca_file = parsed[prefix + ".tls-ca-file"].as<std::string>();
+  o.cert_file = parsed[prefix + ".tls-cert-file"].as<std::string>();
+  o.key_file = parsed[prefix + ".tls-key-file"].as<std::string>();
+  o.server_name = parsed[prefix + ".tls-server-name"].as<std::string>();
+  o.insecure_skip_verify = parsed.count(prefix + ".tls-insecure-skip-verify") > 0;
+  o.enabled = parsed.count(prefix + ".tls") > 0 || !o.ca_file.empty() || !o.cert_file.empty() ||
+              !o.key_file.empty() || !o.server_name.empty() || o.insecure_skip_verify;
+  if (!o.enabled) return nullptr;
+  std::string error;
+  auto ctx = redis::TlsContext::Create(o, error);
+  if (!ctx) throw ConfigError{"--" + prefix + ".tls: " + error};
+  return ctx;
+}
+
 std::string CollectorFlags() {
   std::string out;
   for (const auto& c : collectors::AllCollectors()) {
@@ -132,6 +165,8 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
                               "shorter of the two deadlines wins.",
                               cxxopts::value<std::string>()->default_value("500ms"));
+  AddTlsFlags(options, "Sentinel", "sentinel", "Sentinels");
+  AddTlsFlags(options, "Redis", "redis", "data nodes");
   options.add_options("Web and logging")
     ("web.listen-address", "Address to listen on for HTTP: [host]:port.",
                            cxxopts::value<std::string>()->default_value(":9355"))
@@ -221,6 +256,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     if (!cfg.sentinel_credentials.user.empty() && cfg.sentinel_credentials.password.empty()) {
       return fail("--sentinel.user needs --sentinel.password-file");
     }
+
+    cfg.redis_tls = ParseTls(parsed, "redis");
+    cfg.sentinel_tls = ParseTls(parsed, "sentinel");
 
     auto timeout = ParseDuration(parsed["redis.timeout"].as<std::string>());
     if (!timeout || timeout->count() == 0) {

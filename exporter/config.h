@@ -8,6 +8,7 @@
 
 #include "redis/address.h"
 #include "redis/connection.h"
+#include "redis/tls.h"
 
 namespace rse {
 
@@ -20,6 +21,8 @@ struct Config {
   std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
   redis::Credentials redis_credentials;
   redis::Credentials sentinel_credentials;
+  std::shared_ptr<const redis::TlsContext> redis_tls;     // null: plain TCP to data nodes
+  std::shared_ptr<const redis::TlsContext> sentinel_tls;  // null: plain TCP to Sentinels
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds timeout_offset{500};
   std::string listen_address = ":9355";

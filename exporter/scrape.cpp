@@ -36,9 +36,9 @@ class ConnectionPool {
   enum Kind { kSentinel, kData };
 
   redis::Connection* Get(Kind kind, const Address& addr, const redis::Credentials& creds,
-                         const std::string& group = {}) {
+                         const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {}) {
     auto& e = entries_[{kind, addr, group}];
-    if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds);
+    if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls);
     e.used = true;
     return e.conn.get();
   }
@@ -230,7 +230,7 @@ class Discovery {
     } else {
       cmds.push_back({"SENTINEL", "MASTERS"});
     }
-    auto* conn = pool_.Get(ConnectionPool::kSentinel, addr, options_.sentinel_credentials);
+    auto* conn = pool_.Get(ConnectionPool::kSentinel, addr, options_.sentinel_credentials, options_.sentinel_tls);
     batch_.Add(conn, std::move(cmds), [this, &asked, conn](Request& r) { OnSentinelReply(asked, conn, r); });
   }
 
@@ -346,7 +346,7 @@ class Discovery {
     node.master_name = group;
     node.address = *addr;
     node.label = addr->ToString();
-    auto* conn = pool_.Get(ConnectionPool::kData, *addr, options_.redis_credentials, group);
+    auto* conn = pool_.Get(ConnectionPool::kData, *addr, options_.redis_credentials, options_.redis_tls, group);
     batch_.Add(conn, {data_command_}, [this, &node](Request& r) { OnDataReply(node, r); });
   }
 
@@ -458,6 +458,8 @@ constexpr auto kProbeIdle = std::chrono::minutes(10);
 Exporter::Exporter(const Config& config) : config_(config) {
   fetch_options_.redis_credentials = config.redis_credentials;
   fetch_options_.sentinel_credentials = config.sentinel_credentials;
+  fetch_options_.redis_tls = config.redis_tls;
+  fetch_options_.sentinel_tls = config.sentinel_tls;
   for (const auto& name : config.collectors) {
     const auto* spec = collectors::FindCollector(name);
     if (!spec) continue;

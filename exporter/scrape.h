@@ -30,6 +30,8 @@ struct Target {
 struct FetchOptions {
   redis::Credentials redis_credentials;
   redis::Credentials sentinel_credentials;
+  std::shared_ptr<const redis::TlsContext> redis_tls;
+  std::shared_ptr<const redis::TlsContext> sentinel_tls;
   collectors::Needs needs;
   std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
 };

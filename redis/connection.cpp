@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -30,16 +34,19 @@ const char* CauseName(Cause cause) {
     case Cause::kClosed: return "closed";
     case Cause::kResolve: return "resolve";
     case Cause::kIo: return "io";
+    case Cause::kTls: return "tls";
   }
   return "unknown";
 }
 
-Connection::Connection(Address address, Credentials credentials)
-    : address_(std::move(address)), credentials_(std::move(credentials)) {}
+Connection::Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls)
+    : address_(std::move(address)), credentials_(std::move(credentials)), tls_(std::move(tls)) {}
 
 Connection::~Connection() { Close(); }
 
 void Connection::Close() {
+  if (ssl_ != nullptr) SSL_free(ssl_);  // no close_notify: the socket may be dead or stuck
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   authenticated_ = false;
@@ -136,6 +143,7 @@ class Executor {
   bool done() const { return phase_ == Phase::kDone; }
   int fd() const { return req_.connection->fd_; }
   short events() const {
+    if (want_ != 0) return want_;  // TLS may need to read to write, or write to read
     if (phase_ == Phase::kConnecting || phase_ == Phase::kWriting) return POLLOUT;
     return POLLIN;
   }
@@ -159,28 +167,136 @@ class Executor {
       socklen_t len = sizeof(err);
       if (getsockopt(fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err != 0) return Fail(ErrnoStatus("connect", err));
-      BeginWrite();
-      revents = POLLOUT;
-    }
-    if (phase_ == Phase::kWriting && (revents & (POLLOUT | POLLERR | POLLHUP))) {
-      Write(deadline);
+      Connected();
       return;
     }
-    if (phase_ == Phase::kReading && (revents & (POLLIN | POLLERR | POLLHUP))) {
-      Read(deadline);
-    }
+    if (revents & POLLNVAL) return Fail({Cause::kIo, "socket closed under the request"});
+    // Whatever the event (readable, writable, error, hang-up), retrying the operation the
+    // phase is waiting for tells what happened.
+    want_ = 0;
+    if (phase_ == Phase::kHandshake) return Handshake();
+    if (phase_ == Phase::kWriting) return Write(deadline);
+    if (phase_ == Phase::kReading) return Read(deadline);
   }
 
   void TimeOut() {
-    const char* what = phase_ == Phase::kConnecting ? "timed out connecting"
-                                                    : "timed out waiting for the reply";
+    const char* what = phase_ == Phase::kConnecting  ? "timed out connecting"
+                       : phase_ == Phase::kHandshake ? "timed out in the TLS handshake"
+                                                     : "timed out waiting for the reply";
     Fail({Cause::kTimeout, what});
   }
 
   void Abort(Status st) { Fail(std::move(st)); }
 
  private:
-  enum class Phase { kConnecting, kWriting, kReading, kDone };
+  enum class Phase { kConnecting, kHandshake, kWriting, kReading, kDone };
+
+  // TCP is up: start TLS when configured, else go straight to writing.
+  void Connected() {
+    Connection& c = *req_.connection;
+    if (!c.tls_) return BeginWrite();
+    c.ssl_ = SSL_new(c.tls_->ctx());
+    if (c.ssl_ == nullptr || SSL_set_fd(c.ssl_, c.fd_) != 1) {
+      return Fail({Cause::kTls, "cannot start TLS: " + OpenSslError()});
+    }
+    const TlsOptions& o = c.tls_->options();
+    const std::string& name = o.server_name.empty() ? c.address_.host : o.server_name;
+    in6_addr ip6;
+    in_addr ip4;
+    const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 || inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
+    if (!is_ip) SSL_set_tlsext_host_name(c.ssl_, name.c_str());
+    if (!o.insecure_skip_verify) {
+      // The certificate must name the node: its IP address, or the host name (or --*.tls-server-name).
+      X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl_);
+      int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) : SSL_set1_host(c.ssl_, name.c_str());
+      if (ok != 1) return Fail({Cause::kTls, "cannot set the name to verify: " + OpenSslError()});
+    }
+    phase_ = Phase::kHandshake;
+    Handshake();
+  }
+
+  void Handshake() {
+    Connection& c = *req_.connection;
+    ERR_clear_error();
+    int r = SSL_connect(c.ssl_);
+    if (r == 1) return BeginWrite();
+    int err = SSL_get_error(c.ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) {
+      want_ = POLLIN;
+      return;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      want_ = POLLOUT;
+      return;
+    }
+    std::string why = OpenSslError();
+    long verify = SSL_get_verify_result(c.ssl_);
+    if (verify != X509_V_OK) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    if (why.empty()) why = err == SSL_ERROR_SYSCALL ? "connection closed during the handshake (not a TLS port?)"
+                                                     : "handshake failed";
+    Fail({Cause::kTls, "TLS: " + why});
+  }
+
+  // Plain or TLS send/recv. Returns bytes moved, 0 to wait (want_ set), -1 after Fail/retry.
+  ssize_t Send(const char* data, size_t len, Deadline deadline) {
+    Connection& c = *req_.connection;
+    if (c.ssl_ == nullptr) {
+      for (;;) {
+        ssize_t n = ::send(fd(), data, len, MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        if (errno != EINTR) {
+          FailOrRetry(ErrnoStatus("send", errno), deadline);
+          return -1;
+        }
+      }
+    }
+    ERR_clear_error();
+    int n = SSL_write(c.ssl_, data, static_cast<int>(len));
+    if (n > 0) return n;
+    return TlsWait(n, "write", deadline);
+  }
+
+  ssize_t Recv(char* buf, size_t len, Deadline deadline) {
+    Connection& c = *req_.connection;
+    if (c.ssl_ == nullptr) {
+      for (;;) {
+        ssize_t n = ::recv(fd(), buf, len, 0);
+        if (n > 0) return n;
+        if (n == 0) {
+          FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+          return -1;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        if (errno != EINTR) {
+          FailOrRetry(ErrnoStatus("recv", errno), deadline);
+          return -1;
+        }
+      }
+    }
+    ERR_clear_error();
+    int n = SSL_read(c.ssl_, buf, static_cast<int>(len));
+    if (n > 0) return n;
+    return TlsWait(n, "read", deadline);
+  }
+
+  ssize_t TlsWait(int r, const char* what, Deadline deadline) {
+    int err = SSL_get_error(req_.connection->ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) {
+      want_ = POLLIN;
+      return 0;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      want_ = POLLOUT;
+      return 0;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+      FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+    } else {
+      Fail({Cause::kTls, std::string("TLS ") + what + " failed: " + OpenSslError()});
+    }
+    return -1;
+  }
 
   void Connect(Deadline deadline) {
     Connection& c = *req_.connection;
@@ -194,7 +310,7 @@ class Executor {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (::connect(fd, reinterpret_cast<sockaddr*>(&target.addr), target.len) == 0) {
-      BeginWrite();
+      Connected();
       return;
     }
     if (errno != EINPROGRESS) return Fail(ErrnoStatus("connect", errno));
@@ -224,12 +340,8 @@ class Executor {
 
   void Write(Deadline deadline) {
     while (out_off_ < out_.size()) {
-      ssize_t n = ::send(fd(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        if (errno == EINTR) continue;
-        return FailOrRetry(ErrnoStatus("send", errno), deadline);
-      }
+      ssize_t n = Send(out_.data() + out_off_, out_.size() - out_off_, deadline);
+      if (n <= 0) return;
       out_off_ += static_cast<size_t>(n);
     }
     // The AUTH command held the password: do not keep it in memory longer than needed.
@@ -241,15 +353,8 @@ class Executor {
   void Read(Deadline deadline) {
     char buf[16384];
     for (;;) {
-      ssize_t n = ::recv(fd(), buf, sizeof(buf), 0);
-      if (n == 0) {
-        return FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
-      }
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        if (errno == EINTR) continue;
-        return FailOrRetry(ErrnoStatus("recv", errno), deadline);
-      }
+      ssize_t n = Recv(buf, sizeof(buf), deadline);
+      if (n <= 0) return;
       received_bytes_ += static_cast<size_t>(n);
       if (received_bytes_ > options_.max_reply_bytes) {
         return Fail({Cause::kProtocol, "reply larger than " + std::to_string(options_.max_reply_bytes) +
@@ -320,6 +425,7 @@ class Executor {
   Request& req_;
   const ExecuteOptions& options_;
   Phase phase_ = Phase::kDone;
+  short want_ = 0;  // poll events TLS asked for, overriding the phase's own
   std::string out_;
   size_t out_off_ = 0;
   size_t expected_ = 0;

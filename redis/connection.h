@@ -10,6 +10,9 @@
 
 #include "redis/address.h"
 #include "redis/reply.h"
+#include "redis/tls.h"
+
+struct ssl_st;
 
 namespace rse::redis {
 
@@ -17,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
 // Why a node could not be asked: a small closed set, so logs and tests can rely on it.
-enum class Cause { kOk, kRefused, kTimeout, kAuth, kProtocol, kClosed, kResolve, kIo };
+enum class Cause { kOk, kRefused, kTimeout, kAuth, kProtocol, kClosed, kResolve, kIo, kTls };
 const char* CauseName(Cause cause);
 
 struct Status {
@@ -39,7 +42,8 @@ struct Credentials {
 // It is closed after any failure and reopened (and re-authenticated) by the next request.
 class Connection {
  public:
-  Connection(Address address, Credentials credentials);
+  // With `tls`, every connection is a TLS session verified as the context says.
+  Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -54,7 +58,9 @@ class Connection {
   friend class Executor;
   Address address_;
   Credentials credentials_;
+  std::shared_ptr<const TlsContext> tls_;
   int fd_ = -1;
+  ssl_st* ssl_ = nullptr;  // owned; null for plain TCP
   bool authenticated_ = false;
   std::uint64_t connects_ = 0;
 };

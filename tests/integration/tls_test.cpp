@@ -1,0 +1,124 @@
+// TLS to data nodes and Sentinels: a TLS-only master, replica and Sentinel with client
+// certificates required, and certificates made by the test itself.
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+
+// A CA, a server certificate for 127.0.0.1, a client certificate, and an unrelated CA.
+struct Certs {
+  std::string dir;
+  explicit Certs(const std::string& d) : dir(d) {
+    auto sh = [&](const std::string& cmd) {
+      auto r = Run({"sh", "-c", "cd " + dir + " && " + cmd + " 2>&1"});
+      REQUIRE_MESSAGE(r.exit_code == 0, cmd << ": " << r.out);
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=rse-test-ca");
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other");
+    sh("printf 'subjectAltName=IP:127.0.0.1\\n' > san.cnf");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=redis-server");
+    sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
+       "-extfile san.cnf");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=exporter");
+    sh("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2");
+  }
+  std::string operator()(const std::string& name) const { return dir + "/" + name; }
+};
+
+std::string TlsConf(const Certs& c, int port) {
+  std::ostringstream out;
+  out << "port 0\ntls-port " << port << "\nbind 127.0.0.1\n"
+      << "tls-cert-file " << c("server.crt") << "\ntls-key-file " << c("server.key") << "\n"
+      << "tls-ca-cert-file " << c("ca.crt") << "\ntls-auth-clients yes\ntls-replication yes\n"
+      // The server's own outgoing connections (replication, Sentinel) present this one.
+      << "tls-client-cert-file " << c("client.crt") << "\ntls-client-key-file " << c("client.key") << "\n";
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("TLS: the exporter scrapes TLS-only Sentinels and data nodes with client certificates") {
+  char tmpl[] = "/tmp/rse-tls-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  Certs certs(dir);
+  const std::string pw = "tls-test-pw";
+  const int master = FreePort(), replica = FreePort(), sentinel = FreePort();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  const std::string common = "save \"\"\nappendonly no\nrequirepass " + pw + "\nmasterauth " + pw + "\n";
+  auto master_conf = write("master.conf", TlsConf(certs, master) + common + "dir " + dir + "\n");
+  auto replica_conf = write("replica.conf", TlsConf(certs, replica) + common + "dir " + dir +
+                                                "\nreplicaof 127.0.0.1 " + std::to_string(master) + "\n");
+  auto sentinel_conf = write("sentinel.conf", TlsConf(certs, sentinel) + "dir " + dir +
+                                                  "\nsentinel monitor tls-master 127.0.0.1 " +
+                                                  std::to_string(master) + " 1\nsentinel auth-pass tls-master " +
+                                                  pw + "\n");
+  {
+    Process m({"/usr/bin/redis-server", master_conf}, EnvWith({}), dir + "/master.log");
+    Process r({"/usr/bin/redis-server", replica_conf}, EnvWith({}), dir + "/replica.log");
+    Process s({"/usr/bin/redis-sentinel", sentinel_conf}, EnvWith({}), dir + "/sentinel.log");
+    const std::string pw_file = write("pw", pw + "\n");
+    const std::vector<std::string> tls = {
+        "--sentinel.tls-ca-file=" + certs("ca.crt"), "--sentinel.tls-cert-file=" + certs("client.crt"),
+        "--sentinel.tls-key-file=" + certs("client.key"), "--redis.tls-ca-file=" + certs("ca.crt"),
+        "--redis.tls-cert-file=" + certs("client.crt"), "--redis.tls-key-file=" + certs("client.key")};
+    std::vector<std::string> args = {"--sentinel.addr=127.0.0.1:" + std::to_string(sentinel),
+                                     "--redis.password-file=" + pw_file, "--redis.timeout=2s"};
+    args.insert(args.end(), tls.begin(), tls.end());
+    ExporterProcess exporter(args);
+    std::string m_text;
+    // The Sentinel learns the replica from the master's INFO within its first refresh.
+    const bool seen = WaitFor(
+        [&] {
+          m_text = exporter.Metrics();
+          return Sample(m_text, "redis_up", {L("addr", "127.0.0.1:" + std::to_string(replica))}) == 1 &&
+                 Sample(m_text, "redis_up", {L("addr", "127.0.0.1:" + std::to_string(master))}) == 1;
+        },
+        30s);
+    INFO(exporter.Log());
+    CHECK(seen);
+    CHECK(Sample(m_text, "redis_sentinel_up", {L("sentinel", "127.0.0.1:" + std::to_string(sentinel))}) == 1);
+    CHECK(Sample(m_text, "redis_connected_slaves", {L("addr", "127.0.0.1:" + std::to_string(master))}) == 1);
+    CHECK(Sample(m_text, "redis_sentinel_master_ckquorum_ok", {L("master_name", "tls-master")}) == 1);
+
+    // Certificates from another CA are refused, with the reason in the log.
+    std::vector<std::string> wrong = {"--sentinel.addr=127.0.0.1:" + std::to_string(sentinel),
+                                      "--sentinel.tls-ca-file=" + certs("other-ca.crt"),
+                                      "--sentinel.tls-cert-file=" + certs("client.crt"),
+                                      "--sentinel.tls-key-file=" + certs("client.key")};
+    ExporterProcess untrusting(wrong);
+    CHECK(Sample(untrusting.Metrics(), "redis_sentinel_up", {L("sentinel", "127.0.0.1:" + std::to_string(sentinel))}) ==
+          0);
+    CHECK(untrusting.Log().find("cause=tls") != std::string::npos);
+    CHECK(untrusting.Log().find("certificate verification failed") != std::string::npos);
+
+    // Plain TCP to a TLS port is a clear failure, not a hang.
+    ExporterProcess plain({"--sentinel.addr=127.0.0.1:" + std::to_string(sentinel), "--redis.timeout=2s"});
+    auto r2 = plain.Get("/metrics");
+    CHECK(r2.status == 200);
+    CHECK(r2.elapsed < 3s);
+    CHECK(Sample(r2.body, "redis_sentinel_up", {L("sentinel", "127.0.0.1:" + std::to_string(sentinel))}) == 0);
+  }
+  Run({"rm", "-rf", dir});
+}
+
+TEST_CASE("TLS: a certificate file that cannot be loaded is a startup error") {
+  auto r = Run({RSE_EXPORTER_BINARY, "--redis.tls-ca-file=/nonexistent/ca.crt"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--redis.tls: cannot load CA file /nonexistent/ca.crt") != std::string::npos);
+}
