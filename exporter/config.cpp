@@ -170,6 +170,8 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
   options.add_options("Web and logging")
     ("web.listen-address", "Address to listen on for HTTP: [host]:port.",
                            cxxopts::value<std::string>()->default_value(":9355"))
+    ("web.config.file", "Exporter-toolkit web configuration (YAML): tls_server_config and basic_auth_users "
+                        "(bcrypt). Same format as node_exporter's.", cxxopts::value<std::string>()->default_value(""))
     ("web.telemetry-path", "Path under which to expose the topology's metrics.",
                            cxxopts::value<std::string>()->default_value("/metrics"))
     ("log.level", "Log level: debug, info, warn or error.", cxxopts::value<std::string>()->default_value("info"))
@@ -271,6 +273,12 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     cfg.timeout_offset = *offset;
 
     cfg.listen_address = parsed["web.listen-address"].as<std::string>();
+    if (auto file = parsed["web.config.file"].as<std::string>(); !file.empty()) {
+      std::string error;
+      auto web = LoadWebConfig(file, error);
+      if (!web) return fail(error);
+      cfg.web = std::move(*web);
+    }
     cfg.telemetry_path = parsed["web.telemetry-path"].as<std::string>();
     if (cfg.telemetry_path.empty() || cfg.telemetry_path.front() != '/') {
       return fail("--web.telemetry-path must start with '/'");

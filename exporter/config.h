@@ -9,6 +9,7 @@
 #include "redis/address.h"
 #include "redis/connection.h"
 #include "redis/tls.h"
+#include "exporter/web_config.h"
 
 namespace rse {
 
@@ -26,6 +27,7 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds timeout_offset{500};
   std::string listen_address = ":9355";
+  WebConfig web;  // --web.config.file: TLS and basic auth for our own HTTP server
   std::string telemetry_path = "/metrics";
   std::string log_level = "info";
   std::string log_format = "logfmt";

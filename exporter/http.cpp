@@ -59,12 +59,15 @@ std::string CivetListeningPort(const std::string& listen_address) {
   return listen_address;
 }
 
-HttpServer::HttpServer(Exporter& exporter) : exporter_(exporter) {}
+HttpServer::HttpServer(Exporter& exporter)
+    : exporter_(exporter), auth_(exporter.config().web.basic_auth_users) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 bool HttpServer::Start(std::string& error) {
-  const std::string ports = CivetListeningPort(exporter_.config().listen_address);
+  const auto& tls = exporter_.config().web.tls;
+  // civetweb marks a TLS port with a trailing "s".
+  const std::string ports = CivetListeningPort(exporter_.config().listen_address) + (tls ? "s" : "");
   const char* options[] = {"listening_ports", ports.c_str(),
                            "num_threads", "8",
                            "request_timeout_ms", "60000",
@@ -74,6 +77,20 @@ bool HttpServer::Start(std::string& error) {
   // civetweb reports bind errors through log_message; keep them out of stderr noise and
   // return them through mg_start2's error buffer instead.
   callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
+  if (tls) {
+    // We configure civetweb's OpenSSL context ourselves (certificate, client CA and verify mode,
+    // protocol versions), so the exporter-toolkit settings map one to one. civetweb 1.15 loads
+    // OpenSSL at run time as "libssl.so"; see compat/civetweb_openssl3.c for how that resolves.
+    callbacks.init_ssl = [](void* ssl_ctx, void* user_data) {
+      auto* self = static_cast<HttpServer*>(user_data);
+      std::string err;
+      if (!ConfigureServerTls(ssl_ctx, *self->exporter_.config().web.tls, err)) {
+        log::Error("cannot configure TLS", {{"err", err}});
+        return -1;
+      }
+      return 1;  // configured: civetweb loads no certificate of its own
+    };
+  }
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = this;
@@ -122,6 +139,14 @@ std::chrono::milliseconds HttpServer::Timeout(mg_connection* conn) const {
 
 int HttpServer::Dispatch(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
+  if (auth_.enabled() && !auth_.Check(mg_get_header(conn, "Authorization"))) {
+    const char* body = "Unauthorized\n";
+    mg_printf(conn,
+              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"redis_sentinel_exporter\"\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+              std::strlen(body), body);
+    return 401;
+  }
   const std::string path = info->local_uri ? info->local_uri : "";
   const std::string method = info->request_method ? info->request_method : "";
   if (method != "GET" && method != "HEAD") {

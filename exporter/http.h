@@ -3,6 +3,7 @@
 #include <string>
 
 #include "exporter/scrape.h"
+#include "exporter/web_config.h"
 
 struct mg_context;
 struct mg_connection;
@@ -29,6 +30,7 @@ class HttpServer {
   std::chrono::milliseconds Timeout(mg_connection* conn) const;
 
   Exporter& exporter_;
+  BasicAuth auth_;
   mg_context* ctx_ = nullptr;
 };
 

@@ -79,7 +79,10 @@ int main(int argc, char** argv) {
   std::string host = cfg.listen_address.substr(0, cfg.listen_address.rfind(':'));
   if (host.empty()) host = "0.0.0.0";
   const std::string listening = host + ":" + std::to_string(server.port());
-  rse::log::Info("listening", {{"address", listening}, {"telemetry_path", cfg.telemetry_path}});
+  rse::log::Info("listening", {{"address", listening},
+                               {"telemetry_path", cfg.telemetry_path},
+                               {"tls", cfg.web.tls ? "yes" : "no"},
+                               {"basic_auth", cfg.web.basic_auth_users.empty() ? "no" : "yes"}});
 
   int sig = WaitForSignal();
   rse::log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

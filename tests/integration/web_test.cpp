@@ -1,0 +1,148 @@
+// --web.config.file: HTTPS, client certificates and basic auth in the exporter-toolkit format,
+// exercised with curl and certificates made by the test.
+#include <crypt.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+
+using namespace rse::test;
+
+namespace {
+
+struct WebFixture {
+  std::string dir;
+  WebFixture() {
+    char tmpl[] = "/tmp/rse-web-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    Sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=rse-web-ca");
+    Sh("printf 'subjectAltName=IP:127.0.0.1\\n' > san.cnf");
+    Sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=exporter");
+    Sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
+       "-extfile san.cnf");
+    Sh("openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=prometheus");
+    Sh("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2");
+  }
+  ~WebFixture() { Run({"rm", "-rf", dir}); }
+  void Sh(const std::string& cmd) const {
+    auto r = Run({"sh", "-c", "cd " + dir + " && " + cmd + " 2>&1"});
+    REQUIRE_MESSAGE(r.exit_code == 0, cmd << ": " << r.out);
+  }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  }
+  // curl's HTTP status for a request, or "" when no HTTP answer came back.
+  std::string Curl(int port, std::vector<std::string> opts, const std::string& scheme = "https") const {
+    std::vector<std::string> argv = {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"};
+    argv.insert(argv.end(), opts.begin(), opts.end());
+    argv.push_back(scheme + "://127.0.0.1:" + std::to_string(port) + "/metrics");
+    auto r = Run(argv, EnvWith({}), std::chrono::seconds(10));
+    return r.out == "000" ? "" : r.out;
+  }
+};
+
+std::string Bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  REQUIRE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof(salt)) != nullptr);
+  crypt_data data{};
+  return crypt_r(password.c_str(), salt, &data);
+}
+
+}  // namespace
+
+TEST_CASE("web config: HTTPS with a required client certificate and basic auth") {
+  WebFixture f;
+  const std::string config = f.Write("web.yml",
+                                     "tls_server_config:\n"
+                                     "  cert_file: server.crt\n"  // relative to the config file
+                                     "  key_file: server.key\n"
+                                     "  client_auth_type: RequireAndVerifyClientCert\n"
+                                     "  client_ca_file: ca.crt\n"
+                                     "basic_auth_users:\n"
+                                     "  prometheus: '" + Bcrypt("scrape-secret") + "'\n");
+  const std::string log_path = f.dir + "/exporter.log";
+  Process exporter({RSE_EXPORTER_BINARY, "--web.config.file=" + config, "--web.listen-address=127.0.0.1:0"},
+                   EnvWith({}), log_path);
+  int port = 0;
+  REQUIRE(WaitFor(
+      [&] {
+        auto log = ReadFile(log_path);
+        auto pos = log.find("address=127.0.0.1:");
+        if (pos != std::string::npos) port = std::atoi(log.c_str() + pos + 18);
+        return port > 0;
+      },
+      std::chrono::seconds(10)));
+  CHECK(ReadFile(log_path).find("tls=yes basic_auth=yes") != std::string::npos);
+
+  const std::vector<std::string> cert = {"--cacert", f.dir + "/ca.crt", "--cert", f.dir + "/client.crt", "--key",
+                                         f.dir + "/client.key"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto o = cert;
+    o.insert(o.end(), extra.begin(), extra.end());
+    return o;
+  };
+  CHECK(f.Curl(port, with({"-u", "prometheus:scrape-secret"})) == "200");
+  CHECK(f.Curl(port, with({"-u", "prometheus:scrape-secret"})) == "200");  // remembered, same answer
+  CHECK(f.Curl(port, with({"-u", "prometheus:wrong"})) == "401");
+  CHECK(f.Curl(port, with({"-u", "someone:scrape-secret"})) == "401");
+  CHECK(f.Curl(port, with({})) == "401");
+  // No client certificate: the handshake fails, no HTTP answer at all.
+  CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt", "-u", "prometheus:scrape-secret"}).empty());
+  // Plain HTTP on the TLS port gets no HTTP answer either.
+  CHECK(f.Curl(port, {"-u", "prometheus:scrape-secret"}, "http").empty());
+  // And the server is still fine after all of that.
+  CHECK(f.Curl(port, with({"-u", "prometheus:scrape-secret"})) == "200");
+  CHECK(exporter.Running());
+  CHECK(ReadFile(log_path).find("scrape-secret") == std::string::npos);
+}
+
+TEST_CASE("web config: min_version is enforced; no client certificate asked by default") {
+  WebFixture f;
+  const std::string config = f.Write("web.yml",
+                                     "tls_server_config:\n  cert_file: " + f.dir + "/server.crt\n  key_file: " +
+                                         f.dir + "/server.key\n  min_version: TLS13\n");
+  const std::string log_path = f.dir + "/exporter.log";
+  Process exporter({RSE_EXPORTER_BINARY, "--web.config.file=" + config, "--web.listen-address=127.0.0.1:0"},
+                   EnvWith({}), log_path);
+  int port = 0;
+  REQUIRE(WaitFor(
+      [&] {
+        auto log = ReadFile(log_path);
+        auto pos = log.find("address=127.0.0.1:");
+        if (pos != std::string::npos) port = std::atoi(log.c_str() + pos + 18);
+        return port > 0;
+      },
+      std::chrono::seconds(10)));
+  CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt"}) == "200");
+  CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt", "--tls-max", "1.2"}).empty());
+}
+
+TEST_CASE("web config: mistakes are startup errors that name the key") {
+  WebFixture f;
+  struct Case {
+    std::string yaml, says;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth: x\n", "unknown key 'client_auth'"},
+           {"tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n",
+            "cannot load cert_file /nonexistent.crt"},
+           {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "  client_auth_type: RequireAndVerifyClientCert\n",
+            "needs client_ca_file"},
+           {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: SSL3\n",
+            "min_version"},
+           {"basic_auth_users:\n  u: plaintext\n", "not a bcrypt hash"},
+           {"basic_auth: {}\n", "unknown key 'basic_auth'"},
+       }) {
+    auto path = f.Write("bad.yml", c.yaml);
+    auto r = Run({RSE_EXPORTER_BINARY, "--web.config.file=" + path});
+    INFO(c.yaml);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.says) != std::string::npos);
+  }
+}
