@@ -134,11 +134,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
 }  // namespace
 
 int RunCheck(const Config& config, std::ostream& out) {
-  FetchOptions options;
-  options.redis_credentials = config.redis_credentials;
-  options.sentinel_credentials = config.sentinel_credentials;
-  options.redis_tls = config.redis_tls;
-  options.sentinel_tls = config.sentinel_tls;
+  FetchOptions options = FetchOptionsFrom(config);
   options.needs.data_info = collectors::Needs::DataInfo::kReplication;
   options.needs.ckquorum = true;
   Topology topology(Target{config.sentinels, config.master_names}, options);

@@ -160,6 +160,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     ("redis.password-file", "File holding the data nodes' password. Default: $REDIS_PASSWORD. Passwords are "
                             "never taken from a flag value, which would show in ps.",
                             cxxopts::value<std::string>()->default_value(""))
+    ("redis.master-password-file", "NAME=FILE: the data nodes of master group NAME use the password in FILE "
+                                   "instead of the default; repeatable.",
+                                   cxxopts::value<std::vector<std::string>>())
     ("redis.timeout", "Deadline for a whole scrape of every node: connect plus commands (e.g. 5s, 500ms).",
                       cxxopts::value<std::string>()->default_value("5s"))
     ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
@@ -247,6 +250,17 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
       cfg.redis_credentials.password = ReadSecretFile(file, "--redis.password-file");
     } else if (auto env = getenv("REDIS_PASSWORD")) {
       cfg.redis_credentials.password = *env;
+    }
+    if (parsed.count("redis.master-password-file")) {
+      for (const auto& item : parsed["redis.master-password-file"].as<std::vector<std::string>>()) {
+        auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+          return fail("--redis.master-password-file: '" + item + "' is not NAME=FILE");
+        }
+        redis::Credentials c{cfg.redis_credentials.user,
+                             ReadSecretFile(item.substr(eq + 1), "--redis.master-password-file")};
+        cfg.group_credentials[item.substr(0, eq)] = c;
+      }
     }
     cfg.sentinel_credentials.user = parsed["sentinel.user"].as<std::string>();
     if (auto file = parsed["sentinel.password-file"].as<std::string>(); !file.empty()) {

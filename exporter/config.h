@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ struct Config {
   std::vector<redis::Address> sentinels;
   std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
   redis::Credentials redis_credentials;
+  // Per master group: for groups whose data nodes have another password than the default.
+  std::map<std::string, redis::Credentials> group_credentials;
   redis::Credentials sentinel_credentials;
   std::shared_ptr<const redis::TlsContext> redis_tls;     // null: plain TCP to data nodes
   std::shared_ptr<const redis::TlsContext> sentinel_tls;  // null: plain TCP to Sentinels

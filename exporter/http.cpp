@@ -69,7 +69,7 @@ bool HttpServer::Start(std::string& error) {
   // civetweb marks a TLS port with a trailing "s".
   const std::string ports = CivetListeningPort(exporter_.config().listen_address) + (tls ? "s" : "");
   const char* options[] = {"listening_ports", ports.c_str(),
-                           "num_threads", "8",
+                           "num_threads", "64",
                            "request_timeout_ms", "60000",
                            "enable_keep_alive", "no",
                            nullptr};

@@ -346,7 +346,10 @@ class Discovery {
     node.master_name = group;
     node.address = *addr;
     node.label = addr->ToString();
-    auto* conn = pool_.Get(ConnectionPool::kData, *addr, options_.redis_credentials, options_.redis_tls, group);
+    auto creds = options_.group_credentials.find(group);
+    auto* conn = pool_.Get(ConnectionPool::kData, *addr,
+                           creds != options_.group_credentials.end() ? creds->second : options_.redis_credentials,
+                           options_.redis_tls, group);
     batch_.Add(conn, {data_command_}, [this, &node](Request& r) { OnDataReply(node, r); });
   }
 
@@ -455,11 +458,17 @@ constexpr size_t kMaxProbeTopologies = 256;
 constexpr auto kProbeIdle = std::chrono::minutes(10);
 }  // namespace
 
-Exporter::Exporter(const Config& config) : config_(config) {
-  fetch_options_.redis_credentials = config.redis_credentials;
-  fetch_options_.sentinel_credentials = config.sentinel_credentials;
-  fetch_options_.redis_tls = config.redis_tls;
-  fetch_options_.sentinel_tls = config.sentinel_tls;
+FetchOptions FetchOptionsFrom(const Config& config) {
+  FetchOptions o;
+  o.redis_credentials = config.redis_credentials;
+  o.group_credentials = config.group_credentials;
+  o.sentinel_credentials = config.sentinel_credentials;
+  o.redis_tls = config.redis_tls;
+  o.sentinel_tls = config.sentinel_tls;
+  return o;
+}
+
+Exporter::Exporter(const Config& config) : config_(config), fetch_options_(FetchOptionsFrom(config)) {
   for (const auto& name : config.collectors) {
     const auto* spec = collectors::FindCollector(name);
     if (!spec) continue;

@@ -29,12 +29,16 @@ struct Target {
 
 struct FetchOptions {
   redis::Credentials redis_credentials;
+  std::map<std::string, redis::Credentials> group_credentials;  // per master group overrides
   redis::Credentials sentinel_credentials;
   std::shared_ptr<const redis::TlsContext> redis_tls;
   std::shared_ptr<const redis::TlsContext> sentinel_tls;
   collectors::Needs needs;
   std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
 };
+
+// The credentials and TLS of the configuration; `needs` is left for the caller.
+FetchOptions FetchOptionsFrom(const Config& config);
 
 // Fetches one topology: discovery through the Sentinels and every data node they name, all
 // nodes concurrently under one deadline, each node asked as soon as a reply names it. Keeps

@@ -17,6 +17,7 @@ class ExporterProcess {
   ~ExporterProcess();
 
   int port() const { return port_; }
+  int pid() const { return process_->pid(); }
   std::string Log() const { return ReadFile(log_path_); }
   HttpResponse Get(const std::string& path, const std::vector<std::string>& headers = {},
                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) const {
