@@ -175,6 +175,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
                            cxxopts::value<std::string>()->default_value(":9355"))
     ("web.config.file", "Exporter-toolkit web configuration (YAML): tls_server_config and basic_auth_users "
                         "(bcrypt). Same format as node_exporter's.", cxxopts::value<std::string>()->default_value(""))
+    ("web.max-requests", "Requests served at once (HTTP worker threads, ~90 KiB resident each). Concurrent "
+                         "scrapes of one topology share a single collection; more wait in the queue.",
+                         cxxopts::value<int>()->default_value("16"))
     ("web.telemetry-path", "Path under which to expose the topology's metrics.",
                            cxxopts::value<std::string>()->default_value("/metrics"))
     ("log.level", "Log level: debug, info, warn or error.", cxxopts::value<std::string>()->default_value("info"))
@@ -293,6 +296,8 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
       if (!web) return fail(error);
       cfg.web = std::move(*web);
     }
+    cfg.web_max_requests = parsed["web.max-requests"].as<int>();
+    if (cfg.web_max_requests < 1 || cfg.web_max_requests > 1024) return fail("--web.max-requests must be 1 to 1024");
     cfg.telemetry_path = parsed["web.telemetry-path"].as<std::string>();
     if (cfg.telemetry_path.empty() || cfg.telemetry_path.front() != '/') {
       return fail("--web.telemetry-path must start with '/'");

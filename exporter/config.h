@@ -31,6 +31,7 @@ struct Config {
   std::chrono::milliseconds timeout_offset{500};
   std::string listen_address = ":9355";
   WebConfig web;  // --web.config.file: TLS and basic auth for our own HTTP server
+  int web_max_requests = 16;  // HTTP worker threads: concurrent requests served at once
   std::string telemetry_path = "/metrics";
   std::string log_level = "info";
   std::string log_format = "logfmt";

@@ -68,8 +68,9 @@ bool HttpServer::Start(std::string& error) {
   const auto& tls = exporter_.config().web.tls;
   // civetweb marks a TLS port with a trailing "s".
   const std::string ports = CivetListeningPort(exporter_.config().listen_address) + (tls ? "s" : "");
+  const std::string threads = std::to_string(exporter_.config().web_max_requests);
   const char* options[] = {"listening_ports", ports.c_str(),
-                           "num_threads", "64",
+                           "num_threads", threads.c_str(),
                            "request_timeout_ms", "60000",
                            "enable_keep_alive", "no",
                            nullptr};

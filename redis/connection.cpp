@@ -138,7 +138,8 @@ Status ErrnoStatus(const char* what, int err) {
 // Drives one request through connect, AUTH, write and read as its socket becomes ready.
 class Executor {
  public:
-  Executor(Request& request, const ExecuteOptions& options) : req_(request), options_(options) {}
+  Executor(Request& request, const ExecuteOptions& options, std::vector<char>& read_buffer)
+      : req_(request), options_(options), read_buffer_(read_buffer) {}
 
   bool done() const { return phase_ == Phase::kDone; }
   int fd() const { return req_.connection->fd_; }
@@ -351,9 +352,11 @@ class Executor {
   }
 
   void Read(Deadline deadline) {
-    char buf[16384];
+    // One read buffer per batch, off the stack: the batch runs on HTTP worker threads, and
+    // every page of stack a worker ever touches stays resident.
+    char* buf = read_buffer_.data();
     for (;;) {
-      ssize_t n = Recv(buf, sizeof(buf), deadline);
+      ssize_t n = Recv(buf, read_buffer_.size(), deadline);
       if (n <= 0) return;
       received_bytes_ += static_cast<size_t>(n);
       if (received_bytes_ > options_.max_reply_bytes) {
@@ -424,6 +427,7 @@ class Executor {
 
   Request& req_;
   const ExecuteOptions& options_;
+  std::vector<char>& read_buffer_;
   Phase phase_ = Phase::kDone;
   short want_ = 0;  // poll events TLS asked for, overriding the phase's own
   std::string out_;
@@ -438,15 +442,16 @@ class Executor {
 };
 
 struct Batch::Entry {
-  Entry(Request r, Callback cb, const ExecuteOptions& options)
-      : request(std::move(r)), done(std::move(cb)), executor(request, options) {}
+  Entry(Request r, Callback cb, const ExecuteOptions& options, std::vector<char>& buffer)
+      : request(std::move(r)), done(std::move(cb)), executor(request, options, buffer) {}
   Request request;
   Callback done;
   Executor executor;
   bool notified = false;
 };
 
-Batch::Batch(Deadline deadline, ExecuteOptions options) : deadline_(deadline), options_(options) {}
+Batch::Batch(Deadline deadline, ExecuteOptions options)
+    : deadline_(deadline), options_(options), read_buffer_(16384) {}
 
 Batch::~Batch() = default;
 
@@ -454,7 +459,7 @@ void Batch::Add(Connection* connection, std::vector<std::vector<std::string>> co
   Request r;
   r.connection = connection;
   r.commands = std::move(commands);
-  auto& e = entries_.emplace_back(std::move(r), std::move(done), options_);
+  auto& e = entries_.emplace_back(std::move(r), std::move(done), options_, read_buffer_);
   if (Clock::now() >= deadline_) {
     e.executor.Abort({Cause::kTimeout, "scrape deadline reached before this node was asked"});
     return;

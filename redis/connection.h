@@ -105,6 +105,7 @@ class Batch {
 
   Deadline deadline_;
   ExecuteOptions options_;
+  std::vector<char> read_buffer_;  // shared by the batch's requests: they run on one thread
   std::deque<Entry> entries_;
   size_t first_unfinished_ = 0;
 };

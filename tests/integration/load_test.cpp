@@ -1,0 +1,98 @@
+// The exporter must never become the outage: concurrent scrapes share one collection,
+// Prometheus' own scrape timeout bounds a scrape, and memory stays flat.
+#include <signal.h>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+
+// cmdstat_info calls on a node, from its own INFO commandstats.
+long InfoCalls(const LocalTopology& topo, int port) {
+  std::stringstream ss(topo.Cli(port, {"INFO", "commandstats"}));
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.rfind("cmdstat_info:calls=", 0) == 0) return std::stol(line.substr(19));
+  }
+  return -1;
+}
+
+long RssKiB(int pid) {
+  std::stringstream ss(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("load: 50 concurrent scrapes cost the nodes one round of commands, not 50") {
+  LocalTopology topo;
+  // Enough workers to hold all 50 requests at once (the default, 16, queues the rest).
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--redis.timeout=3s", "--web.max-requests=64"});
+  exporter.Metrics();  // connections open
+  // A paused replica holds the collection open for the whole timeout, so every request below
+  // arrives while it is under way.
+  const int pid = topo.Pid(topo.data_ports()[2]);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  const long before = InfoCalls(topo, topo.data_ports()[0]);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&] {
+      auto r = exporter.Get("/metrics", {}, 10s);
+      if (r.status == 200 && Sample(r.body, "redis_up", {L("addr", topo.data(0))}) == 1) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  const long after = InfoCalls(topo, topo.data_ports()[0]);
+  kill(pid, SIGCONT);
+  CHECK(ok == 50);
+  // One INFO from the exporter, one from our own first INFO commandstats, and at most one from
+  // each Sentinel's periodic refresh (every 10 s) in the window.
+  INFO("INFO calls on the master during 50 scrapes: " << after - before);
+  CHECK(after - before <= 5);
+}
+
+TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --redis.timeout") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--redis.timeout=10s"});
+  exporter.Metrics();
+  const int pid = topo.Pid(topo.data_ports()[1]);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  // 2 s minus the default 0.5 s offset: the answer comes after ~1.5 s, not 10 s.
+  auto r = exporter.Get("/metrics", {"X-Prometheus-Scrape-Timeout-Seconds: 2"}, 15s);
+  kill(pid, SIGCONT);
+  CHECK(r.status == 200);
+  CHECK(r.elapsed >= 1400ms);
+  CHECK(r.elapsed < 2s);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(1))}) == 0);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(0))}) == 1);
+}
+
+TEST_CASE("load: memory stays flat over thousands of scrapes") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  for (int i = 0; i < 300; ++i) REQUIRE(exporter.Get("/metrics").status == 200);
+  const long warm = RssKiB(exporter.pid());
+  for (int i = 0; i < 3000; ++i) REQUIRE(exporter.Get("/metrics").status == 200);
+  const long after = RssKiB(exporter.pid());
+  INFO("RSS after warm-up " << warm << " KiB, after 3000 more scrapes " << after << " KiB");
+  CHECK(warm > 0);
+  CHECK(after - warm < 1024);
+}
