@@ -157,8 +157,8 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
   options.add_options("Redis")
     ("redis.user", "ACL user for the data nodes (AUTH user password).",
                    cxxopts::value<std::string>()->default_value(""))
-    ("redis.password-file", "File holding the data nodes' password. Default: $REDIS_PASSWORD. Passwords are "
-                            "never taken from a flag value, which would show in ps.",
+    ("redis.password-file", "File holding the data nodes' password. Default: $REDIS_PASSWORD_FILE, else "
+                            "$REDIS_PASSWORD. Passwords are never taken from a flag value, which would show in ps.",
                             cxxopts::value<std::string>()->default_value(""))
     ("redis.master-password-file", "NAME=FILE: the data nodes of master group NAME use the password in FILE "
                                    "instead of the default; repeatable.",
@@ -251,6 +251,8 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     cfg.redis_credentials.user = parsed["redis.user"].as<std::string>();
     if (auto file = parsed["redis.password-file"].as<std::string>(); !file.empty()) {
       cfg.redis_credentials.password = ReadSecretFile(file, "--redis.password-file");
+    } else if (auto env_file = getenv("REDIS_PASSWORD_FILE"); env_file && !env_file->empty()) {
+      cfg.redis_credentials.password = ReadSecretFile(*env_file, "REDIS_PASSWORD_FILE");
     } else if (auto env = getenv("REDIS_PASSWORD")) {
       cfg.redis_credentials.password = *env;
     }

@@ -90,6 +90,14 @@ TEST_CASE("passwords come from files, first line, trailing newline dropped") {
   CHECK(r.config.sentinel_credentials.user == "mon");
 }
 
+TEST_CASE("REDIS_PASSWORD_FILE names a password file and wins over REDIS_PASSWORD") {
+  auto pw = TempFile("from-env-file\n");
+  auto r = Parse({}, {{"REDIS_PASSWORD_FILE", pw}, {"REDIS_PASSWORD", "plain-env"}});
+  std::remove(pw.c_str());
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK(r.config.redis_credentials.password == "from-env-file");
+}
+
 TEST_CASE("configuration errors are clear and exit 2") {
   struct Case {
     std::vector<std::string> args;
