@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,7 +16,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -59,71 +59,66 @@ struct Resolved {
   socklen_t len = 0;
 };
 
-std::optional<Resolved> FirstAddress(addrinfo* list) {
+std::vector<Resolved> Addresses(addrinfo* list) {
+  std::vector<Resolved> out;
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
       Resolved r;
       std::memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
       r.len = ai->ai_addrlen;
-      return r;
+      out.push_back(r);
     }
   }
-  return std::nullopt;
+  return out;
 }
 
-// Shared between a resolver thread and the waiter, which may give up at its deadline.
+// A host name lookup on its own thread (getaddrinfo blocks and has no timeout). It signals
+// an eventfd that the poll loop watches, so a slow resolver delays only this node; if the
+// request gives up first, the thread finishes alone and the last owner closes the eventfd.
 struct Lookup {
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
   int rc = 0;
-  std::optional<Resolved> result;
+  std::vector<Resolved> results;
+  ~Lookup() {
+    if (efd >= 0) ::close(efd);
+  }
 };
 
-// getaddrinfo blocks without a timeout, so a name is looked up on a detached thread and
-// waited for only until the deadline; a numeric address is converted on the spot.
-Status Resolve(const Address& address, Deadline deadline, Resolved& out) {
+std::shared_ptr<Lookup> StartLookup(const Address& address) {
+  auto lookup = std::make_shared<Lookup>();
+  std::thread([lookup, host = address.host, port = std::to_string(address.port)] {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+    std::vector<Resolved> found;
+    if (rc == 0) {
+      found = Addresses(res);
+      freeaddrinfo(res);
+    }
+    {
+      std::lock_guard lock(lookup->mu);
+      lookup->rc = rc;
+      lookup->results = std::move(found);
+    }
+    std::uint64_t one = 1;
+    (void)!::write(lookup->efd, &one, sizeof(one));
+  }).detach();
+  return lookup;
+}
+
+// A numeric address, converted on the spot; empty for a host name.
+std::vector<Resolved> NumericAddress(const Address& address) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  const std::string port = std::to_string(address.port);
   addrinfo* list = nullptr;
-  if (getaddrinfo(address.host.c_str(), port.c_str(), &hints, &list) == 0) {
-    auto r = FirstAddress(list);
-    freeaddrinfo(list);
-    if (r) {
-      out = *r;
-      return {};
-    }
-  }
-  auto lookup = std::make_shared<Lookup>();
-  std::thread([lookup, host = address.host, port] {
-    addrinfo h{};
-    h.ai_socktype = SOCK_STREAM;
-    h.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    int rc = getaddrinfo(host.c_str(), port.c_str(), &h, &res);
-    std::optional<Resolved> r;
-    if (rc == 0) {
-      r = FirstAddress(res);
-      freeaddrinfo(res);
-    }
-    std::lock_guard lock(lookup->mu);
-    lookup->rc = rc;
-    lookup->result = r;
-    lookup->done = true;
-    lookup->cv.notify_all();
-  }).detach();
-  std::unique_lock lock(lookup->mu);
-  if (!lookup->cv.wait_until(lock, deadline, [&] { return lookup->done; })) {
-    return {Cause::kTimeout, "timed out resolving host name"};
-  }
-  if (lookup->rc != 0 || !lookup->result) {
-    return {Cause::kResolve, std::string("cannot resolve host name: ") +
-                                 (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no IPv4/IPv6 address")};
-  }
-  out = *lookup->result;
-  return {};
+  if (getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &list) != 0) return {};
+  auto out = Addresses(list);
+  freeaddrinfo(list);
+  return out;
 }
 
 Status ErrnoStatus(const char* what, int err) {
@@ -142,8 +137,9 @@ class Executor {
       : req_(request), options_(options), read_buffer_(read_buffer) {}
 
   bool done() const { return phase_ == Phase::kDone; }
-  int fd() const { return req_.connection->fd_; }
+  int fd() const { return phase_ == Phase::kResolving ? lookup_->efd : req_.connection->fd_; }
   short events() const {
+    if (phase_ == Phase::kResolving) return POLLIN;
     if (want_ != 0) return want_;  // TLS may need to read to write, or write to read
     if (phase_ == Phase::kConnecting || phase_ == Phase::kWriting) return POLLOUT;
     return POLLIN;
@@ -163,11 +159,24 @@ class Executor {
   }
 
   void OnEvents(short revents, Deadline deadline) {
+    if (phase_ == Phase::kResolving) {
+      std::lock_guard lock(lookup_->mu);
+      if (lookup_->rc != 0 || lookup_->results.empty()) {
+        return Fail({Cause::kResolve, std::string("cannot resolve host name: ") +
+                                          (lookup_->rc != 0 ? gai_strerror(lookup_->rc) : "no IPv4/IPv6 address")});
+      }
+      addresses_ = lookup_->results;
+      lookup_.reset();
+      return ConnectNext();
+    }
     if (phase_ == Phase::kConnecting) {
       int err = 0;
       socklen_t len = sizeof(err);
       if (getsockopt(fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      if (err != 0) return Fail(ErrnoStatus("connect", err));
+      if (err != 0) {
+        last_error_ = ErrnoStatus("connect", err);
+        return ConnectNext();  // the next address of the name, if any
+      }
       Connected();
       return;
     }
@@ -181,16 +190,17 @@ class Executor {
   }
 
   void TimeOut() {
-    const char* what = phase_ == Phase::kConnecting  ? "timed out connecting"
-                       : phase_ == Phase::kHandshake ? "timed out in the TLS handshake"
-                                                     : "timed out waiting for the reply";
+    const char* what = phase_ == Phase::kResolving    ? "timed out resolving the host name"
+                       : phase_ == Phase::kConnecting ? "timed out connecting"
+                       : phase_ == Phase::kHandshake  ? "timed out in the TLS handshake"
+                                                      : "timed out waiting for the reply";
     Fail({Cause::kTimeout, what});
   }
 
   void Abort(Status st) { Fail(std::move(st)); }
 
  private:
-  enum class Phase { kConnecting, kHandshake, kWriting, kReading, kDone };
+  enum class Phase { kResolving, kConnecting, kHandshake, kWriting, kReading, kDone };
 
   // TCP is up: start TLS when configured, else go straight to writing.
   void Connected() {
@@ -299,23 +309,46 @@ class Executor {
     return -1;
   }
 
-  void Connect(Deadline deadline) {
+  void Connect(Deadline) {
     Connection& c = *req_.connection;
     c.Close();
-    Resolved target;
-    if (auto st = Resolve(c.address_, deadline, target); !st.ok()) return Fail(std::move(st));
-    int fd = ::socket(target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Fail(ErrnoStatus("socket", errno));
-    c.fd_ = fd;
-    ++c.connects_;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&target.addr), target.len) == 0) {
-      Connected();
-      return;
+    addresses_ = NumericAddress(c.address_);
+    next_address_ = 0;
+    last_error_ = {};
+    if (!addresses_.empty()) return ConnectNext();
+    lookup_ = StartLookup(c.address_);
+    if (lookup_->efd < 0) return Fail(ErrnoStatus("eventfd", errno));
+    phase_ = Phase::kResolving;
+  }
+
+  // Tries the resolved addresses in order (a name may resolve to ::1 and 127.0.0.1, and the
+  // node listen on only one of them); fails with the last error when none connects.
+  void ConnectNext() {
+    Connection& c = *req_.connection;
+    for (; next_address_ < addresses_.size(); ++next_address_) {
+      c.Close();
+      const Resolved& target = addresses_[next_address_];
+      int fd = ::socket(target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        last_error_ = ErrnoStatus("socket", errno);
+        continue;
+      }
+      c.fd_ = fd;
+      ++c.connects_;
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&target.addr), target.len) == 0) {
+        ++next_address_;
+        return Connected();
+      }
+      if (errno == EINPROGRESS) {
+        ++next_address_;
+        phase_ = Phase::kConnecting;
+        return;
+      }
+      last_error_ = ErrnoStatus("connect", errno);
     }
-    if (errno != EINPROGRESS) return Fail(ErrnoStatus("connect", errno));
-    phase_ = Phase::kConnecting;
+    Fail(last_error_.ok() ? Status{Cause::kResolve, "no address to connect to"} : last_error_);
   }
 
   void BeginWrite() {
@@ -429,6 +462,10 @@ class Executor {
   const ExecuteOptions& options_;
   std::vector<char>& read_buffer_;
   Phase phase_ = Phase::kDone;
+  std::shared_ptr<Lookup> lookup_;  // while resolving a host name
+  std::vector<Resolved> addresses_;
+  size_t next_address_ = 0;
+  Status last_error_;
   short want_ = 0;  // poll events TLS asked for, overriding the phase's own
   std::string out_;
   size_t out_off_ = 0;

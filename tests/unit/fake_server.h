@@ -24,20 +24,31 @@ class FakeServer {
   // Called once per accepted connection on the server thread; returns when done with it.
   using Handler = std::function<void(int fd, const std::atomic<bool>& stop)>;
 
-  explicit FakeServer(Handler handler) : handler_(std::move(handler)) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  // Listens on 127.0.0.1, or on ::1 with `ipv6` (ok() is false where the machine has no ::1).
+  explicit FakeServer(Handler handler, bool ipv6 = false) : handler_(std::move(handler)) {
+    listen_fd_ = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    listen(listen_fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    sockaddr_storage storage{};
+    socklen_t len = 0;
+    if (ipv6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+      a->sin6_family = AF_INET6;
+      a->sin6_addr = in6addr_loopback;
+      len = sizeof(*a);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof(*a);
+    }
+    ok_ = bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), len) == 0 && listen(listen_fd_, 16) == 0;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&storage), &len);
+    port_ = ntohs(ipv6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                       : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
     thread_ = std::thread([this] { Loop(); });
   }
+  bool ok() const { return ok_; }
   ~FakeServer() {
     stop_ = true;
     thread_.join();
@@ -118,6 +129,7 @@ class FakeServer {
   Handler handler_;
   int listen_fd_ = -1;
   int port_ = 0;
+  bool ok_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<int> accepted_{0};
   std::thread thread_;

@@ -20,10 +20,11 @@ std::string FlatArray(const std::vector<std::string>& items) {
   return out;
 }
 
-// A Sentinel that monitors one master `name` at 127.0.0.1:master_port with no replicas or peers.
-FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const std::string& id) {
+// A Sentinel that monitors one master `name` at master_host:master_port with no replicas or peers.
+FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const std::string& id,
+                                 const std::string& master_host = "127.0.0.1") {
   return FakeServer::Scripted([=](const std::vector<std::string>& argv) -> std::string {
-    const std::string master = FlatArray({"name", name, "ip", "127.0.0.1", "port", std::to_string(master_port),
+    const std::string master = FlatArray({"name", name, "ip", master_host, "port", std::to_string(master_port),
                                           "flags", "master", "num-slaves", "0", "num-other-sentinels", "0",
                                           "quorum", "1", "config-epoch", "3"});
     if (argv[0] == "INFO") {
@@ -190,4 +191,38 @@ TEST_CASE("fetches in steady state reuse their connections") {
   for (int i = 0; i < 5; ++i) REQUIRE(topo.Fetch(rse::redis::Clock::now() + 2s)->nodes.at(0).up);
   CHECK(topo.connects() == 2);  // one Sentinel, one data node
   CHECK(master.accepted() == 1);
+}
+
+TEST_CASE("a Sentinel naming its master by host name: resolved, labelled by the name") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1", "localhost"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 3s);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].label == "localhost:" + std::to_string(master.port()));
+  // "localhost" may resolve to ::1 first; the IPv4 listener is found on the next address.
+  CHECK(snap->nodes[0].up);
+}
+
+TEST_CASE("a Sentinel naming an IPv6 master: [::1]:port in labels") {
+  FakeServer master(FakeMaster(), /*ipv6=*/true);
+  if (!master.ok()) return;  // no IPv6 loopback on this machine
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1", "::1"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].label == "[::1]:" + std::to_string(master.port()));
+  CHECK(snap->nodes[0].up);
+}
+
+TEST_CASE("a master name that does not resolve: that node is down with a resolve error, quickly") {
+  FakeServer sentinel(FakeSentinel("m1", 6379, "id-1", "no-such-host.invalid"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto start = rse::redis::Clock::now();
+  auto snap = topo.Fetch(start + 3s);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK_FALSE(snap->nodes[0].up);
+  CHECK((snap->nodes[0].error.cause == rse::redis::Cause::kResolve ||
+         snap->nodes[0].error.cause == rse::redis::Cause::kTimeout));
+  CHECK(snap->sentinels.at(0).up);
 }
