@@ -226,3 +226,21 @@ TEST_CASE("a master name that does not resolve: that node is down with a resolve
          snap->nodes[0].error.cause == rse::redis::Cause::kTimeout));
   CHECK(snap->sentinels.at(0).up);
 }
+
+TEST_CASE("RESP errors from a Sentinel: unknown command and NOPERM are that Sentinel's failure, with the text") {
+  for (const std::string error : {"-ERR unknown command 'SENTINEL', with args beginning with: 'MASTERS'",
+                                  "-NOPERM this user has no permissions to run the 'sentinel|masters' command"}) {
+    FakeServer odd(FakeServer::Scripted([&](const std::vector<std::string>& argv) -> std::string {
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[0] == "SENTINEL" && argv[1] == "MYID") return Bulk("odd-id");
+      return error + "\r\n";
+    }));
+    rse::Topology topo({{Local(odd.port())}, {}}, Options());
+    auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+    REQUIRE(snap->sentinels.size() == 1);
+    const auto& s = snap->sentinels[0];
+    CHECK_FALSE(s.up);
+    CHECK(s.error.message.find(error.substr(1, 20)) != std::string::npos);
+    CHECK(s.error.cause == (error[1] == 'N' ? rse::redis::Cause::kAuth : rse::redis::Cause::kProtocol));
+  }
+}
