@@ -24,9 +24,12 @@ int WaitForSignal() {
   return sig;
 }
 
-std::string Join(const std::vector<rse::redis::Address>& addrs) {
+std::string Join(const std::vector<std::string>& items) {
   std::string out;
-  for (const auto& a : addrs) out += (out.empty() ? "" : ",") + a.ToString();
+  for (const auto& item : items) {
+    if (!out.empty()) out += ',';
+    out += item;
+  }
   return out;
 }
 
@@ -59,16 +62,16 @@ int main(int argc, char** argv) {
   }
   rse::log::Setup(cfg.log_level, cfg.log_format);
 
-  std::string collectors;
-  for (const auto& c : cfg.collectors) collectors += (collectors.empty() ? "" : ",") + c;
-  std::string masters;
-  for (const auto& m : cfg.master_names) masters += (masters.empty() ? "" : ",") + m;
+  std::vector<std::string> sentinels;
+  for (const auto& a : cfg.sentinels) sentinels.push_back(a.ToString());
+  const std::string collectors = Join(cfg.collectors);
+  const std::string masters = Join(cfg.master_names);
   rse::log::Info("starting redis_sentinel_exporter", {{"version", rse::kVersion}, {"revision", rse::kRevision}});
   if (cfg.sentinels.empty()) {
     rse::log::Warn("no --sentinel.addr or REDIS_SENTINEL_HOSTS: the telemetry path has exporter metrics only; "
                    "use /probe?target=");
   }
-  rse::log::Info("configuration", {{"sentinels", Join(cfg.sentinels)},
+  rse::log::Info("configuration", {{"sentinels", Join(sentinels)},
                                    {"master_names", masters.empty() ? "(all)" : masters},
                                    {"collectors", collectors},
                                    {"redis_auth", cfg.redis_credentials.password.empty() ? "no" : "yes"},
