@@ -1,0 +1,30 @@
+# Checks of the rule pack and the dashboard, label `rules` (`ctest -L rules`). Included by
+# tests/CMakeLists.txt.
+#
+# - promtool: the rule file loads, and its unit tests (rules/tests/*.test.yml) pass.
+# - the integration test cases named "rules: ..." (tests/integration/consistency_test.cpp and
+#   rules_e2e_test.cpp: the dashboard's structure, every metric used is one the exporter emits,
+#   runbook anchors, and a real Prometheus during a real failover). doctest_discover_tests
+#   labels them `integration`; the script below adds `rules` to them when ctest loads them.
+
+set(RSE_RULE_FILE ${CMAKE_CURRENT_LIST_DIR}/redis_sentinel.rules.yml)
+file(GLOB RSE_RULE_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/tests/*.test.yml)
+
+add_test(NAME "rules: promtool check rules" COMMAND promtool check rules ${RSE_RULE_FILE})
+# Test files name the rule file relative to themselves.
+add_test(NAME "rules: promtool test rules" COMMAND promtool test rules ${RSE_RULE_TESTS}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}/tests)
+set_tests_properties("rules: promtool check rules" "rules: promtool test rules" PROPERTIES
+  LABELS rules TIMEOUT 60)
+
+# The discovered doctest cases exist only once integration_tests is built, as a ctest script
+# that sets the list integration_tests_TESTS; this script runs after it.
+set(RSE_RULES_LABELS_SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/rules_labels.cmake)
+file(WRITE ${RSE_RULES_LABELS_SCRIPT} [=[
+foreach(_rse_test IN LISTS integration_tests_TESTS)
+  if(_rse_test MATCHES "^integration: ?rules: ")
+    set_tests_properties("${_rse_test}" PROPERTIES LABELS "integration;rules")
+  endif()
+endforeach()
+]=])
+set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${RSE_RULES_LABELS_SCRIPT})

@@ -1,0 +1,819 @@
+// The rule pack (rules/), the dashboard (dashboards/) and the runbook (docs/runbook.md) agree
+// with each other and with what the exporter really emits on a real local topology.
+//
+// Test cases are named "rules: ..." so rules/tests.cmake labels them `rules` as well.
+// The rule file is read with a small YAML reader of its own (enough for a Prometheus rule
+// file: block and quoted scalars, nested mappings), the dashboard with a small JSON parser,
+// and metric names are taken from PromQL with a tokenizer that skips strings, label matchers,
+// ranges, functions, keywords and the label lists of by/without/on/ignoring/group_*.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/process.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+
+namespace {
+
+const std::string kRoot = RSE_SOURCE_DIR;
+const std::string kRuleFile = kRoot + "/rules/redis_sentinel.rules.yml";
+const std::string kRuleTestsDir = kRoot + "/rules/tests";
+const std::string kDashboard = kRoot + "/dashboards/redis-sentinel.json";
+const std::string kRunbook = kRoot + "/docs/runbook.md";
+const std::string kRunbookUrl =
+    "https://github.com/redis-sentinel-exporter/redis_sentinel_exporter/blob/main/docs/runbook.md#";
+const std::string kDatasource = "${datasource}";
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+struct Json {
+  enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string str;
+  std::vector<Json> items;                            // array
+  std::vector<std::pair<std::string, Json>> members;  // object, in document order
+
+  const Json* Get(const std::string& key) const {
+    for (const auto& [k, v] : members) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  // The string member `key`, or "" when absent or not a string.
+  std::string Str(const std::string& key) const {
+    const Json* v = Get(key);
+    return v != nullptr && v->kind == kString ? v->str : std::string();
+  }
+};
+
+// Strict RFC 8259 parser; throws std::runtime_error naming the offset. Rejects duplicate keys,
+// which Grafana would silently resolve to the last one.
+class JsonParser {
+ public:
+  explicit JsonParser(const std::string& text) : t_(text) {}
+
+  Json Parse() {
+    Json v = Value();
+    Ws();
+    if (i_ != t_.size()) Fail("trailing characters");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(i_));
+  }
+  void Ws() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) ++i_;
+  }
+  bool Eat(char c) {
+    Ws();
+    if (i_ < t_.size() && t_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  void Expect(char c) {
+    if (!Eat(c)) Fail(std::string("expected '") + c + "'");
+  }
+  bool Literal(const char* word) {
+    const std::string w(word);
+    if (t_.compare(i_, w.size(), w) != 0) return false;
+    i_ += w.size();
+    return true;
+  }
+  static void Utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  unsigned Hex4() {
+    if (i_ + 4 > t_.size()) Fail("short \\u escape");
+    unsigned v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = t_[i_++];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+      else Fail("bad \\u escape");
+    }
+    return v;
+  }
+  std::string String() {  // at the opening quote
+    ++i_;
+    std::string out;
+    for (;;) {
+      if (i_ >= t_.size()) Fail("unterminated string");
+      const char c = t_[i_++];
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) Fail("control character in string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i_ >= t_.size()) Fail("unterminated escape");
+      const char e = t_[i_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned cp = Hex4();
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            if (!Literal("\\u")) Fail("lone surrogate");
+            const unsigned lo = Hex4();
+            if (lo < 0xDC00 || lo >= 0xE000) Fail("bad surrogate pair");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          }
+          Utf8(out, cp);
+          break;
+        }
+        default: Fail("bad escape");
+      }
+    }
+  }
+  double Number() {
+    const size_t start = i_;
+    auto digits = [&] {
+      const size_t from = i_;
+      while (i_ < t_.size() && std::isdigit(static_cast<unsigned char>(t_[i_]))) ++i_;
+      if (i_ == from) Fail("expected a digit");
+    };
+    if (i_ < t_.size() && t_[i_] == '-') ++i_;
+    if (i_ < t_.size() && t_[i_] == '0') {
+      ++i_;
+    } else {
+      digits();
+    }
+    if (i_ < t_.size() && t_[i_] == '.') {
+      ++i_;
+      digits();
+    }
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
+      ++i_;
+      if (i_ < t_.size() && (t_[i_] == '+' || t_[i_] == '-')) ++i_;
+      digits();
+    }
+    return std::stod(t_.substr(start, i_ - start));
+  }
+  Json Value() {
+    Ws();
+    if (i_ >= t_.size()) Fail("unexpected end");
+    Json v;
+    const char c = t_[i_];
+    if (c == '{') {
+      ++i_;
+      v.kind = Json::kObject;
+      if (Eat('}')) return v;
+      do {
+        Ws();
+        if (i_ >= t_.size() || t_[i_] != '"') Fail("expected a key");
+        std::string key = String();
+        if (v.Get(key) != nullptr) Fail("duplicate key \"" + key + "\"");
+        Expect(':');
+        v.members.emplace_back(key, Value());
+      } while (Eat(','));
+      Expect('}');
+    } else if (c == '[') {
+      ++i_;
+      v.kind = Json::kArray;
+      if (Eat(']')) return v;
+      do v.items.push_back(Value());
+      while (Eat(','));
+      Expect(']');
+    } else if (c == '"') {
+      v.kind = Json::kString;
+      v.str = String();
+    } else if (Literal("true")) {
+      v.kind = Json::kBool;
+      v.boolean = true;
+    } else if (Literal("false")) {
+      v.kind = Json::kBool;
+    } else if (Literal("null")) {
+      v.kind = Json::kNull;
+    } else if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
+      v.kind = Json::kNumber;
+      v.number = Number();
+    } else {
+      Fail(std::string("unexpected '") + c + "'");
+    }
+    return v;
+  }
+
+  const std::string& t_;
+  size_t i_ = 0;
+};
+
+// ---- PromQL --------------------------------------------------------------------------------
+
+const std::set<std::string> kFunctions = {
+    "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time",
+    "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month",
+    "day_of_week", "day_of_year", "days_in_month", "deg", "delta", "deriv", "exp", "floor", "histogram_count",
+    "histogram_fraction", "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase",
+    "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "max_over_time",
+    "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time",
+    "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt",
+    "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector",
+    "year",
+    // aggregations
+    "avg", "bottomk", "count", "count_values", "group", "max", "min", "quantile", "stddev", "stdvar", "sum",
+    "topk",
+    // @ modifier
+    "start", "end"};
+const std::set<std::string> kLabelListKeywords = {"by", "without", "on", "ignoring", "group_left", "group_right"};
+const std::set<std::string> kKeywords = {"and", "or", "unless", "offset", "bool", "atan2", "inf", "nan"};
+
+struct PromqlNames {
+  std::set<std::string> metrics;
+  std::set<std::string> unknown_functions;
+};
+
+bool IdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool IdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+
+// Skips a quoted string starting at e[i] (its quote); returns the index after it.
+size_t SkipString(const std::string& e, size_t i) {
+  const char q = e[i++];
+  while (i < e.size() && e[i] != q) {
+    if (e[i] == '\\' && q != '`') ++i;
+    ++i;
+  }
+  return i + 1;
+}
+
+// Skips from an opening bracket to after its matching `close`, over strings.
+size_t SkipTo(const std::string& e, size_t i, char close) {
+  ++i;
+  while (i < e.size() && e[i] != close) {
+    if (e[i] == '"' || e[i] == '\'' || e[i] == '`') {
+      i = SkipString(e, i);
+    } else {
+      ++i;
+    }
+  }
+  return i + 1;
+}
+
+// Metric names a PromQL expression selects. Grafana variables ($x, ${x}) are skipped.
+PromqlNames MetricNames(const std::string& e) {
+  PromqlNames out;
+  size_t i = 0;
+  auto next_non_space = [&](size_t j) {
+    while (j < e.size() && std::isspace(static_cast<unsigned char>(e[j]))) ++j;
+    return j;
+  };
+  while (i < e.size()) {
+    const char c = e[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '#') {
+      while (i < e.size() && e[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'' || c == '`') {
+      i = SkipString(e, i);
+    } else if (c == '{') {
+      i = SkipTo(e, i, '}');
+    } else if (c == '[') {
+      i = SkipTo(e, i, ']');
+    } else if (std::isdigit(static_cast<unsigned char>(c)) ||
+               (c == '.' && i + 1 < e.size() && std::isdigit(static_cast<unsigned char>(e[i + 1])))) {
+      while (i < e.size() && (std::isalnum(static_cast<unsigned char>(e[i])) || e[i] == '.' || e[i] == '_')) ++i;
+    } else if (c == '$') {
+      ++i;
+      if (i < e.size() && e[i] == '{') {
+        i = SkipTo(e, i, '}');
+      } else {
+        while (i < e.size() && IdentChar(e[i])) ++i;
+      }
+    } else if (IdentStart(c)) {
+      const size_t start = i;
+      while (i < e.size() && IdentChar(e[i])) ++i;
+      const std::string word = e.substr(start, i - start);
+      const size_t next = next_non_space(i);
+      const bool call = next < e.size() && e[next] == '(';
+      if (kLabelListKeywords.count(word)) {
+        if (call) i = SkipTo(e, next, ')');
+      } else if (kKeywords.count(word)) {
+        // operator or modifier
+      } else if (call) {
+        if (!kFunctions.count(word)) out.unknown_functions.insert(word);
+      } else if (kFunctions.count(word)) {
+        // an aggregation followed by by/without: `sum by (x) (...)`
+      } else {
+        out.metrics.insert(word);
+      }
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+// ---- Prometheus rule file ------------------------------------------------------------------
+
+struct Rule {
+  std::string kind;  // "alert" or "record"
+  std::string name;
+  std::string expr;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+std::string Trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+size_t Indent(const std::string& line) { return line.find_first_not_of(' ') == std::string::npos ? line.size() : line.find_first_not_of(' '); }
+
+// A plain or quoted scalar on the key's line.
+std::string InlineScalar(std::string v) {
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') {
+    std::string out;
+    for (size_t i = 1; i + 1 < v.size(); ++i) {
+      out += v[i];
+      if (v[i] == '\'' && v[i + 1] == '\'') ++i;
+    }
+    return out;
+  }
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+    std::string out;
+    for (size_t i = 1; i + 1 < v.size(); ++i) {
+      if (v[i] == '\\' && i + 2 < v.size()) {
+        ++i;
+        out += v[i] == 'n' ? '\n' : v[i] == 't' ? '\t' : v[i];
+      } else {
+        out += v[i];
+      }
+    }
+    return out;
+  }
+  const size_t comment = v.find(" #");
+  return Trim(comment == std::string::npos ? v : v.substr(0, comment));
+}
+
+// The rules of a Prometheus rule file, as written in this repository: keys one per line,
+// scalars plain, quoted or block (| or >, with - or +); no flow collections, anchors or tags.
+std::vector<Rule> ParseRules(const std::string& yaml) {
+  std::vector<std::string> lines;
+  {
+    std::stringstream ss(yaml);
+    std::string line;
+    while (std::getline(ss, line)) lines.push_back(line);
+  }
+  std::vector<Rule> rules;
+  Rule* rule = nullptr;
+  size_t rule_indent = 0;
+  std::string section;
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const std::string& line = lines[n];
+    const std::string t = Trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    size_t indent = Indent(line);
+    std::string rest = line.substr(indent);
+    const bool item = rest.rfind("- ", 0) == 0;
+    if (item) {
+      rest = rest.substr(2);
+      indent += 2;
+    }
+    size_t k = 0;
+    while (k < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[k])) || rest[k] == '_')) ++k;
+    if (k == 0 || k >= rest.size() || rest[k] != ':' || (k + 1 < rest.size() && rest[k + 1] != ' ')) continue;
+    const std::string key = rest.substr(0, k);
+    std::string value = Trim(rest.substr(k + 1));
+    if (!value.empty() && (value[0] == '|' || value[0] == '>')) {
+      const bool folded = value[0] == '>';
+      std::vector<std::string> block;
+      size_t content_indent = std::string::npos;
+      while (n + 1 < lines.size() && (Trim(lines[n + 1]).empty() || Indent(lines[n + 1]) > indent)) {
+        ++n;
+        if (!Trim(lines[n]).empty() && content_indent == std::string::npos) content_indent = Indent(lines[n]);
+        block.push_back(lines[n]);
+      }
+      value.clear();
+      for (const auto& b : block) {
+        const std::string text = b.size() > content_indent ? b.substr(content_indent) : "";
+        if (!value.empty()) value += folded && !text.empty() ? " " : "\n";
+        value += text;
+      }
+      value = Trim(value);
+    } else {
+      value = InlineScalar(value);
+    }
+    if (item && (key == "alert" || key == "record")) {
+      rules.push_back(Rule{key, value, "", {}, {}});
+      rule = &rules.back();
+      rule_indent = indent;
+      section.clear();
+    } else if (rule != nullptr && indent < rule_indent) {
+      rule = nullptr;
+    } else if (rule != nullptr && indent == rule_indent) {
+      section = (key == "labels" || key == "annotations") && value.empty() ? key : "";
+      if (key == "expr") rule->expr = value;
+    } else if (rule != nullptr && !section.empty()) {
+      (section == "labels" ? rule->labels : rule->annotations)[key] = value;
+    }
+  }
+  return rules;
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+// GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to '-'.
+std::set<std::string> MarkdownAnchors(const std::string& md) {
+  std::set<std::string> out;
+  std::stringstream ss(md);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.empty() || line[0] != '#') continue;
+    const std::string title = Trim(line.substr(line.find_first_not_of('#')));
+    std::string slug;
+    for (char c : title) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || c == '-' || c == '_' || u >= 0x80) slug += static_cast<char>(std::tolower(u));
+      else if (c == ' ') slug += '-';
+    }
+    out.insert(slug);
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> RuleTestFiles() {
+  auto r = Run({"sh", "-c", "ls \"$0\"/*.test.yml", kRuleTestsDir});
+  std::vector<std::string> out;
+  std::stringstream ss(r.out);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+Json LoadDashboard() { return JsonParser(ReadFile(kDashboard)).Parse(); }
+
+// Every panel, rows' nested panels included.
+void Panels(const Json& list, std::vector<const Json*>& out) {
+  for (const auto& p : list.items) {
+    out.push_back(&p);
+    if (const Json* nested = p.Get("panels")) Panels(*nested, out);
+  }
+}
+
+// The metric selector of a Grafana `label_values(selector, label)` query; "" for other queries.
+std::string LabelValuesSelector(const std::string& q) {
+  const std::string prefix = "label_values(";
+  const std::string t = Trim(q);
+  if (t.rfind(prefix, 0) != 0 || t.back() != ')') return "";
+  const std::string inner = t.substr(prefix.size(), t.size() - prefix.size() - 1);
+  size_t comma = std::string::npos;
+  for (size_t i = 0; i < inner.size(); ++i) {
+    if (inner[i] == '{') i = SkipTo(inner, i, '}') - 1;
+    else if (inner[i] == ',') comma = i;
+  }
+  return comma == std::string::npos ? "" : inner.substr(0, comma);
+}
+
+struct DashboardQueries {
+  std::vector<std::string> exprs;      // panel targets and annotations
+  std::vector<std::string> selectors;  // label_values() selectors of query variables
+};
+
+DashboardQueries CollectDashboardQueries(const Json& d) {
+  DashboardQueries q;
+  std::vector<const Json*> panels;
+  if (const Json* list = d.Get("panels")) Panels(*list, panels);
+  for (const Json* p : panels) {
+    if (const Json* targets = p->Get("targets")) {
+      for (const auto& t : targets->items) q.exprs.push_back(t.Str("expr"));
+    }
+  }
+  if (const Json* a = d.Get("annotations"); a && a->Get("list")) {
+    for (const auto& an : a->Get("list")->items) {
+      if (!an.Str("expr").empty()) q.exprs.push_back(an.Str("expr"));
+    }
+  }
+  if (const Json* t = d.Get("templating"); t && t->Get("list")) {
+    for (const auto& v : t->Get("list")->items) {
+      if (v.Str("type") != "query") continue;
+      const Json* query = v.Get("query");
+      const std::string text = query == nullptr ? "" : query->kind == Json::kString ? query->str : query->Str("query");
+      q.selectors.push_back(LabelValuesSelector(text));
+    }
+  }
+  return q;
+}
+
+// A Grafana expression made plain PromQL: interval variables become durations, any other
+// variable (only ever inside a label matcher's regex) matches anything.
+std::string WithoutGrafanaVariables(std::string e) {
+  const std::pair<const char*, const char*> durations[] = {
+      {"$__rate_interval", "1m"}, {"$__interval", "1m"}, {"$__range", "1h"}};
+  for (const auto& [var, value] : durations) {
+    for (size_t p; (p = e.find(var)) != std::string::npos;) e.replace(p, std::string(var).size(), value);
+  }
+  std::string out;
+  for (size_t i = 0; i < e.size(); ++i) {
+    // `$1` (a label_replace reference) is PromQL's own; Grafana variables start otherwise.
+    if (e[i] != '$' || i + 1 >= e.size() || std::isdigit(static_cast<unsigned char>(e[i + 1]))) {
+      out += e[i];
+      continue;
+    }
+    size_t j = i + 1;
+    if (j < e.size() && e[j] == '{') {
+      j = e.find('}', j);
+    } else {
+      while (j + 1 < e.size() && IdentChar(e[j + 1])) ++j;
+    }
+    out += ".*";
+    i = j;
+  }
+  return out;
+}
+
+std::string TempFile(const std::string& content) {
+  char path[] = "/tmp/rse-rules-check-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+// Names of the sample lines of an exposition text.
+std::set<std::string> ExposedNames(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    out.insert(line.substr(0, line.find_first_of("{ ")));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("rules: the PromQL name extractor finds metrics and skips everything else") {
+  auto n = MetricNames(
+      "sum by (job, addr) (rate(a_total{x=~\"b|c\", y='d{'}[5m] offset 1h)) / on (job) group_left (addr) "
+      "(b:rec:ratio > 0.9 * 1e3) or label_replace(c, \"dst\", \"$1\", \"src\", \"(.+)\") "
+      "unless max without (q) (d) and bool_metric == bool 1 # comment e\n"
+      "+ count_values(\"v\", f) + topk(3, g) + avg(h) by (i) + $var + k{l=\"${var}\"}[$__rate_interval]");
+  CHECK(n.metrics == std::set<std::string>{"a_total", "b:rec:ratio", "c", "d", "bool_metric", "f", "g", "h", "k"});
+  CHECK(n.unknown_functions.empty());
+  CHECK(MetricNames("raet(x[1m])").unknown_functions == std::set<std::string>{"raet"});
+  CHECK(LabelValuesSelector("label_values(redis_up{master_name=~\"$m\", a=\",\"}, addr)") ==
+        "redis_up{master_name=~\"$m\", a=\",\"}");
+  CHECK(LabelValuesSelector("label_values(master_name)").empty());
+  CHECK(WithoutGrafanaVariables("rate(x{a=~\"$a\",b=~\"${b}\"}[$__rate_interval])") ==
+        "rate(x{a=~\".*\",b=~\".*\"}[1m])");
+  CHECK_THROWS(JsonParser("{\"a\": 1, \"a\": 2}").Parse());
+  CHECK_THROWS(JsonParser("{\"a\": [1, 2,]}").Parse());
+  CHECK(JsonParser("{\"a\": [1.5e2, \"\\u00e9\\n\", null, true]}").Parse().Get("a")->items[1].str == "\xc3\xa9\n");
+}
+
+TEST_CASE("rules: every alert has a severity, names its group and node, and links to its runbook section") {
+  const auto rules = ParseRules(ReadFile(kRuleFile));
+  REQUIRE(!rules.empty());
+  // The reader saw every rule promtool sees.
+  auto check = Run({"promtool", "check", "rules", kRuleFile}, EnvWith({}), std::chrono::seconds(30));
+  INFO(check.out, check.err);
+  REQUIRE(check.exit_code == 0);
+  CHECK(check.out.find("SUCCESS: " + std::to_string(rules.size()) + " rules found") != std::string::npos);
+
+  const std::string runbook = ReadFile(kRunbook);
+  REQUIRE(!runbook.empty());
+  const auto anchors = MarkdownAnchors(runbook);
+  std::string tests;
+  for (const auto& f : RuleTestFiles()) tests += ReadFile(f) + "\n";
+  REQUIRE(!tests.empty());
+
+  std::set<std::string> alerts;
+  for (const auto& r : rules) {
+    CAPTURE(r.name);
+    CHECK(!r.expr.empty());
+    if (r.kind != "alert") continue;
+    CHECK(alerts.insert(r.name).second);  // unique
+    const auto severity = r.labels.find("severity");
+    REQUIRE(severity != r.labels.end());
+    CHECK((severity->second == "critical" || severity->second == "warning" || severity->second == "info"));
+    const std::string summary = r.annotations.count("summary") ? r.annotations.at("summary") : "";
+    const std::string description = r.annotations.count("description") ? r.annotations.at("description") : "";
+    CHECK(!summary.empty());
+    // The group, and the node at fault (data node, Sentinel, master address or the exporter).
+    CHECK((summary.find("$labels.master_name") != std::string::npos ||
+           summary.find("$labels.instance") != std::string::npos));
+    CHECK(description.find("master_name") != std::string::npos);
+    bool names_node = false;
+    for (const char* node : {"$labels.addr", "$labels.sentinel", ".Labels.sentinel", ".Labels.addr", "master_address",
+                             "$labels.instance"}) {
+      names_node = names_node || description.find(node) != std::string::npos;
+    }
+    CHECK(names_node);
+    const std::string url = r.annotations.count("runbook_url") ? r.annotations.at("runbook_url") : "";
+    REQUIRE(url.rfind(kRunbookUrl, 0) == 0);
+    const std::string anchor = url.substr(kRunbookUrl.size());
+    CHECK(anchor == Lower(r.name));
+    CHECK_MESSAGE(anchors.count(anchor), "docs/runbook.md has no section #" << anchor);
+
+    // promtool tests: a case where it fires (exp_labels) and one where it must not (exp_alerts: []).
+    bool fires = false, quiet = false;
+    const std::string key = "alertname: " + r.name + "\n";
+    for (size_t p = tests.find(key); p != std::string::npos; p = tests.find(key, p + 1)) {
+      const size_t end = tests.find("alertname:", p + key.size());
+      const std::string block = tests.substr(p, end == std::string::npos ? std::string::npos : end - p);
+      fires = fires || block.find("exp_labels") != std::string::npos;
+      quiet = quiet || block.find("exp_alerts: []") != std::string::npos;
+    }
+    CHECK_MESSAGE(fires, r.name << " has no promtool test where it fires");
+    CHECK_MESSAGE(quiet, r.name << " has no promtool test where it stays quiet");
+  }
+  // The runbook's five alerts keep their names.
+  for (const char* name :
+       {"RedisSentinelDown", "RedisReplicaLag", "RedisMasterChanged", "RedisMemoryHigh", "RedisSentinelQuorumLost"}) {
+    CHECK_MESSAGE(alerts.count(name), name);
+  }
+  // No runbook section for an alert that does not exist.
+  std::stringstream ss(runbook);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.rfind("## Redis", 0) == 0) CHECK_MESSAGE(alerts.count(Trim(line.substr(3))), "stale section: " << line);
+  }
+}
+
+TEST_CASE("rules: the dashboard is valid Grafana JSON with units, a datasource variable and valid queries") {
+  const Json d = LoadDashboard();
+  REQUIRE(d.kind == Json::kObject);
+  REQUIRE(d.Get("schemaVersion") != nullptr);
+  CHECK(d.Get("schemaVersion")->number >= 39);
+  CHECK(!d.Str("title").empty());
+  CHECK(!d.Str("uid").empty());
+
+  // Variables: the datasource, and master group and node from the exporter's own metrics.
+  REQUIRE(d.Get("templating") != nullptr);
+  std::map<std::string, const Json*> vars;
+  for (const auto& v : d.Get("templating")->Get("list")->items) vars[v.Str("name")] = &v;
+  REQUIRE(vars.count("datasource"));
+  CHECK(vars["datasource"]->Str("type") == "datasource");
+  CHECK(vars["datasource"]->Str("query") == "prometheus");
+  for (const char* name : {"master_name", "node"}) {
+    CAPTURE(name);
+    REQUIRE(vars.count(name));
+    const Json& v = *vars[name];
+    CHECK(v.Str("type") == "query");
+    REQUIRE(v.Get("datasource") != nullptr);
+    CHECK(v.Get("datasource")->Str("uid") == kDatasource);
+    const Json* q = v.Get("query");
+    REQUIRE(q != nullptr);
+    CHECK(!LabelValuesSelector(q->kind == Json::kString ? q->str : q->Str("query")).empty());
+  }
+
+  std::vector<const Json*> panels;
+  REQUIRE(d.Get("panels") != nullptr);
+  Panels(*d.Get("panels"), panels);
+  std::set<double> ids;
+  std::set<std::string> titles;
+  std::string all_exprs;
+  int graphs = 0;
+  for (const Json* p : panels) {
+    const std::string title = p->Str("title");
+    CAPTURE(title);
+    REQUIRE(p->Get("id") != nullptr);
+    CHECK(ids.insert(p->Get("id")->number).second);
+    CHECK(titles.insert(title).second);
+    const Json* grid = p->Get("gridPos");
+    REQUIRE(grid != nullptr);
+    CHECK(grid->Get("x")->number + grid->Get("w")->number <= 24);
+    if (p->Str("type") == "row") continue;
+    ++graphs;
+    REQUIRE(p->Get("datasource") != nullptr);
+    CHECK(p->Get("datasource")->Str("uid") == kDatasource);
+    CHECK(p->Get("datasource")->Str("type") == "prometheus");
+    const Json* defaults = p->Get("fieldConfig") ? p->Get("fieldConfig")->Get("defaults") : nullptr;
+    REQUIRE(defaults != nullptr);
+    CHECK_MESSAGE(!defaults->Str("unit").empty(), "panel without a unit");
+    const Json* targets = p->Get("targets");
+    REQUIRE(targets != nullptr);
+    CHECK(!targets->items.empty());
+    for (const auto& t : targets->items) {
+      CHECK(!t.Str("expr").empty());
+      REQUIRE(t.Get("datasource") != nullptr);
+      CHECK(t.Get("datasource")->Str("uid") == kDatasource);
+      all_exprs += t.Str("expr") + "\n";
+    }
+  }
+  CHECK(graphs >= 10);
+
+  // Failovers as annotations, from the exporter's counter.
+  bool failover_annotation = false;
+  for (const auto& a : d.Get("annotations")->Get("list")->items) {
+    if (a.Str("expr").find("redis_sentinel_failovers_total") == std::string::npos) continue;
+    failover_annotation = a.Get("datasource") != nullptr && a.Get("datasource")->Str("uid") == kDatasource;
+  }
+  CHECK(failover_annotation);
+
+  // What the issue asks the dashboard to show.
+  for (const char* metric :
+       {"redis_up", "redis_instance_role", "redis_sentinel_master_info", "redis_sentinel_topology_quorum",
+        "redis_sentinel_topology_sentinels_up", "redis_sentinel_master_ckquorum_ok", "redis_sentinel_topology_masters",
+        "redis_sentinel_topology_master_addresses", "redis_replication_lag_bytes", "redis_connected_clients",
+        "redis_memory_used_bytes", "redis_commands_processed_total", "redis_evicted_keys_total"}) {
+    CHECK_MESSAGE(MetricNames(all_exprs).metrics.count(metric), metric);
+  }
+
+  // Every query is valid PromQL: promtool checks them as recording rules.
+  const auto queries = CollectDashboardQueries(d);
+  std::string yaml = "groups:\n  - name: dashboard\n    rules:\n";
+  int n = 0;
+  for (const auto& e : queries.exprs) {
+    std::string quoted;
+    for (char c : WithoutGrafanaVariables(e)) quoted += c == '\'' ? std::string("''") : c == '\n' ? std::string(" ") : std::string(1, c);
+    yaml += "      - record: dashboard_query_" + std::to_string(n++) + "\n        expr: '" + quoted + "'\n";
+  }
+  const std::string path = TempFile(yaml);
+  auto r = Run({"promtool", "check", "rules", path}, EnvWith({}), std::chrono::seconds(30));
+  std::remove(path.c_str());
+  INFO(r.out, r.err, yaml);
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("rules: every metric the rules and the dashboard use is one the exporter emits") {
+  // Used: every selector of the rules and the dashboard. Allowed beyond the exporter's own
+  // metrics: the rules' recorded series, and `up`, which Prometheus adds to every scrape.
+  std::set<std::string> used, allowed = {"up"};
+  std::map<std::string, std::string> where;
+  auto use = [&](const std::string& expr, const std::string& origin) {
+    const auto names = MetricNames(expr);
+    CHECK_MESSAGE(names.unknown_functions.empty(), origin << ": unknown function in " << expr);
+    for (const auto& m : names.metrics) {
+      used.insert(m);
+      where.emplace(m, origin);
+    }
+  };
+  for (const auto& r : ParseRules(ReadFile(kRuleFile))) {
+    use(r.expr, r.name);
+    if (r.kind == "record") allowed.insert(r.name);
+  }
+  const auto queries = CollectDashboardQueries(LoadDashboard());
+  for (const auto& e : queries.exprs) use(e, "dashboard");
+  for (const auto& s : queries.selectors) use(s, "dashboard variable");
+  REQUIRE(used.size() > 20);
+
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  // Some series appear only once the Sentinels have refreshed their view (replica offsets):
+  // wait, bounded, until nothing is missing, then report what still is.
+  std::set<std::string> emitted;
+  auto missing = [&] {
+    for (const auto& n : ExposedNames(exporter.Metrics())) emitted.insert(n);
+    std::vector<std::string> out;
+    for (const auto& m : used) {
+      if (!emitted.count(m) && !allowed.count(m)) out.push_back(m);
+    }
+    return out;
+  };
+  WaitFor([&] { return missing().empty(); }, std::chrono::seconds(15));
+  for (const auto& m : missing()) CHECK_MESSAGE(false, m << " (used by " << where[m] << ") is not emitted by the exporter");
+  // The recording rules do not shadow an exporter metric.
+  for (const auto& a : allowed) CHECK_MESSAGE(!emitted.count(a), a);
+}
