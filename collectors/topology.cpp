@@ -65,6 +65,18 @@ class TopologyCollector final : public Collector {
       sink.Add(kFailovers, labels, h.failovers);
       if (h.last > 0) sink.Add(kLastFailover, labels, h.last);
     }
+    // A group seen before that no Sentinel reports now: say so (0 Sentinels up) rather than
+    // let its series vanish, and keep its failover counter continuous.
+    for (const auto& [key, h] : history_) {
+      if (key.first != snapshot.target) continue;
+      bool present = false;
+      for (const auto& g : groups) present = present || g.name == key.second;
+      if (present) continue;
+      Labels labels{{"master_name", key.second}};
+      sink.Add(kSentinelsUp, labels, 0);
+      sink.Add(kFailovers, labels, h.failovers);
+      if (h.last > 0) sink.Add(kLastFailover, labels, h.last);
+    }
   }
 
  private:

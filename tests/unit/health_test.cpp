@@ -191,9 +191,12 @@ TEST_CASE("topology collector: a failover is counted once, per target") {
   CHECK(Value(third, "redis_sentinel_failovers_total" + group) == 1);
 
   // No Sentinel answering is not a failover, and the next answer naming the same master neither.
+  // Meanwhile the group is still there, with no Sentinel up and its counter unchanged.
   Snapshot empty;
   empty.target = "a";
-  Collect(*c, empty);
+  auto silent = Collect(*c, empty);
+  CHECK(Value(silent, "redis_sentinel_topology_sentinels_up" + group) == 0);
+  CHECK(Value(silent, "redis_sentinel_failovers_total" + group) == 1);
   CHECK(Value(Collect(*c, w.snap), "redis_sentinel_failovers_total" + group) == 1);
 
   // Another target (a /probe topology with the same group name) has its own history.
