@@ -60,7 +60,7 @@ TEST_CASE("one Sentinel address discovers and exports the whole topology") {
     CHECK(Sample(m, "redis_sentinel_master_ok_sentinels", {s}) == 3);
     CHECK(Sample(m, "redis_sentinel_master_quorum", {s}) == 2);
     CHECK(Sample(m, "redis_sentinel_master_ckquorum_ok", {s}) == 1);
-    CHECK(Sample(m, "redis_sentinel_master_down_after_seconds", {s}) == 1);
+    CHECK(Sample(m, "redis_sentinel_master_down_after_seconds", {s}) == topo.options().down_after_ms / 1000.0);
     CHECK(Sample(m, "redis_sentinel_tilt", {s}) == 0);
   }
   CHECK(Sample(m, "redis_connected_slaves", {L("addr", master)}) == 2);
