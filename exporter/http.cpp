@@ -5,8 +5,8 @@
 #include <cstring>
 #include <sstream>
 
-#include <prometheus/text_serializer.h>
 
+#include "exporter/exposition.h"
 #include "exporter/log.h"
 #include "version.h"
 
@@ -23,9 +23,9 @@ void Send(mg_connection* conn, int status, const char* content_type, const std::
 }
 
 void SendMetrics(mg_connection* conn, const std::vector<prometheus::MetricFamily>& families) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", out.str());
+  std::string body;
+  AppendText(body, families);
+  Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 
 std::string QueryVar(const mg_request_info* info, const char* name, bool& present) {
