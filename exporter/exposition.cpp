@@ -6,17 +6,20 @@
 namespace rse {
 namespace {
 
+// Appends s, escaping backslash and newline (and '"' in label values). Runs without a special
+// character, which is nearly everything, are appended whole.
 void AppendEscaped(std::string& out, const std::string& s, bool quote) {
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (quote && c == '"') {
-      out += "\\\"";
-    } else {
-      out += c;
+  const char* special = quote ? "\\\n\"" : "\\\n";
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find_first_of(special, start);
+    if (pos == std::string::npos) {
+      out.append(s, start, std::string::npos);
+      return;
     }
+    out.append(s, start, pos - start);
+    out += s[pos] == '\n' ? "\\n" : s[pos] == '"' ? "\\\"" : "\\\\";
+    start = pos + 1;
   }
 }
 
