@@ -1,6 +1,7 @@
 #include "collectors/health.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -18,9 +19,11 @@ std::optional<double> Num(const FieldMap& f, std::string_view name) {
   return v ? ParseNumber(*v) : std::nullopt;
 }
 
+// Whole numbers as integers; anything (even 1e300 from a lying peer) without a cast.
 std::string Fmt(double v) {
-  std::string s = std::to_string(static_cast<long long>(v));
-  return s;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.15g", v);
+  return buf;
 }
 
 }  // namespace

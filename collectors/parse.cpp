@@ -173,6 +173,10 @@ std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
     if (!ip || !port) continue;
     auto addr = redis::MakeAddress(*ip, *port);
     if (!addr) continue;
+    // A replica that reconnected before its old link was dropped is listed twice: keep one.
+    bool listed = false;
+    for (const auto& seen : out) listed = listed || seen.address == *addr;
+    if (listed) continue;
     ConnectedReplica r{*addr, std::string(Field(fields, "state").value_or("")), std::nullopt, std::nullopt};
     if (auto v = Field(fields, "offset")) r.offset = ParseNumber(*v);
     if (auto v = Field(fields, "lag")) r.lag_seconds = ParseNumber(*v);

@@ -129,7 +129,7 @@ std::chrono::milliseconds HttpServer::Timeout(mg_connection* conn) const {
   if (const char* header = mg_get_header(conn, "X-Prometheus-Scrape-Timeout-Seconds")) {
     char* end = nullptr;
     double seconds = std::strtod(header, &end);
-    if (end != header && seconds > 0) {
+    if (end != header && seconds > 0 && seconds < 86400) {  // a day at most: no overflow below
       auto from_header = std::chrono::milliseconds(static_cast<long long>(seconds * 1000)) -
                          exporter_.config().timeout_offset;
       if (from_header.count() > 0 && from_header < timeout) timeout = from_header;

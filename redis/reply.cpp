@@ -48,6 +48,16 @@ struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 
+// hiredis 0.14 allocates an array's element pointers as soon as it reads the count, so a peer
+// sending "*2147483647" would cost 16 GiB of address space and seconds of CPU to free, and it
+// has no limit of its own. Arrays past this many elements make the reader fail instead.
+constexpr int kMaxArrayElements = 1 << 20;
+void* (*g_create_array)(const redisReadTask*, int) = nullptr;
+void* CreateBoundedArray(const redisReadTask* task, int elements) {
+  if (elements > kMaxArrayElements) return nullptr;  // the reader reports "Out of memory"
+  return g_create_array(task, elements);
+}
+
 }  // namespace
 
 const char* TypeName(Reply::Type type) {
@@ -66,7 +76,17 @@ void RespParser::ReaderDeleter::operator()(redisReader* r) const { redisReaderFr
 
 RespParser::RespParser() : reader_(redisReaderCreate()) {
   if (!reader_) throw std::bad_alloc();
+  // The default functions, with array creation bounded (see CreateBoundedArray).
+  static redisReplyObjectFunctions bounded = [this] {
+    redisReplyObjectFunctions f = *reader_->fn;
+    g_create_array = f.createArray;
+    f.createArray = &CreateBoundedArray;
+    return f;
+  }();
+  reader_->fn = &bounded;
 }
+
+bool RespParser::HasUnreadBytes() const { return reader_->pos < reader_->len; }
 
 RespParser::~RespParser() = default;
 
@@ -103,7 +123,9 @@ bool ParseOneReply(std::string_view bytes, Reply& out, std::string* error) {
     case RespParser::Result::kReply: break;
   }
   Reply extra;
-  if (parser.Next(extra) != RespParser::Result::kNeedMore) return fail("more than one reply");
+  if (parser.Next(extra) != RespParser::Result::kNeedMore || parser.HasUnreadBytes()) {
+    return fail("more than one reply");
+  }
   return true;
 }
 

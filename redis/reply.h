@@ -47,6 +47,8 @@ class RespParser {
   Result Next(Reply& out);
 
   const std::string& Error() const { return error_; }
+  // Bytes fed but not yet part of a complete reply.
+  bool HasUnreadBytes() const;
 
  private:
   struct ReaderDeleter {

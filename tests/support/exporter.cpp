@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <doctest/doctest.h>
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -32,7 +34,13 @@ ExporterProcess::ExporterProcess(const std::vector<std::string>& args, const std
 }
 
 ExporterProcess::~ExporterProcess() {
-  process_->Stop();
+  const int status = process_->Stop();
+  // A sanitizer report (or a crash) in the exporter must fail the test that ran it, not
+  // vanish with the log file.
+  const std::string log = Log();
+  if (status != 0 || log.find("runtime error:") != std::string::npos || log.find("Sanitizer") != std::string::npos) {
+    FAIL_CHECK("the exporter exited with status " << status << " or reported an error; its log:\n" << log);
+  }
   std::remove(log_path_.c_str());
 }
 

@@ -1,0 +1,14 @@
+# Replays every regression input (fuzz/regressions/<target>/) and seed (fuzz/seeds/<target>/)
+# through each fuzz target with a plain driver (fuzz/replay_main.cpp): no clang, no libFuzzer,
+# so the inputs that once crashed stay covered by the ordinary build, `ctest`, and
+# scripts/sanitize.sh (g++ ASan+UBSan). Labels: unit and fuzz. To enable, in tests/CMakeLists.txt:
+#   include(${CMAKE_SOURCE_DIR}/fuzz/tests.cmake OPTIONAL)
+# Fuzzing itself (clang, libFuzzer) is scripts/fuzz.sh, with fuzz/CMakeLists.txt.
+set(_rse_fuzz_dir ${CMAKE_CURRENT_LIST_DIR})
+foreach(t resp_reader info sentinel_reply ckquorum address pipeline)
+  add_executable(fuzz_replay_${t} ${_rse_fuzz_dir}/${t}.cpp ${_rse_fuzz_dir}/replay_main.cpp)
+  target_link_libraries(fuzz_replay_${t} PRIVATE rse_collectors)
+  add_test(NAME "fuzz replay: ${t}"
+    COMMAND fuzz_replay_${t} ${_rse_fuzz_dir}/regressions/${t} ${_rse_fuzz_dir}/seeds/${t})
+  set_tests_properties("fuzz replay: ${t}" PROPERTIES LABELS "unit;fuzz" TIMEOUT 120)
+endforeach()

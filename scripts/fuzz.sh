@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan in their own build directory,
+# replays every regression input (fuzz/regressions/<target>/) and seed, then fuzzes each target
+# for a bounded time. Exits non-zero when a regression input or a new input crashes (or trips
+# a sanitizer or a property check); new crashing inputs are left in $BUILD/artifacts/<target>/.
+#
+#   scripts/fuzz.sh                  # ~10 s per target
+#   scripts/fuzz.sh 60               # 60 s per target
+#   scripts/fuzz.sh 0                # build and replay only
+#   scripts/fuzz.sh 30 --runs 100000 --only pipeline --only info
+#
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), CXX_FUZZ (clang++ to use), JOBS (2).
+# Needs clang and libFuzzer: Debian packages clang and libclang-rt-14-dev.
+# The working corpus ($BUILD/corpus/<target>/) grows across runs; the seeds in fuzz/seeds/
+# are only read. A crash found: fix it, then keep the input as a regression:
+#   cp $BUILD/artifacts/<target>/crash-... fuzz/regressions/<target>/<what-it-was>
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
+jobs="${JOBS:-2}"
+
+seconds=10
+runs=""
+only=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --only) only+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *[!0-9]*|"") echo "fuzz: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *) seconds="$1"; shift ;;
+  esac
+done
+
+cxx="${CXX_FUZZ:-}"
+if [ -z "$cxx" ]; then
+  for c in clang++ clang++-14 clang++-15 clang++-16; do
+    if command -v "$c" >/dev/null 2>&1; then cxx="$c"; break; fi
+  done
+fi
+if [ -z "$cxx" ]; then
+  echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
+  exit 2
+fi
+probe="$(mktemp -d)"
+trap 'rm -rf -- "$probe"' EXIT
+printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' >"$probe/p.cpp"
+if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err"; then
+  cat "$probe/err" >&2
+  echo "fuzz: $cxx cannot link libFuzzer (apt-get install libclang-rt-14-dev)" >&2
+  exit 2
+fi
+
+cmake -S "$root" -B "$build" \
+  -DCMAKE_CXX_COMPILER="$cxx" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DRSE_BUILD_TESTS=OFF \
+  -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
+make -C "$build" -j"$jobs" fuzzers >/dev/null
+
+targets=(resp_reader info sentinel_reply ckquorum address pipeline)
+if [ ${#only[@]} -gt 0 ]; then targets=("${only[@]}"); fi
+for t in "${targets[@]}"; do
+  if [ ! -x "$build/fuzz_$t" ]; then echo "fuzz: no target '$t'" >&2; exit 2; fi
+done
+
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+common=(-timeout=10 -rss_limit_mb=2048 -dict="$root/fuzz/redis.dict")
+failed=()
+
+# 1. Regression inputs (one run each, so that every failing one is named) and seeds (one run
+#    for all): every one must pass, every time.
+for t in "${targets[@]}"; do
+  log="$build/replay-$t.log"
+  : >"$log"
+  bad=()
+  count=0
+  if [ -d "$root/fuzz/regressions/$t" ]; then
+    while IFS= read -r -d '' f; do
+      count=$((count + 1))
+      if ! "$build/fuzz_$t" "${common[@]}" "$f" >>"$log" 2>&1; then bad+=("$f"); fi
+    done < <(find "$root/fuzz/regressions/$t" -type f ! -name '*.md' -print0 | sort -z)
+  fi
+  if [ -d "$root/fuzz/seeds/$t" ]; then
+    count=$((count + $(find "$root/fuzz/seeds/$t" -type f | wc -l)))
+    if ! "$build/fuzz_$t" "${common[@]}" -runs=0 "$root/fuzz/seeds/$t" >>"$log" 2>&1; then bad+=("a seed"); fi
+  fi
+  if [ ${#bad[@]} -gt 0 ]; then
+    echo "fuzz: $t: ${#bad[@]} of $count regression inputs and seeds fail:" >&2
+    for f in "${bad[@]}"; do echo "  ${f#"$root"/}" >&2; done
+    grep -aE 'FUZZ_CHECK|ERROR: |runtime error' "$log" | head -20 | sed 's/^/    /' >&2
+    echo "  (full log: $log)" >&2
+    failed+=("$t (replay)")
+  else
+    echo "fuzz: $t: $count regression inputs and seeds pass"
+  fi
+done
+
+# 2. Fuzzing, each target whose replay passed, for a bounded time (and runs).
+if [ "$seconds" -gt 0 ] || [ -n "$runs" ]; then
+  for t in "${targets[@]}"; do
+    case " ${failed[*]-} " in *" $t "*) continue ;; esac
+    corpus="$build/corpus/$t"
+    artifacts="$build/artifacts/$t"
+    mkdir -p "$corpus" "$artifacts"
+    args=("${common[@]}" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/")
+    if [ -n "$runs" ]; then args+=(-runs="$runs"); fi
+    if [ "$t" = pipeline ]; then args+=(-max_len=65536); else args+=(-max_len=8192); fi
+    seeds=()
+    if [ -d "$root/fuzz/seeds/$t" ]; then seeds=("$root/fuzz/seeds/$t"); fi
+    if "$build/fuzz_$t" "${args[@]}" "$corpus" "${seeds[@]}" >"$build/fuzz-$t.log" 2>&1; then
+      echo "fuzz: $t: $(grep -E '^stat::number_of_executed_units' "$build/fuzz-$t.log" | awk '{print $2}') runs," \
+        "$(grep -E '^#[0-9]+.*(DONE|cov:)' "$build/fuzz-$t.log" | tail -n1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true), no crash"
+    else
+      echo "fuzz: $t: CRASH" >&2
+      grep -E 'FUZZ_CHECK|ERROR: |runtime error|SUMMARY|#[0-9]+ 0x|Test unit written' "$build/fuzz-$t.log" | head -40 >&2
+      echo "  (full log: $build/fuzz-$t.log; reproduce: $build/fuzz_$t <artifact>)" >&2
+      failed+=("$t")
+    fi
+  done
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz: ok"
