@@ -1,0 +1,62 @@
+// --web.config.file: the exporter-toolkit YAML, and the Authorization header check.
+//
+// Input: up to the first '\0', the YAML text (written to a temporary file, as LoadWebConfig
+// reads a path); after it, an Authorization header value for a BasicAuth built from the
+// users the YAML declared. Properties: a config accepted has TLS files named when it has TLS,
+// a known client auth type, and only bcrypt hashes; Check never crashes and accepts nothing
+// when no user is declared.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "exporter/web_config.h"
+#include "fuzz/common.h"
+
+namespace {
+
+const std::string& TempPath() {
+  static const std::string path = [] {
+    char tmpl[] = "/tmp/rse-fuzz-web-config-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd >= 0) close(fd);
+    return std::string(tmpl);
+  }();
+  return path;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  const size_t nul = input.find('\0');
+  const std::string yaml = input.substr(0, nul);
+  const std::string header = nul == std::string::npos ? "" : input.substr(nul + 1);
+  if (FILE* f = std::fopen(TempPath().c_str(), "wb")) {
+    std::fwrite(yaml.data(), 1, yaml.size(), f);
+    std::fclose(f);
+  } else {
+    return 0;
+  }
+  std::string error;
+  auto cfg = rse::LoadWebConfig(TempPath(), error);
+  if (!cfg) {
+    FUZZ_CHECK(!error.empty(), "rejected without a reason");
+    return 0;
+  }
+  if (cfg->tls) {
+    FUZZ_CHECK(!cfg->tls->cert_file.empty() && !cfg->tls->key_file.empty(), "TLS without its files");
+  }
+  for (const auto& [user, hash] : cfg->basic_auth_users) {
+    FUZZ_CHECK(hash.rfind("$2", 0) == 0, "accepted a hash that is not bcrypt");
+  }
+  // bcrypt is slow by design: check headers only against small user sets.
+  if (cfg->basic_auth_users.size() <= 2 && header.size() < 256) {
+    rse::BasicAuth auth(cfg->basic_auth_users);
+    bool ok = auth.Check(header.c_str());
+    FUZZ_CHECK(!ok || !cfg->basic_auth_users.empty(), "accepted credentials with no user declared");
+  }
+  return 0;
+}
