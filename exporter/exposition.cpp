@@ -6,21 +6,24 @@
 namespace rse {
 namespace {
 
-// Appends s, escaping backslash and newline (and '"' in label values). Runs without a special
-// character, which is nearly everything, are appended whole.
+// Appends s, escaping backslash and newline (and '"' in label values), in one pass; runs
+// without a special character, which is nearly everything, are appended whole.
 void AppendEscaped(std::string& out, const std::string& s, bool quote) {
-  const char* special = quote ? "\\\n\"" : "\\\n";
-  size_t start = 0;
-  for (;;) {
-    size_t pos = s.find_first_of(special, start);
-    if (pos == std::string::npos) {
-      out.append(s, start, std::string::npos);
-      return;
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char* escape = nullptr;
+    switch (s[i]) {
+      case '\\': escape = "\\\\"; break;
+      case '\n': escape = "\\n"; break;
+      case '"': escape = quote ? "\\\"" : nullptr; break;
+      default: break;
     }
-    out.append(s, start, pos - start);
-    out += s[pos] == '\n' ? "\\n" : s[pos] == '"' ? "\\\"" : "\\\\";
-    start = pos + 1;
+    if (escape == nullptr) continue;
+    out.append(s, run, i - run);
+    out += escape;
+    run = i + 1;
   }
+  out.append(s, run, std::string::npos);
 }
 
 void AppendValue(std::string& out, double v) {
