@@ -65,19 +65,9 @@ TEST_CASE("web config: HTTPS with a required client certificate and basic auth")
                                      "  client_ca_file: ca.crt\n"
                                      "basic_auth_users:\n"
                                      "  prometheus: '" + Bcrypt("scrape-secret") + "'\n");
-  const std::string log_path = f.dir + "/exporter.log";
-  Process exporter({RSE_EXPORTER_BINARY, "--web.config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-                   EnvWith({}), log_path);
-  int port = 0;
-  REQUIRE(WaitFor(
-      [&] {
-        auto log = ReadFile(log_path);
-        auto pos = log.find("address=127.0.0.1:");
-        if (pos != std::string::npos) port = std::atoi(log.c_str() + pos + 18);
-        return port > 0;
-      },
-      std::chrono::seconds(10)));
-  CHECK(ReadFile(log_path).find("tls=yes basic_auth=yes") != std::string::npos);
+  ExporterProcess exporter({"--web.config.file=" + config});
+  const int port = exporter.port();
+  CHECK(exporter.Log().find("tls=yes basic_auth=yes") != std::string::npos);
 
   const std::vector<std::string> cert = {"--cacert", f.dir + "/ca.crt", "--cert", f.dir + "/client.crt", "--key",
                                          f.dir + "/client.key"};
@@ -98,7 +88,7 @@ TEST_CASE("web config: HTTPS with a required client certificate and basic auth")
   // And the server is still fine after all of that.
   CHECK(f.Curl(port, with({"-u", "prometheus:scrape-secret"})) == "200");
   CHECK(exporter.Running());
-  CHECK(ReadFile(log_path).find("scrape-secret") == std::string::npos);
+  CHECK(exporter.Log().find("scrape-secret") == std::string::npos);
 }
 
 TEST_CASE("web config: min_version is enforced; no client certificate asked by default") {
@@ -106,18 +96,8 @@ TEST_CASE("web config: min_version is enforced; no client certificate asked by d
   const std::string config = f.Write("web.yml",
                                      "tls_server_config:\n  cert_file: " + f.dir + "/server.crt\n  key_file: " +
                                          f.dir + "/server.key\n  min_version: TLS13\n");
-  const std::string log_path = f.dir + "/exporter.log";
-  Process exporter({RSE_EXPORTER_BINARY, "--web.config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-                   EnvWith({}), log_path);
-  int port = 0;
-  REQUIRE(WaitFor(
-      [&] {
-        auto log = ReadFile(log_path);
-        auto pos = log.find("address=127.0.0.1:");
-        if (pos != std::string::npos) port = std::atoi(log.c_str() + pos + 18);
-        return port > 0;
-      },
-      std::chrono::seconds(10)));
+  ExporterProcess exporter({"--web.config.file=" + config});
+  const int port = exporter.port();
   CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt"}) == "200");
   CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt", "--tls-max", "1.2"}).empty());
 }

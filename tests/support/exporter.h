@@ -26,6 +26,7 @@ class ExporterProcess {
   // Scrapes /metrics, expecting HTTP 200.
   std::string Metrics() const;
   int Stop() { return process_->Stop(); }
+  bool Running() { return process_->Running(); }
 
  private:
   std::string log_path_;
