@@ -78,7 +78,6 @@ class Exporter {
   bool ProbeAllowed(const redis::Address& sentinel) const;
 
   const Config& config() const { return config_; }
-  Topology* configured_topology() { return configured_.get(); }
 
  private:
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
