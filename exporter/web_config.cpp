@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -114,7 +115,17 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
       for (const auto& kv : users) {
         auto user = kv.first.as<std::string>();
         auto hash = kv.second.as<std::string>();
-        if (hash.rfind("$2", 0) != 0) throw Invalid{"basic_auth_users." + user + ": not a bcrypt hash"};
+        if (hash.size() < 7 || hash.rfind("$2", 0) != 0 || hash[3] != '$' || hash[6] != '$' ||
+            !std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+          throw Invalid{"basic_auth_users." + user + ": not a bcrypt hash"};
+        }
+        // Every request pays the cost: 2^cost rounds. Above 16 one check takes seconds to
+        // minutes, which would let any client stall the server.
+        const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+        if (cost < 4 || cost > 16) {
+          throw Invalid{"basic_auth_users." + user + ": bcrypt cost " + std::to_string(cost) +
+                        " is outside 4..16 (10 is usual)"};
+        }
         cfg.basic_auth_users[user] = hash;
       }
     }

@@ -117,6 +117,7 @@ TEST_CASE("web config: mistakes are startup errors that name the key") {
            {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: SSL3\n",
             "min_version"},
            {"basic_auth_users:\n  u: plaintext\n", "not a bcrypt hash"},
+           {"basic_auth_users:\n  u: $2b$24$abcdefghijklmnopqrstuuRUtJEWkKZpt4/fW\n", "bcrypt cost 24"},
            {"basic_auth: {}\n", "unknown key 'basic_auth'"},
        }) {
     auto path = f.Write("bad.yml", c.yaml);
