@@ -28,10 +28,4 @@ inline std::optional<double> NumberField(const FieldMap& fields, std::string_vie
 
 inline double Bool(bool b) { return b ? 1.0 : 0.0; }
 
-// A copy of `labels` with one more label.
-inline Labels With(Labels labels, std::string name, std::string value) {
-  labels.push_back({std::move(name), std::move(value)});
-  return labels;
-}
-
 }  // namespace rse::collectors

@@ -1,11 +1,14 @@
 #include "collectors/metrics.h"
 
+#include <charconv>
+#include <cmath>
+
 namespace rse::collectors {
 
 namespace {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
-size_t Utf8Length(const std::string& s, size_t i) {
+size_t Utf8Length(std::string_view s, size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
   size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
   if (n == 0 || i + n > s.size()) return 0;
@@ -20,53 +23,116 @@ size_t Utf8Length(const std::string& s, size_t i) {
   return n;
 }
 
-// Label values come from peers (master names, hosts): the text format must be UTF-8, and one
-// bad byte would make Prometheus reject the whole scrape. Invalid bytes become U+FFFD.
-void MakeUtf8(std::string& s) {
+// Appends s with the text format's escapes: backslash and newline always, '"' in label
+// values. Runs without a special character, which is nearly everything, are appended whole.
+// With `utf8`, invalid UTF-8 bytes become U+FFFD.
+void AppendEscaped(std::string& out, std::string_view s, bool quote, bool utf8) {
+  size_t run = 0;
   for (size_t i = 0; i < s.size();) {
-    if (size_t n = Utf8Length(s, i)) {
-      i += n;
+    const char* escape = nullptr;
+    size_t len = 1;
+    switch (s[i]) {
+      case '\\': escape = "\\\\"; break;
+      case '\n': escape = "\\n"; break;
+      case '"': escape = quote ? "\\\"" : nullptr; break;
+      default:
+        if (utf8 && static_cast<unsigned char>(s[i]) >= 0x80) {
+          len = Utf8Length(s, i);
+          if (len == 0) {
+            escape = "\xEF\xBF\xBD";
+            len = 1;
+          }
+        }
+        break;
+    }
+    if (escape == nullptr) {
+      i += len;
       continue;
     }
-    s.replace(i, 1, "\xEF\xBF\xBD");
-    i += 3;
+    out.append(s, run, i - run);
+    out += escape;
+    i += len;
+    run = i;
+  }
+  out.append(s, run, std::string_view::npos);
+}
+
+void AppendValue(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);  // shortest exact form
+    out.append(buf, ec == std::errc() ? end : buf);
   }
 }
 
-bool IsAscii(const std::string& s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
+const char* TypeName(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter: return "counter";
+    case prometheus::MetricType::Gauge: return "gauge";
+    case prometheus::MetricType::Summary: return "summary";
+    case prometheus::MetricType::Histogram: return "histogram";
+    case prometheus::MetricType::Untyped: break;
   }
-  return true;
+  return "untyped";
 }
 
 }  // namespace
 
-void MetricSink::Add(const Desc& desc, Labels labels, double value) {
-  for (auto& l : labels) {
-    if (!IsAscii(l.value)) MakeUtf8(l.value);
-  }
-  auto [it, inserted] = index_.try_emplace(desc.name, families_.size());
-  if (inserted) {
-    prometheus::MetricFamily family;
-    family.name = desc.name;
-    family.help = desc.help;
-    family.type = desc.type;
-    families_.push_back(std::move(family));
-  }
-  prometheus::ClientMetric metric;
-  metric.label = std::move(labels);
-  if (desc.type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  families_[it->second].metric.push_back(std::move(metric));
+Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  for (const auto& [name, value] : pairs) Add(name, value);
 }
 
-std::vector<prometheus::MetricFamily> MetricSink::Take() {
+Labels& Labels::Add(std::string_view name, std::string_view value) {
+  if (!text_.empty()) text_ += ',';
+  text_ += name;
+  text_ += "=\"";
+  AppendEscaped(text_, value, true, true);
+  text_ += '"';
+  return *this;
+}
+
+void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
+  auto [it, inserted] = index_.try_emplace(desc.name, blocks_.size());
+  if (inserted) {
+    std::string& block = blocks_.emplace_back();
+    block += "# HELP ";
+    block += desc.name;
+    block += ' ';
+    AppendEscaped(block, desc.help, false, false);
+    block += "\n# TYPE ";
+    block += desc.name;
+    block += ' ';
+    block += TypeName(desc.type);
+    block += '\n';
+  }
+  std::string& out = blocks_[it->second];
+  out += desc.name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels.text();
+    out += '}';
+  }
+  out += ' ';
+  AppendValue(out, value);
+  out += '\n';
+}
+
+std::vector<std::string> MetricSink::Take() {
   index_.clear();
-  return std::move(families_);
+  return std::move(blocks_);
+}
+
+std::string Join(const std::vector<std::string>& blocks) {
+  size_t size = 0;
+  for (const auto& b : blocks) size += b.size();
+  std::string out;
+  out.reserve(size);
+  for (const auto& b : blocks) out += b;
+  return out;
 }
 
 }  // namespace rse::collectors

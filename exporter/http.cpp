@@ -2,30 +2,51 @@
 
 #include <civetweb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
-
-#include "exporter/exposition.h"
 #include "exporter/log.h"
 #include "version.h"
 
 namespace rse {
 namespace {
 
-void Send(mg_connection* conn, int status, const char* content_type, const std::string& body) {
-  const char* reason = mg_get_response_code_text(conn, status);
+void SendHead(mg_connection* conn, int status, const char* content_type, size_t length) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
             "Connection: close\r\n\r\n",
-            status, reason, content_type, body.size());
+            status, mg_get_response_code_text(conn, status), content_type, length);
+}
+
+void Send(mg_connection* conn, int status, const char* content_type, const std::string& body) {
+  SendHead(conn, status, content_type, body.size());
   mg_write(conn, body.data(), body.size());
 }
 
-void SendMetrics(mg_connection* conn, const std::vector<prometheus::MetricFamily>& families) {
-  std::string body;
-  AppendText(body, families);
-  Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body);
+// The exposition blocks (one per family) without joining them into one string: the body of
+// a large topology is megabytes. Small blocks are gathered into writes of up to 64 KiB, since
+// civetweb does not buffer and a send per family would be a system call per family.
+void SendMetrics(mg_connection* conn, const std::vector<std::string>& blocks) {
+  constexpr size_t kChunk = 64 * 1024;
+  size_t size = 0;
+  for (const auto& b : blocks) size += b.size();
+  SendHead(conn, 200, "text/plain; version=0.0.4; charset=utf-8", size);
+  std::string pending;
+  pending.reserve(std::min(size, kChunk));
+  auto flush = [&] {
+    if (!pending.empty()) mg_write(conn, pending.data(), pending.size());
+    pending.clear();
+  };
+  for (const auto& b : blocks) {
+    if (pending.size() + b.size() > kChunk) flush();
+    if (b.size() >= kChunk) {
+      mg_write(conn, b.data(), b.size());
+    } else {
+      pending += b;
+    }
+  }
+  flush();
 }
 
 std::string QueryVar(const mg_request_info* info, const char* name, bool& present) {

@@ -501,7 +501,7 @@ void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) {
   for (const auto& o : outcomes) sink.Add(kCollectorSuccess, {{"collector", *o.name}}, o.ok ? 1 : 0);
 }
 
-std::vector<prometheus::MetricFamily> Exporter::Metrics(std::chrono::milliseconds timeout) {
+std::vector<std::string> Exporter::Metrics(std::chrono::milliseconds timeout) {
   auto start = redis::Clock::now();
   collectors::MetricSink sink;
   if (configured_) {
@@ -541,7 +541,7 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
   return it->second.first;
 }
 
-std::vector<prometheus::MetricFamily> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
+std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
                                                       std::chrono::milliseconds timeout) {
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);

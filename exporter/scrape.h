@@ -8,8 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include <prometheus/metric_family.h>
-
 #include "collectors/collector.h"
 #include "collectors/snapshot.h"
 #include "exporter/config.h"
@@ -70,10 +68,11 @@ class Exporter {
  public:
   explicit Exporter(const Config& config);
 
-  // The configured topology's families plus the exporter's own (the telemetry path).
-  std::vector<prometheus::MetricFamily> Metrics(std::chrono::milliseconds timeout);
+  // The configured topology's families plus the exporter's own (the telemetry path), as
+  // text exposition blocks (collectors::MetricSink::Take).
+  std::vector<std::string> Metrics(std::chrono::milliseconds timeout);
   // The topology behind one Sentinel (the /probe endpoint).
-  std::vector<prometheus::MetricFamily> Probe(const redis::Address& sentinel, const std::string& master,
+  std::vector<std::string> Probe(const redis::Address& sentinel, const std::string& master,
                                               std::chrono::milliseconds timeout);
   bool ProbeAllowed(const redis::Address& sentinel) const;
 

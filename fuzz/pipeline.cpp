@@ -33,14 +33,12 @@
 #include <iterator>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 #include <prometheus/check_names.h>
-#include <prometheus/text_serializer.h>
 
 #include "collectors/health.h"
 #include "collectors/registry.h"
@@ -340,55 +338,74 @@ bool SentinelShaped(const Snapshot& snap) {
   return true;
 }
 
-std::string CheckFamilies(const std::vector<prometheus::MetricFamily>& families, bool distinct_series) {
+// Parses the rendered exposition back and checks what Prometheus would refuse: invalid names,
+// a family twice, a sample outside its family's block, a label twice, invalid UTF-8, a raw
+// newline in a label value, and (for Sentinel-shaped input) the same series twice.
+std::string CheckExposition(const std::string& text, bool distinct_series) {
   std::set<std::string> names;
-  size_t samples = 0;
-  for (const auto& f : families) {
-    FUZZ_CHECK(prometheus::CheckMetricName(f.name), "invalid metric name '%s'", f.name.c_str());
-    FUZZ_CHECK(names.insert(f.name).second, "family '%s' twice", f.name.c_str());
-    FUZZ_CHECK(!f.help.empty(), "family '%s' without help", f.name.c_str());
-    std::set<std::vector<std::pair<std::string, std::string>>> series;
-    for (const auto& m : f.metric) {
-      std::vector<std::pair<std::string, std::string>> key;
-      std::set<std::string> label_names;
-      for (const auto& l : m.label) {
-        FUZZ_CHECK(prometheus::CheckLabelName(l.name), "invalid label name '%s' in %s", l.name.c_str(),
-                   f.name.c_str());
-        FUZZ_CHECK(label_names.insert(l.name).second, "label '%s' twice in a %s series", l.name.c_str(),
-                   f.name.c_str());
-        FUZZ_CHECK(rse::fuzz::ValidUtf8(l.value), "label %s=\"%s\" of %s is not valid UTF-8", l.name.c_str(),
-                   rse::fuzz::Printable(l.value).c_str(), f.name.c_str());
-        key.emplace_back(l.name, l.value);
-      }
-      std::sort(key.begin(), key.end());
-      std::string shown;
-      for (const auto& [k, v] : key) shown += k + "=\"" + rse::fuzz::Printable(v) + "\" ";
-      FUZZ_CHECK(series.insert(key).second || !distinct_series, "duplicate series %s{%s}", f.name.c_str(),
-                 shown.c_str());
-      ++samples;
-    }
-  }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  const std::string text = out.str();
-  size_t lines = 0;
+  std::string family;
+  std::set<std::vector<std::pair<std::string, std::string>>> series;
   std::string_view rest = text;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     FUZZ_CHECK(nl != std::string_view::npos, "text does not end in a newline");
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    ++lines;
-    bool known = false;
-    for (const auto& n : names) {
-      if (StartsWith(line, n) && line.size() > n.size() && (line[n.size()] == '{' || line[n.size()] == ' ')) {
-        known = true;
-      }
+    if (StartsWith(line, "# HELP ")) {
+      line.remove_prefix(7);
+      auto space = line.find(' ');
+      FUZZ_CHECK(space != std::string_view::npos && space + 1 < line.size(), "HELP without text");
+      family = std::string(line.substr(0, space));
+      FUZZ_CHECK(prometheus::CheckMetricName(family), "invalid metric name '%s'", family.c_str());
+      FUZZ_CHECK(names.insert(family).second, "family '%s' twice", family.c_str());
+      series.clear();
+      continue;
     }
-    FUZZ_CHECK(known, "sample line of no family: %.*s", static_cast<int>(line.size()), line.data());
+    if (StartsWith(line, "# TYPE ")) {
+      FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter",
+                 "TYPE line out of place: %.*s", static_cast<int>(line.size()), line.data());
+      continue;
+    }
+    const std::string shown = rse::fuzz::Printable(line);
+    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > family.size() &&
+                   (line[family.size()] == '{' || line[family.size()] == ' '),
+               "sample line outside its family: %s", shown.c_str());
+    size_t i = family.size();
+    std::vector<std::pair<std::string, std::string>> key;
+    std::set<std::string> label_names;
+    if (line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        auto eq = line.find('=', i);
+        FUZZ_CHECK(eq != std::string_view::npos && eq + 1 < line.size() && line[eq + 1] == '"', "bad label in %s",
+                   shown.c_str());
+        std::string name(line.substr(i, eq - i));
+        FUZZ_CHECK(prometheus::CheckLabelName(name), "invalid label name '%s' in %s", name.c_str(), shown.c_str());
+        FUZZ_CHECK(label_names.insert(name).second, "label '%s' twice in %s", name.c_str(), shown.c_str());
+        std::string value;
+        for (i = eq + 2; i < line.size() && line[i] != '"'; ++i) {
+          if (line[i] == '\\') {
+            ++i;
+            FUZZ_CHECK(i < line.size() && (line[i] == '\\' || line[i] == '"' || line[i] == 'n'), "bad escape in %s",
+                       shown.c_str());
+            value += line[i] == 'n' ? '\n' : line[i];
+          } else {
+            value += line[i];
+          }
+        }
+        FUZZ_CHECK(i < line.size(), "unterminated label value in %s", shown.c_str());
+        FUZZ_CHECK(rse::fuzz::ValidUtf8(value), "label %s of %s is not valid UTF-8", name.c_str(), shown.c_str());
+        key.emplace_back(std::move(name), std::move(value));
+        ++i;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      FUZZ_CHECK(i < line.size(), "unterminated labels in %s", shown.c_str());
+      ++i;
+    }
+    FUZZ_CHECK(i < line.size() && line[i] == ' ' && i + 1 < line.size(), "no value in %s", shown.c_str());
+    std::sort(key.begin(), key.end());
+    FUZZ_CHECK(series.insert(key).second || !distinct_series, "duplicate series %s", shown.c_str());
   }
-  FUZZ_CHECK(lines == samples, "%zu sample lines for %zu samples (a raw newline in a label?)", lines, samples);
   return text;
 }
 
@@ -430,7 +447,7 @@ void Scrape(const Snapshot& snap, std::vector<std::unique_ptr<Collector>>& colle
     c->Collect(snap, sink, problems);
     for (const auto& p : problems) FUZZ_CHECK(!p.empty(), "empty problem");
   }
-  const std::string text = CheckFamilies(sink.Take(), SentinelShaped(snap));
+  const std::string text = CheckExposition(rse::collectors::Join(sink.Take()), SentinelShaped(snap));
 
   auto groups = AnalyzeGroups(snap);
   for (size_t i = 0; i < groups.size(); ++i) {

@@ -1,8 +1,7 @@
 // Collectors: a Snapshot built by hand from recorded replies, every collector run into one
-// MetricSink, the result serialized as Prometheus text and checked series by series.
+// MetricSink, the text it renders parsed back and checked family by family, series by series.
 #include <doctest/doctest.h>
 #include <prometheus/check_names.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <map>
@@ -38,16 +37,38 @@ const std::string kMaster = "aragora-master";
 struct Sample {
   std::string name;
   std::map<std::string, std::string> labels;
+  std::vector<std::string> label_names;  // in their order on the line
   double value = 0;
 };
 
-// Reads the sample lines of the text format as prometheus::TextSerializer writes them.
-std::vector<Sample> ParseExposition(const std::string& text) {
-  std::vector<Sample> out;
+struct Family {
+  std::string name, help, type;
+  std::vector<Sample> metric;
+};
+
+// Reads the text format: "# HELP name text", "# TYPE name type", then the family's samples.
+// Fails the test on a line that does not belong to the family announced before it.
+std::vector<Family> ParseExposition(const std::string& text) {
+  std::vector<Family> out;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.empty() || line.front() == '#') continue;
+    REQUIRE_MESSAGE(!line.empty(), "empty line in\n" << text);
+    if (line.rfind("# HELP ", 0) == 0) {
+      const size_t space = line.find(' ', 7);
+      REQUIRE_MESSAGE(space != std::string::npos, "bad HELP line: " << line);
+      out.push_back({line.substr(7, space - 7), line.substr(space + 1), "", {}});
+      continue;
+    }
+    REQUIRE_MESSAGE(!out.empty(), "a line before any HELP: " << line);
+    Family& family = out.back();
+    if (line.rfind("# TYPE ", 0) == 0) {
+      REQUIRE_MESSAGE(line.rfind("# TYPE " + family.name + " ", 0) == 0, "TYPE of another family: " << line);
+      REQUIRE_MESSAGE(family.type.empty(), "second TYPE line: " << line);
+      family.type = line.substr(8 + family.name.size());
+      continue;
+    }
+    REQUIRE_MESSAGE(line.front() != '#', "unexpected comment: " << line);
     Sample s;
     size_t i = 0;
     while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
@@ -74,7 +95,8 @@ std::vector<Sample> ParseExposition(const std::string& text) {
         REQUIRE_MESSAGE(i < line.size(), "unterminated label value: " << line);
         ++i;  // closing quote
         if (i < line.size() && line[i] == ',') ++i;
-        s.labels[key] = value;
+        REQUIRE_MESSAGE(s.labels.emplace(key, value).second, "label " << key << " twice: " << line);
+        s.label_names.push_back(key);
       }
       ++i;  // '}'
     }
@@ -84,13 +106,14 @@ std::vector<Sample> ParseExposition(const std::string& text) {
     value >> s.value;
     const bool parsed = !value.fail();
     REQUIRE_MESSAGE(parsed, "bad sample value: " << line);
-    out.push_back(std::move(s));
+    REQUIRE_MESSAGE(s.name == family.name, "sample of another family after " << family.name << ": " << line);
+    family.metric.push_back(std::move(s));
   }
   return out;
 }
 
 struct Output {
-  std::vector<prometheus::MetricFamily> families;
+  std::vector<Family> families;
   std::string text;
   std::vector<Sample> samples;
   std::vector<std::string> problems;
@@ -130,11 +153,9 @@ Output Run(const Snapshot& snapshot) {
     REQUIRE(collector != nullptr);
     collector->Collect(snapshot, sink, out.problems);
   }
-  out.families = sink.Take();
-  std::ostringstream text;
-  prometheus::TextSerializer().Serialize(text, out.families);
-  out.text = text.str();
-  out.samples = ParseExposition(out.text);
+  out.text = rse::collectors::Join(sink.Take());
+  out.families = ParseExposition(out.text);
+  for (const auto& f : out.families) out.samples.insert(out.samples.end(), f.metric.begin(), f.metric.end());
   return out;
 }
 
@@ -260,19 +281,12 @@ TEST_CASE("collectors: MetricSink keeps one family per name whoever adds to it")
   sink.Add(a, {{"x", "2"}}, 2);
   sink.AddIf(a, {{"x", "3"}}, std::nullopt);  // missing: no sample
   sink.AddIf(a, {{"x", "4"}}, 0.0);           // zero: a sample
-  auto families = sink.Take();
-  REQUIRE(families.size() == 2);
-  CHECK(families[0].name == "test_a");  // in order of first use
-  CHECK(families[0].type == prometheus::MetricType::Gauge);
-  REQUIRE(families[0].metric.size() == 3);
-  CHECK(families[0].metric[0].gauge.value == 1);
-  CHECK(families[0].metric[1].gauge.value == 2);
-  CHECK(families[0].metric[2].gauge.value == 0);
-  CHECK(families[0].metric[2].label.at(0).value == "4");
-  CHECK(families[1].name == "test_b_total");
-  CHECK(families[1].type == prometheus::MetricType::Counter);
-  REQUIRE(families[1].metric.size() == 1);
-  CHECK(families[1].metric[0].counter.value == 5);
+  const auto blocks = sink.Take();
+  REQUIRE(blocks.size() == 2);  // in order of first use, each family whole
+  CHECK(blocks[0] ==
+        "# HELP test_a A.\n# TYPE test_a gauge\ntest_a{x=\"1\"} 1\ntest_a{x=\"2\"} 2\ntest_a{x=\"4\"} 0\n");
+  CHECK(blocks[1] == "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n");
+  CHECK(sink.Take().empty());  // taken: the next scrape starts empty
 }
 
 // ------------------------------------------------------------ collectors ----
@@ -451,31 +465,31 @@ TEST_CASE("collectors: names, labels and types follow the Prometheus conventions
     CHECK(family.help != family.name);
     CHECK_FALSE(family.metric.empty());  // no empty family
     const bool total = family.name.size() > 6 && family.name.ends_with("_total");
-    if (family.type == prometheus::MetricType::Counter) {
+    if (family.type == "counter") {
       CHECK(total);
     } else {
-      CHECK(family.type == prometheus::MetricType::Gauge);
+      CHECK(family.type == "gauge");
       CHECK_FALSE(total);
     }
     std::set<std::string> first_label_names;
     std::set<std::vector<std::pair<std::string, std::string>>> seen;
     for (size_t i = 0; i < family.metric.size(); ++i) {
       const auto& m = family.metric[i];
-      std::set<std::string> label_names;
+      std::set<std::string> label_names;  // no label twice: ParseExposition checks it
       std::vector<std::pair<std::string, std::string>> key;
-      for (const auto& label : m.label) {
-        CAPTURE(label.name);
-        CAPTURE(label.value);
-        CHECK(prometheus::CheckLabelName(label.name));
-        CHECK(label_names.insert(label.name).second);  // no label twice
-        CHECK_FALSE(label.value.empty());
+      for (const auto& [name, value] : m.labels) {
+        CAPTURE(name);
+        CAPTURE(value);
+        CHECK(prometheus::CheckLabelName(name));
+        label_names.insert(name);
+        CHECK_FALSE(value.empty());
         // No free text in label values: no flags string, no message, no space.
-        CHECK(label.value.find(' ') == std::string::npos);
-        CHECK(label.value.find(',') == std::string::npos);
+        CHECK(value.find(' ') == std::string::npos);
+        CHECK(value.find(',') == std::string::npos);
         for (const char* flag : {"s_down", "o_down", "disconnected", "sentinel", "slave", "ok"}) {
-          CHECK(label.value != flag);
+          CHECK(value != flag);
         }
-        key.emplace_back(label.name, label.value);
+        key.emplace_back(name, value);
       }
       std::sort(key.begin(), key.end());
       CHECK_MESSAGE(seen.insert(key).second, "duplicate series in " << family.name);

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include <doctest/doctest.h>
-#include <prometheus/text_serializer.h>
 
 #include "collectors/health.h"
 #include "collectors/registry.h"
@@ -63,9 +62,7 @@ std::string Collect(Collector& c, const Snapshot& snap) {
   std::vector<std::string> problems;
   c.Collect(snap, sink, problems);
   CHECK(problems.empty());
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, sink.Take());
-  return out.str();
+  return rse::collectors::Join(sink.Take());
 }
 
 double Value(const std::string& text, const std::string& series) {
