@@ -12,16 +12,18 @@
 namespace rse {
 namespace {
 
-void SendHead(mg_connection* conn, int status, const char* content_type, size_t length) {
+// The status line and headers; returns whether the body follows (not for HEAD).
+bool SendHead(mg_connection* conn, int status, const char* content_type, size_t length) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
             "Connection: close\r\n\r\n",
             status, mg_get_response_code_text(conn, status), content_type, length);
+  const char* method = mg_get_request_info(conn)->request_method;
+  return method == nullptr || std::strcmp(method, "HEAD") != 0;
 }
 
 void Send(mg_connection* conn, int status, const char* content_type, const std::string& body) {
-  SendHead(conn, status, content_type, body.size());
-  mg_write(conn, body.data(), body.size());
+  if (SendHead(conn, status, content_type, body.size())) mg_write(conn, body.data(), body.size());
 }
 
 // The exposition blocks (one per family) without joining them into one string: the body of
@@ -31,7 +33,7 @@ void SendMetrics(mg_connection* conn, const std::vector<std::string>& blocks) {
   constexpr size_t kChunk = 64 * 1024;
   size_t size = 0;
   for (const auto& b : blocks) size += b.size();
-  SendHead(conn, 200, "text/plain; version=0.0.4; charset=utf-8", size);
+  if (!SendHead(conn, 200, "text/plain; version=0.0.4; charset=utf-8", size)) return;
   std::string pending;
   pending.reserve(std::min(size, kChunk));
   auto flush = [&] {

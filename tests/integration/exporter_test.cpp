@@ -239,6 +239,15 @@ TEST_CASE("HTTP endpoints: landing page, health, unknown paths") {
   CHECK(m.status == 200);
   CHECK(Sample(m.body, "redis_sentinel_exporter_build_info") == 1);
   CHECK(Series(m.body, "redis_up").empty());
+  // HEAD: the same status and headers, no body (clients and proxies check endpoints this way).
+  for (const char* path : {"/metrics", "/-/healthy", "/nope"}) {
+    CAPTURE(path);
+    auto head = rse::test::HttpRequest(exporter.port(), "HEAD", path);
+    CHECK(head.status == exporter.Get(path).status);
+    CHECK(head.headers.find("Content-Length: ") != std::string::npos);
+    CHECK(head.body.empty());
+  }
+  CHECK(rse::test::HttpRequest(exporter.port(), "POST", "/metrics").status == 405);
 }
 
 TEST_CASE("command line: --version, --help, bad flags, busy port") {

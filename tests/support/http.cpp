@@ -11,8 +11,8 @@
 
 namespace rse::test {
 
-HttpResponse HttpGet(int port, const std::string& path, const std::vector<std::string>& headers,
-                     std::chrono::milliseconds timeout) {
+HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
+                         const std::vector<std::string>& headers, std::chrono::milliseconds timeout) {
   HttpResponse resp;
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + timeout;
@@ -25,7 +25,7 @@ HttpResponse HttpGet(int port, const std::string& path, const std::vector<std::s
     close(fd);
     return resp;
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
   for (const auto& h : headers) req += h + "\r\n";
   req += "\r\n";
   send(fd, req.data(), req.size(), MSG_NOSIGNAL);

@@ -13,9 +13,14 @@ struct HttpResponse {
   std::chrono::milliseconds elapsed{0};
 };
 
-// A plain HTTP/1.0 GET to 127.0.0.1:port, bounded by timeout.
-HttpResponse HttpGet(int port, const std::string& path, const std::vector<std::string>& headers = {},
-                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
+// A plain HTTP/1.0 request to 127.0.0.1:port, bounded by timeout.
+HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
+                         const std::vector<std::string>& headers = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(20));
+inline HttpResponse HttpGet(int port, const std::string& path, const std::vector<std::string>& headers = {},
+                            std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  return HttpRequest(port, "GET", path, headers, timeout);
+}
 
 // The value of the first sample of `name` whose labels include every given "k=\"v\"" pair;
 // NaN when there is none. Reads Prometheus text exposition.
