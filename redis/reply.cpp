@@ -2,60 +2,110 @@
 
 #include <hiredis/hiredis.h>
 
-#include <cstdlib>
-#include <stdexcept>
+#include <charconv>
+#include <memory>
+#include <new>
 
 namespace rse::redis {
 namespace {
 
-Reply Convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) {
-        if (r->element[i] == nullptr) {
-          out.elements.emplace_back();  // nil element
-        } else {
-          out.elements.push_back(Convert(r->element[i]));
-        }
-      }
-      break;
-    default:
-      out.type = Reply::Type::kNil;
+// hiredis' reader parses RESP and calls these to build each value, so replies are built as
+// Reply trees directly instead of as hiredis' redisReply trees copied afterwards.
+//
+// The reader (hiredis read.c) calls a create function once per value, in stream order, with
+// the task whose parent->obj is the enclosing array's object and idx the position in it; what
+// it returns becomes the task's obj, and NULL makes the reader fail with "Out of memory".
+// Only the root is ever passed to freeObject: by the reader on an error or when it is freed
+// holding a partial reply. So a root is a heap Reply, every other value lives inside its
+// parent's elements, and freeing the root frees the whole tree.
+//
+// These run inside C code: nothing may throw out of them.
+
+// The Reply a new value is written into: a new root, or the next element of its parent.
+Reply* Place(const redisReadTask* task) noexcept {
+  if (task->parent == nullptr) return new (std::nothrow) Reply;
+  auto* parent = static_cast<Reply*>(task->parent->obj);
+  auto& elements = parent->elements;
+  // The reader fills an array in order, exactly as many elements as it announced, for which
+  // CreateArray reserved room: emplace_back never reallocates, so the pointers handed to the
+  // reader (an array element is the parent of its own elements) stay valid. Anything else
+  // would break that, so it fails the reader instead.
+  if (task->idx < 0 || static_cast<size_t>(task->idx) != elements.size() || elements.size() == elements.capacity()) {
+    return nullptr;
   }
-  return out;
+  return &elements.emplace_back();
 }
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
+// A value that could not be filled in: a root is ours to delete; an element stays, a nil,
+// inside the tree the reader frees when it fails.
+void Abandon(const redisReadTask* task, Reply* r) noexcept {
+  if (task->parent == nullptr) delete r;
+}
 
-// hiredis 0.14 allocates an array's element pointers as soon as it reads the count, so a peer
-// sending "*2147483647" would cost 16 GiB of address space and seconds of CPU to free, and it
-// has no limit of its own. Arrays past this many elements make the reader fail instead.
-constexpr int kMaxArrayElements = 1 << 20;
-void* (*g_create_array)(const redisReadTask*, int) = nullptr;
-void* CreateBoundedArray(const redisReadTask* task, int elements) {
-  if (elements > kMaxArrayElements) return nullptr;  // the reader reports "Out of memory"
-  return g_create_array(task, elements);
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  Reply* r = Place(task);
+  if (r == nullptr) return nullptr;
+  switch (task->type) {
+    case REDIS_REPLY_STATUS: r->type = Reply::Type::kStatus; break;
+    case REDIS_REPLY_ERROR: r->type = Reply::Type::kError; break;
+    default: r->type = Reply::Type::kString; break;
+  }
+  try {
+    r->str.assign(str, len);
+  } catch (...) {
+    r->type = Reply::Type::kNil;
+    Abandon(task, r);
+    return nullptr;
+  }
+  return r;
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  // Unbounded, a peer sending "*2147483647" would make us reserve 150 GiB.
+  if (elements > RespParser::kMaxArrayElements) return nullptr;  // the reader reports "Out of memory"
+  Reply* r = Place(task);
+  if (r == nullptr) return nullptr;
+  r->type = Reply::Type::kArray;
+  try {
+    // Capacity only: a large announced count costs address space, not written memory,
+    // until its elements actually arrive.
+    if (elements > 0) r->elements.reserve(static_cast<size_t>(elements));
+  } catch (...) {
+    r->type = Reply::Type::kNil;
+    Abandon(task, r);
+    return nullptr;
+  }
+  return r;
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  Reply* r = Place(task);
+  if (r == nullptr) return nullptr;
+  r->type = Reply::Type::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* CreateNil(const redisReadTask* task) { return Place(task); }  // a Reply is nil by default
+
+void FreeObject(void* root) { delete static_cast<Reply*>(root); }
+
+redisReplyObjectFunctions g_reply_functions = {&CreateString, &CreateArray, &CreateInteger, &CreateNil, &FreeObject};
+
+// Appends the decimal digits of n.
+void AppendNumber(std::string& out, size_t n) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, res.ptr);
+}
+
+constexpr size_t DigitCount(size_t n) {
+  size_t d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
 }
 
 }  // namespace
@@ -74,16 +124,8 @@ const char* TypeName(Reply::Type type) {
 
 void RespParser::ReaderDeleter::operator()(redisReader* r) const { redisReaderFree(r); }
 
-RespParser::RespParser() : reader_(redisReaderCreate()) {
+RespParser::RespParser() : reader_(redisReaderCreateWithFunctions(&g_reply_functions)) {
   if (!reader_) throw std::bad_alloc();
-  // The default functions, with array creation bounded (see CreateBoundedArray).
-  static redisReplyObjectFunctions bounded = [this] {
-    redisReplyObjectFunctions f = *reader_->fn;
-    g_create_array = f.createArray;
-    f.createArray = &CreateBoundedArray;
-    return f;
-  }();
-  reader_->fn = &bounded;
 }
 
 bool RespParser::HasUnreadBytes() const { return reader_->pos < reader_->len; }
@@ -105,8 +147,9 @@ RespParser::Result RespParser::Next(Reply& out) {
     return Result::kError;
   }
   if (raw == nullptr) return Result::kNeedMore;
-  std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
-  out = Convert(reply.get());
+  // A complete root, now ours (the reader has let go of it).
+  std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
+  out = std::move(*reply);
   return Result::kReply;
 }
 
@@ -129,20 +172,27 @@ bool ParseOneReply(std::string_view bytes, Reply& out, std::string* error) {
   return true;
 }
 
-std::string FormatCommand(const std::vector<std::string>& argv) {
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  args.reserve(argv.size());
-  lens.reserve(argv.size());
+// The same bytes as hiredis' redisFormatCommandArgv, written straight into the caller's
+// buffer: one reservation instead of hiredis' buffer plus the argument arrays and a copy.
+void AppendCommand(std::string& out, const std::vector<std::string>& argv) {
+  size_t size = 1 + DigitCount(argv.size()) + 2;
+  for (const auto& a : argv) size += 1 + DigitCount(a.size()) + 2 + a.size() + 2;
+  out.reserve(out.size() + size);
+  out += '*';
+  AppendNumber(out, argv.size());
+  out += "\r\n";
   for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
+    out += '$';
+    AppendNumber(out, a.size());
+    out += "\r\n";
+    out += a;
+    out += "\r\n";
   }
-  char* target = nullptr;
-  int len = redisFormatCommandArgv(&target, static_cast<int>(args.size()), args.data(), lens.data());
-  if (len < 0 || target == nullptr) throw std::bad_alloc();
-  std::string out(target, static_cast<size_t>(len));
-  redisFreeCommand(target);
+}
+
+std::string FormatCommand(const std::vector<std::string>& argv) {
+  std::string out;
+  AppendCommand(out, argv);
   return out;
 }
 

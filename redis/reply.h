@@ -10,8 +10,8 @@ struct redisReader;
 
 namespace rse::redis {
 
-// One RESP2 reply, owned by value. Converted from hiredis' redisReply so that nothing
-// outside this layer sees a C pointer or has to free anything.
+// One RESP2 reply, owned by value, built by hiredis' reader through our own reply functions so
+// that nothing outside this layer sees a C pointer or has to free anything.
 struct Reply {
   enum class Type { kString, kStatus, kError, kInteger, kNil, kArray };
   Type type = Type::kNil;
@@ -47,6 +47,11 @@ class RespParser {
   Result Next(Reply& out);
 
   const std::string& Error() const { return error_; }
+
+  // Arrays announcing more elements than this fail the reader ("Out of memory") as soon as
+  // their count is read: hiredis 0.14 accepts counts up to INT_MAX, and room for the elements
+  // is reserved when the count arrives.
+  static constexpr int kMaxArrayElements = 1 << 20;
   // Bytes fed but not yet part of a complete reply.
   bool HasUnreadBytes() const;
 
@@ -62,7 +67,10 @@ class RespParser {
 // Returns false when the bytes are not one complete, valid reply.
 bool ParseOneReply(std::string_view bytes, Reply& out, std::string* error = nullptr);
 
-// Encodes a command as a RESP array of bulk strings, using hiredis' formatter.
+// Encodes a command as a RESP array of bulk strings (what hiredis' redisFormatCommandArgv
+// writes), appended to out: a pipeline of commands is written into one buffer.
+void AppendCommand(std::string& out, const std::vector<std::string>& argv);
+// The same, as a new string.
 std::string FormatCommand(const std::vector<std::string>& argv);
 
 }  // namespace rse::redis

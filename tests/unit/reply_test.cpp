@@ -9,11 +9,14 @@
 #include <string>
 #include <vector>
 
+#include <hiredis/hiredis.h>
+
 #include "fixtures.h"
 #include "redis/reply.h"
 
 namespace {
 
+using rse::redis::AppendCommand;
 using rse::redis::FormatCommand;
 using rse::redis::ParseOneReply;
 using rse::redis::Reply;
@@ -169,6 +172,133 @@ TEST_CASE("reply: nil, integer and nested replies convert") {
   CHECK(reply.str == std::string("a\r\n\0b", 5));
 }
 
+TEST_CASE("reply: nil elements in nested arrays, and errors inside arrays, keep their place and type") {
+  Reply reply;
+  // [[nil, nil-array, []], nil, [[nil, 1], -ERR, +OK, $"", -""]]
+  REQUIRE(ParseOneReply("*3\r\n"
+                        "*3\r\n$-1\r\n*-1\r\n*0\r\n"
+                        "$-1\r\n"
+                        "*5\r\n*2\r\n$-1\r\n:1\r\n-ERR inside\r\n+OK\r\n$0\r\n\r\n-\r\n",
+                        reply));
+  REQUIRE(reply.IsArray());
+  REQUIRE(reply.elements.size() == 3);
+  const Reply& first = reply.elements[0];
+  REQUIRE(first.IsArray());
+  REQUIRE(first.elements.size() == 3);
+  CHECK(first.elements[0].type == Reply::Type::kNil);
+  CHECK(first.elements[1].type == Reply::Type::kNil);
+  CHECK(first.elements[2].IsArray());
+  CHECK(first.elements[2].elements.empty());
+  CHECK(reply.elements[1].type == Reply::Type::kNil);
+  const Reply& last = reply.elements[2];
+  REQUIRE(last.IsArray());
+  REQUIRE(last.elements.size() == 5);
+  REQUIRE(last.elements[0].IsArray());
+  REQUIRE(last.elements[0].elements.size() == 2);
+  CHECK(last.elements[0].elements[0].type == Reply::Type::kNil);
+  CHECK(last.elements[0].elements[1].type == Reply::Type::kInteger);
+  CHECK(last.elements[0].elements[1].integer == 1);
+  // An error inside an array is an element like any other, not a failed reply.
+  CHECK(last.elements[1].IsError());
+  CHECK(last.elements[1].str == "ERR inside");
+  CHECK(last.elements[2].type == Reply::Type::kStatus);
+  CHECK(last.elements[2].str == "OK");
+  CHECK(last.elements[3].type == Reply::Type::kString);
+  CHECK(last.elements[3].str.empty());
+  CHECK(last.elements[4].IsError());
+  CHECK(last.elements[4].str.empty());
+
+  // Integers at their limits.
+  REQUIRE(ParseOneReply("*2\r\n:9223372036854775807\r\n:-9223372036854775808\r\n", reply));
+  REQUIRE(reply.elements.size() == 2);
+  CHECK(reply.elements[0].integer == 9223372036854775807LL);
+  CHECK(reply.elements[1].integer == -9223372036854775807LL - 1);
+}
+
+TEST_CASE("reply: replies fed byte by byte come out whole, in order, whatever is left in the target") {
+  const std::string stream =
+      "*3\r\n*2\r\n$-1\r\n-ERR x\r\n*-1\r\n*1\r\n*1\r\n:7\r\n"  // nested, with nils and an error
+      "$3\r\na\nb\r\n"                                                 // a bulk string holding LF
+      "-WRONGTYPE no\r\n"
+      "*0\r\n"
+      ":-3\r\n";
+  std::vector<Reply> expected(5);
+  REQUIRE(ParseOneReply("*3\r\n*2\r\n$-1\r\n-ERR x\r\n*-1\r\n*1\r\n*1\r\n:7\r\n", expected[0]));
+  REQUIRE(ParseOneReply("$3\r\na\nb\r\n", expected[1]));
+  REQUIRE(ParseOneReply("-WRONGTYPE no\r\n", expected[2]));
+  REQUIRE(ParseOneReply("*0\r\n", expected[3]));
+  REQUIRE(ParseOneReply(":-3\r\n", expected[4]));
+  CHECK(expected[1].str == "a\nb");
+
+  RespParser parser;
+  std::vector<Reply> got;
+  // Next() overwrites its target completely: a stale array in it leaves nothing behind.
+  Reply out = Reply::Error("stale");
+  out.elements.resize(3);
+  for (char c : stream) {
+    REQUIRE(parser.Feed(&c, 1));
+    for (;;) {
+      const auto result = parser.Next(out);
+      REQUIRE(result != RespParser::Result::kError);
+      if (result == RespParser::Result::kNeedMore) break;
+      got.push_back(out);
+    }
+  }
+  CHECK_FALSE(parser.HasUnreadBytes());
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CheckSame(got[i], expected[i]);
+  }
+}
+
+TEST_CASE("reply: arrays are bounded to kMaxArrayElements when their count is read") {
+  const int max = RespParser::kMaxArrayElements;
+  for (const std::string& bytes : {"*" + std::to_string(max + 1) + "\r\n", std::string("*2147483647\r\n"),
+                                   "*2\r\n+a\r\n*" + std::to_string(max + 1) + "\r\n"}) {
+    CAPTURE(bytes);
+    RespParser parser;
+    REQUIRE(parser.Feed(bytes.data(), bytes.size()));
+    Reply out;
+    CHECK(parser.Next(out) == RespParser::Result::kError);
+    CHECK(Lower(parser.Error()).find("memory") != std::string::npos);
+    // Sticky, like any reader error.
+    CHECK(parser.Next(out) == RespParser::Result::kError);
+  }
+  // At the bound, the array is read: it waits for its elements.
+  RespParser parser;
+  const std::string at_bound = "*" + std::to_string(max) + "\r\n:1\r\n";
+  REQUIRE(parser.Feed(at_bound.data(), at_bound.size()));
+  Reply out;
+  CHECK(parser.Next(out) == RespParser::Result::kNeedMore);
+  CHECK(parser.Error().empty());
+}
+
+TEST_CASE("reply: a reader error or a dropped parser in the middle of a nested reply") {
+  // Each is cut or broken after some elements of nested arrays were built: the parser reports
+  // the error (or waits) and frees what it built (the sanitizer build checks for leaks).
+  for (const char* bytes : {
+           "*3\r\n+a\r\n*2\r\n$1\r\nb\r\n%bad\r\n",                       // bad type byte
+           "*2\r\n*2\r\n:1\r\n:x\r\n",                                          // bad integer
+           "*2\r\n*1\r\n$-7\r\n",                                                // bad bulk length
+           "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n+x\r\n",  // nested too deep
+       }) {
+    CAPTURE(std::string(bytes));
+    RespParser parser;
+    REQUIRE(parser.Feed(bytes, std::char_traits<char>::length(bytes)));
+    Reply out;
+    CHECK(parser.Next(out) == RespParser::Result::kError);
+    CHECK_FALSE(parser.Error().empty());
+  }
+  for (const char* bytes : {"*2\r\n*2\r\n+a\r\n", "*2\r\n$5\r\nab", "*3\r\n$-1\r\n*1\r\n*0\r\n"}) {
+    CAPTURE(std::string(bytes));
+    RespParser parser;
+    REQUIRE(parser.Feed(bytes, std::char_traits<char>::length(bytes)));
+    Reply out;
+    CHECK(parser.Next(out) == RespParser::Result::kNeedMore);
+  }
+}
+
 TEST_CASE("reply: RespParser fed byte by byte yields the same reply as ParseOneReply") {
   for (const char* name : {"sentinel-replicas.resp", "info-replication-master.resp", "sentinel-ckquorum-ok.resp",
                            "sentinel-ckquorum-noquorum.resp", "info-replication-on-sentinel.resp"}) {
@@ -235,6 +365,39 @@ TEST_CASE("reply: FormatCommand encodes a RESP array of bulk strings") {
   REQUIRE(back.IsArray());
   REQUIRE(back.elements.size() == argv.size());
   for (size_t i = 0; i < argv.size(); ++i) CHECK(back.elements[i].str == argv[i]);
+}
+
+TEST_CASE("reply: AppendCommand writes what hiredis' redisFormatCommandArgv writes, after what is there") {
+  const std::vector<std::vector<std::string>> commands = {
+      {},
+      {"PING"},
+      {"SENTINEL", "REPLICAS", "aragora-master"},
+      {"SET", "", std::string(9, 'x'), std::string(10, 'y'), std::string(99, 'z'), std::string(100, 'w')},
+      {"AUTH", "user", std::string("p\0\r\n$*", 7)},
+      std::vector<std::string>(10, "a"),
+      std::vector<std::string>(123, "arg"),
+  };
+  std::string pipeline = "prefix";
+  std::string expected = "prefix";
+  for (const auto& argv : commands) {
+    CAPTURE(argv.size());
+    std::vector<const char*> args;
+    std::vector<size_t> lens;
+    for (const auto& a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    char* target = nullptr;
+    const int len = redisFormatCommandArgv(&target, static_cast<int>(args.size()), args.data(), lens.data());
+    REQUIRE(len >= 0);
+    const std::string hiredis(target, static_cast<size_t>(len));
+    redisFreeCommand(target);
+
+    CHECK(FormatCommand(argv) == hiredis);
+    AppendCommand(pipeline, argv);
+    expected += hiredis;
+    CHECK(pipeline == expected);
+  }
 }
 
 TEST_CASE("reply: TypeName names what arrived") {
