@@ -1,12 +1,20 @@
 #include "collectors/parse.h"
 
+#include <algorithm>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <stdexcept>
 
 namespace rse::collectors {
 
 namespace {
+
+constexpr size_t kMaxFieldBytes = std::numeric_limits<std::uint32_t>::max();
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
@@ -27,32 +35,213 @@ bool IsNumberedKey(std::string_view key, std::string_view prefix) {
   return true;
 }
 
+// An upper bound of the fields in an INFO text. memchr: std::count is a byte loop at -O2.
+size_t CountLines(std::string_view text) {
+  size_t lines = 1;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end && (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)))) != nullptr) {
+    ++lines;
+    ++p;
+  }
+  return lines;
+}
+
+// Calls f(name, value) for each "name=value" item of an INFO list value ("ip=..,port=..").
+// Items without '=' or with an empty name are skipped.
+template <typename F>
+void ForEachListItem(std::string_view list, F f) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    f(item.substr(0, eq), item.substr(eq + 1));
+  }
+}
+
 }  // namespace
 
-FieldMap ParseInfo(std::string_view text) {
+// ------------------------------------------------------------------ FieldMap ----
+
+FieldMap::FieldMap(std::initializer_list<value_type> fields) {
+  size_t bytes = 0;
+  for (const auto& [name, value] : fields) bytes += name.size() + value.size();
+  buffer_.reserve(bytes);
+  index_.reserve(fields.size());
+  for (const auto& [name, value] : fields) AddUnsorted(name, value);
+  SortIndex();
+}
+
+std::uint64_t FieldMap::Prefix(std::string_view name) {
+  std::uint64_t prefix = 0;
+  if (name.size() >= 8 && std::endian::native == std::endian::little) {
+    std::memcpy(&prefix, name.data(), 8);
+    return __builtin_bswap64(prefix);
+  }
+  const size_t n = std::min<size_t>(name.size(), 8);
+  for (size_t i = 0; i < n; ++i) prefix |= std::uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * i);
+  return prefix;
+}
+
+int FieldMap::Compare(const Entry& e, std::uint64_t prefix, std::string_view name) const {
+  // Different prefixes order the names as their bytes do (a zero pad sorts a shorter name
+  // first). Equal ones: the first min(8, sizes) bytes are equal, compare the rest.
+  if (e.prefix != prefix) return e.prefix < prefix ? -1 : 1;
+  std::string_view key = KeyOf(e);
+  const size_t same = std::min<size_t>({key.size(), name.size(), 8});
+  return key.substr(same).compare(name.substr(same));
+}
+
+std::vector<FieldMap::Entry>::const_iterator FieldMap::LowerBound(std::string_view name) const {
+  const std::uint64_t prefix = Prefix(name);
+  return std::lower_bound(index_.begin(), index_.end(), name, [this, prefix](const Entry& e, std::string_view n) {
+    return Compare(e, prefix, n) < 0;
+  });
+}
+
+FieldMap::const_iterator FieldMap::find(std::string_view name) const {
+  auto it = LowerBound(name);
+  if (it == index_.end() || KeyOf(*it) != name) return end();
+  return {this, index_.data() + (it - index_.begin())};
+}
+
+std::optional<std::string_view> FieldMap::Get(std::string_view name) const {
+  auto it = LowerBound(name);
+  if (it == index_.end() || KeyOf(*it) != name) return std::nullopt;
+  return ValueOf(*it);
+}
+
+std::uint32_t FieldMap::Append(std::string_view bytes) {
+  if (bytes.size() > kMaxFieldBytes - buffer_.size()) throw std::length_error("FieldMap: more than 4 GiB of text");
+  auto offset = static_cast<std::uint32_t>(buffer_.size());
+  buffer_.append(bytes);
+  return offset;
+}
+
+void FieldMap::AddUnsorted(std::string_view name, std::string_view value) {
+  const std::uint32_t key = Append(name);
+  index_.push_back(MakeEntry(name, key, Append(value), static_cast<std::uint32_t>(value.size())));
+}
+
+void FieldMap::SortIndex() {
+  // Stable: equal names keep the order they were added in, so the last of a run is the last
+  // one given and wins, as with std::map::insert_or_assign. (Offsets cannot stand in for that
+  // order: empty names and values take no bytes.)
+  std::stable_sort(index_.begin(), index_.end(),
+                   [this](const Entry& a, const Entry& b) { return Compare(a, b.prefix, KeyOf(b)) < 0; });
+  size_t kept = 0;
+  for (size_t i = 0; i < index_.size(); ++i) {
+    if (kept > 0 && index_[kept - 1].prefix == index_[i].prefix && KeyOf(index_[kept - 1]) == KeyOf(index_[i])) {
+      index_[kept - 1] = index_[i];
+    } else {
+      index_[kept++] = index_[i];
+    }
+  }
+  index_.resize(kept);
+}
+
+void FieldMap::insert_or_assign(std::string_view name, std::string_view value) {
+  // Either may point into buffer_ (a view from this map), which the appends below can move.
+  auto inside = [this](std::string_view s) {
+    std::less<const char*> less;
+    return !s.empty() && !less(s.data(), buffer_.data()) && less(s.data(), buffer_.data() + buffer_.size());
+  };
+  std::string name_copy, value_copy;
+  if (inside(name)) name = name_copy = std::string(name);
+  if (inside(value)) value = value_copy = std::string(value);
+
+  auto it = LowerBound(name);
+  const auto pos = it - index_.begin();
+  if (it != index_.end() && KeyOf(*it) == name) {
+    Entry& e = index_[pos];
+    if (value.size() <= e.value_size) {
+      if (!value.empty()) std::memcpy(buffer_.data() + e.value, value.data(), value.size());
+    } else {
+      e.value = Append(value);
+    }
+    e.value_size = static_cast<std::uint32_t>(value.size());
+  } else {
+    const std::uint32_t key = Append(name);
+    index_.insert(index_.begin() + pos, MakeEntry(name, key, Append(value), static_cast<std::uint32_t>(value.size())));
+  }
+  CompactIfSparse();
+}
+
+FieldMap::size_type FieldMap::erase(std::string_view name) {
+  auto it = LowerBound(name);
+  if (it == index_.end() || KeyOf(*it) != name) return 0;
+  index_.erase(it);
+  CompactIfSparse();
+  return 1;
+}
+
+void FieldMap::CompactIfSparse() {
+  size_t live = 0;
+  for (const auto& e : index_) live += e.key_size + e.value_size;
+  if (buffer_.size() <= 2 * live + 256) return;
+  std::string compact;
+  compact.reserve(live);
+  for (auto& e : index_) {
+    auto key = static_cast<std::uint32_t>(compact.size());
+    compact.append(KeyOf(e));
+    auto value = static_cast<std::uint32_t>(compact.size());
+    compact.append(ValueOf(e));
+    e.key = key;
+    e.value = value;
+  }
+  buffer_ = std::move(compact);
+}
+
+bool operator==(const FieldMap& a, const FieldMap& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+// -------------------------------------------------------------------- parsers ----
+
+FieldMap ParseInfo(std::string_view text) { return ParseInfo(std::string(text)); }
+
+// The map keeps the whole text as its buffer (headers and line ends included: one move or one
+// copy beats appending ~150 fields one by one) and indexes the fields in place.
+FieldMap ParseInfo(std::string&& text) {
   FieldMap out;
-  while (!text.empty()) {
-    auto eol = text.find('\n');
-    std::string_view line = Trim(text.substr(0, eol));
-    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+  out.buffer_ = std::move(text);
+  const char* base = out.buffer_.data();
+  std::string_view rest = out.buffer_;
+  if (rest.size() > kMaxFieldBytes) {
+    // Beyond 32-bit offsets (far beyond any real INFO): the whole lines below the limit.
+    rest = rest.substr(0, rest.rfind('\n', kMaxFieldBytes - 1) + 1);
+  }
+  out.index_.reserve(CountLines(rest));
+  while (!rest.empty()) {
+    auto eol = rest.find('\n');
+    std::string_view line = Trim(rest.substr(0, eol));
+    rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
     if (line.empty() || line.front() == '#') continue;
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
-    out.insert_or_assign(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+    const auto key = static_cast<std::uint32_t>(line.data() - base);
+    out.index_.push_back(FieldMap::MakeEntry(line.substr(0, colon), key, key + static_cast<std::uint32_t>(colon) + 1,
+                                             static_cast<std::uint32_t>(line.size() - colon - 1)));
   }
+  out.SortIndex();
   return out;
 }
 
 FieldMap ParseInfoList(std::string_view value) {
   FieldMap out;
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    out.insert_or_assign(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
-  }
+  if (value.size() > kMaxFieldBytes) value = value.substr(0, value.rfind(',', kMaxFieldBytes - 1) + 1);
+  size_t items = 1;
+  size_t bytes = 0;
+  ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+    ++items;
+    bytes += k.size() + v.size();
+  });
+  out.buffer_.reserve(bytes);
+  out.index_.reserve(items);
+  ForEachListItem(value, [&](std::string_view k, std::string_view v) { out.AddUnsorted(k, v); });
+  out.SortIndex();
   return out;
 }
 
@@ -66,7 +255,7 @@ Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply) {
   if (reply.elements.size() % 2 != 0) {
     return R::Fail("expected an even number of elements, got " + std::to_string(reply.elements.size()));
   }
-  FieldMap out;
+  size_t bytes = 0;
   for (size_t i = 0; i < reply.elements.size(); i += 2) {
     const auto& k = reply.elements[i];
     const auto& v = reply.elements[i + 1];
@@ -74,8 +263,15 @@ Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply) {
       return R::Fail(std::string("expected string name/value pairs, got ") + redis::TypeName(k.type) +
                      "/" + redis::TypeName(v.type));
     }
-    out.insert_or_assign(k.str, v.str);
+    bytes += k.str.size() + v.str.size();
   }
+  if (bytes > kMaxFieldBytes) return R::Fail("name/value pairs longer than 4 GiB");
+  // One buffer for every name and value (SENTINEL MASTER has ~40 pairs), then one sort.
+  FieldMap out;
+  out.buffer_.reserve(bytes);
+  out.index_.reserve(reply.elements.size() / 2);
+  for (size_t i = 0; i < reply.elements.size(); i += 2) out.AddUnsorted(reply.elements[i].str, reply.elements[i + 1].str);
+  out.SortIndex();
   return R{std::move(out), {}};
 }
 
@@ -149,11 +345,7 @@ bool HasFlag(std::string_view flags, std::string_view flag) {
   return false;
 }
 
-std::optional<std::string_view> Field(const FieldMap& fields, std::string_view name) {
-  auto it = fields.find(name);
-  if (it == fields.end()) return std::nullopt;
-  return std::string_view(it->second);
-}
+std::optional<std::string_view> Field(const FieldMap& fields, std::string_view name) { return fields.Get(name); }
 
 std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view host_field,
                                         std::string_view port_field) {
@@ -165,11 +357,18 @@ std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view
 
 std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
   std::vector<ConnectedReplica> out;
+  // Ascending key order: "slave0", "slave1", "slave10", "slave2", ... (the items are read in
+  // place, without building a map per replica; a repeated item name keeps its last value).
   for (const auto& [key, value] : info) {
     if (!IsNumberedKey(key, "slave")) continue;
-    auto fields = ParseInfoList(value);
-    auto ip = Field(fields, "ip");
-    auto port = Field(fields, "port");
+    std::optional<std::string_view> ip, port, state, offset, lag;
+    ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+      if (k == "ip") ip = v;
+      else if (k == "port") port = v;
+      else if (k == "state") state = v;
+      else if (k == "offset") offset = v;
+      else if (k == "lag") lag = v;
+    });
     if (!ip || !port) continue;
     auto addr = redis::MakeAddress(*ip, *port);
     if (!addr) continue;
@@ -177,9 +376,9 @@ std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
     bool listed = false;
     for (const auto& seen : out) listed = listed || seen.address == *addr;
     if (listed) continue;
-    ConnectedReplica r{*addr, std::string(Field(fields, "state").value_or("")), std::nullopt, std::nullopt};
-    if (auto v = Field(fields, "offset")) r.offset = ParseNumber(*v);
-    if (auto v = Field(fields, "lag")) r.lag_seconds = ParseNumber(*v);
+    ConnectedReplica r{*addr, std::string(state.value_or("")), std::nullopt, std::nullopt};
+    if (offset) r.offset = ParseNumber(*offset);
+    if (lag) r.lag_seconds = ParseNumber(*lag);
     out.push_back(std::move(r));
   }
   return out;
@@ -189,10 +388,14 @@ std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info) {
   std::vector<KeyspaceEntry> out;
   for (const auto& [key, value] : info) {
     if (!IsNumberedKey(key, "db")) continue;
-    auto fields = ParseInfoList(value);
-    KeyspaceEntry e{key, std::nullopt, std::nullopt};
-    if (auto v = Field(fields, "keys")) e.keys = ParseNumber(*v);
-    if (auto v = Field(fields, "expires")) e.expires = ParseNumber(*v);
+    std::optional<std::string_view> keys, expires;
+    ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+      if (k == "keys") keys = v;
+      else if (k == "expires") expires = v;
+    });
+    KeyspaceEntry e{std::string(key), std::nullopt, std::nullopt};
+    if (keys) e.keys = ParseNumber(*keys);
+    if (expires) e.expires = ParseNumber(*expires);
     out.push_back(std::move(e));
   }
   return out;

@@ -5,17 +5,90 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "collectors/parse.h"
 #include "fuzz/common.h"
 
 using namespace rse::collectors;
 
+namespace {
+
+using Reference = std::map<std::string, std::string, std::less<>>;
+
+// The map FieldMap replaced, built the way ParseInfo used to build it.
+Reference ReferenceInfo(std::string_view text) {
+  Reference out;
+  while (!text.empty()) {
+    auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    out.insert_or_assign(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+  }
+  return out;
+}
+
+// Same fields, same order (the last of duplicate names, ascending names).
+bool SameFields(const FieldMap& m, const Reference& ref) {
+  if (m.size() != ref.size() || m.empty() != ref.empty()) return false;
+  auto it = ref.begin();
+  for (const auto& [key, value] : m) {
+    if (key != it->first || value != it->second) return false;
+    if (Field(m, key) != std::optional<std::string_view>(it->second) || m.count(key) != 1) return false;
+    ++it;
+  }
+  return true;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   FieldMap info = ParseInfo(text);
+
+  Reference ref = ReferenceInfo(text);
+  FUZZ_CHECK(SameFields(info, ref), "ParseInfo differs from the std::map it replaced");
+  FUZZ_CHECK(ParseInfo(std::string(text)) == info, "adopting the text reads differently");
+  {
+    // Edits through operator[] and erase, mirrored on the reference, with names and values
+    // taken from the input (and from the map itself).
+    FieldMap edited = info;
+    Reference edited_ref = ref;
+    size_t i = 0;
+    for (const auto& [key, value] : info) {
+      switch (i++ % 4) {
+        case 0:
+          edited[key] = text.substr(0, i % 64);
+          edited_ref[std::string(key)] = std::string(text.substr(0, i % 64));
+          break;
+        case 1:
+          edited.erase(key);
+          edited_ref.erase(std::string(key));
+          break;
+        case 2: {
+          std::string fresh = std::string(value) + "#";
+          edited[fresh] = edited[key];
+          edited_ref[fresh] = edited_ref.count(key) ? edited_ref.find(key)->second : "";
+          break;
+        }
+        default:
+          break;
+      }
+      if (i > 64) break;
+    }
+    FUZZ_CHECK(SameFields(edited, edited_ref), "edits differ from the std::map");
+    FUZZ_CHECK(SameFields(info, ref), "editing a copy changed the original");
+  }
 
   for (const auto& [key, value] : info) {
     FUZZ_CHECK(!key.empty(), "empty key");

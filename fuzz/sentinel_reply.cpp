@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     for (size_t i = 0; i < reply.elements.size(); i += 2) {
       FUZZ_CHECK(one.value->count(reply.elements[i].str) == 1, "a name went missing");
     }
+    // The same fields, in the same order, as the std::map FieldMap replaced: the last of
+    // duplicate names wins, names ascend.
+    std::map<std::string, std::string> ref;
+    for (size_t i = 0; i < reply.elements.size(); i += 2) {
+      ref.insert_or_assign(reply.elements[i].str, reply.elements[i + 1].str);
+    }
+    FUZZ_CHECK(one.value->size() == ref.size(), "%zu fields, expected %zu", one.value->size(), ref.size());
+    auto it = ref.begin();
+    for (const auto& [name, value] : *one.value) {
+      FUZZ_CHECK(name == it->first && value == it->second, "field %s differs",
+                 rse::fuzz::Printable(it->first).c_str());
+      ++it;
+    }
+    const FieldMap copy = *one.value;
+    FUZZ_CHECK(copy == *one.value, "a copy differs");
     CheckFields(*one.value);
   } else {
     FUZZ_CHECK(reply.IsError() || !one.error.empty(), "failed without a reason");

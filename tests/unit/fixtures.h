@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collectors/parse.h"
@@ -36,9 +37,9 @@ inline redis::Reply LoadFixture(const std::string& name) {
 
 // An INFO fixture (a bulk string) parsed into its fields.
 inline collectors::FieldMap LoadInfoFixture(const std::string& name) {
-  const auto reply = LoadFixture(name);
+  auto reply = LoadFixture(name);
   REQUIRE_MESSAGE(reply.type == redis::Reply::Type::kString, name << " is not a bulk string");
-  return collectors::ParseInfo(reply.str);
+  return collectors::ParseInfo(std::move(reply.str));
 }
 
 // A SENTINEL MASTER / REPLICAS / SENTINELS fixture parsed into field maps.

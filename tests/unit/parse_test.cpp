@@ -1,8 +1,11 @@
 // collectors/parse.h: pure functions from recorded Redis / Sentinel replies to values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -418,4 +421,181 @@ TEST_CASE("parse: AddressOf needs a valid ip and port") {
   CHECK_FALSE(AddressOf(FieldMap{{"ip", "10.0.0.1"}}).has_value());
   CHECK_FALSE(AddressOf(FieldMap{{"port", "6379"}}).has_value());
   CHECK_FALSE(AddressOf(FieldMap{{"ip", "10.0.0.1"}, {"port", "?"}}).has_value());
+}
+
+// ------------------------------------------------------------- FieldMap -----
+
+TEST_CASE("parse: FieldMap keeps the last of duplicate names") {
+  const auto info = ParseInfo("role:master\nused_memory:1\nrole:slave\nused_memory:2\nrole:sentinel\n");
+  CHECK(info.size() == 2);
+  CHECK(Get(info, "role") == "sentinel");
+  CHECK(Get(info, "used_memory") == "2");
+
+  auto fields = ParseFieldArray(Array({Str("flags"), Str("master"), Str("ip"), Str("10.0.0.1"), Str("flags"),
+                                       Str("s_down,master")}));
+  REQUIRE(fields.ok());
+  CHECK(fields.value->size() == 2);
+  CHECK(Get(*fields.value, "flags") == "s_down,master");
+
+  const auto list = ParseInfoList("ip=10.0.0.1,port=6379,ip=10.0.0.2");
+  CHECK(list.size() == 2);
+  CHECK(Get(list, "ip") == "10.0.0.2");
+
+  // Empty names and values, which take no bytes, keep their order too.
+  for (const auto& [pairs, expected] :
+       {std::pair{std::vector<const char*>{"", "", "", "", "", "replica"}, "replica"},
+        std::pair{std::vector<const char*>{"", "a", "", "", "", ""}, ""},
+        std::pair{std::vector<const char*>{"", "", "x", "", "", "b", "x", "y"}, "b"}}) {
+    std::vector<Reply> elements;
+    for (const char* e : pairs) elements.push_back(Str(e));
+    auto empty_names = ParseFieldArray(Array(std::move(elements)));
+    REQUIRE(empty_names.ok());
+    CHECK(Get(*empty_names.value, "") == expected);
+  }
+  // Many of them, among other names, as fuzz/sentinel_reply.cpp found: the last stays last
+  // through the sort.
+  for (int n : {20, 40, 100, 300}) {
+    for (const std::string last : {"replica", ""}) {
+      CAPTURE(n);
+      CAPTURE(last);
+      std::vector<Reply> elements;
+      for (int i = 0; i < n; ++i) {
+        elements.push_back(Str(i % 3 == 0 ? "" : "k" + std::to_string(i)));
+        elements.push_back(Str(i % 2 == 0 ? "" : "v" + std::to_string(i)));
+      }
+      elements.push_back(Str(""));
+      elements.push_back(Str(last));
+      auto empty_names = ParseFieldArray(Array(std::move(elements)));
+      REQUIRE(empty_names.ok());
+      CHECK(Get(*empty_names.value, "") == last);
+    }
+  }
+
+  const FieldMap init{{"port", "1"}, {"ip", "a"}, {"port", "2"}};
+  CHECK(init.size() == 2);
+  CHECK(Get(init, "port") == "2");
+
+  // The connected replica list reads its items the same way.
+  const auto replicas = ParseConnectedReplicas(FieldMap{{"slave0", "ip=10.0.0.1,port=1,state=x,port=6380"}});
+  REQUIRE(replicas.size() == 1);
+  CHECK(replicas[0].address.ToString() == "10.0.0.1:6380");
+}
+
+TEST_CASE("parse: FieldMap iterates in ascending name order") {
+  const auto info = ParseInfo("# Replication\r\nslave2:a\r\nslave10:b\r\nrole:master\r\nslave1:c\r\nslave0:d\r\n");
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  for (const auto& [key, value] : info) {
+    keys.emplace_back(key);
+    values.emplace_back(value);
+  }
+  CHECK(keys == std::vector<std::string>{"role", "slave0", "slave1", "slave10", "slave2"});
+  CHECK(values == std::vector<std::string>{"master", "d", "c", "b", "a"});
+
+  // The same order as the std::map it replaced, whatever order the reply had.
+  const auto full = LoadInfoFixture("info-master.resp");
+  std::vector<std::string> names;
+  for (const auto& [key, value] : full) names.emplace_back(key);
+  CHECK(std::is_sorted(names.begin(), names.end()));
+  CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+  CHECK(names.size() == full.size());
+
+  // Connected replicas come in key order too.
+  const auto replicas = ParseConnectedReplicas(FieldMap{{"slave10", "ip=10.0.0.10,port=1"},
+                                                        {"slave2", "ip=10.0.0.2,port=1"},
+                                                        {"slave1", "ip=10.0.0.1,port=1"}});
+  REQUIRE(replicas.size() == 3);
+  CHECK(replicas[0].address.host == "10.0.0.1");
+  CHECK(replicas[1].address.host == "10.0.0.10");
+  CHECK(replicas[2].address.host == "10.0.0.2");
+}
+
+TEST_CASE("parse: a FieldMap copy or move keeps its values after the original is gone") {
+  const std::string long_value(100, 'v');  // beyond any small-string buffer
+  auto original = std::make_unique<FieldMap>(ParseInfo(std::string("# Server\r\nname:" + long_value + "\r\nport:6379\r\n")));
+  FieldMap copy = *original;
+  FieldMap assigned;
+  assigned = *original;
+  FieldMap moved = std::move(*original);
+  original.reset();
+  for (const FieldMap* m : {&copy, &assigned, &moved}) {
+    CHECK(m->size() == 2);
+    CHECK(Get(*m, "name") == long_value);
+    CHECK(Get(*m, "port") == "6379");
+  }
+  CHECK(copy == moved);
+
+  // Small maps (the text fits a small-string buffer, which moves by copying) as well.
+  auto small = std::make_unique<FieldMap>(FieldMap{{"ip", "a"}, {"port", "1"}});
+  FieldMap small_moved = std::move(*small);
+  small.reset();
+  CHECK(Get(small_moved, "ip") == "a");
+  CHECK(Get(small_moved, "port") == "1");
+
+  std::vector<FieldMap> maps;
+  for (int i = 0; i < 50; ++i) maps.push_back(ParseInfo("n:" + std::to_string(i)));  // reallocations move them
+  for (int i = 0; i < 50; ++i) CHECK(Get(maps[i], "n") == std::to_string(i));
+}
+
+TEST_CASE("parse: FieldMap operator[] assignment replaces or inserts") {
+  FieldMap fields = LoadFieldArrayFixture("sentinel-master.resp");
+  const auto size = fields.size();
+  fields["flags"] = "s_down,o_down,master";  // longer than "master": replaced
+  CHECK(Get(fields, "flags") == "s_down,o_down,master");
+  fields["quorum"] = std::to_string(7);  // a temporary std::string
+  CHECK(Get(fields, "quorum") == "7");
+  fields["flags"] = "";  // shorter
+  CHECK(Get(fields, "flags").empty());
+  CHECK(fields.size() == size);
+
+  fields["aaa-new"] = "first";
+  fields["zzz-new"] = "last";
+  CHECK(fields.size() == size + 2);
+  CHECK((*fields.begin()).first == "aaa-new");
+  CHECK((*std::prev(fields.end())).second == "last");
+  CHECK(Get(fields, "name") == "aragora-master");  // the others keep their values
+
+  // A value or name taken from the map itself.
+  fields["copy-of-name"] = *Field(fields, "name");
+  fields["copy-of-ip"] = fields["ip"];
+  CHECK(Get(fields, "copy-of-name") == "aragora-master");
+  CHECK(Get(fields, "copy-of-ip") == "127.0.0.1");
+  std::string_view first_key = (*fields.begin()).first;
+  fields[first_key] = "x";
+  CHECK(Get(fields, "aaa-new") == "x");
+
+  // Reading a missing name through operator[] gives "" and inserts nothing.
+  CHECK(std::string_view(fields["missing"]).empty());
+  CHECK_FALSE(Field(fields, "missing").has_value());
+
+  CHECK(fields.erase("aaa-new") == 1);
+  CHECK(fields.erase("aaa-new") == 0);
+  CHECK(fields.count("aaa-new") == 0);
+  CHECK(fields.find("aaa-new") == fields.end());
+  CHECK(fields.find("ip")->second == "127.0.0.1");
+  CHECK(fields.count("ip") == 1);
+
+  // Many replacements: the values stay right while the buffer is compacted.
+  FieldMap info = ParseInfo("a:1\nb:2\nc:3");
+  for (int i = 0; i < 1000; ++i) {
+    info["b"] = std::string(static_cast<size_t>(i % 97), 'x');
+    info["k" + std::to_string(i % 10)] = std::to_string(i);
+  }
+  CHECK(info.size() == 13);
+  CHECK(Get(info, "a") == "1");
+  CHECK(Get(info, "b") == std::string(999 % 97, 'x'));
+  CHECK(Get(info, "c") == "3");
+  CHECK(Get(info, "k9") == "999");
+
+  info.clear();
+  CHECK(info.empty());
+  CHECK(info.begin() == info.end());
+}
+
+TEST_CASE("parse: ParseInfo adopting the reply's string reads the same as from a view") {
+  auto reply = LoadFixture("info-master.resp");
+  const auto from_view = ParseInfo(std::string_view(reply.str));
+  const auto adopted = ParseInfo(std::move(reply.str));
+  CHECK(adopted.size() == from_view.size());
+  CHECK(adopted == from_view);
 }
