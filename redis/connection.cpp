@@ -1,6 +1,5 @@
 #include "redis/connection.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,10 +8,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -45,8 +40,7 @@ Connection::Connection(Address address, Credentials credentials, std::shared_ptr
 Connection::~Connection() { Close(); }
 
 void Connection::Close() {
-  if (ssl_ != nullptr) SSL_free(ssl_);  // no close_notify: the socket may be dead or stuck
-  ssl_ = nullptr;
+  tls_session_.reset();  // no close_notify: the socket may be dead or stuck
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   authenticated_ = false;
@@ -206,52 +200,31 @@ class Executor {
   void Connected() {
     Connection& c = *req_.connection;
     if (!c.tls_) return BeginWrite();
-    c.ssl_ = SSL_new(c.tls_->ctx());
-    if (c.ssl_ == nullptr || SSL_set_fd(c.ssl_, c.fd_) != 1) {
-      return Fail({Cause::kTls, "cannot start TLS: " + OpenSslError()});
-    }
     const TlsOptions& o = c.tls_->options();
     const std::string& name = o.server_name.empty() ? c.address_.host : o.server_name;
-    in6_addr ip6;
-    in_addr ip4;
-    const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 || inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
-    if (!is_ip) SSL_set_tlsext_host_name(c.ssl_, name.c_str());
-    if (!o.insecure_skip_verify) {
-      // The certificate must name the node: its IP address, or the host name (or --*.tls-server-name).
-      X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl_);
-      int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) : SSL_set1_host(c.ssl_, name.c_str());
-      if (ok != 1) return Fail({Cause::kTls, "cannot set the name to verify: " + OpenSslError()});
-    }
+    std::string error;
+    c.tls_session_ = c.tls_->NewSession(c.fd_, name, error);
+    if (!c.tls_session_) return Fail({Cause::kTls, error});
     phase_ = Phase::kHandshake;
     Handshake();
   }
 
   void Handshake() {
-    Connection& c = *req_.connection;
-    ERR_clear_error();
-    int r = SSL_connect(c.ssl_);
-    if (r == 1) return BeginWrite();
-    int err = SSL_get_error(c.ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) {
-      want_ = POLLIN;
-      return;
+    std::string why;
+    switch (req_.connection->tls_session_->Handshake(why)) {
+      case TlsSession::Result::kOk: return BeginWrite();
+      case TlsSession::Result::kWantRead: want_ = POLLIN; return;
+      case TlsSession::Result::kWantWrite: want_ = POLLOUT; return;
+      case TlsSession::Result::kClosed:  // not reported by a handshake; as an error if it were
+      case TlsSession::Result::kError: break;
     }
-    if (err == SSL_ERROR_WANT_WRITE) {
-      want_ = POLLOUT;
-      return;
-    }
-    std::string why = OpenSslError();
-    long verify = SSL_get_verify_result(c.ssl_);
-    if (verify != X509_V_OK) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
-    if (why.empty()) why = err == SSL_ERROR_SYSCALL ? "connection closed during the handshake (not a TLS port?)"
-                                                     : "handshake failed";
     Fail({Cause::kTls, "TLS: " + why});
   }
 
   // Plain or TLS send/recv. Returns bytes moved, 0 to wait (want_ set), -1 after Fail/retry.
   ssize_t Send(const char* data, size_t len, Deadline deadline) {
     Connection& c = *req_.connection;
-    if (c.ssl_ == nullptr) {
+    if (!c.tls_session_) {
       for (;;) {
         ssize_t n = ::send(fd(), data, len, MSG_NOSIGNAL);
         if (n >= 0) return n;
@@ -262,15 +235,15 @@ class Executor {
         }
       }
     }
-    ERR_clear_error();
-    int n = SSL_write(c.ssl_, data, static_cast<int>(len));
-    if (n > 0) return n;
-    return TlsWait(n, "write", deadline);
+    size_t n = 0;
+    std::string error;
+    const TlsSession::Result r = c.tls_session_->Write(data, len, n, error);
+    return TlsOutcome(r, n, error, "write", deadline);
   }
 
   ssize_t Recv(char* buf, size_t len, Deadline deadline) {
     Connection& c = *req_.connection;
-    if (c.ssl_ == nullptr) {
+    if (!c.tls_session_) {
       for (;;) {
         ssize_t n = ::recv(fd(), buf, len, 0);
         if (n > 0) return n;
@@ -285,27 +258,23 @@ class Executor {
         }
       }
     }
-    ERR_clear_error();
-    int n = SSL_read(c.ssl_, buf, static_cast<int>(len));
-    if (n > 0) return n;
-    return TlsWait(n, "read", deadline);
+    size_t n = 0;
+    std::string error;
+    const TlsSession::Result r = c.tls_session_->Read(buf, len, n, error);
+    return TlsOutcome(r, n, error, "read", deadline);
   }
 
-  ssize_t TlsWait(int r, const char* what, Deadline deadline) {
-    int err = SSL_get_error(req_.connection->ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) {
-      want_ = POLLIN;
-      return 0;
+  ssize_t TlsOutcome(TlsSession::Result r, size_t n, const std::string& error, const char* what, Deadline deadline) {
+    switch (r) {
+      case TlsSession::Result::kOk: return static_cast<ssize_t>(n);
+      case TlsSession::Result::kWantRead: want_ = POLLIN; return 0;
+      case TlsSession::Result::kWantWrite: want_ = POLLOUT; return 0;
+      case TlsSession::Result::kClosed:
+        FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+        return -1;
+      case TlsSession::Result::kError: break;
     }
-    if (err == SSL_ERROR_WANT_WRITE) {
-      want_ = POLLOUT;
-      return 0;
-    }
-    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
-      FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
-    } else {
-      Fail({Cause::kTls, std::string("TLS ") + what + " failed: " + OpenSslError()});
-    }
+    Fail({Cause::kTls, std::string("TLS ") + what + " failed: " + error});
     return -1;
   }
 

@@ -5,14 +5,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "redis/address.h"
 #include "redis/reply.h"
 #include "redis/tls.h"
-
-struct ssl_st;
 
 namespace rse::redis {
 
@@ -60,7 +59,7 @@ class Connection {
   Credentials credentials_;
   std::shared_ptr<const TlsContext> tls_;
   int fd_ = -1;
-  ssl_st* ssl_ = nullptr;  // owned; null for plain TCP
+  std::unique_ptr<TlsSession> tls_session_;  // null for plain TCP
   bool authenticated_ = false;
   std::uint64_t connects_ = 0;
 };

@@ -1,57 +1,68 @@
 #include "redis/tls.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include <dlfcn.h>
+
+#include "redis/tls_module.h"
 
 namespace rse::redis {
+namespace {
 
-std::string OpenSslError() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out = buf;  // the last one is the most specific
+struct Loaded {
+  const TlsModule* module = nullptr;
+  std::string error;
+};
+
+// dlopen() by file name: glibc searches the DT_RPATH of the program (the exporter, or a test
+// binary), which names lib/redis_sentinel_exporter/ beside it. RTLD_LOCAL: nothing of the
+// module joins the global symbol scope; only its entry point is looked up. Never unloaded.
+Loaded Load() {
+  Loaded out;
+  void* handle = dlopen(kTlsModuleFile, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    out.error = std::string("cannot load the TLS module ") + kTlsModuleFile +
+                " (installed in lib/redis_sentinel_exporter/ beside the binary, or in "
+                "../lib/redis_sentinel_exporter/): " + (why ? why : "unknown error");
+    return out;
+  }
+  using Entry = const TlsModule* (*)(unsigned);
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, kTlsModuleEntry));
+  if (entry == nullptr) {
+    const char* why = dlerror();
+    out.error = std::string("cannot load the TLS module ") + kTlsModuleFile + ": " + (why ? why : "no entry point");
+    return out;
+  }
+  out.module = entry(kTlsModuleVersion);
+  if (out.module == nullptr) {
+    out.error = std::string("the TLS module ") + kTlsModuleFile +
+                " is from another build of the exporter (interface version mismatch); reinstall both";
   }
   return out;
 }
+
+const TlsModule* Module(std::string& error) {
+  static const Loaded loaded = Load();  // once, thread-safe
+  if (loaded.module == nullptr) error = loaded.error;
+  return loaded.module;
+}
+
+}  // namespace
 
 std::shared_ptr<const TlsContext> TlsContext::Create(const TlsOptions& options, std::string& error) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) {
-    error = "cannot create a TLS context: " + OpenSslError();
-    return nullptr;
-  }
-  std::shared_ptr<const TlsContext> out(new TlsContext(ctx, options));
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (!options.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
-      error = "cannot load CA file " + options.ca_file + ": " + OpenSslError();
-      return nullptr;
-    }
-  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-    error = "cannot load the system's CA certificates: " + OpenSslError();
-    return nullptr;
-  }
-  if (!options.cert_file.empty() || !options.key_file.empty()) {
-    if (options.cert_file.empty() || options.key_file.empty()) {
-      error = "a client certificate needs both a certificate file and a key file";
-      return nullptr;
-    }
-    if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
-      error = "cannot load certificate " + options.cert_file + ": " + OpenSslError();
-      return nullptr;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-      error = "cannot load key " + options.key_file + " (or it does not match the certificate): " + OpenSslError();
-      return nullptr;
-    }
-  }
-  SSL_CTX_set_verify(ctx, options.insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
-  return out;
+  const TlsModule* module = Module(error);
+  if (module == nullptr) return nullptr;
+  return module->NewClientContext(options, error);
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error) {
+  const TlsModule* module = Module(error);
+  return module != nullptr && module->ApplyServerTls(ssl_ctx, options, error);
+}
+
+std::string OpenSslError() {
+  std::string ignored;
+  const TlsModule* module = Module(ignored);
+  return module != nullptr ? module->LastError() : "";
+}
 
 }  // namespace rse::redis

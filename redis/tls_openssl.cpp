@@ -1,0 +1,214 @@
+// librse_tls.so: the OpenSSL code behind redis/tls.h, loaded only when TLS is configured
+// (redis/tls.h says why). Exports one symbol, rse_tls_module (redis/tls_module.h).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <climits>
+
+#include "redis/tls_module.h"
+
+namespace rse::redis {
+namespace {
+
+std::string OpenSslErrorText() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    out = buf;  // the last one is the most specific
+  }
+  return out;
+}
+
+int Clamp(std::size_t len) { return len > INT_MAX ? INT_MAX : static_cast<int>(len); }
+
+class OpenSslSession final : public TlsSession {
+ public:
+  explicit OpenSslSession(SSL* ssl) : ssl_(ssl) {}
+  ~OpenSslSession() override { SSL_free(ssl_); }
+  OpenSslSession(const OpenSslSession&) = delete;
+  OpenSslSession& operator=(const OpenSslSession&) = delete;
+
+  Result Handshake(std::string& error) override {
+    ERR_clear_error();
+    int r = SSL_connect(ssl_);
+    if (r == 1) return Result::kOk;
+    int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
+    if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
+    error = OpenSslErrorText();
+    long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    if (error.empty()) error = err == SSL_ERROR_SYSCALL ? "connection closed during the handshake (not a TLS port?)"
+                                                        : "handshake failed";
+    return Result::kError;
+  }
+
+  Result Read(char* buf, std::size_t len, std::size_t& n, std::string& error) override {
+    ERR_clear_error();
+    int r = SSL_read(ssl_, buf, Clamp(len));
+    return Outcome(r, n, error);
+  }
+
+  Result Write(const char* data, std::size_t len, std::size_t& n, std::string& error) override {
+    ERR_clear_error();
+    int r = SSL_write(ssl_, data, Clamp(len));
+    return Outcome(r, n, error);
+  }
+
+ private:
+  Result Outcome(int r, std::size_t& n, std::string& error) {
+    n = 0;
+    if (r > 0) {
+      n = static_cast<std::size_t>(r);
+      return Result::kOk;
+    }
+    int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
+    if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) return Result::kClosed;
+    error = OpenSslErrorText();
+    return Result::kError;
+  }
+
+  SSL* ssl_;
+};
+
+class OpenSslContext final : public TlsContext {
+ public:
+  OpenSslContext(SSL_CTX* ctx, const TlsOptions& options) : TlsContext(options), ctx_(ctx) {}
+  ~OpenSslContext() override { SSL_CTX_free(ctx_); }
+
+  std::unique_ptr<TlsSession> NewSession(int fd, const std::string& name, std::string& error) const override {
+    ERR_clear_error();
+    SSL* ssl = SSL_new(ctx_);
+    if (ssl == nullptr) {
+      error = "cannot start TLS: " + OpenSslErrorText();
+      return nullptr;
+    }
+    auto session = std::make_unique<OpenSslSession>(ssl);
+    if (SSL_set_fd(ssl, fd) != 1) {
+      error = "cannot start TLS: " + OpenSslErrorText();
+      return nullptr;
+    }
+    in6_addr ip6;
+    in_addr ip4;
+    const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 || inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
+    if (!is_ip) SSL_set_tlsext_host_name(ssl, name.c_str());
+    if (!options().insecure_skip_verify) {
+      // The certificate must name the node: its IP address, or the host name (or --*.tls-server-name).
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) : SSL_set1_host(ssl, name.c_str());
+      if (ok != 1) {
+        error = "cannot set the name to verify: " + OpenSslErrorText();
+        return nullptr;
+      }
+    }
+    return session;
+  }
+
+ private:
+  SSL_CTX* ctx_;
+};
+
+class OpenSslModule final : public TlsModule {
+ public:
+  std::unique_ptr<TlsContext> NewClientContext(const TlsOptions& options, std::string& error) const override {
+    ERR_clear_error();
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == nullptr) {
+      error = "cannot create a TLS context: " + OpenSslErrorText();
+      return nullptr;
+    }
+    auto out = std::make_unique<OpenSslContext>(ctx, options);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (!options.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
+        error = "cannot load CA file " + options.ca_file + ": " + OpenSslErrorText();
+        return nullptr;
+      }
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      error = "cannot load the system's CA certificates: " + OpenSslErrorText();
+      return nullptr;
+    }
+    if (!options.cert_file.empty() || !options.key_file.empty()) {
+      if (options.cert_file.empty() || options.key_file.empty()) {
+        error = "a client certificate needs both a certificate file and a key file";
+        return nullptr;
+      }
+      if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
+        error = "cannot load certificate " + options.cert_file + ": " + OpenSslErrorText();
+        return nullptr;
+      }
+      if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(ctx) != 1) {
+        error = "cannot load key " + options.key_file + " (or it does not match the certificate): " +
+                OpenSslErrorText();
+        return nullptr;
+      }
+    }
+    SSL_CTX_set_verify(ctx, options.insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
+    return out;
+  }
+
+  bool ApplyServerTls(void* raw, const ServerTlsOptions& tls, std::string& error) const override {
+    ERR_clear_error();
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> own(nullptr, SSL_CTX_free);
+    auto* ctx = static_cast<SSL_CTX*>(raw);
+    if (ctx == nullptr) {
+      own.reset(SSL_CTX_new(TLS_server_method()));
+      ctx = own.get();
+      if (ctx == nullptr) {
+        error = "cannot create a TLS context: " + OpenSslErrorText();
+        return false;
+      }
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+      error = "cannot load cert_file " + tls.cert_file + ": " + OpenSslErrorText();
+      return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      error = "cannot load key_file " + tls.key_file + " (or it does not match cert_file): " + OpenSslErrorText();
+      return false;
+    }
+    SSL_CTX_set_min_proto_version(ctx, tls.min_version != 0 ? tls.min_version : TLS1_2_VERSION);
+    if (tls.max_version != 0) SSL_CTX_set_max_proto_version(ctx, tls.max_version);
+    if (!tls.client_ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+        error = "cannot load client_ca_file " + tls.client_ca_file + ": " + OpenSslErrorText();
+        return false;
+      }
+      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str())) {
+        SSL_CTX_set_client_CA_list(ctx, names);
+      }
+    }
+    using Auth = ServerTlsOptions::ClientAuth;
+    int mode = SSL_VERIFY_NONE;
+    if (tls.client_auth == Auth::kRequest || tls.client_auth == Auth::kVerifyIfGiven) mode = SSL_VERIFY_PEER;
+    if (tls.client_auth == Auth::kRequireAny || tls.client_auth == Auth::kRequireAndVerify) {
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    // Go's RequestClientCert and RequireAnyClientCert accept any certificate; OpenSSL cannot ask
+    // for one without verifying it, so those accept an unverifiable one through the callback.
+    const bool accept_any = tls.client_auth == Auth::kRequest || tls.client_auth == Auth::kRequireAny;
+    SSL_verify_cb accept_all = [](int, X509_STORE_CTX*) { return 1; };
+    SSL_CTX_set_verify(ctx, mode, accept_any ? accept_all : nullptr);
+    return true;
+  }
+
+  std::string LastError() const override { return OpenSslErrorText(); }
+};
+
+}  // namespace
+}  // namespace rse::redis
+
+extern "C" __attribute__((visibility("default"))) const rse::redis::TlsModule* rse_tls_module(unsigned version) {
+  static const rse::redis::OpenSslModule module;
+  return version == rse::redis::kTlsModuleVersion ? &module : nullptr;
+}
