@@ -1,6 +1,13 @@
 // The connection layer against peers that misbehave: every failure is a cause and a message,
 // within the deadline, never a hang or a crash.
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <doctest/doctest.h>
+
+#include <cstdio>
 
 #include "redis/connection.h"
 #include "tests/unit/fake_server.h"
@@ -188,4 +195,204 @@ TEST_CASE("IPv6 loopback peers work when the machine has ::1") {
   auto st = RunOne(c, {{"PING"}}, 2s);
   CHECK(st.cause == Cause::kRefused);
   CHECK(c.address().ToString().rfind("[::1]:", 0) == 0);
+}
+
+// TLS: the module (librse_tls.so) is loaded in this process on first use, through the test
+// binary's RUNPATH. The peers below use OpenSSL directly: a self-signed certificate for
+// 127.0.0.1, made once, and a Redis-speaking TLS server on FakeServer's accepted sockets.
+struct TestCert {
+  SSL_CTX* server = nullptr;
+  std::string pem_path;  // the certificate, to trust as a CA file
+
+  TestCert() {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("rse-test"), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(x, san, -1);
+    X509_EXTENSION_free(san);
+    X509_sign(x, key, EVP_sha256());
+    server = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(server, x);
+    SSL_CTX_use_PrivateKey(server, key);
+    char tmpl[] = "/tmp/rse-unit-cert-XXXXXX";
+    int fd = mkstemp(tmpl);
+    FILE* f = fdopen(fd, "w");
+    PEM_write_X509(f, x);
+    fclose(f);
+    pem_path = tmpl;
+    X509_free(x);
+    EVP_PKEY_free(key);
+  }
+  ~TestCert() {
+    SSL_CTX_free(server);
+    std::remove(pem_path.c_str());
+  }
+};
+
+const TestCert& Cert() {
+  static const TestCert cert;
+  return cert;
+}
+
+// Answers each command with reply(argv) over TLS; hangs up (close_notify) after
+// `close_after` commands when it is positive.
+FakeServer::Handler TlsPeer(std::function<std::string(const std::vector<std::string>&)> reply, int close_after = 0) {
+  SSL_CTX* ctx = Cert().server;
+  return [ctx, reply, close_after](int fd, const std::atomic<bool>& stop) {
+    timeval tv{2, 0};  // bounds the blocking handshake and writes
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+      RespParser parser;
+      int served = 0;
+      bool open = true;
+      while (open && !stop) {
+        if (SSL_pending(ssl) == 0) {
+          pollfd p{fd, POLLIN, 0};
+          if (poll(&p, 1, 20) <= 0) continue;
+        }
+        char buf[4096];
+        int n = SSL_read(ssl, buf, sizeof(buf));
+        if (n <= 0 || !parser.Feed(buf, static_cast<size_t>(n))) break;
+        Reply cmd;
+        while (open && parser.Next(cmd) == RespParser::Result::kReply) {
+          std::vector<std::string> argv;
+          for (const auto& e : cmd.elements) argv.push_back(e.str);
+          std::string out = reply(argv);
+          if (SSL_write(ssl, out.data(), static_cast<int>(out.size())) <= 0) open = false;
+          if (close_after > 0 && ++served == close_after) {
+            SSL_shutdown(ssl);
+            open = false;
+          }
+        }
+      }
+    }
+    SSL_free(ssl);
+    ERR_clear_error();
+  };
+}
+
+std::shared_ptr<const TlsContext> VerifyingTls(const std::string& server_name = "") {
+  TlsOptions o;
+  o.enabled = true;
+  o.ca_file = Cert().pem_path;
+  o.server_name = server_name;
+  std::string error;
+  auto ctx = TlsContext::Create(o, error);
+  INFO(error);
+  REQUIRE(ctx);
+  return ctx;
+}
+
+std::string Big(const std::vector<std::string>& argv) {
+  if (argv[0] == "BIG") {
+    std::string body(200000, 'x');  // many TLS records, more than one read buffer
+    return "$" + std::to_string(body.size()) + "\r\n" + body + "\r\n";
+  }
+  return Pong(argv);
+}
+
+TEST_CASE("TLS: pipelined commands and a large reply over a verified session, kept open between requests") {
+  FakeServer server(TlsPeer(Big));
+  Connection c(Local(server.port()), {}, VerifyingTls());
+  std::vector<Reply> replies;
+  auto st = RunOne(c, {{"PING"}, {"ECHO", "hello"}, {"BIG"}}, 5s, &replies);
+  INFO(st.message);
+  REQUIRE(st.ok());
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0].str == "PONG");
+  CHECK(replies[1].str == "hello");
+  CHECK(replies[2].str.size() == 200000);
+  st = RunOne(c, {{"ECHO", "again"}}, 5s, &replies);
+  REQUIRE(st.ok());
+  CHECK(replies[0].str == "again");
+  CHECK(c.connects() == 1);
+  CHECK(server.accepted() == 1);
+}
+
+TEST_CASE("TLS: a kept session the server closed while idle is reopened once, without failing") {
+  FakeServer server(TlsPeer(Pong, 1));
+  Connection c(Local(server.port()), {}, VerifyingTls());
+  REQUIRE(RunOne(c, {{"PING"}}, 5s).ok());
+  std::this_thread::sleep_for(100ms);  // the close_notify arrives
+  auto st = RunOne(c, {{"PING"}}, 5s);
+  INFO(st.message);
+  CHECK(st.ok());
+  CHECK(c.connects() == 2);
+}
+
+TEST_CASE("TLS: a certificate that does not name the node fails verification") {
+  FakeServer server(TlsPeer(Pong));
+  Connection c(Local(server.port()), {}, VerifyingTls("redis.example.net"));
+  auto st = RunOne(c, {{"PING"}}, 5s);
+  CHECK(st.cause == Cause::kTls);
+  CHECK(st.message.rfind("TLS: certificate verification failed: ", 0) == 0);
+  CHECK_FALSE(c.IsOpen());
+}
+
+std::shared_ptr<const TlsContext> InsecureTls() {
+  TlsOptions o;
+  o.enabled = true;
+  o.insecure_skip_verify = true;
+  std::string error;
+  auto ctx = TlsContext::Create(o, error);
+  INFO(error);
+  REQUIRE(ctx);
+  return ctx;
+}
+
+TEST_CASE("TLS: files that cannot be loaded are errors naming them") {
+  TlsOptions o;
+  o.enabled = true;
+  o.ca_file = "/nonexistent/ca.crt";
+  std::string error;
+  CHECK_FALSE(TlsContext::Create(o, error));
+  CHECK(error.rfind("cannot load CA file /nonexistent/ca.crt: ", 0) == 0);
+  o.ca_file.clear();
+  o.cert_file = "/nonexistent/client.crt";
+  error.clear();
+  CHECK_FALSE(TlsContext::Create(o, error));
+  CHECK(error == "a client certificate needs both a certificate file and a key file");
+  o.key_file = "/nonexistent/client.key";
+  CHECK_FALSE(TlsContext::Create(o, error));
+  CHECK(error.rfind("cannot load certificate /nonexistent/client.crt: ", 0) == 0);
+}
+
+TEST_CASE("TLS: a peer that answers in plain text fails the handshake as a TLS error") {
+  FakeServer server(FakeServer::SendAndClose("-ERR not TLS\r\n"));
+  Connection c(Local(server.port()), {}, InsecureTls());
+  auto st = RunOne(c, {{"PING"}}, 2s);
+  CHECK(st.cause == Cause::kTls);
+  CHECK(st.message.rfind("TLS: ", 0) == 0);
+  CHECK_FALSE(c.IsOpen());
+}
+
+TEST_CASE("TLS: a peer that closes during the handshake is a TLS error, not a hang") {
+  FakeServer server(FakeServer::SendAndClose(""));
+  Connection c(Local(server.port()), {}, InsecureTls());
+  auto start = Clock::now();
+  auto st = RunOne(c, {{"PING"}}, 2s);
+  CHECK(Clock::now() - start < 1s);
+  CHECK(st.cause == Cause::kTls);
+  CHECK(st.message.rfind("TLS: ", 0) == 0);  // OpenSSL 3: "... unexpected eof while reading"
+}
+
+TEST_CASE("TLS: a peer that never answers the handshake times out at the deadline") {
+  FakeServer server(FakeServer::Silent());
+  Connection c(Local(server.port()), {}, InsecureTls());
+  auto start = Clock::now();
+  auto st = RunOne(c, {{"PING"}}, 300ms);
+  CHECK(Clock::now() - start < 800ms);
+  CHECK(st.cause == Cause::kTimeout);
+  CHECK(st.message == "timed out in the TLS handshake");
 }
