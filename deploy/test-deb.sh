@@ -59,6 +59,7 @@ want_depends=$( (sed -e 's/#.*//' -e 's/[[:space:]]//g' "$root/packaging/runtime
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/contents"
 expect_file() { grep -qxF "$1" "$tmp/contents" || fail "the package lacks $1"; }
 expect_file /usr/bin/redis_sentinel_exporter
+expect_file /usr/lib/redis_sentinel_exporter/librse_tls.so
 expect_file /lib/systemd/system/redis-sentinel-exporter.service
 expect_file /etc/default/redis-sentinel-exporter
 expect_file /usr/share/doc/redis-sentinel-exporter/README.md
@@ -187,6 +188,8 @@ done
 # The data nodes require the password: all three up means the service user read the file.
 [ "$(count_samples "$metrics" redis_up 1)" = 3 ] || fail "want 3 data nodes up (password file read as $user): $(grep '^redis_up' <<<"$metrics")"
 log "installed exporter as $user on 127.0.0.1:$port: 3 Sentinels and 3 data nodes up"
+# No TLS configured: the TLS module (and the OpenSSL it brings) stays unloaded.
+grep -q 'librse_tls\.so' "/proc/$epid/maps" && fail "the exporter without TLS loaded the TLS module"
 
 # ---------------------------------------------------------------- HTTPS -----------------
 # The installed binary serves HTTPS with Debian 12's civetweb and OpenSSL 3 through the
@@ -210,6 +213,21 @@ grep -q '^redis_sentinel_exporter_build_info' "$tmp/tls-metrics" || fail "HTTPS 
 kill -0 "$tpid" 2>/dev/null || fail "the installed exporter died after an HTTPS request"
 stop_pid "$tpid"
 log "installed exporter served HTTPS on 127.0.0.1:$tport"
+
+# TLS to Sentinel: the installed binary loads its TLS module from /usr/lib/redis_sentinel_exporter/
+# through its DT_RPATH at startup, where the flags are checked (the topology has no TLS, so only
+# the loading is checked here; tests/integration/tls_test.cpp scrapes over TLS).
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs \
+  --inh-caps=-all -- "$bin" --web.listen-address=127.0.0.1:0 --sentinel.addr="${sentinels%%,*}" \
+  --sentinel.tls-ca-file="$tmp/tls.crt" </dev/null >"$tmp/exporter-redis-tls.log" 2>&1 &
+rpid=$!
+on_exit "stop_pid $rpid"
+wait_listening "$tmp/exporter-redis-tls.log" 10 >/dev/null ||
+  fail "installed exporter with --sentinel.tls-ca-file did not start: $(cat "$tmp/exporter-redis-tls.log")"
+grep -q ' /usr/lib/redis_sentinel_exporter/librse_tls\.so$' "/proc/$rpid/maps" ||
+  fail "installed exporter with TLS to Sentinel did not load /usr/lib/redis_sentinel_exporter/librse_tls.so"
+stop_pid "$rpid"
+log "installed exporter loaded its TLS module for TLS to Sentinel"
 
 # ---------------------------------------------------------------- remove ----------------
 stop_pid "$epid"
