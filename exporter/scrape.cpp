@@ -356,7 +356,7 @@ class Discovery {
   void OnDataReply(DataNode& node, Request& req) {
     node.error = req.status;
     if (node.error.ok()) {
-      const Reply& reply = req.replies[0];
+      Reply& reply = req.replies[0];
       const std::string& command = data_command_[0];
       if (reply.IsError()) {
         node.error = ReplyStatus(reply, command);
@@ -364,7 +364,7 @@ class Discovery {
         node.error = {Cause::kProtocol, std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " +
                                             command};
       } else if (command == "INFO") {
-        node.info = collectors::ParseInfo(reply.str);
+        node.info = collectors::ParseInfo(std::move(reply.str));  // the map keeps the text: no copy
         if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
             !collectors::Field(node.info, "role")) {
           node.error = {Cause::kProtocol, "not a Redis data node: INFO has no role (a Sentinel?)"};
