@@ -413,6 +413,8 @@ TEST_CASE("parse: SplitFlags and HasFlag") {
   CHECK_FALSE(HasFlag("s_down,master,disconnected", "down"));  // whole flags only, not substrings
   CHECK_FALSE(HasFlag("s_down,master,disconnected", "s_down,master"));
   CHECK_FALSE(HasFlag("", "master"));
+  CHECK(HasFlag("master,,slave,", "slave"));
+  CHECK_FALSE(HasFlag("master,,slave,", ""));
 }
 
 TEST_CASE("parse: AddressOf needs a valid ip and port") {
