@@ -1,11 +1,9 @@
 #include "exporter/web_config.h"
 
 #include <crypt.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -36,36 +34,65 @@ std::string Path(const YAML::Node& node, const std::string& key, const std::stri
   return value;
 }
 
+// TLS protocol version numbers, as OpenSSL's TLS1_*_VERSION.
 int TlsVersion(const std::string& name, const std::string& key) {
-  if (name == "TLS10") return TLS1_VERSION;
-  if (name == "TLS11") return TLS1_1_VERSION;
-  if (name == "TLS12") return TLS1_2_VERSION;
-  if (name == "TLS13") return TLS1_3_VERSION;
+  if (name == "TLS10") return 0x0301;
+  if (name == "TLS11") return 0x0302;
+  if (name == "TLS12") return 0x0303;
+  if (name == "TLS13") return 0x0304;
   throw Invalid{"tls_server_config." + key + ": '" + name + "' is not one of TLS10, TLS11, TLS12, TLS13"};
 }
 
-std::string Sha256(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
-
+// Standard base64 with padding; "" for anything else.
 std::string Base64Decode(const std::string& in) {
-  std::string out((in.size() / 4 + 1) * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return {};
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  if (in.size() >= 1 && in[in.size() - 1] == '=') --len;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
+  if (in.size() % 4 != 0) return {};
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
+    std::uint32_t v = 0;
+    for (int j = 0; j < 4; ++j) {
+      int d = j >= 4 - pad ? 0 : value(in[i + j]);
+      if (d < 0) return {};
+      v = v << 6 | static_cast<std::uint32_t>(d);
+    }
+    out += static_cast<char>(v >> 16);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(v & 0xff);
+  }
   return out;
 }
 
 bool ConstantTimeEqual(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+redis::ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
+  using Auth = redis::ServerTlsOptions::ClientAuth;
+  redis::ServerTlsOptions o;
+  o.cert_file = tls.cert_file;
+  o.key_file = tls.key_file;
+  o.client_ca_file = tls.client_ca_file;
+  o.min_version = tls.min_version;
+  o.max_version = tls.max_version;
+  const std::string& type = tls.client_auth_type;
+  o.client_auth = type == "RequestClientCert"            ? Auth::kRequest
+                  : type == "RequireAnyClientCert"       ? Auth::kRequireAny
+                  : type == "VerifyClientCertIfGiven"    ? Auth::kVerifyIfGiven
+                  : type == "RequireAndVerifyClientCert" ? Auth::kRequireAndVerify
+                                                         : Auth::kNone;
+  return o;
 }
 
 }  // namespace
@@ -138,49 +165,25 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
   }
   if (cfg.tls) {
     // Load the files once now so that a bad path fails at startup, not at the first request.
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-    if (!ConfigureServerTls(ctx.get(), *cfg.tls, error)) {
+    if (!redis::ApplyServerTls(nullptr, ServerOptions(*cfg.tls), error)) {
       error = "--web.config.file: " + error;
+      return std::nullopt;
+    }
+  }
+  if (!cfg.basic_auth_users.empty()) {
+    // Verified passwords are remembered as SHA-256 digests, from the TLS module: load it now,
+    // so a missing module is a startup error rather than a bcrypt run on every request.
+    std::string why;
+    if (redis::Sha256("", why).empty()) {
+      error = "--web.config.file: basic_auth_users: " + why;
       return std::nullopt;
     }
   }
   return cfg;
 }
 
-bool ConfigureServerTls(void* raw, const WebConfig::Tls& tls, std::string& error) {
-  auto* ctx = static_cast<SSL_CTX*>(raw);
-  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
-    error = "cannot load cert_file " + tls.cert_file + ": " + redis::OpenSslError();
-    return false;
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    error = "cannot load key_file " + tls.key_file + " (or it does not match cert_file): " + redis::OpenSslError();
-    return false;
-  }
-  SSL_CTX_set_min_proto_version(ctx, tls.min_version != 0 ? tls.min_version : TLS1_2_VERSION);
-  if (tls.max_version != 0) SSL_CTX_set_max_proto_version(ctx, tls.max_version);
-  if (!tls.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
-      error = "cannot load client_ca_file " + tls.client_ca_file + ": " + redis::OpenSslError();
-      return false;
-    }
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str())) {
-      SSL_CTX_set_client_CA_list(ctx, names);
-    }
-  }
-  int mode = SSL_VERIFY_NONE;
-  // Go's RequestClientCert and RequireAnyClientCert accept any certificate; OpenSSL cannot ask
-  // for one without verifying it, so those accept an unverifiable one through the callback.
-  const std::string& type = tls.client_auth_type;
-  if (type == "RequestClientCert" || type == "VerifyClientCertIfGiven") mode = SSL_VERIFY_PEER;
-  if (type == "RequireAnyClientCert" || type == "RequireAndVerifyClientCert") {
-    mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-  }
-  const bool accept_any = type == "RequestClientCert" || type == "RequireAnyClientCert";
-  SSL_verify_cb accept_all = [](int, X509_STORE_CTX*) { return 1; };
-  SSL_CTX_set_verify(ctx, mode, accept_any ? accept_all : nullptr);
-  return true;
+bool ConfigureServerTls(void* ssl_ctx, const WebConfig::Tls& tls, std::string& error) {
+  return redis::ApplyServerTls(ssl_ctx, ServerOptions(tls), error);
 }
 
 bool BasicAuth::Check(const char* header) {
@@ -199,8 +202,9 @@ bool BasicAuth::Check(const char* header) {
     crypt_r(password.c_str(), "$2b$10$abcdefghijklmnopqrstuu", data.get());
     return false;
   }
-  const std::string digest = Sha256(password);
-  {
+  std::string unused;
+  const std::string digest = redis::Sha256(password, unused);  // "" only if the module vanished
+  if (!digest.empty()) {
     std::lock_guard lock(mu_);
     auto v = verified_.find(user);
     if (v != verified_.end() && ConstantTimeEqual(v->second, digest)) return true;
@@ -208,8 +212,8 @@ bool BasicAuth::Check(const char* header) {
   auto data = std::make_unique<crypt_data>();
   const char* out = crypt_r(password.c_str(), it->second.c_str(), data.get());
   const bool ok = out != nullptr && out[0] != '*' && ConstantTimeEqual(out, it->second);
-  OPENSSL_cleanse(password.data(), password.size());
-  if (ok) {
+  explicit_bzero(password.data(), password.size());
+  if (ok && !digest.empty()) {
     std::lock_guard lock(mu_);
     verified_[user] = digest;
   }

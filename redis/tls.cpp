@@ -65,4 +65,12 @@ std::string OpenSslError() {
   return module != nullptr ? module->LastError() : "";
 }
 
+std::string Sha256(std::string_view data, std::string& error) {
+  const TlsModule* module = Module(error);
+  if (module == nullptr) return {};
+  std::string digest = module->Sha256(data);
+  if (digest.empty()) error = "SHA-256 failed: " + module->LastError();
+  return digest;
+}
+
 }  // namespace rse::redis

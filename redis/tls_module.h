@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "redis/tls.h"
 
@@ -17,6 +18,7 @@ class TlsModule {
   virtual std::unique_ptr<TlsContext> NewClientContext(const TlsOptions& options, std::string& error) const = 0;
   virtual bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error) const = 0;
   virtual std::string LastError() const = 0;
+  virtual std::string Sha256(std::string_view data) const = 0;
 
  protected:
   ~TlsModule() = default;  // a static object of the module, never deleted
@@ -24,7 +26,7 @@ class TlsModule {
 
 // The classes above cross the module boundary as C++ objects, so binary and module must come
 // from the same sources: bump this whenever tls.h or this file changes a type or a signature.
-inline constexpr unsigned kTlsModuleVersion = 1;
+inline constexpr unsigned kTlsModuleVersion = 2;
 inline constexpr char kTlsModuleFile[] = "librse_tls.so";
 inline constexpr char kTlsModuleEntry[] = "rse_tls_module";
 

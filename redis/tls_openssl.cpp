@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -203,6 +204,13 @@ class OpenSslModule final : public TlsModule {
   }
 
   std::string LastError() const override { return OpenSslErrorText(); }
+
+  std::string Sha256(std::string_view data) const override {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+    return std::string(reinterpret_cast<const char*>(md), len);
+  }
 };
 
 }  // namespace
