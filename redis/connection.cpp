@@ -331,10 +331,10 @@ class Executor {
       std::vector<std::string> auth{"AUTH"};
       if (!c.credentials_.user.empty()) auth.push_back(c.credentials_.user);
       auth.push_back(c.credentials_.password);
-      out_ += FormatCommand(auth);
+      AppendCommand(out_, auth);
       auth_sent_ = true;
     }
-    for (const auto& cmd : req_.commands) out_ += FormatCommand(cmd);
+    for (const auto& cmd : req_.commands) AppendCommand(out_, cmd);
     expected_ = req_.commands.size() + (auth_sent_ ? 1 : 0);
     received_bytes_ = 0;
     parser_ = std::make_unique<RespParser>();
@@ -404,6 +404,7 @@ class Executor {
         return false;
       }
       phase_ = Phase::kDone;
+      parser_.reset();  // its buffer (up to 16 KiB kept by hiredis) is not needed until the next request
     }
     return true;
   }
@@ -422,6 +423,7 @@ class Executor {
 
   void Fail(Status st) {
     req_.connection->Close();
+    parser_.reset();
     req_.replies.clear();
     req_.status = std::move(st);
     phase_ = Phase::kDone;
@@ -483,6 +485,9 @@ bool Batch::NotifyFinished() {
     e.notified = true;
     any = true;
     if (e.done) e.done(e.request);
+    // The callback has taken what it needs: free the replies now, not when the batch ends
+    // (a whole scrape's replies at once were most of its peak heap).
+    std::vector<Reply>().swap(e.request.replies);
   }
   while (first_unfinished_ < entries_.size() && entries_[first_unfinished_].notified) ++first_unfinished_;
   return any;
