@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <sstream>
+#include <thread>
 
 #include "exporter/log.h"
 #include "version.h"
@@ -49,6 +51,24 @@ void SendMetrics(mg_connection* conn, const std::vector<std::string>& blocks) {
     }
   }
   flush();
+}
+
+// Runs a scrape on a thread of its own and waits for it. A scrape makes thousands of small
+// allocations, and glibc keeps up to ~200 KiB of freed ones cached per thread: spread over 16
+// HTTP workers, those caches held more than the scrape's whole live heap (VmHWM 10.3 MB against
+// 8.2 MB at 20 groups, bench/README.md). A thread that ends gives its cache back.
+// The response is written from that thread too, so what the scrape allocated is freed there.
+template <typename Fn>
+void OnOwnThread(Fn fn) {
+  std::exception_ptr error;
+  std::thread([&] {
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }).join();
+  if (error) std::rethrow_exception(error);
 }
 
 std::string QueryVar(const mg_request_info* info, const char* name, bool& present) {
@@ -179,7 +199,8 @@ int HttpServer::Dispatch(mg_connection* conn) {
   }
   const Config& cfg = exporter_.config();
   if (path == cfg.telemetry_path) {
-    SendMetrics(conn, exporter_.Metrics(Timeout(conn)));
+    const auto timeout = Timeout(conn);
+    OnOwnThread([&] { SendMetrics(conn, exporter_.Metrics(timeout)); });
     return 200;
   }
   if (path == "/-/healthy") {
@@ -204,7 +225,8 @@ int HttpServer::Dispatch(mg_connection* conn) {
       Send(conn, 403, "text/plain; charset=utf-8", "target not allowed by --probe.allowed-targets\n");
       return 403;
     }
-    SendMetrics(conn, exporter_.Probe(*addr, master, Timeout(conn)));
+    const auto timeout = Timeout(conn);
+    OnOwnThread([&] { SendMetrics(conn, exporter_.Probe(*addr, master, timeout)); });
     return 200;
   }
   if (path == "/") {
