@@ -11,6 +11,7 @@
 #include "collectors/collector.h"
 #include "collectors/snapshot.h"
 #include "exporter/config.h"
+#include "exporter/discovery.h"
 #include "redis/connection.h"
 
 namespace rse {
@@ -18,22 +19,6 @@ namespace rse {
 namespace detail {
 class ConnectionPool;
 }
-
-// Where a topology is discovered from: Sentinels, and optionally the master groups to watch.
-struct Target {
-  std::vector<redis::Address> sentinels;
-  std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
-};
-
-struct FetchOptions {
-  redis::Credentials redis_credentials;
-  std::map<std::string, redis::Credentials> group_credentials;  // per master group overrides
-  redis::Credentials sentinel_credentials;
-  std::shared_ptr<const redis::TlsContext> redis_tls;
-  std::shared_ptr<const redis::TlsContext> sentinel_tls;
-  collectors::Needs needs;
-  std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
-};
 
 // The credentials and TLS of the configuration; `needs` is left for the caller.
 FetchOptions FetchOptionsFrom(const Config& config);

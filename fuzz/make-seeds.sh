@@ -99,9 +99,12 @@ named_group() {
   f sentinel-replicas; f sentinel-sentinels; f sentinel-ckquorum-ok
   f info-replication-on-sentinel; f info-replication-on-sentinel; f info-replication-on-sentinel; } \
   >"$out/pipeline/sentinel-as-data-node"
-# Three Sentinels configured, lax checks, replies running out (down nodes) half way.
-masters_mode info-master info-replica sentinel-ckquorum-ok >"$out/pipeline/.whole"
-{ printf '\x1a\x0a'; head -c 6000 -- "$out/pipeline/.whole"; } >"$out/pipeline/three-configured-truncated"
-rm -f -- "$out/pipeline/.whole"
+# Three Sentinels configured (each answers as the recorded one, with an id of its own), replies
+# running out half way through the data nodes: the third data node and the peers are down
+# (layout 0x0a: cause auth).
+{ printf '\x0a\x0a'
+  for i in 1 2 3; do f info-sentinel; myid "$i"; f sentinel-masters; done
+  for i in 1 2 3; do f sentinel-replicas; f sentinel-sentinels; f sentinel-ckquorum-ok; done
+  f info-master; f info-replica; } >"$out/pipeline/three-configured-truncated"
 
 echo "seeds written to $out: $(find "$out" -type f | wc -l) files"

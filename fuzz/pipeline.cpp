@@ -1,18 +1,19 @@
 // The whole pipeline without sockets: bytes -> the replies Sentinels and data nodes would send
-// -> a Snapshot built the way exporter/scrape.cpp's discovery builds it -> every collector,
-// CollectReachability, AnalyzeGroups and Judge -> prometheus::TextSerializer.
+// -> a Snapshot built by the exporter's discovery (exporter/discovery.cpp, through a transport
+// that answers from the input) -> every collector, CollectReachability, AnalyzeGroups and
+// Judge -> the rendered text, parsed back.
 //
 // Input layout:
-//   byte 0  options: bit 0 named mode (SENTINEL MASTER <name> for configured names instead of
-//           SENTINEL MASTERS); bit 1 CKQUORUM asked; bits 2-3 data node command (PING, INFO
-//           replication, INFO); bit 4 lax (skip the exporter's "is this a Sentinel / a data
-//           node" checks, so collectors see anything); bits 5-7 max lag for Judge
+//   byte 0  options: bit 0 named mode (configured master names aragora-master, other-master:
+//           SENTINEL MASTER <name> instead of SENTINEL MASTERS); bit 1 CKQUORUM asked; bits
+//           2-3 data node command (Needs::DataInfo: PING, INFO replication, INFO, INFO); bit 4
+//           a Sentinel password configured; bits 5-7 max lag for Judge
 //   byte 1  bits 0-1: configured Sentinels - 1 (127.0.0.1:26379, :26380, ...); bits 2-4: the
 //           cause given to a node whose replies ran out
-//   rest    RESP replies, in the order discovery asks for them (see Fetcher): for each Sentinel
-//           INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured name SENTINEL
-//           MASTER, REPLICAS, SENTINELS[, CKQUORUM]), then per master REPLICAS, SENTINELS
-//           [, CKQUORUM]; for each data node its one reply. Sentinels and data nodes are asked
+//   rest    RESP replies, in the order discovery asks for them (see ReplayTransport): for
+//           each Sentinel INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured
+//           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM]), then per master REPLICAS,
+//           SENTINELS[, CKQUORUM]; for each data node its one reply. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
 //           snapshot is built makes a second scrape of the same target (failover counting).
@@ -29,293 +30,99 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <functional>
 #include <iterator>
 #include <memory>
 #include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include <prometheus/check_names.h>
 
 #include "collectors/health.h"
 #include "collectors/registry.h"
+#include "exporter/discovery.h"
 #include "fuzz/common.h"
 
 using namespace rse::collectors;
 using rse::redis::Address;
 using rse::redis::Cause;
-using rse::redis::Reply;
-using rse::redis::Status;
+using rse::redis::Request;
 
 namespace {
 
 constexpr size_t kMaxSentinels = 8;
-constexpr size_t kMaxNodes = 48;
 constexpr size_t kMaxRequests = 96;
 const std::vector<std::string> kNames = {"aragora-master", "other-master"};
 constexpr Cause kDownCauses[] = {Cause::kRefused, Cause::kTimeout, Cause::kAuth, Cause::kProtocol,
                                  Cause::kClosed,  Cause::kResolve, Cause::kIo};
+constexpr Needs::DataInfo kDataInfo[] = {Needs::DataInfo::kNone, Needs::DataInfo::kReplication,
+                                         Needs::DataInfo::kFull, Needs::DataInfo::kFull};
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-Status ReplyStatus(const Reply& reply, std::string_view command) {
-  Cause cause = StartsWith(reply.str, "NOPERM") ? Cause::kAuth : Cause::kProtocol;
-  return {cause, std::string(command) + " failed: " + reply.str};
-}
-
-// Mirrors the discovery in exporter/scrape.cpp (anonymous there), replies coming from a
-// decoder instead of sockets, requests served first come, first served.
-class Fetcher {
+// Answers discovery's requests from the decoder, first asked, first served: one reply per
+// command. A node whose replies run out has failed with the layout's cause; requests beyond
+// kMaxRequests end as timeouts, as at a deadline.
+class ReplayTransport : public rse::Transport {
  public:
-  Fetcher(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout)
-      : in_(in),
-        named_(options & 1),
-        ckquorum_(options & 2),
-        data_level_((options >> 2) & 3),
-        lax_(options & 16),
-        down_cause_(kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]),
-        configured_(1 + (layout & 3)) {}
+  ReplayTransport(rse::fuzz::LenientDecoder& in, Cause down_cause) : in_(in), down_cause_(down_cause) {}
 
-  std::shared_ptr<Snapshot> Run() {
-    for (size_t i = 0; i < configured_; ++i) {
-      AskSentinel(Address{"127.0.0.1", static_cast<std::uint16_t>(26379 + i)});
-    }
+  void Ask(Kind, const Address&, const std::string&, std::vector<std::vector<std::string>> commands,
+           Callback done) override {
+    FUZZ_CHECK(!commands.empty(), "a request without commands");
+    queue_.push_back({std::move(commands), std::move(done)});
+  }
+
+  void Run() override {
     size_t served = 0;
-    while (!queue_.empty() && served++ < kMaxRequests) {
-      auto job = std::move(queue_.front());
-      queue_.pop_front();
-      job();
-    }
-    // Requests never served (over the cap) end as timeouts, as at a deadline.
     while (!queue_.empty()) {
       auto job = std::move(queue_.front());
       queue_.pop_front();
-      timed_out_ = true;
-      job();
+      Request req;
+      req.commands = std::move(job.commands);
+      if (served++ >= kMaxRequests) {
+        req.status = {Cause::kTimeout, "deadline"};
+      } else {
+        for (size_t i = 0; i < req.commands.size(); ++i) {
+          if (in_.AtEnd()) {
+            req.status = {down_cause_, "no reply"};
+            req.replies.clear();
+            break;
+          }
+          req.replies.push_back(in_.Next());
+        }
+      }
+      job.done(req);
     }
-    auto snap = std::make_shared<Snapshot>();
-    for (auto& s : sentinels_) {
-      if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
-    }
-    snap->nodes.assign(std::make_move_iterator(nodes_.begin()), std::make_move_iterator(nodes_.end()));
-    std::sort(snap->sentinels.begin(), snap->sentinels.end(),
-              [](const auto& a, const auto& b) { return a.address < b.address; });
-    std::sort(snap->nodes.begin(), snap->nodes.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.master_name, a.address) < std::tie(b.master_name, b.address);
-    });
-    for (size_t i = 0; i < configured_; ++i) snap->target += "127.0.0.1:" + std::to_string(26379 + i) + ",";
-    if (named_) {
-      for (const auto& m : kNames) snap->target += "/" + m;
-    }
-    snap->notes = std::move(notes_);
-    return snap;
   }
 
  private:
-  struct Asked {
-    SentinelNode node;
-    bool duplicate = false;
+  struct Job {
+    std::vector<std::vector<std::string>> commands;
+    Callback done;
   };
-
-  // n replies, or a failed status when the input runs out first (a node that did not answer).
-  Status Take(size_t n, std::vector<Reply>& out) {
-    if (timed_out_) return {Cause::kTimeout, "deadline"};
-    for (size_t i = 0; i < n; ++i) {
-      if (in_.AtEnd()) return {down_cause_, "no reply"};
-      out.push_back(in_.Next());
-    }
-    return {};
-  }
-
-  size_t GroupCommands() const { return ckquorum_ ? 3 : 2; }
-
-  Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, MasterView& view) {
-    auto replicas = ParseFieldArrays(replies[i]);
-    if (replicas.ok()) {
-      view.replicas = std::move(replicas.value);
-    } else if (!replies[i].IsError()) {
-      return {Cause::kProtocol, "unexpected reply to SENTINEL REPLICAS: " + replicas.error};
-    }
-    ++i;
-    auto sentinels = ParseFieldArrays(replies[i]);
-    if (sentinels.ok()) {
-      view.sentinels = std::move(sentinels.value);
-    } else if (!replies[i].IsError()) {
-      return {Cause::kProtocol, "unexpected reply to SENTINEL SENTINELS: " + sentinels.error};
-    }
-    ++i;
-    if (ckquorum_) {
-      auto ck = ParseCkquorum(replies[i]);
-      if (ck.ok()) {
-        view.ckquorum = ck.value;
-      } else if (!replies[i].IsError()) {
-        return {Cause::kProtocol, "unexpected reply to SENTINEL CKQUORUM: " + ck.error};
-      }
-      ++i;
-    }
-    return {};
-  }
-
-  void AskSentinel(const Address& addr) {
-    if (!known_sentinels_.insert(addr).second) return;
-    if (known_sentinels_.size() > kMaxSentinels) return;
-    Asked& asked = sentinels_.emplace_back();
-    asked.node.address = addr;
-    asked.node.label = addr.ToString();
-    queue_.push_back([this, &asked] {
-      std::vector<Reply> rs;
-      const size_t n = 2 + (named_ ? kNames.size() * (1 + GroupCommands()) : 1);
-      asked.node.error = Take(n, rs);
-      OnSentinelReply(asked, rs);
-    });
-  }
-
-  void OnSentinelReply(Asked& asked, const std::vector<Reply>& rs) {
-    SentinelNode& node = asked.node;
-    if (node.error.ok()) ReadSentinelReplies(asked, rs);
-    if (asked.duplicate) return;
-    if (node.error.ok() && !named_ && !node.masters.empty()) {
-      queue_.push_back([this, &node] {
-        std::vector<Reply> r;
-        node.error = Take(node.masters.size() * GroupCommands(), r);
-        size_t i = 0;
-        for (auto& view : node.masters) {
-          if (!node.error.ok()) break;
-          node.error = ReadGroupReplies(r, i, view);
-        }
-        SentinelDone(node);
-      });
-      return;
-    }
-    SentinelDone(node);
-  }
-
-  void ReadSentinelReplies(Asked& asked, const std::vector<Reply>& rs) {
-    SentinelNode& node = asked.node;
-    if (!rs[0].IsText()) {
-      node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
-                                   : Status{Cause::kProtocol, "unexpected reply to INFO"};
-      return;
-    }
-    node.info = ParseInfo(rs[0].str);
-    if (!lax_ && !Field(node.info, "sentinel_masters")) {
-      node.error = {Cause::kProtocol, "not a Sentinel"};
-      return;
-    }
-    if (rs[1].type == Reply::Type::kString && !ids_.insert(rs[1].str).second) {
-      asked.duplicate = true;
-      return;
-    }
-    if (!named_) {
-      auto masters = ParseFieldArrays(rs[2]);
-      if (!masters.ok()) {
-        node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
-                                     : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
-                                                                    masters.error};
-        return;
-      }
-      for (auto& m : *masters.value) {
-        MasterView view;
-        view.name = std::string(Field(m, "name").value_or(""));
-        view.master = std::move(m);
-        if (!view.name.empty()) node.masters.push_back(std::move(view));
-      }
-      return;
-    }
-    size_t i = 2;
-    for (const auto& name : kNames) {
-      auto master = ParseFieldArray(rs[i++]);
-      if (!master.ok()) {
-        if (!rs[i - 1].IsError()) {
-          node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
-          return;
-        }
-        notes_.push_back({"sentinel " + node.label + " master " + name, "unknown master: " + master.error});
-        i += GroupCommands();
-        continue;
-      }
-      MasterView view;
-      view.name = name;
-      view.master = std::move(*master.value);
-      node.error = ReadGroupReplies(rs, i, view);
-      if (!node.error.ok()) return;
-      node.masters.push_back(std::move(view));
-    }
-  }
-
-  void SentinelDone(SentinelNode& node) {
-    node.up = node.error.ok();
-    if (!node.up) {
-      node.masters.clear();
-      return;
-    }
-    for (const auto& view : node.masters) {
-      AskDataNode(view.name, AddressOf(view.master));
-      if (view.replicas) {
-        for (const auto& r : *view.replicas) AskDataNode(view.name, AddressOf(r));
-      }
-    }
-    for (const auto& view : node.masters) {
-      if (!view.sentinels) continue;
-      for (const auto& peer : *view.sentinels) {
-        auto addr = AddressOf(peer);
-        if (!addr) continue;
-        if (auto id = Field(peer, "runid"); id && ids_.count(std::string(*id))) continue;
-        AskSentinel(*addr);
-      }
-    }
-  }
-
-  void AskDataNode(const std::string& group, const std::optional<Address>& addr) {
-    if (!addr || !known_nodes_.insert({group, *addr}).second) return;
-    if (nodes_.size() >= kMaxNodes) return;
-    DataNode& node = nodes_.emplace_back();
-    node.master_name = group;
-    node.address = *addr;
-    node.label = addr->ToString();
-    queue_.push_back([this, &node] {
-      std::vector<Reply> rs;
-      node.error = Take(1, rs);
-      if (node.error.ok()) OnDataReply(node, rs[0]);
-      node.up = node.error.ok();
-    });
-  }
-
-  void OnDataReply(DataNode& node, const Reply& reply) {
-    const std::string command = data_level_ == 0 ? "PING" : "INFO";
-    if (reply.IsError()) {
-      node.error = ReplyStatus(reply, command);
-    } else if (!reply.IsText()) {
-      node.error = {Cause::kProtocol, std::string("unexpected ") + rse::redis::TypeName(reply.type) + " reply"};
-    } else if (command == "INFO") {
-      node.info = ParseInfo(reply.str);
-      if (!lax_ && (Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
-                    !Field(node.info, "role"))) {
-        node.error = {Cause::kProtocol, "not a Redis data node"};
-        node.info.clear();
-      }
-    }
-  }
-
   rse::fuzz::LenientDecoder& in_;
-  const bool named_;
-  const bool ckquorum_;
-  const int data_level_;
-  const bool lax_;
   const Cause down_cause_;
-  const size_t configured_;
-  bool timed_out_ = false;
-  std::deque<std::function<void()>> queue_;
-  std::deque<Asked> sentinels_;
-  std::deque<DataNode> nodes_;
-  std::set<Address> known_sentinels_;
-  std::set<std::pair<std::string, Address>> known_nodes_;
-  std::set<std::string> ids_;
-  std::vector<std::pair<std::string, std::string>> notes_;
+  std::deque<Job> queue_;
 };
+
+// One scrape of the target the options and layout describe, through the exporter's discovery.
+std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout) {
+  rse::Target target;
+  const size_t configured = 1 + (layout & 3);
+  for (size_t i = 0; i < configured; ++i) {
+    target.sentinels.push_back(Address{"127.0.0.1", static_cast<std::uint16_t>(26379 + i)});
+  }
+  if (options & 1) target.master_names = kNames;
+  rse::FetchOptions fetch;
+  fetch.needs.ckquorum = options & 2;
+  fetch.needs.data_info = kDataInfo[(options >> 2) & 3];
+  if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
+  fetch.max_sentinels = kMaxSentinels;
+  ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
+  return rse::Discover(target, fetch, transport);
+}
 
 // Whether the Sentinels' replies keep Sentinel's own invariants: master names distinct in
 // SENTINEL MASTERS, replica and peer addresses distinct within one group (Sentinel keys them
@@ -489,10 +296,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     collectors.push_back(spec.factory());
   }
 
-  auto first = Fetcher(in, options, layout).Run();
+  auto first = Fetch(in, options, layout);
   Scrape(*first, collectors, max_lag);
   if (!in.AtEnd()) {
-    auto second = Fetcher(in, options, layout).Run();
+    auto second = Fetch(in, options, layout);
     Scrape(*second, collectors, max_lag);
   }
   return 0;

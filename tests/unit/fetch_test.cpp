@@ -1,10 +1,15 @@
 // Discovery and fetching (rse::Topology) against scripted fake Sentinels and data nodes:
-// what the scrape makes of nodes that are of the wrong kind, lie, or do not know a master.
+// what the scrape makes of nodes that are of the wrong kind, lie, or do not know a master;
+// and discovery (rse::Discover) through a scripted transport: what it asks of whom.
+#include <deque>
+#include <functional>
 #include <stdexcept>
+#include <utility>
 
 #include <doctest/doctest.h>
 
 #include "exporter/scrape.h"
+#include "redis/reply.h"
 #include "tests/unit/fake_server.h"
 
 using rse::test::FakeServer;
@@ -243,4 +248,91 @@ TEST_CASE("RESP errors from a Sentinel: unknown command and NOPERM are that Sent
     CHECK(s.error.message.find(error.substr(1, 20)) != std::string::npos);
     CHECK(s.error.cause == (error[1] == 'N' ? rse::redis::Cause::kAuth : rse::redis::Cause::kProtocol));
   }
+}
+
+namespace {
+
+// Answers discovery's requests without sockets, first asked, first served, and records them.
+class ScriptedTransport : public rse::Transport {
+ public:
+  struct Asked {
+    Kind kind;
+    rse::redis::Address addr;
+    std::string group;
+    std::vector<std::vector<std::string>> commands;
+  };
+  using Script = std::function<std::string(const rse::redis::Address&, const std::vector<std::string>&)>;
+
+  explicit ScriptedTransport(Script script) : script_(std::move(script)) {}
+
+  void Ask(Kind kind, const rse::redis::Address& addr, const std::string& group,
+           std::vector<std::vector<std::string>> commands, Callback done) override {
+    asked.push_back({kind, addr, group, commands});
+    queue_.push_back({asked.size() - 1, std::move(done)});
+  }
+  void Run() override {
+    while (!queue_.empty()) {
+      auto [index, done] = std::move(queue_.front());
+      queue_.pop_front();
+      rse::redis::Request req;
+      req.commands = asked[index].commands;
+      for (const auto& argv : req.commands) {
+        rse::redis::Reply reply;
+        REQUIRE(rse::redis::ParseOneReply(script_(asked[index].addr, argv), reply));
+        req.replies.push_back(std::move(reply));
+      }
+      done(req);
+    }
+  }
+
+  std::vector<Asked> asked;
+
+ private:
+  Script script_;
+  std::deque<std::pair<size_t, Callback>> queue_;
+};
+
+}  // namespace
+
+TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data commands to each node of the group") {
+  const int sentinel_port = 26379, master_port = 6379;
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                            "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[1] == "MYID") return Bulk("id-1");
+      if (argv[1] == "MASTERS") return "*1\r\n" + master;
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      return std::string("*0\r\n");
+    }
+    return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+  });
+  rse::Target target{{Local(sentinel_port)}, {}};
+  auto snap = rse::Discover(target, Options(), transport);
+
+  using Kind = rse::Transport::Kind;
+  using Commands = std::vector<std::vector<std::string>>;
+  REQUIRE(transport.asked.size() == 3);
+  CHECK(transport.asked[0].kind == Kind::kSentinel);
+  CHECK(transport.asked[0].addr == Local(sentinel_port));
+  CHECK(transport.asked[0].group.empty());
+  CHECK(transport.asked[0].commands == Commands{{"INFO", "sentinel"}, {"SENTINEL", "MYID"}, {"SENTINEL", "MASTERS"}});
+  CHECK(transport.asked[1].kind == Kind::kSentinel);
+  CHECK(transport.asked[1].addr == Local(sentinel_port));
+  CHECK(transport.asked[1].commands ==
+        Commands{{"SENTINEL", "REPLICAS", "m1"}, {"SENTINEL", "SENTINELS", "m1"}, {"SENTINEL", "CKQUORUM", "m1"}});
+  CHECK(transport.asked[2].kind == Kind::kData);
+  CHECK(transport.asked[2].addr == Local(master_port));
+  CHECK(transport.asked[2].group == "m1");
+  CHECK(transport.asked[2].commands == Commands{{"INFO"}});
+
+  CHECK(snap->target == "127.0.0.1:26379,");
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK(snap->sentinels[0].up);
+  REQUIRE(snap->sentinels[0].masters.size() == 1);
+  CHECK(snap->sentinels[0].masters[0].ckquorum);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].master_name == "m1");
 }

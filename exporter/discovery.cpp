@@ -1,0 +1,295 @@
+#include "exporter/discovery.h"
+
+#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "collectors/parse.h"
+
+namespace rse {
+
+using collectors::DataNode;
+using collectors::MasterView;
+using collectors::Needs;
+using collectors::SentinelNode;
+using collectors::Snapshot;
+using redis::Address;
+using redis::Cause;
+using redis::Reply;
+using redis::Request;
+using redis::Status;
+
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+Status ReplyStatus(const Reply& reply, std::string_view command) {
+  Cause cause = StartsWith(reply.str, "NOPERM") ? Cause::kAuth : Cause::kProtocol;
+  return {cause, std::string(command) + " failed: " + reply.str};
+}
+
+// Commands for one master group on a Sentinel, after SENTINEL MASTER(S) named it.
+void AddGroupCommands(std::vector<std::vector<std::string>>& cmds, const std::string& name, bool ckquorum) {
+  cmds.push_back({"SENTINEL", "REPLICAS", name});
+  cmds.push_back({"SENTINEL", "SENTINELS", name});
+  if (ckquorum) cmds.push_back({"SENTINEL", "CKQUORUM", name});
+}
+
+// Reads the replies AddGroupCommands asked for, starting at replies[i]. Returns an error only
+// for a reply that cannot come from a Sentinel; "no such master" races are left unanswered.
+Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquorum, MasterView& view) {
+  auto replicas = collectors::ParseFieldArrays(replies[i]);
+  if (replicas.ok()) {
+    view.replicas = std::move(replicas.value);
+  } else if (!replies[i].IsError()) {
+    return {Cause::kProtocol, "unexpected reply to SENTINEL REPLICAS: " + replicas.error};
+  }
+  ++i;
+  auto sentinels = collectors::ParseFieldArrays(replies[i]);
+  if (sentinels.ok()) {
+    view.sentinels = std::move(sentinels.value);
+  } else if (!replies[i].IsError()) {
+    return {Cause::kProtocol, "unexpected reply to SENTINEL SENTINELS: " + sentinels.error};
+  }
+  ++i;
+  if (ckquorum) {
+    auto ck = collectors::ParseCkquorum(replies[i]);
+    if (ck.ok()) {
+      view.ckquorum = ck.value;
+    } else if (!replies[i].IsError()) {
+      return {Cause::kProtocol, "unexpected reply to SENTINEL CKQUORUM: " + ck.error};
+    }
+    ++i;
+  }
+  return {};
+}
+
+std::vector<std::string> DataCommand(Needs::DataInfo level) {
+  switch (level) {
+    case Needs::DataInfo::kFull: return {"INFO"};
+    case Needs::DataInfo::kReplication: return {"INFO", "replication"};
+    case Needs::DataInfo::kNone: break;
+  }
+  return {"PING"};
+}
+
+// One fetch: requests in which each reply may start more requests.
+class Discovery {
+ public:
+  Discovery(const Target& target, const FetchOptions& options, Transport& transport)
+      : target_(target),
+        options_(options),
+        transport_(transport),
+        named_(!target.master_names.empty()),
+        ckquorum_(options.needs.ckquorum),
+        data_command_(DataCommand(options.needs.data_info)) {}
+
+  std::shared_ptr<Snapshot> Run() {
+    for (const auto& addr : target_.sentinels) AskSentinel(addr);
+    transport_.Run();
+    auto snap = std::make_shared<Snapshot>();
+    for (auto& s : sentinels_) {
+      if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
+    }
+    snap->nodes.assign(std::make_move_iterator(nodes_.begin()), std::make_move_iterator(nodes_.end()));
+    // Replies arrive in any order; a stable order makes reports and diffs readable.
+    std::sort(snap->sentinels.begin(), snap->sentinels.end(),
+              [](const auto& a, const auto& b) { return a.address < b.address; });
+    std::sort(snap->nodes.begin(), snap->nodes.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.master_name, a.address) < std::tie(b.master_name, b.address);
+    });
+    snap->notes = std::move(notes_);
+    for (const auto& s : target_.sentinels) snap->target += s.ToString() + ",";
+    for (const auto& m : target_.master_names) snap->target += "/" + m;
+    return snap;
+  }
+
+ private:
+  struct Asked {
+    SentinelNode node;
+    bool duplicate = false;  // the same Sentinel as one asked under another address
+  };
+
+  void AskSentinel(const Address& addr) {
+    if (!known_sentinels_.insert(addr).second) return;
+    if (known_sentinels_.size() > options_.max_sentinels) return;
+    Asked& asked = sentinels_.emplace_back();
+    asked.node.address = addr;
+    asked.node.label = addr.ToString();
+    std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
+    if (named_) {
+      for (const auto& name : target_.master_names) {
+        cmds.push_back({"SENTINEL", "MASTER", name});
+        AddGroupCommands(cmds, name, ckquorum_);
+      }
+    } else {
+      cmds.push_back({"SENTINEL", "MASTERS"});
+    }
+    transport_.Ask(Transport::Kind::kSentinel, addr, {}, std::move(cmds),
+                   [this, &asked](Request& r) { OnSentinelReply(asked, r); });
+  }
+
+  void OnSentinelReply(Asked& asked, Request& req) {
+    SentinelNode& node = asked.node;
+    node.error = req.status;
+    if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
+    if (asked.duplicate) return;
+    if (node.error.ok() && !named_ && !node.masters.empty()) {
+      // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
+      std::vector<std::vector<std::string>> cmds;
+      for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
+      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, std::move(cmds), [this, &node](Request& r) {
+        node.error = r.status;
+        size_t i = 0;
+        for (auto& view : node.masters) {
+          if (!node.error.ok()) break;
+          node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
+        }
+        SentinelDone(node);
+      });
+      return;
+    }
+    SentinelDone(node);
+  }
+
+  void ReadSentinelReplies(Asked& asked, const std::vector<Reply>& rs) {
+    SentinelNode& node = asked.node;
+    if (!rs[0].IsText()) {
+      node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
+                                   : Status{Cause::kProtocol, "unexpected reply to INFO"};
+      return;
+    }
+    node.info = collectors::ParseInfo(rs[0].str);
+    if (!collectors::Field(node.info, "sentinel_masters")) {
+      node.error = {Cause::kProtocol, "not a Sentinel: INFO has no sentinel section (a data node?)"};
+      return;
+    }
+    if (rs[1].type == Reply::Type::kString && !ids_.insert(rs[1].str).second) {
+      asked.duplicate = true;
+      return;
+    }
+    if (!named_) {
+      auto masters = collectors::ParseFieldArrays(rs[2]);
+      if (!masters.ok()) {
+        node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
+                                     : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
+                                                                    masters.error};
+        return;
+      }
+      for (auto& m : *masters.value) {
+        MasterView view;
+        view.name = std::string(collectors::Field(m, "name").value_or(""));
+        view.master = std::move(m);
+        if (!view.name.empty()) node.masters.push_back(std::move(view));
+      }
+      return;
+    }
+    size_t i = 2;
+    for (const auto& name : target_.master_names) {
+      auto master = collectors::ParseFieldArray(rs[i++]);
+      if (!master.ok()) {
+        if (!rs[i - 1].IsError()) {
+          node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
+          return;
+        }
+        notes_.push_back({"sentinel " + node.label + " master " + name,
+                          "Sentinel does not know the master: " + master.error});
+        i += ckquorum_ ? 3 : 2;
+        continue;
+      }
+      MasterView view;
+      view.name = name;
+      view.master = std::move(*master.value);
+      node.error = ReadGroupReplies(rs, i, ckquorum_, view);
+      if (!node.error.ok()) return;
+      node.masters.push_back(std::move(view));
+    }
+  }
+
+  // A Sentinel has answered everything: ask the peers and data nodes it names.
+  void SentinelDone(SentinelNode& node) {
+    if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
+      // Sentinels usually have no password; one that wants it is often a data node.
+      node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
+                            "set --sentinel.password-file)";
+    }
+    node.up = node.error.ok();
+    if (!node.up) {
+      node.masters.clear();
+      return;
+    }
+    for (const auto& view : node.masters) {
+      AskDataNode(view.name, collectors::AddressOf(view.master));
+      if (view.replicas) {
+        for (const auto& r : *view.replicas) AskDataNode(view.name, collectors::AddressOf(r));
+      }
+    }
+    for (const auto& view : node.masters) {
+      if (!view.sentinels) continue;
+      for (const auto& peer : *view.sentinels) {
+        auto addr = collectors::AddressOf(peer);
+        if (!addr) continue;
+        if (auto id = collectors::Field(peer, "runid"); id && ids_.count(std::string(*id))) continue;
+        AskSentinel(*addr);
+      }
+    }
+  }
+
+  void AskDataNode(const std::string& group, const std::optional<Address>& addr) {
+    if (!addr || !known_nodes_.insert({group, *addr}).second) return;
+    DataNode& node = nodes_.emplace_back();
+    node.master_name = group;
+    node.address = *addr;
+    node.label = addr->ToString();
+    transport_.Ask(Transport::Kind::kData, *addr, group, {data_command_},
+                   [this, &node](Request& r) { OnDataReply(node, r); });
+  }
+
+  void OnDataReply(DataNode& node, Request& req) {
+    node.error = req.status;
+    if (node.error.ok()) {
+      Reply& reply = req.replies[0];
+      const std::string& command = data_command_[0];
+      if (reply.IsError()) {
+        node.error = ReplyStatus(reply, command);
+      } else if (!reply.IsText()) {
+        node.error = {Cause::kProtocol, std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " +
+                                            command};
+      } else if (command == "INFO") {
+        node.info = collectors::ParseInfo(std::move(reply.str));  // the map keeps the text: no copy
+        if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
+            !collectors::Field(node.info, "role")) {
+          node.error = {Cause::kProtocol, "not a Redis data node: INFO has no role (a Sentinel?)"};
+          node.info.clear();
+        }
+      }
+    }
+    node.up = node.error.ok();
+  }
+
+  const Target& target_;
+  const FetchOptions& options_;
+  Transport& transport_;
+  const bool named_;
+  const bool ckquorum_;
+  const std::vector<std::string> data_command_;
+  std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
+  std::deque<DataNode> nodes_;
+  std::set<Address> known_sentinels_;
+  std::set<std::pair<std::string, Address>> known_nodes_;
+  std::set<std::string> ids_;  // SENTINEL MYID of every Sentinel that answered
+  std::vector<std::pair<std::string, std::string>> notes_;
+};
+
+}  // namespace
+
+std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {
+  return Discovery(target, options, transport).Run();
+}
+
+}  // namespace rse

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/snapshot.h"
+#include "redis/connection.h"
+
+namespace rse {
+
+// Where a topology is discovered from: Sentinels, and optionally the master groups to watch.
+struct Target {
+  std::vector<redis::Address> sentinels;
+  std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
+};
+
+struct FetchOptions {
+  redis::Credentials redis_credentials;
+  std::map<std::string, redis::Credentials> group_credentials;  // per master group overrides
+  redis::Credentials sentinel_credentials;
+  std::shared_ptr<const redis::TlsContext> redis_tls;
+  std::shared_ptr<const redis::TlsContext> sentinel_tls;
+  collectors::Needs needs;
+  std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
+};
+
+// How discovery reaches the nodes: the exporter sends the commands over its connections
+// (exporter/scrape.cpp), the pipeline fuzzer answers them from its input (fuzz/pipeline.cpp).
+class Transport {
+ public:
+  enum class Kind { kSentinel, kData };
+  using Callback = std::function<void(redis::Request&)>;
+
+  virtual ~Transport() = default;
+  // Sends the commands, pipelined, to the node at `addr` (a data node of master group `group`;
+  // empty for a Sentinel). `done` runs during Run() once the request has finished: its status
+  // says whether it did, and when it did, its replies hold one reply per command. `done` may
+  // ask more.
+  virtual void Ask(Kind kind, const redis::Address& addr, const std::string& group,
+                   std::vector<std::vector<std::string>> commands, Callback done) = 0;
+  // Returns when every request, including those asked by callbacks, has finished.
+  virtual void Run() = 0;
+};
+
+// One discovery: the configured Sentinels are asked first; peers they name and data nodes
+// they name are asked as soon as a reply names them, so a hung node delays nothing but
+// itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
+std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options,
+                                               Transport& transport);
+
+}  // namespace rse
