@@ -175,7 +175,7 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
                            cxxopts::value<std::string>()->default_value(":9355"))
     ("web.config.file", "Exporter-toolkit web configuration (YAML): tls_server_config and basic_auth_users "
                         "(bcrypt). Same format as node_exporter's.", cxxopts::value<std::string>()->default_value(""))
-    ("web.max-requests", "Requests served at once (HTTP worker threads, ~90 KiB resident each). Concurrent "
+    ("web.max-requests", "Requests served at once (HTTP worker threads). Concurrent "
                          "scrapes of one topology share a single collection; more wait in the queue.",
                          cxxopts::value<int>()->default_value("16"))
     ("web.telemetry-path", "Path under which to expose the topology's metrics.",
