@@ -336,3 +336,60 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   CHECK(snap->nodes[0].up);
   CHECK(snap->nodes[0].master_name == "m1");
 }
+
+TEST_CASE("discovery through a transport: the previous fetch's groups ride with SENTINEL MASTERS") {
+  // In steady state a scrape costs one round trip per Sentinel, not two; a group that is new
+  // gets the second round alone, and one that is gone is dropped.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      auto master = [](const std::string& name, const std::string& port) {
+        return FlatArray({"name", name, "ip", "127.0.0.1", "port", port, "flags", "master", "num-slaves", "1",
+                          "num-other-sentinels", "0", "quorum", "1"});
+      };
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:2\r\n");
+      if (argv[1] == "MYID") return Bulk("id-1");
+      if (argv[1] == "MASTERS") return "*2\r\n" + master("m1", "6379") + master("m2", "6380");
+      if (argv[2] == "gone") return std::string("-ERR No such master with that name\r\n");
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "REPLICAS") {
+        const std::string port = argv[2] == "m1" ? "7379" : "7380";
+        return "*1\r\n" + FlatArray({"name", "127.0.0.1:" + port, "ip", "127.0.0.1", "port", port, "flags", "slave"});
+      }
+      return std::string("*0\r\n");
+    }
+    return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+  });
+  rse::Target target{{Local(26379)}, {}};
+  auto snap = rse::Discover(target, Options(), transport, {"gone", "m1"});
+
+  using Kind = rse::Transport::Kind;
+  using Commands = std::vector<std::vector<std::string>>;
+  REQUIRE(transport.asked.size() >= 2);
+  CHECK(transport.asked[0].commands == Commands{{"INFO", "sentinel"},
+                                                {"SENTINEL", "MYID"},
+                                                {"SENTINEL", "MASTERS"},
+                                                {"SENTINEL", "REPLICAS", "gone"},
+                                                {"SENTINEL", "SENTINELS", "gone"},
+                                                {"SENTINEL", "CKQUORUM", "gone"},
+                                                {"SENTINEL", "REPLICAS", "m1"},
+                                                {"SENTINEL", "SENTINELS", "m1"},
+                                                {"SENTINEL", "CKQUORUM", "m1"}});
+  size_t sentinel_requests = 0;
+  for (const auto& a : transport.asked) sentinel_requests += a.kind == Kind::kSentinel;
+  CHECK(sentinel_requests == 2);
+  CHECK(transport.asked[1].commands ==
+        Commands{{"SENTINEL", "REPLICAS", "m2"}, {"SENTINEL", "SENTINELS", "m2"}, {"SENTINEL", "CKQUORUM", "m2"}});
+
+  REQUIRE(snap->sentinels.size() == 1);
+  const auto& s = snap->sentinels[0];
+  CHECK(s.up);
+  REQUIRE(s.masters.size() == 2);
+  for (const auto& m : s.masters) {
+    CAPTURE(m.name);
+    CHECK(m.ckquorum);
+    REQUIRE(m.replicas);
+    CHECK(m.replicas->size() == 1);
+  }
+  CHECK(snap->nodes.size() == 4);  // both masters and their replicas, each asked once
+  for (const auto& n : snap->nodes) CHECK(n.up);
+}
