@@ -81,12 +81,10 @@ std::vector<std::string> DataCommand(Needs::DataInfo level) {
 // One fetch: requests in which each reply may start more requests.
 class Discovery {
  public:
-  Discovery(const Target& target, const FetchOptions& options, Transport& transport,
-            const std::vector<std::string>& expected_groups)
+  Discovery(const Target& target, const FetchOptions& options, Transport& transport)
       : target_(target),
         options_(options),
         transport_(transport),
-        expected_(expected_groups),
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
         data_command_(DataCommand(options.needs.data_info)) {}
@@ -115,7 +113,6 @@ class Discovery {
   struct Asked {
     SentinelNode node;
     bool duplicate = false;  // the same Sentinel as one asked under another address
-    std::vector<size_t> unanswered;  // node.masters whose group commands were not pipelined
   };
 
   void AskSentinel(const Address& addr) {
@@ -132,9 +129,6 @@ class Discovery {
       }
     } else {
       cmds.push_back({"SENTINEL", "MASTERS"});
-      // The groups of the previous fetch, asked in the same round trip: in steady state
-      // SENTINEL MASTERS names no other, and no second round is needed.
-      for (const auto& name : expected_) AddGroupCommands(cmds, name, ckquorum_);
     }
     transport_.Ask(Transport::Kind::kSentinel, addr, {}, std::move(cmds),
                    [this, &asked](Request& r) { OnSentinelReply(asked, r); });
@@ -145,17 +139,16 @@ class Discovery {
     node.error = req.status;
     if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
     if (asked.duplicate) return;
-    if (node.error.ok() && !named_ && !asked.unanswered.empty()) {
-      // Second round trip: the groups SENTINEL MASTERS named that were not asked with it.
+    if (node.error.ok() && !named_ && !node.masters.empty()) {
+      // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
       std::vector<std::vector<std::string>> cmds;
-      for (size_t m : asked.unanswered) AddGroupCommands(cmds, node.masters[m].name, ckquorum_);
-      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, std::move(cmds), [this, &asked](Request& r) {
-        SentinelNode& node = asked.node;
+      for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
+      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, std::move(cmds), [this, &node](Request& r) {
         node.error = r.status;
         size_t i = 0;
-        for (size_t m : asked.unanswered) {
+        for (auto& view : node.masters) {
           if (!node.error.ok()) break;
-          node.error = ReadGroupReplies(r.replies, i, ckquorum_, node.masters[m]);
+          node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
         }
         SentinelDone(node);
       });
@@ -193,19 +186,6 @@ class Discovery {
         view.name = std::string(collectors::Field(m, "name").value_or(""));
         view.master = std::move(m);
         if (!view.name.empty()) node.masters.push_back(std::move(view));
-      }
-      // Replies to the pipelined group commands: used for the groups MASTERS named, the others
-      // (a group removed since the last fetch) dropped.
-      const size_t per_group = ckquorum_ ? 3 : 2;
-      for (size_t m = 0; m < node.masters.size(); ++m) {
-        auto it = std::find(expected_.begin(), expected_.end(), node.masters[m].name);
-        if (it == expected_.end()) {
-          asked.unanswered.push_back(m);
-          continue;
-        }
-        size_t i = 3 + static_cast<size_t>(it - expected_.begin()) * per_group;
-        node.error = ReadGroupReplies(rs, i, ckquorum_, node.masters[m]);
-        if (!node.error.ok()) return;
       }
       return;
     }
@@ -295,7 +275,6 @@ class Discovery {
   const Target& target_;
   const FetchOptions& options_;
   Transport& transport_;
-  const std::vector<std::string>& expected_;
   const bool named_;
   const bool ckquorum_;
   const std::vector<std::string> data_command_;
@@ -309,17 +288,8 @@ class Discovery {
 
 }  // namespace
 
-std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
-                                   const std::vector<std::string>& expected_groups) {
-  return Discovery(target, options, transport, expected_groups).Run();
-}
-
-std::vector<std::string> GroupsOf(const Snapshot& snapshot) {
-  std::set<std::string> groups;
-  for (const auto& s : snapshot.sentinels) {
-    for (const auto& m : s.masters) groups.insert(m.name);
-  }
-  return {groups.begin(), groups.end()};
+std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {
+  return Discovery(target, options, transport).Run();
 }
 
 }  // namespace rse

@@ -50,15 +50,7 @@ class Transport {
 // One discovery: the configured Sentinels are asked first; peers they name and data nodes
 // they name are asked as soon as a reply names them, so a hung node delays nothing but
 // itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
-// Without configured master names, the commands of `expected_groups` (the groups of the previous
-// fetch) are pipelined with SENTINEL MASTERS, and only groups it names beyond them cost a second
-// round trip.
 std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options,
-                                               Transport& transport,
-                                               const std::vector<std::string>& expected_groups = {});
-
-// The master groups the answering Sentinels of a snapshot monitor, sorted: the next fetch's
-// `expected_groups`.
-std::vector<std::string> GroupsOf(const collectors::Snapshot& snapshot);
+                                               Transport& transport);
 
 }  // namespace rse

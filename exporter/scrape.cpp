@@ -144,9 +144,8 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   std::shared_ptr<Snapshot> snap;
   {
     PoolTransport transport(options_, *pool_, deadline);
-    snap = Discover(target_, options_, transport, groups_);
+    snap = Discover(target_, options_, transport);
   }
-  groups_ = GroupsOf(*snap);
   pool_->DropUnused();
   LogChanges(*snap);
   return snap;

@@ -46,7 +46,6 @@ class Topology {
   std::shared_ptr<struct InFlight> in_flight_;
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
-  std::vector<std::string> groups_;  // master groups of the last fetch, asked ahead in the next
 };
 
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.

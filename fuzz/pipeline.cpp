@@ -16,8 +16,7 @@
 //           SENTINELS[, CKQUORUM]; for each data node its one reply. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
-//           snapshot is built makes a second scrape of the same target (failover counting),
-//           which pipelines the first one's groups with SENTINEL MASTERS as the exporter does.
+//           snapshot is built makes a second scrape of the same target (failover counting).
 //
 // Properties: no crash or sanitizer report; every family and label name valid; every label
 // value valid UTF-8 (Prometheus refuses the whole scrape otherwise); no two series of a
@@ -109,8 +108,7 @@ class ReplayTransport : public rse::Transport {
 };
 
 // One scrape of the target the options and layout describe, through the exporter's discovery.
-std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout,
-                                const std::vector<std::string>& expected_groups = {}) {
+std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout) {
   rse::Target target;
   const size_t configured = 1 + (layout & 3);
   for (size_t i = 0; i < configured; ++i) {
@@ -123,7 +121,7 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
   ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
-  return rse::Discover(target, fetch, transport, expected_groups);
+  return rse::Discover(target, fetch, transport);
 }
 
 // Whether the Sentinels' replies keep Sentinel's own invariants: master names distinct in
@@ -301,7 +299,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   auto first = Fetch(in, options, layout);
   Scrape(*first, collectors, max_lag);
   if (!in.AtEnd()) {
-    auto second = Fetch(in, options, layout, rse::GroupsOf(*first));  // as Topology does
+    auto second = Fetch(in, options, layout);
     Scrape(*second, collectors, max_lag);
   }
   return 0;
