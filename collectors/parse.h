@@ -86,7 +86,6 @@ class FieldMap {
 
   const_iterator find(std::string_view name) const;
   size_type count(std::string_view name) const { return Get(name) ? 1 : 0; }
-  bool contains(std::string_view name) const { return Get(name).has_value(); }
   std::optional<std::string_view> Get(std::string_view name) const;
 
   // Sets a field, inserting it or replacing its value. Invalidates iterators and views.

@@ -163,7 +163,19 @@ int HttpServer::port() const {
   return n > 0 ? ports[0].port : 0;
 }
 
-int HttpServer::Handle(mg_connection* conn, void* self) { return static_cast<HttpServer*>(self)->Dispatch(conn); }
+int HttpServer::Handle(mg_connection* conn, void* self) {
+  // An exception must not unwind into civetweb's C frames (that would end the process): a
+  // request that fails this way (no thread for the scrape, out of memory) is a 500 and a log line.
+  try {
+    return static_cast<HttpServer*>(self)->Dispatch(conn);
+  } catch (const std::exception& e) {
+    log::Error("request failed", {{"err", e.what()}});
+  }
+  const char* body = "internal error\n";
+  mg_printf(conn, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", std::strlen(body), body);
+  return 500;
+}
 
 // The scrape's deadline: --redis.timeout, or Prometheus' own scrape timeout minus the
 // offset when that is shorter, so an answer arrives before Prometheus gives up.

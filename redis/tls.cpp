@@ -59,12 +59,6 @@ bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string&
   return module != nullptr && module->ApplyServerTls(ssl_ctx, options, error);
 }
 
-std::string OpenSslError() {
-  std::string ignored;
-  const TlsModule* module = Module(ignored);
-  return module != nullptr ? module->LastError() : "";
-}
-
 std::string Sha256(std::string_view data, std::string& error) {
   const TlsModule* module = Module(error);
   if (module == nullptr) return {};

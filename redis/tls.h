@@ -81,10 +81,6 @@ struct ServerTlsOptions {
 // to check the files at startup. False with `error` set.
 bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error);
 
-// The most recent OpenSSL error of this thread as text ("" when none), clearing the queue; for
-// callers that use OpenSSL themselves. Loads the module.
-std::string OpenSslError();
-
 // SHA-256 of `data` (32 bytes), from OpenSSL through the module; "" with `error` set when the
 // module cannot be loaded. Basic auth keeps digests of verified passwords, never the passwords.
 std::string Sha256(std::string_view data, std::string& error);
