@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "collectors/snapshot.h"
 #include "exporter/config.h"
 #include "exporter/discovery.h"
+#include "http/server.h"
 #include "redis/connection.h"
 
 namespace rse {
@@ -34,6 +36,8 @@ class Topology {
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
+  // Whether a fetch has completed, whatever it found.
+  bool fetched() const { return fetched_.load(); }
 
  private:
   std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
@@ -46,6 +50,7 @@ class Topology {
   std::shared_ptr<struct InFlight> in_flight_;
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  std::atomic<bool> fetched_{false};
 };
 
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.
@@ -60,6 +65,13 @@ class Exporter {
   std::vector<std::string> Probe(const redis::Address& sentinel, const std::string& master,
                                               std::chrono::milliseconds timeout);
   bool ProbeAllowed(const redis::Address& sentinel) const;
+  // /-/ready: true once the configured topology has been fetched once (whatever it found: a
+  // Sentinel being down is what the metrics are for), or at once without one.
+  bool Ready() const { return !configured_ || configured_->fetched(); }
+  // One fetch of the configured topology (at startup, so readiness does not wait for a scrape).
+  void Prefetch();
+  // The HTTP front's counters, rendered with the exporter's own metrics. Must outlive this.
+  void SetHttpStats(const http::ServerStats* stats) { http_stats_ = stats; }
 
   const Config& config() const { return config_; }
 
@@ -72,6 +84,7 @@ class Exporter {
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
   std::mutex collect_mu_;  // collectors may keep state between scrapes
   std::unique_ptr<Topology> configured_;
+  const http::ServerStats* http_stats_ = nullptr;
   std::mutex probe_mu_;
   std::map<std::pair<std::string, std::string>, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>>
       probes_;
