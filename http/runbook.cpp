@@ -22,7 +22,7 @@ constexpr std::string_view kHead =
     "h2:target{background:#fff3c4}\n"
     "code,pre{font-family:ui-monospace,monospace;font-size:.9em;background:#f3f4f6;border-radius:3px}\n"
     "code{padding:.1em .3em}pre{padding:.6rem .8rem;overflow-x:auto}pre code{padding:0;background:none}\n"
-    "a{color:#0550ae}\n"
+    "a[href]{color:#0550ae}\n"
     "</style>\n"
     "</head>\n"
     "<body>\n"
