@@ -2,10 +2,11 @@
 # tests/CMakeLists.txt.
 #
 # - promtool: the rule file loads, and its unit tests (rules/tests/*.test.yml) pass.
-# - the integration test cases named "rules: ..." (tests/integration/consistency_test.cpp and
-#   rules_e2e_test.cpp: the dashboard's structure, every metric used is one the exporter emits,
-#   runbook anchors, and a real Prometheus during a real failover). doctest_discover_tests
-#   labels them `integration`; the script below adds `rules` to them when ctest loads them.
+# - the integration test cases named "rules: ..." (tests/integration/consistency_test.cpp,
+#   rules_e2e_test.cpp and runbook_test.cpp: the dashboard's structure, every metric used is one
+#   the exporter emits, runbook anchors, /runbook served with one per alert, and a real
+#   Prometheus during a real failover). doctest_discover_tests labels
+#   them `integration`; the script below adds `rules` to them when ctest loads them.
 
 set(RSE_RULE_FILE ${CMAKE_CURRENT_LIST_DIR}/redis_sentinel.rules.yml)
 file(GLOB RSE_RULE_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/tests/*.test.yml)
