@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "exporter/log.h"
+#include "http/runbook.h"
 #include "version.h"
 
 namespace rse {
@@ -241,6 +242,10 @@ int HttpServer::Dispatch(mg_connection* conn) {
     OnOwnThread([&] { SendMetrics(conn, exporter_.Probe(*addr, master, timeout)); });
     return 200;
   }
+  if (path == "/runbook") {
+    Send(conn, 200, "text/html; charset=utf-8", std::string(http::RunbookHtml()));
+    return 200;
+  }
   if (path == "/") {
     std::ostringstream html;
     html << "<!DOCTYPE html><html><head><title>Redis Sentinel Exporter</title></head><body>"
@@ -249,6 +254,7 @@ int HttpServer::Dispatch(mg_connection* conn) {
          << "</a>: the configured topology";
     if (cfg.sentinels.empty()) html << " (no --sentinel.addr configured: exporter metrics only)";
     html << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li>"
+         << "<li><a href=\"/runbook\">/runbook</a>: what each alert means and what to do</li>"
          << "<li>/probe?target=&lt;sentinel host:port&gt;[&amp;master=&lt;name&gt;]: the topology behind one "
             "Sentinel</li></ul></body></html>\n";
     Send(conn, 200, "text/html; charset=utf-8", html.str());
