@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "exporter/log.h"
+#include "http/runbook.h"
 #include "version.h"
 
 namespace rse {
@@ -161,6 +162,7 @@ http::Response HttpServer::Route(const http::Request& request) {
     }
     return Metrics(exporter_.Probe(*addr, master.value_or(""), Timeout(request)));
   }
+  if (path == "/runbook") return Html(std::string(http::RunbookHtml()));
   if (path == "/") {
     std::ostringstream html;
     html << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Redis Sentinel Exporter</title></head><body>"
@@ -169,6 +171,7 @@ http::Response HttpServer::Route(const http::Request& request) {
          << "</a>: the configured topology";
     if (cfg.sentinels.empty()) html << " (no --sentinel.addr configured: exporter metrics only)";
     html << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li><li><a href=\"/-/ready\">/-/ready</a></li>"
+         << "<li><a href=\"/runbook\">/runbook</a>: what each alert means and what to do</li>"
          << "<li>/probe?target=&lt;sentinel host:port&gt;[&amp;master=&lt;name&gt;]: the topology behind one "
             "Sentinel</li></ul></body></html>\n";
     return Html(html.str());
