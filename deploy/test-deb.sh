@@ -131,7 +131,7 @@ for _ in 1 2 3 4 5 6 7 8; do
     started=1
     break
   fi
-  [ "$rc" -eq 3 ] || fail "topology.sh start failed ($rc): $(tail -n 10 "$tmp/topology.log")"
+  [ "$rc" -eq 2 ] || fail "topology.sh start failed ($rc): $(tail -n 10 "$tmp/topology.log")"
 done
 on_exit "bash '$root/scripts/topology.sh' stop --dir '$topo' >/dev/null 2>&1"
 [ "$started" = 1 ] || fail "no free port range for the topology after 8 tries"
