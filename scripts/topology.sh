@@ -687,6 +687,18 @@ on_start_exit() {
   exit "$rc"
 }
 
+launch_and_wait() { # WHAT PORTS...: launch the nodes and wait for their pidfiles, or exit
+  local what=$1
+  shift
+  launch_nodes "$@" || exit 1
+  pending=("$@")
+  if ! wait_for "$what started" started_all; then
+    report_failures
+    show_log_tail "${pending[0]}"
+    exit $((port_taken ? EX_REFUSED : EX_FAILED))
+  fi
+}
+
 cmd_start() {
   local t_start p nd busy=() env_file="$dir/topology.env"
   update_now
@@ -717,26 +729,14 @@ cmd_start() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   start_launched=1
-  launch_nodes "${data_ports[@]}" || exit 1
-  log "data nodes launched after $(since "$t_start") s"
-  pending=("${data_ports[@]}")
-  if ! wait_for "data nodes started" started_all; then
-    report_failures
-    show_log_tail "${pending[0]}"
-    exit $((port_taken ? EX_REFUSED : EX_FAILED))
-  fi
+  launch_and_wait "data nodes" "${data_ports[@]}"
+  log "data nodes started after $(since "$t_start") s"
   if ! wait_for "replication (2 online replicas per master)" check_masters start 0; then
     health_fail=()
     check_masters start 1 || report_failures
     exit 1
   fi
-  launch_nodes "${sentinel_ports[@]}" || exit 1
-  pending=("${sentinel_ports[@]}")
-  if ! wait_for "sentinels started" started_all; then
-    report_failures
-    show_log_tail "${pending[0]}"
-    exit $((port_taken ? EX_REFUSED : EX_FAILED))
-  fi
+  launch_and_wait "sentinels" "${sentinel_ports[@]}"
   if ! wait_for "sentinel discovery and topology health" check_healthy start 0; then
     check_healthy start 1 || report_failures
     exit 1
