@@ -289,13 +289,14 @@ read_replicas() {
 }
 
 is_master() { # addr: check sees it up with role:master
-  local st
-  st=$(group --arg a "$1" '$g.nodes[] | select(.addr == $a) | "\(.up) \(.role) \(.cause)"' 2>/dev/null) || st=""
-  case "$st" in
-    "true master "*) return 0 ;;
-    "") why="$1 is not a node of $master_name" ;;
-    false*) why="$1 does not answer (${st##* })" ;;
-    *) why="$1 reports role ${st#true }, not master" ;;
+  local up="" role cause
+  IFS=$'\t' read -r up role cause < <(group --arg a "$1" \
+    '$g.nodes[] | select(.addr == $a) | [.up, .role // "unknown", .cause // "-"] | @tsv' 2>/dev/null) || true
+  case "$up:$role" in
+    true:master) return 0 ;;
+    :*) why="$1 is not a node of $master_name" ;;
+    false:*) why="$1 does not answer ($cause)" ;;
+    *) why="$1 reports role $role, not master" ;;
   esac
   return 1
 }
