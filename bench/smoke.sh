@@ -15,14 +15,14 @@ while [ $# -gt 0 ]; do
     --out-dir) out_dir=$2 ;;
     *)
       echo "smoke.sh: unknown argument $1" >&2
-      exit 2
+      exit 3
       ;;
   esac
   shift 2
 done
 [ -n "$out_dir" ] || {
   echo "smoke.sh: --out-dir is required" >&2
-  exit 2
+  exit 3
 }
 mkdir -p -- "$out_dir"
 md="$out_dir/latest.md" tsv="$out_dir/latest.tsv"

@@ -91,6 +91,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
         if (node.follows == g.agreed_master && node.link_up.value_or(false)) ++g.replicas_linked;
       }
     }
+    if (node.addr == g.agreed_master) g.master_up = node.up && node.role == "master";
     g.nodes.push_back(std::move(node));
   }
 
@@ -138,11 +139,7 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
       v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the quorum " +
                            Fmt(*g.quorum));
     }
-    bool master_up = false;
-    for (const auto& node : g.nodes) {
-      if (node.addr == g.agreed_master) master_up = node.up && node.role == "master";
-    }
-    if (!master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");
+    if (!g.master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");
     for (const auto& s : g.sentinels) {
       if (s.ckquorum_ok == false) v.critical.push_back(n + ": CKQUORUM fails on " + s.sentinel);
       if (s.tilt) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " in TILT");

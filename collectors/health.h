@@ -2,7 +2,9 @@
 
 // The derived view of each master group in one snapshot: who the Sentinels name as master,
 // whether they agree, how many nodes say they are master, which replicas are linked and how
-// far behind. Pure; shared by the `topology` collector and the `check` command.
+// far behind. Pure; shared by the `topology` collector and the `check` command, and through
+// `check --output json` (docs/check-json.md) by the ops/ scripts: the one definition of the
+// agreed master, of lag and of healthy.
 
 #include <optional>
 #include <string>
@@ -27,13 +29,21 @@ struct GroupHealth {
     std::string role;    // "master", "replica" or "" when unknown
     std::string follows; // replicas: the master they follow
     std::optional<bool> link_up;        // replicas
-    std::optional<double> lag_bytes;    // replicas of the agreed master
+    // Replicas of the agreed master: the master's master_repl_offset minus the offset this
+    // replica last acknowledged, both from the master's INFO replication ("slaveN:...,offset=").
+    // The master's view keeps growing while a replica is paused or cut off, which the
+    // replica's own slave_repl_offset cannot show. Acks come once a second, so an idle
+    // group shows a few hundred bytes at times (Sentinel hellos are replicated).
+    std::optional<double> lag_bytes;
   };
 
   std::string name;
   std::vector<std::string> master_addresses;  // distinct, sorted
-  std::string agreed_master;                  // named by most Sentinels; "" when none answered
+  // The agreed master: the address most answering Sentinels name; a tie goes to the newer
+  // configuration (higher config-epoch), then the lower address. "" when none names one.
+  std::string agreed_master;
   int agreed_votes = 0;
+  bool master_up = false;                     // the agreed master answers and reports role:master
   int sentinels_up = 0;                       // Sentinels that answered for this group
   std::optional<double> quorum;               // highest quorum reported
   std::optional<double> config_epoch;         // highest config-epoch reported
@@ -42,6 +52,9 @@ struct GroupHealth {
   int replicas_linked = 0;                    // replicas of the agreed master with link up
   std::vector<SentinelView> sentinels;
   std::vector<Node> nodes;                    // every data node of the group
+
+  // Every answering Sentinel names the same master (a failover has converged).
+  bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
 };
 
 // One entry per master group any answering Sentinel reports, sorted by name.

@@ -33,9 +33,9 @@ set -eu
 export LC_ALL=C
 umask 077
 
-die() {
+die() { # a configuration error: exit 3, as in every script (CONTRIBUTING.md)
   printf 'render-configs: error: %s\n' "$*" >&2
-  exit 2
+  exit 3
 }
 log() { printf 'render-configs: %s\n' "$*" >&2; }
 

@@ -190,14 +190,7 @@ if [ -n "$exporter" ]; then
   epid=$!
   on_exit "stop_pid $epid"
   eport=$(wait_listening "$tmp/exporter.log" 10) || fail "exporter did not start: $(cat "$tmp/exporter.log")"
-  metrics=""
-  for ((i = 0; i < 50; i++)); do
-    metrics=$(http_get "$eport" /metrics) || fail "scrape failed"
-    [ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] && [ "$(count_samples "$metrics" redis_up 1)" = 3 ] && break
-    sleep 0.2
-  done
-  [ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] || fail "want 3 Sentinels up: $(grep '^redis_sentinel_up' <<<"$metrics")"
-  [ "$(count_samples "$metrics" redis_up 1)" = 3 ] || fail "want 3 data nodes up: $(grep '^redis_up' <<<"$metrics")"
+  scrape_until_up "$eport"
   log "live: exporter scrape: 3 Sentinels and 3 data nodes up"
 fi
 log "ok"

@@ -91,6 +91,20 @@ count_samples() {
   awk -v m="$2" -v v="$3" '$1 ~ "^" m "({|$)" && $NF == v { n++ } END { print n + 0 }' <<<"$1"
 }
 
+# scrape_until_up PORT [WHY]: scrapes the exporter on PORT until it reports 3 Sentinels and 3
+# data nodes up (10 s at most), else fails naming what is missing (WHY explains the data nodes).
+metrics=""
+scrape_until_up() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    metrics=$(http_get "$1" /metrics) || fail "scrape of the exporter on port $1 failed"
+    [ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] && [ "$(count_samples "$metrics" redis_up 1)" = 3 ] && return 0
+    sleep 0.2
+  done
+  [ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] || fail "want 3 Sentinels up: $(grep '^redis_sentinel_up' <<<"$metrics")"
+  fail "want 3 data nodes up${2:+ ($2)}: $(grep '^redis_up' <<<"$metrics")"
+}
+
 # stop_pids PID...: SIGTERM to all at once, then wait (10 s at most), then SIGKILL what is left.
 stop_pids() {
   local pid i alive

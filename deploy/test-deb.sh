@@ -131,7 +131,7 @@ for _ in 1 2 3 4 5 6 7 8; do
     started=1
     break
   fi
-  [ "$rc" -eq 3 ] || fail "topology.sh start failed ($rc): $(tail -n 10 "$tmp/topology.log")"
+  [ "$rc" -eq 2 ] || fail "topology.sh start failed ($rc): $(tail -n 10 "$tmp/topology.log")"
 done
 on_exit "bash '$root/scripts/topology.sh' stop --dir '$topo' >/dev/null 2>&1"
 [ "$started" = 1 ] || fail "no free port range for the topology after 8 tries"
@@ -178,15 +178,8 @@ on_exit "stop_pid $epid"
 port=$(wait_listening "$tmp/exporter.log" 10) || fail "installed exporter did not start: $(cat "$tmp/exporter.log")"
 [ "$(ps -o uid= -p "$epid" | tr -d ' ')" = "$(id -u "$user")" ] || fail "the exporter does not run as $user"
 http_get "$port" /-/healthy >/dev/null || fail "/-/healthy failed"
-metrics=""
-for ((i = 0; i < 50; i++)); do
-  metrics=$(http_get "$port" /metrics) || fail "scrape of the installed exporter failed"
-  [ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] && [ "$(count_samples "$metrics" redis_up 1)" = 3 ] && break
-  sleep 0.2
-done
-[ "$(count_samples "$metrics" redis_sentinel_up 1)" = 3 ] || fail "want 3 Sentinels up: $(grep '^redis_sentinel_up' <<<"$metrics")"
 # The data nodes require the password: all three up means the service user read the file.
-[ "$(count_samples "$metrics" redis_up 1)" = 3 ] || fail "want 3 data nodes up (password file read as $user): $(grep '^redis_up' <<<"$metrics")"
+scrape_until_up "$port" "password file read as $user"
 log "installed exporter as $user on 127.0.0.1:$port: 3 Sentinels and 3 data nodes up"
 # No TLS configured: the TLS module (and the OpenSSL it brings) stays unloaded.
 grep -q 'librse_tls\.so' "/proc/$epid/maps" && fail "the exporter without TLS loaded the TLS module"

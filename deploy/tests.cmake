@@ -26,7 +26,6 @@ add_test(NAME "deploy: npm lint tools" COMMAND bash ${RSE_DEPLOY_DIR}/lint/insta
 set_tests_properties("deploy: npm lint tools" PROPERTIES LABELS deploy TIMEOUT 300
   FIXTURES_SETUP rse_deploy_npm)
 
-rse_deploy_test("shellcheck" COMMAND bash ${RSE_DEPLOY_DIR}/check-shell.sh)
 rse_deploy_test("Dockerfile" NPM COMMAND bash ${RSE_DEPLOY_DIR}/check-dockerfile.sh)
 rse_deploy_test("image healthcheck" COMMAND bash ${RSE_DEPLOY_DIR}/check-healthcheck.sh
   $<TARGET_FILE:redis_sentinel_exporter>)

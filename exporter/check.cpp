@@ -1,8 +1,12 @@
 #include "exporter/check.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "collectors/health.h"
 #include "exporter/log.h"
@@ -12,7 +16,6 @@ namespace rse {
 namespace {
 
 using collectors::GroupHealth;
-using log::JsonString;
 
 const char* StatusWord(int status) { return status == 0 ? "healthy" : status == 1 ? "degraded" : "critical"; }
 
@@ -76,59 +79,78 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
   }
 }
 
-template <typename T, typename F>
-void JsonArray(std::ostream& out, const std::vector<T>& items, F&& each) {
-  out << "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out << ",";
-    each(items[i]);
-  }
-  out << "]";
-}
+// The schema is documented in docs/check-json.md; scripts read it with jq. Every key is
+// always present (null when it does not apply); fields are only ever added, and a change
+// that breaks a reader bumps kCheckJsonSchema.
+constexpr int kCheckJsonSchema = 1;
 
-std::string JsonOpt(const std::optional<double>& v) { return v ? Num(*v) : "null"; }
-std::string JsonOpt(const std::optional<bool>& v) { return v ? (*v ? "true" : "false") : "null"; }
-const char* JsonBool(bool b) { return b ? "true" : "false"; }
+// Counts, offsets and epochs are whole numbers: written as integers, not 12.0.
+nlohmann::ordered_json OrNull(const std::optional<double>& v) {
+  if (!v) return nullptr;
+  if (std::trunc(*v) == *v && std::fabs(*v) < 9e15) return static_cast<std::int64_t>(*v);
+  return *v;
+}
+nlohmann::ordered_json OrNull(const std::optional<bool>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+nlohmann::ordered_json OrNull(const std::string& v) {
+  return v.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v);
+}
 
 void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector<GroupHealth>& groups,
           const collectors::Verdict& verdict) {
-  out << "{\"status\":" << JsonString(StatusWord(verdict.status)) << ",\"exit_code\":" << verdict.status;
-  auto strings = [&](const std::string& s) { out << JsonString(s); };
-  out << ",\"critical\":";
-  JsonArray(out, verdict.critical, strings);
-  out << ",\"degraded\":";
-  JsonArray(out, verdict.degraded, strings);
-  out << ",\"sentinels\":";
-  JsonArray(out, snap.sentinels, [&](const collectors::SentinelNode& s) {
-    out << "{\"sentinel\":" << JsonString(s.label) << ",\"up\":" << JsonBool(s.up);
-    if (!s.up) out << ",\"cause\":" << JsonString(redis::CauseName(s.error.cause)) << ",\"error\":" << JsonString(s.error.message);
-    out << "}";
-  });
-  out << ",\"groups\":";
-  JsonArray(out, groups, [&](const GroupHealth& g) {
-    out << "{\"master_name\":" << JsonString(g.name) << ",\"master\":" << JsonString(g.agreed_master)
-        << ",\"master_addresses\":";
-    JsonArray(out, g.master_addresses, strings);
-    out << ",\"sentinels_up\":" << g.sentinels_up << ",\"quorum\":" << JsonOpt(g.quorum)
-        << ",\"config_epoch\":" << JsonOpt(g.config_epoch) << ",\"masters\":" << g.masters
-        << ",\"replicas_linked\":" << g.replicas_linked << ",\"replicas_known\":" << JsonOpt(g.replicas_known)
-        << ",\"sentinels\":";
-    JsonArray(out, g.sentinels, [&](const GroupHealth::SentinelView& s) {
-      out << "{\"sentinel\":" << JsonString(s.sentinel) << ",\"names\":" << JsonString(s.master_address)
-          << ",\"flags_ok\":" << JsonBool(s.master_ok) << ",\"ckquorum_ok\":" << JsonOpt(s.ckquorum_ok)
-          << ",\"tilt\":" << JsonBool(s.tilt) << "}";
-    });
-    out << ",\"nodes\":";
-    JsonArray(out, g.nodes, [&](const GroupHealth::Node& n) {
-      out << "{\"addr\":" << JsonString(n.addr) << ",\"up\":" << JsonBool(n.up) << ",\"role\":" << JsonString(n.role);
-      if (!n.up) out << ",\"cause\":" << JsonString(n.cause);
-      if (n.role == "replica") out << ",\"follows\":" << JsonString(n.follows) << ",\"link_up\":" << JsonOpt(n.link_up);
-      if (n.lag_bytes) out << ",\"lag_bytes\":" << Num(*n.lag_bytes);
-      out << "}";
-    });
-    out << "}";
-  });
-  out << "}\n";
+  using J = nlohmann::ordered_json;
+  J doc;
+  doc["status"] = StatusWord(verdict.status);
+  doc["exit_code"] = verdict.status;
+  doc["schema"] = kCheckJsonSchema;
+  doc["critical"] = verdict.critical;
+  doc["degraded"] = verdict.degraded;
+  doc["sentinels"] = J::array();
+  for (const auto& s : snap.sentinels) {
+    doc["sentinels"].push_back({{"sentinel", s.label},
+                                {"up", s.up},
+                                {"cause", s.up ? J(nullptr) : J(redis::CauseName(s.error.cause))},
+                                {"error", s.up ? J(nullptr) : J(s.error.message)}});
+  }
+  doc["groups"] = J::array();
+  for (const auto& g : groups) {
+    J group;
+    group["master_name"] = g.name;
+    group["master"] = OrNull(g.agreed_master);
+    group["master_votes"] = g.agreed_votes;
+    group["master_up"] = g.master_up;
+    group["sentinels_agree"] = g.SentinelsAgree();
+    group["master_addresses"] = g.master_addresses;
+    group["sentinels_up"] = g.sentinels_up;
+    group["quorum"] = OrNull(g.quorum);
+    group["config_epoch"] = OrNull(g.config_epoch);
+    group["masters"] = g.masters;
+    group["replicas_linked"] = g.replicas_linked;
+    group["replicas_known"] = OrNull(g.replicas_known);
+    group["sentinels"] = J::array();
+    for (const auto& s : g.sentinels) {
+      group["sentinels"].push_back({{"sentinel", s.sentinel},
+                                    {"names", OrNull(s.master_address)},
+                                    {"flags_ok", s.master_ok},
+                                    {"ckquorum_ok", OrNull(s.ckquorum_ok)},
+                                    {"tilt", s.tilt}});
+    }
+    group["nodes"] = J::array();
+    for (const auto& n : g.nodes) {
+      const bool replica = n.role == "replica";
+      group["nodes"].push_back({{"addr", n.addr},
+                                {"up", n.up},
+                                {"cause", OrNull(n.cause)},
+                                {"role", OrNull(n.role)},
+                                {"follows", replica ? OrNull(n.follows) : J(nullptr)},
+                                {"link_up", OrNull(n.link_up)},
+                                {"lag_bytes", OrNull(n.lag_bytes)}});
+    }
+    doc["groups"].push_back(std::move(group));
+  }
+  // Invalid UTF-8 from a peer (an error text) is replaced, never a reason to throw.
+  out << doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ script_usage() {
 Usage: backup.sh --dir DIR [OPTIONS]
 
 Backs up one Sentinel master group:
-  1. asks every reachable Sentinel for the master (they must agree, else it refuses);
+  1. takes the master `check` agrees on (every answering Sentinel must name it, else it
+     refuses);
   2. picks the node to save: the master, a linked replica, or the one given by --from;
   3. BGSAVE (SCHEDULE) there, after any save in progress finished and once the server's
      clock (TIME) is past its LASTSAVE; waits until rdb_bgsave_in_progress:0,
@@ -76,11 +77,10 @@ script_cleanup() { [ -z "$partial" ] || rm -f -- "$partial"; }
 fail() { die 1 "FAILED at '$1': $2"; }
 
 # ---------------------------------------------------------------- which node
-discover_sentinels
 sentinels_agree || die 2 "REFUSED: $why"
 master=$agreed
 log "master of $master_name: $master (named by $agreed_by Sentinels)"
-replicas_known_by_sentinels || die 2 "REFUSED: $why"
+read_replicas || die 2 "REFUSED: $why"
 case "$from" in
   master)
     node=$master role=master
@@ -89,7 +89,7 @@ case "$from" in
   replica)
     node=""
     for r in "${replicas[@]}"; do
-      if replica_ok "$r" "$master" 999999999999; then
+      if replica_ok "$r" "$master"; then
         node=$r
         break
       fi
@@ -107,7 +107,7 @@ case "$from" in
         *" $node "*) ;;
         *) die 3 "--from $node is not a node of $master_name (master $master, replicas ${replicas[*]:-none})" ;;
       esac
-      replica_ok "$node" "$master" 999999999999 || die 2 "REFUSED: --from $node: $why"
+      replica_ok "$node" "$master" || die 2 "REFUSED: --from $node: $why"
       role=replica
     fi
     ;;

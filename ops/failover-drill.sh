@@ -22,13 +22,12 @@ Usage: failover-drill.sh [OPTIONS]
 
 An unplanned-failover drill on one Sentinel master group:
   1. refuses unless `redis_sentinel_exporter check` exits 0 (healthy), changing nothing;
-  2. records the master (SENTINEL GET-MASTER-ADDR-BY-NAME on every reachable Sentinel;
-     they must agree) and writes a marker key on it (WAIT: every replica has it);
+  2. records the master (the one `check` agrees on; every answering Sentinel must name it) and writes a marker key on it (WAIT: every replica has it);
   3. takes the master down with --down-cmd and waits until it stops answering;
   4. waits until every reachable Sentinel names one new master (role:master) [--failover-timeout];
   5. reads the marker on the new master;
   6. brings the old master back with --up-cmd and waits until it answers, reports
-     role:slave, follows the new master and has master_link_status:up [--rejoin-timeout];
+     role replica, follows the new master and has its link up [--rejoin-timeout];
   7. deletes the marker, waits until `check` is healthy, and reports the timings.
 If the drill fails after step 3 the old master is brought back up all the same.
 
@@ -102,8 +101,8 @@ require_healthy
 discover_sentinels
 sentinels_agree || fail "record the master" "$why"
 old=$agreed
-log "master of $master_name: $old; $(join '; ' "${master_views[@]}")"
-replicas_known_by_sentinels || fail "record the master" "$why"
+log "master of $master_name: $old (named by $agreed_by Sentinels)"
+read_replicas || fail "record the master" "$why"
 
 # The marker, on every replica before the master goes (WAIT returns how many acknowledged).
 out=$(data "$old" SET "$marker_key" "$marker_value" EX 3600) || fail "write the marker" "$old: $(last_error)"
@@ -124,7 +123,7 @@ wait_until "all reachable Sentinels naming one new master" "$failover_timeout" n
   fail "failover" "$why"
 new=$agreed
 t_failover=$(since "$t_down")
-log "new master: $new ($(join '; ' "${master_views[@]}"))"
+log "new master: $new (named by $agreed_by Sentinels)"
 
 marker_on "$new" || fail "verify the marker" "$why"
 log "marker found on the new master $new"
@@ -133,7 +132,7 @@ update_now
 t_up=$now_ms
 run_action up "$up_cmd" "$old" master || fail "bring the old master back" "$why"
 came_up=1
-wait_until "the old master $old a linked replica of $new" "$rejoin_timeout" replica_ok "$old" "$new" 999999999999 ||
+wait_until "the old master $old a linked replica of $new" "$rejoin_timeout" replica_ok "$old" "$new" ||
   fail "old master rejoins" "$why"
 t_rejoin=$(since "$t_up")
 

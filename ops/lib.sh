@@ -1,9 +1,14 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # globals set here are read by the scripts that source this file
-# Shared code of the operations scripts in ops/ (sourced, not run). It holds the
-# configuration (the exporter's variables), redis-cli wrappers, discovery of the
-# Sentinels and the agreed master, the state checks the scripts wait on, the
-# pluggable node actions and the health gate (the exporter's `check` command).
+# shellcheck disable=SC2016 # $g, $m and $a in single quotes are jq's variables
+# Shared code of the operations scripts in ops/ (sourced, not run), on top of the repository's
+# bash base (scripts/lib/base.sh: exit codes, logging, time, options, waits). It holds the
+# configuration (the exporter's variables), redis-cli wrappers for the actions, the state
+# the scripts wait on, the pluggable node actions and the health gate.
+#
+# What the topology is (the agreed master, each replica's link and lag, healthy or not) is
+# never derived here: it is read with jq from `redis_sentinel_exporter check --output json`
+# (docs/check-json.md), the exporter's one definition. Bash keeps the actions.
 #
 # Conventions of every script that sources it:
 #   stdout  the final report (and nothing else); stderr  progress and errors.
@@ -14,48 +19,10 @@
 # one child's environment and `check` only through REDIS_PASSWORD in its own;
 # it is never an argument. Sentinels are sent no AUTH.
 
-export LC_ALL=C
+# shellcheck source=../scripts/lib/base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/base.sh"
 ops_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_root="$(cd "$ops_dir/.." && pwd)"
-prog=$(basename "$0" .sh)
-
-# ---------------------------------------------------------------- time and output
-now_ms=0
-update_now() { # sets now_ms without forking
-  local t=${EPOCHREALTIME/./}
-  now_ms=$((10#$t / 1000))
-}
-update_now
-start_ms=$now_ms
-secs() { # milliseconds -> "12.3"
-  local ms=$1
-  [ "$ms" -ge 0 ] || ms=0
-  printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100))
-}
-since() { # start_ms -> seconds elapsed since then, "12.3"
-  update_now
-  secs $((now_ms - $1))
-}
-join() { # separator items... -> stdout
-  local sep=$1 out=""
-  shift
-  [ $# -gt 0 ] || return 0
-  out=$1
-  shift
-  while [ $# -gt 0 ]; do
-    out+=$sep$1
-    shift
-  done
-  printf '%s' "$out"
-}
-log() { printf '%s: [%5ss] %s\n' "$prog" "$(since "$start_ms")" "$*" >&2; }
-die() { # code message...
-  local code=$1
-  shift
-  printf '%s: error: %s\n' "$prog" "$*" >&2
-  exit "$code"
-}
-usage_error() { die 3 "$* (see --help)"; }
+repo_root=$rse_root
 
 # ---------------------------------------------------------------- options
 common_usage() {
@@ -70,6 +37,10 @@ Connection (the exporter's flags and variables):
                               Default: $REDIS_PASSWORD_FILE, else the password in $REDIS_PASSWORD,
                               else no AUTH. Sentinels are never sent AUTH.
   --redis.user USER           ACL user for the data nodes. Default: $REDIS_USER
+  --check.max-lag-bytes N     a replica whose lag is above N bytes is degraded (check) and not
+                              yet caught up (the waits). Lag is the master's view: its
+                              master_repl_offset minus the offset the replica last acknowledged
+                              (the exporter's definition; default 1048576)
   --cli-timeout S             bound of each redis-cli call and of `check` (default 3)
   --exporter-bin PATH         redis_sentinel_exporter for the health checks. Default:
                               $EXPORTER_BIN, else PATH, else build/ of this repository
@@ -78,53 +49,29 @@ EOF
 }
 
 sentinel_addrs=() master_name="" password="" password_file="" redis_user=""
-cli_timeout=3 exporter_bin=""
+cli_timeout=3 exporter_bin="" max_lag_bytes=1048576
 
-# ops_parse "$@": every option takes a value (--opt V or --opt=V); the common ones are
-# handled here, the rest by script_option NAME VALUE (defined by each script; returns 1
-# for an unknown option). Then ops_configure.
-ops_parse() {
-  local opt val
-  while [ $# -gt 0 ]; do
-    opt=$1
-    case "$opt" in
-      -h | --help)
-        script_usage
-        exit 0
-        ;;
-      --*=*)
-        val=${opt#*=}
-        opt=${opt%%=*}
-        shift
-        ;;
-      --*)
-        [ $# -ge 2 ] || usage_error "option $opt needs a value"
-        val=$2
-        shift 2
-        ;;
-      *) usage_error "unexpected argument '$opt'" ;;
-    esac
-    case "$opt" in
-      --sentinel.addr)
-        local -a parts=()
-        IFS=', ' read -r -a parts <<<"$val"
-        sentinel_addrs+=("${parts[@]}")
-        ;;
-      --sentinel.master-name) master_name=$val ;;
-      --redis.password-file) password_file=$val ;;
-      --redis.user) redis_user=$val ;;
-      --cli-timeout) cli_timeout=$val ;;
-      --exporter-bin) exporter_bin=$val ;;
-      *) script_option "$opt" "$val" || usage_error "unknown option $opt" ;;
-    esac
-  done
-  ops_configure
+# ops_parse "$@": the common options here, the rest by script_option NAME VALUE (defined by
+# each script; returns 1 for an unknown option). Then ops_configure.
+ops_option() {
+  case "$1" in
+    --sentinel.addr)
+      local -a parts=()
+      IFS=', ' read -r -a parts <<<"$2"
+      sentinel_addrs+=("${parts[@]}")
+      ;;
+    --sentinel.master-name) master_name=$2 ;;
+    --redis.password-file) password_file=$2 ;;
+    --redis.user) redis_user=$2 ;;
+    --cli-timeout) need_uint "$1" "$2" 1 3600 && cli_timeout=$((10#$2)) ;;
+    --check.max-lag-bytes) need_uint "$1" "$2" 0 999999999999 && max_lag_bytes=$((10#$2)) ;;
+    --exporter-bin) exporter_bin=$2 ;;
+    *) script_option "$1" "$2" ;;
+  esac
 }
-
-need_uint() { # option value min max
-  if ! [[ $2 =~ ^[0-9]{1,9}$ ]] || [ $((10#$2)) -lt "$3" ] || [ $((10#$2)) -gt "$4" ]; then
-    usage_error "$1 must be an integer in [$3, $4], got '$2'"
-  fi
+ops_parse() {
+  option_handler=ops_option parse_options "$@"
+  ops_configure
 }
 
 ops_configure() {
@@ -142,8 +89,6 @@ ops_configure() {
   [[ $master_name =~ ^[^[:space:],]+$ ]] ||
     usage_error "these scripts work on exactly one master group; got '$master_name'"
   [ -n "$redis_user" ] || redis_user=${REDIS_USER:-}
-  need_uint --cli-timeout "$cli_timeout" 1 3600
-  cli_timeout=$((10#$cli_timeout))
 
   [ -n "$password_file" ] || password_file=${REDIS_PASSWORD_FILE:-}
   if [ -n "$password_file" ]; then
@@ -159,6 +104,7 @@ ops_configure() {
   unset REDIS_PASSWORD REDISCLI_AUTH
   command -v redis-cli >/dev/null || die 3 "redis-cli not found on PATH"
   command -v timeout >/dev/null || die 3 "timeout (coreutils) not found on PATH"
+  command -v jq >/dev/null || die 3 "jq not found on PATH (Debian: apt-get install jq)"
 }
 
 # ---------------------------------------------------------------- temp files, exit
@@ -173,18 +119,6 @@ ops_exit() {
 trap ops_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- addresses
-host="" port=""
-split_addr() { # HOST:PORT or [V6]:PORT -> host, port
-  port=${1##*:}
-  host=${1%:*}
-  host=${host#[}
-  host=${host%]}
-}
-join_addr() { # host port -> stdout
-  if [[ $1 == *:* ]]; then printf '[%s]:%s' "$1" "$2"; else printf '%s:%s' "$1" "$2"; fi
-}
 
 # ---------------------------------------------------------------- redis-cli
 # rcli KIND ADDR ARGS...: one bounded redis-cli call (-e: error replies fail).
@@ -268,141 +202,106 @@ run_id_of() { # kind addr -> stdout run_id
   printf '%s' "${kv[run_id]}"
 }
 
-# ---------------------------------------------------------------- waiting
-why="" # each check function sets it to what is not yet true
-# wait_until DESCRIPTION TIMEOUT_S FUNCTION ARGS...: polls FUNCTION every 0.2 s until it
-# succeeds (0) or TIMEOUT_S passes (1; why then says what was still missing).
-waited="" # seconds the last wait_until took
-wait_until() {
-  local what=$1 limit=$2 t0 last
-  shift 2
-  update_now
-  t0=$now_ms last=$now_ms
-  while :; do
-    why=""
-    if "$@"; then
-      waited=$(since "$t0")
-      log "$what: ok after $waited s"
+# ---------------------------------------------------------------- the topology (check JSON)
+# run_check: one `check --output json` of the group through ops/health.sh (which finds the
+# binary), with --check.max-lag-bytes -> check_rc (0 healthy, 1 degraded, 2 critical),
+# check_json, check_reasons (one per line: the critical ones, then the degraded ones).
+check_rc=0 check_json="" check_reasons=""
+run_check() {
+  local a err
+  local -a args=(--output=json "--redis.timeout=${cli_timeout}s" "--sentinel.master-name=$master_name"
+    "--check.max-lag-bytes=$max_lag_bytes")
+  for a in "${sentinel_addrs[@]}"; do args+=("--sentinel.addr=$a"); done
+  [ -z "$redis_user" ] || args+=("--redis.user=$redis_user")
+  [ -z "$exporter_bin" ] || args+=("--exporter-bin=$exporter_bin")
+  check_rc=0
+  # The password in the environment of this one child (check reads REDIS_PASSWORD), never argv.
+  if [ -n "$password" ]; then
+    check_json=$(REDIS_PASSWORD=$password REDIS_PASSWORD_FILE='' timeout -k 1 $((cli_timeout + 5)) \
+      bash "$ops_dir/health.sh" "${args[@]}" 2>"$ops_tmp/check.err") || check_rc=$?
+  else
+    check_json=$(REDIS_PASSWORD_FILE='' timeout -k 1 $((cli_timeout + 5)) \
+      bash "$ops_dir/health.sh" "${args[@]}" 2>"$ops_tmp/check.err") || check_rc=$?
+  fi
+  err=$(<"$ops_tmp/check.err")
+  case "$check_rc" in
+    0 | 1 | 2) ;;
+    124 | 137)
+      check_rc=2 check_json=""
+      check_reasons="the health check did not finish within $((cli_timeout + 5)) s"
       return 0
-    fi
-    update_now
-    if [ $((now_ms - t0)) -ge $((limit * 1000)) ]; then
-      waited=$(since "$t0")
-      log "$what: not reached within $limit s: ${why:-unknown}"
-      return 1
-    fi
-    if [ $((now_ms - last)) -ge 5000 ]; then
-      log "still waiting ($(since "$t0") s) for $what: ${why:-?}"
-      last=$now_ms
-    fi
-    sleep 0.2
-  done
+      ;;
+    *) die 3 "the health check could not run (exit $check_rc): $err" ;;
+  esac
+  jq -e '.schema == 1' >/dev/null 2>&1 <<<"$check_json" ||
+    die 3 "the health check did not print check JSON schema 1 (docs/check-json.md): ${check_json:0:200} $err"
+  check_reasons=$(jq -r '.critical[], .degraded[]' <<<"$check_json")
 }
+reasons_line() { tr '\n' ';' <<<"$check_reasons" | sed 's/;$//; s/;/; /g'; }
 
-# ---------------------------------------------------------------- Sentinels
-sentinels=() # every Sentinel of the group: the given ones and their peers, one address each
-discover_sentinels() {
-  local a id out rid ip p known
-  local -A seen_id=() seen_addr=()
-  local -a unreachable=()
-  sentinels=()
-  for a in "${sentinel_addrs[@]}"; do
-    if ! id=$(sent "$a" SENTINEL MYID); then
-      unreachable+=("$a")
-      log "Sentinel $a does not answer: $(last_error)"
-      continue
-    fi
-    if [ -z "${seen_id[$id]:-}" ] && [ -z "${seen_addr[$a]:-}" ]; then
-      seen_id[$id]=1 seen_addr[$a]=1
-      sentinels+=("$a")
-    fi
-    if ! out=$(sent "$a" SENTINEL SENTINELS "$master_name"); then
-      case "$(last_error)" in
-        *"No such master"*) die 3 "Sentinel $a does not monitor a master named '$master_name'" ;;
-      esac
-      log "Sentinel $a: SENTINEL SENTINELS failed: $(last_error)"
-      continue
-    fi
-    while IFS=$'\t' read -r rid ip p; do
-      [ -n "$ip" ] || continue
-      known=$(join_addr "$ip" "$p")
-      if [ -n "${seen_id[$rid]:-}" ] || [ -n "${seen_addr[$known]:-}" ]; then continue; fi
-      seen_id[$rid]=1 seen_addr[$known]=1
-      sentinels+=("$known")
-    done < <(records "$out" runid ip port)
-  done
-  [ "${#sentinels[@]}" -gt 0 ] || die 2 "no Sentinel answered (tried ${sentinel_addrs[*]}): refusing to go on"
-  for a in "${unreachable[@]}"; do
-    [ -n "${seen_addr[$a]:-}" ] || sentinels+=("$a") # still ours, though down now
-  done
-  log "Sentinels of $master_name: ${sentinels[*]}"
+# group [JQ ARGS...] QUERY: jq QUERY (raw output) over this master group of the last run_check,
+# bound to $g; prints nothing and fails when check does not report the group (or the result
+# is null or false: jq -e).
+group() {
+  local query=${!#}
+  jq -er --arg m "$master_name" "${@:1:$#-1}" "(.groups[] | select(.master_name == \$m)) as \$g | $query" \
+    <<<"$check_json"
 }
-
-# sentinels_agree: every reachable Sentinel names the same master -> agreed, agreed_by
-agreed="" agreed_by="" master_views=()
-sentinels_agree() {
-  local s out h p addr first="" n=0 differ=0
-  master_views=()
-  agreed=""
-  for s in "${sentinels[@]}"; do
-    if ! out=$(sent "$s" SENTINEL GET-MASTER-ADDR-BY-NAME "$master_name"); then
-      master_views+=("$s: no answer ($(last_error))")
-      continue
-    fi
-    { read -r h && read -r p; } <<<"$out" || true
-    h=${h%$'\r'} p=${p%$'\r'}
-    if [ -n "$h" ] && [ -n "$p" ]; then addr=$(join_addr "$h" "$p"); else addr=none; fi
-    master_views+=("$s names $addr")
-    n=$((n + 1))
-    if [ -z "$first" ]; then first=$addr; elif [ "$addr" != "$first" ]; then differ=1; fi
-  done
-  if [ "$n" -eq 0 ]; then
-    why="no Sentinel answered (${master_views[*]})"
-    return 1
+have_group() {
+  [ -n "$check_json" ] && group '$g.master_name' >/dev/null && return 0
+  if [ -n "$check_json" ] && jq -e 'any(.sentinels[]; .up)' >/dev/null <<<"$check_json"; then
+    why="no answering Sentinel monitors a master named '$master_name'"
+  else
+    why=$(reasons_line)
   fi
-  if [ "$differ" = 1 ]; then
-    why="the Sentinels disagree: $(join '; ' "${master_views[@]}")"
-    return 1
-  fi
-  if [ "$first" = none ]; then
-    why="no Sentinel names a master for $master_name"
-    return 1
-  fi
-  agreed=$first agreed_by="$n of ${#sentinels[@]}"
-}
-
-# replicas_known_by_sentinels: the group's replicas as the first answering Sentinel lists them
-replicas=()
-replicas_known_by_sentinels() {
-  local s out ip p flags
-  replicas=()
-  for s in "${sentinels[@]}"; do
-    out=$(sent "$s" SENTINEL REPLICAS "$master_name") || continue
-    while IFS=$'\t' read -r ip p; do
-      [ -n "$ip" ] || continue
-      replicas+=("$(join_addr "$ip" "$p")")
-    done < <(records "$out" ip port)
-    return 0
-  done
-  why="no Sentinel answered SENTINEL REPLICAS"
   return 1
 }
 
-# ---------------------------------------------------------------- data-node state
-is_master() { # addr: answers INFO replication with role:master
-  local out
-  if ! out=$(data "$1" INFO replication); then
-    why="$1 does not answer: $(last_error)"
-    return 1
-  fi
-  parse_info "$out"
-  [ "${kv[role]:-}" = master ] || {
-    why="$1 reports role:${kv[role]:-?}, not master"
-    return 1
-  }
+sentinels=() # every Sentinel of the group as check found it (given and discovered peers)
+discover_sentinels() {
+  run_check
+  have_group || die 2 "REFUSED: $why"
+  mapfile -t sentinels < <(jq -r '.sentinels[].sentinel' <<<"$check_json")
+  log "Sentinels of $master_name: ${sentinels[*]}"
 }
 
-# new_master_agreed OLD: all reachable Sentinels name one master other than OLD, and it
+# sentinels_agree: check's agreed master, named by every answering Sentinel -> agreed, agreed_by
+agreed="" agreed_by=""
+sentinels_agree() {
+  local agree votes up addrs
+  agreed=""
+  run_check
+  have_group || return 1
+  IFS=$'\t' read -r agree votes up addrs < <(group '[$g.sentinels_agree, $g.master_votes, $g.sentinels_up,
+    ($g.sentinels | map("\(.sentinel) names \(.names // "none")") | join("; "))] | @tsv')
+  if [ "$agree" != true ]; then
+    why="the Sentinels disagree: $addrs"
+    return 1
+  fi
+  agreed=$(group '$g.master') agreed_by="$votes of $up"
+}
+
+# read_replicas: replicas = the data nodes of the group other than the agreed master, as the
+# last run_check found them
+replicas=()
+read_replicas() {
+  mapfile -t replicas < <(group '$g.master as $m | $g.nodes[] | select(.addr != $m) | .addr')
+}
+
+is_master() { # addr: check sees it up with role:master
+  local up="" role cause
+  IFS=$'\t' read -r up role cause < <(group --arg a "$1" \
+    '$g.nodes[] | select(.addr == $a) | [.up, .role // "unknown", .cause // "-"] | @tsv' 2>/dev/null) || true
+  case "$up:$role" in
+    true:master) return 0 ;;
+    :*) why="$1 is not a node of $master_name" ;;
+    false:*) why="$1 does not answer ($cause)" ;;
+    *) why="$1 reports role $role, not master" ;;
+  esac
+  return 1
+}
+
+# new_master_agreed OLD: all answering Sentinels name one master other than OLD, and it
 # reports role:master -> agreed
 new_master_agreed() {
   sentinels_agree || return 1
@@ -413,54 +312,50 @@ new_master_agreed() {
   is_master "$agreed"
 }
 
-lag_bytes=0
-# replica_ok ADDR MASTER MAX_LAG: ADDR reports role:slave following MASTER with its link up,
-# not syncing, and at most MAX_LAG bytes behind: the master's master_repl_offset (read
-# first) against the replica's slave_repl_offset (read after).
+# replica_ok ADDR MASTER [MAX_LAG]: MASTER is the agreed master and ADDR its replica with the
+# link up and (given MAX_LAG) a lag of at most MAX_LAG bytes, all as check sees it (a fresh
+# check unless the caller just ran one: replicas_ok).
 replica_ok() {
-  local addr=$1 master=$2 max=$3 out moff roff follows
-  if ! out=$(data "$master" INFO replication); then
-    why="the master $master does not answer: $(last_error)"
+  local addr=$1 master=$2 max=${3:-} fresh=${4:-1} st up role follows link lag cause
+  if [ "$fresh" = 1 ]; then
+    run_check
+    have_group || return 1
+  fi
+  if [ "$(group '$g.master // ""')" != "$master" ]; then
+    why="the Sentinels name $(group '$g.master // "no master"'), not $master"
     return 1
   fi
-  parse_info "$out"
-  moff=${kv[master_repl_offset]:-}
-  if ! out=$(data "$addr" INFO replication); then
-    why="$addr does not answer: $(last_error)"
+  st=$(group --arg a "$addr" '$g.nodes[] | select(.addr == $a) |
+    [.up, .role // "-", .follows // "-", .link_up // "-", .lag_bytes // "-", .cause // "-"] | @tsv' 2>/dev/null) || {
+    why="$addr is not a node of $master_name"
     return 1
-  fi
-  parse_info "$out"
-  if [ "${kv[role]:-}" != slave ]; then
-    why="$addr reports role:${kv[role]:-?}, not slave"
-    return 1
-  fi
-  follows=$(join_addr "${kv[master_host]:-?}" "${kv[master_port]:-?}")
-  if [ "$follows" != "$master" ]; then
+  }
+  IFS=$'\t' read -r up role follows link lag cause <<<"$st"
+  if [ "$up" != true ]; then
+    why="$addr does not answer ($cause)"
+  elif [ "$role" != replica ]; then
+    why="$addr reports role $role, not replica"
+  elif [ "$follows" != "$master" ]; then
     why="$addr follows $follows, not $master"
-    return 1
+  elif [ "$link" != true ]; then
+    why="$addr: its link to $master is down"
+  elif [ "$lag" = - ]; then
+    why="$master does not list $addr as a replica yet"
+  elif [ -n "$max" ] && [ "$lag" -gt "$max" ]; then
+    why="$addr lags $lag bytes behind $master (bound $max)"
+  else
+    return 0
   fi
-  if [ "${kv[master_link_status]:-}" != up ] || [ "${kv[master_sync_in_progress]:-0}" != 0 ]; then
-    why="$addr: master_link_status:${kv[master_link_status]:-?}, master_sync_in_progress:${kv[master_sync_in_progress]:-?}"
-    return 1
-  fi
-  roff=${kv[slave_repl_offset]:-}
-  if ! [[ $moff =~ ^[0-9]+$ && $roff =~ ^[0-9]+$ ]]; then
-    why="$addr: no replication offsets (master ${moff:-?}, replica ${roff:-?})"
-    return 1
-  fi
-  lag_bytes=$((moff - roff))
-  [ "$lag_bytes" -ge 0 ] || lag_bytes=0
-  if [ "$lag_bytes" -gt "$max" ]; then
-    why="$addr is $lag_bytes bytes behind $master (bound $max)"
-    return 1
-  fi
+  return 1
 }
 
-replicas_ok() { # master max_lag addr... : every addr is replica_ok
+replicas_ok() { # master max_lag addr... : every addr is replica_ok in one check
   local master=$1 max=$2 a
   shift 2
+  run_check
+  have_group || return 1
   for a in "$@"; do
-    replica_ok "$a" "$master" "$max" || return 1
+    replica_ok "$a" "$master" "$max" 0 || return 1
   done
 }
 
@@ -502,41 +397,14 @@ run_action() {
   fi
 }
 
-# ---------------------------------------------------------------- health (check)
-# The verdict is the exporter's `check` command, run through ops/health.sh (which finds the
-# binary); exit 0 healthy, 1 degraded, 2 critical, 3 usage error or no binary.
-check_rc=0 check_out="" check_reasons=""
-run_check() { # one `check` of the group (through ops/health.sh) -> check_rc, check_out, check_reasons
-  local a
-  local -a args=("--redis.timeout=${cli_timeout}s" "--sentinel.master-name=$master_name")
-  for a in "${sentinel_addrs[@]}"; do args+=("--sentinel.addr=$a"); done
-  [ -z "$redis_user" ] || args+=("--redis.user=$redis_user")
-  [ -z "$exporter_bin" ] || args+=("--exporter-bin=$exporter_bin")
-  check_rc=0
-  # The password in the environment of this one child (check reads REDIS_PASSWORD), never argv.
-  if [ -n "$password" ]; then
-    check_out=$(REDIS_PASSWORD=$password REDIS_PASSWORD_FILE='' timeout -k 1 $((cli_timeout + 5)) \
-      bash "$ops_dir/health.sh" "${args[@]}" 2>&1) || check_rc=$?
-  else
-    check_out=$(REDIS_PASSWORD_FILE='' timeout -k 1 $((cli_timeout + 5)) bash "$ops_dir/health.sh" "${args[@]}" 2>&1) ||
-      check_rc=$?
-  fi
-  # The reasons are the "  - ..." lines under the "Critical" and "Degraded" headings.
-  check_reasons=$(awk '/^(Critical|Degraded)$/ { p = 1; next } /^[^ ]/ { p = 0 } p && sub(/^  - /, "") { print }' <<<"$check_out")
-  case "$check_rc" in
-    0 | 1 | 2) ;;
-    3) die 3 "the health check could not run: $check_out" ;;
-    124 | 137) check_reasons="the health check did not finish within $((cli_timeout + 5)) s" check_rc=2 ;;
-    *) die 3 "the health check could not run (exit $check_rc): $check_out" ;;
-  esac
-}
+# ---------------------------------------------------------------- health gate
 verdict() { # check exit -> word
   case "$1" in 0) echo healthy ;; 1) echo degraded ;; 2) echo critical ;; *) echo "unknown ($1)" ;; esac
 }
 healthy() { # for wait_until
   run_check
   [ "$check_rc" -eq 0 ] && return 0
-  why="check says $(verdict "$check_rc"): $(tr '\n' ';' <<<"$check_reasons" | sed 's/;$//; s/;/; /g')"
+  why="check says $(verdict "$check_rc"): $(reasons_line)"
   return 1
 }
 # require_healthy: refuse (exit 2) unless `check` exits 0; nothing has been changed yet.
@@ -547,8 +415,7 @@ require_healthy() {
       printf '%s: REFUSED: the topology is not healthy (check exit %s, %s), nothing was changed:\n' \
         "$prog" "$check_rc" "$(verdict "$check_rc")"
       if [ -n "$check_reasons" ]; then printf '  - %s\n' "${check_reasons//$'\n'/$'\n'  - }"; fi
-      printf '%s: the full report (ops/health.sh):\n' "$prog"
-      printf '    %s\n' "${check_out//$'\n'/$'\n'    }"
+      printf '%s: the full report: ops/health.sh (same flags)\n' "$prog"
     } >&2
     exit 2
   fi
@@ -583,7 +450,7 @@ failover_and_wait() {
   sentinels_agree || return 1
   old_master=$agreed
   log "master of $master_name: $old_master (named by $agreed_by Sentinels)"
-  replicas_known_by_sentinels || return 1
+  read_replicas || return 1
   group_nodes=("$old_master" "${replicas[@]}")
   failed_phase="SENTINEL FAILOVER"
   wait_until "SENTINEL FAILOVER accepted" "$limit" failover_accepted || return 1

@@ -6,7 +6,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-timeout_s=60 max_lag=0
+timeout_s=60
 
 script_usage() {
   cat <<'EOF'
@@ -17,15 +17,14 @@ Moves the master of one Sentinel master group to a replica, the way Sentinel doe
   2. records the master every reachable Sentinel names (they must agree);
   3. SENTINEL FAILOVER on the first Sentinel that accepts it;
   4. waits until every reachable Sentinel names one new master that reports role:master;
-  5. waits until every other node, the old master included, is its replica with
-     master_link_status:up and at most --max-lag-bytes behind;
+  5. waits until every other node, the old master included, is its replica with the
+     link up and a lag of at most --check.max-lag-bytes;
   6. waits until `check` is healthy again.
 Each wait is bounded by --timeout. The report (old and new master, timings) goes to
 stdout, progress to stderr.
 
 Options:
   --timeout S           bound of each wait (default 60)
-  --max-lag-bytes N     a replica counts as caught up at most N bytes behind (default 0)
 EOF
   common_usage
   cat <<'EOF'
@@ -41,7 +40,6 @@ EOF
 script_option() {
   case "$1" in
     --timeout) need_uint "$1" "$2" 1 86400 && timeout_s=$((10#$2)) ;;
-    --max-lag-bytes) need_uint "$1" "$2" 0 999999999 && max_lag=$((10#$2)) ;;
     *) return 1 ;;
   esac
 }
@@ -49,7 +47,7 @@ ops_parse "$@"
 
 require_healthy
 discover_sentinels
-if ! failover_and_wait "$timeout_s" "$max_lag"; then
+if ! failover_and_wait "$timeout_s" "$max_lag_bytes"; then
   die 1 "FAILED at '$failed_phase': $why"
 fi
 wait_until "check healthy again" "$timeout_s" healthy || die 1 "FAILED at 'healthy again': $why"

@@ -10,7 +10,7 @@ set -euo pipefail
 # by its container name (redis-master, redis-replica-1, redis-replica-2, sentinel-1..3).
 # shellcheck disable=SC2016 # expands when the command runs
 restart_cmd=${OPS_RESTART_CMD:-'docker restart "$NODE_HOST"'}
-step_timeout=120 max_lag=0
+step_timeout=120
 
 script_usage() {
   cat <<'EOF'
@@ -19,8 +19,8 @@ Usage: rolling-restart.sh [OPTIONS]
 Restarts every node of one Sentinel master group, one at a time, without losing the master:
   0. refuses unless `redis_sentinel_exporter check` exits 0 (healthy), changing nothing;
   1. each replica: --restart-cmd, then wait until it answers with a new run_id, reports
-     role:slave following the master with master_link_status:up, is caught up (the master's
-     master_repl_offset against its slave_repl_offset, at most --max-lag-bytes apart),
+     role replica following the master with its link up, is caught up (a lag of at most
+     --check.max-lag-bytes),
      every reachable Sentinel lists it without s_down/o_down/disconnected, and `check` is
      healthy;
   2. a manual failover (SENTINEL FAILOVER; wait until all Sentinels name the new master and
@@ -41,7 +41,6 @@ Options:
                         or sentinel) and MASTER_NAME in its environment; quote the template in
                         single quotes so that they expand when it runs.
   --step-timeout S      bound of each wait of a step (default 120)
-  --max-lag-bytes N     a replica counts as caught up at most N bytes behind (default 0)
   --action-timeout S    bound of each --restart-cmd run (default 120)
 EOF
   common_usage
@@ -61,7 +60,6 @@ script_option() {
   case "$1" in
     --restart-cmd) restart_cmd=$2 ;;
     --step-timeout) need_uint "$1" "$2" 1 86400 && step_timeout=$((10#$2)) ;;
-    --max-lag-bytes) need_uint "$1" "$2" 0 999999999 && max_lag=$((10#$2)) ;;
     --action-timeout) need_uint "$1" "$2" 1 86400 && hook_timeout=$((10#$2)) ;;
     *) return 1 ;;
   esac
@@ -170,7 +168,7 @@ restart_data_node() { # addr role
   phase="$addr answering again (new run_id)"
   wait_until "$phase" "$step_timeout" restarted data "$addr" "$id" || stop_at "$why"
   phase="$addr a linked, caught-up replica of $master"
-  wait_until "$phase" "$step_timeout" replica_ok "$addr" "$master" "$max_lag" || stop_at "$why"
+  wait_until "$phase" "$step_timeout" replica_ok "$addr" "$master" "$max_lag_bytes" || stop_at "$why"
   phase="every Sentinel listing $addr as a healthy replica"
   wait_until "$phase" "$step_timeout" sentinels_list_replica "$addr" || stop_at "$why"
   phase="check healthy"
@@ -198,7 +196,7 @@ require_healthy
 discover_sentinels
 sentinels_agree || die 2 "REFUSED: $why"
 master=$agreed
-replicas_known_by_sentinels || die 2 "REFUSED: $why"
+read_replicas || die 2 "REFUSED: $why"
 [ "${#replicas[@]}" -gt 0 ] || die 2 "REFUSED: $master_name has no replica: a rolling restart would take the master down"
 first_master=$master
 
@@ -217,7 +215,7 @@ for spec in "${steps[@]}"; do
     failover)
       phase="check healthy before the failover"
       healthy || stop_at "$why"
-      failover_and_wait "$step_timeout" "$max_lag" || { phase=$failed_phase && stop_at "$why"; }
+      failover_and_wait "$step_timeout" "$max_lag_bytes" || { phase=$failed_phase && stop_at "$why"; }
       master=$new_master
       phase="check healthy"
       wait_until "$phase" "$step_timeout" healthy || stop_at "$why"

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-    *[!0-9]*|"") echo "fuzz: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *[!0-9]*|"") echo "fuzz: unknown argument '$1' (see --help)" >&2; exit 3 ;;
     *) seconds="$1"; shift ;;
   esac
 done
@@ -40,7 +40,7 @@ if [ -z "$cxx" ]; then
 fi
 if [ -z "$cxx" ]; then
   echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
-  exit 2
+  exit 3
 fi
 probe="$(mktemp -d)"
 trap 'rm -rf -- "$probe"' EXIT
@@ -48,7 +48,7 @@ printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned lon
 if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err"; then
   cat "$probe/err" >&2
   echo "fuzz: $cxx cannot link libFuzzer (apt-get install libclang-rt-14-dev)" >&2
-  exit 2
+  exit 3
 fi
 
 cmake -S "$root" -B "$build" \
@@ -62,7 +62,7 @@ make -C "$build" -j"$jobs" fuzzers >/dev/null
 targets=(resp_reader info sentinel_reply ckquorum address pipeline web_config)
 if [ ${#only[@]} -gt 0 ]; then targets=("${only[@]}"); fi
 for t in "${targets[@]}"; do
-  if [ ! -x "$build/fuzz_$t" ]; then echo "fuzz: no target '$t'" >&2; exit 2; fi
+  if [ ! -x "$build/fuzz_$t" ]; then echo "fuzz: no target '$t'" >&2; exit 3; fi
 done
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1"

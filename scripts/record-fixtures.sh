@@ -12,12 +12,15 @@
 # Everything is recorded into a private temporary directory first and copied
 # into --out only when every recording succeeded, so a failed run leaves the
 # previous fixture set untouched. The topology is always stopped on exit.
-# Exit codes: 0 ok, 1 failure, 2 usage error.
+# Exit codes: 0 ok, 1 failure, 3 usage error.
 set -euo pipefail
-export LC_ALL=C
+# shellcheck source=lib/base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/base.sh"
+# shellcheck source=lib/topology-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/topology-env.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root=$rse_root
 topology="$here/topology.sh"
 
 readonly host=127.0.0.1
@@ -26,37 +29,15 @@ readonly down_after_ms=1000
 readonly port_attempts=5
 readonly noquorum_deadline_s=30
 
-log() { printf 'record-fixtures: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
 out_dir="$root/tests/fixtures"
-while [ $# -gt 0 ]; do
+script_usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+script_option() {
   case "$1" in
-    -h | --help)
-      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-      exit 0
-      ;;
-    --out)
-      [ $# -ge 2 ] || {
-        log "--out needs a value"
-        exit 2
-      }
-      out_dir=$2
-      shift 2
-      ;;
-    --out=*)
-      out_dir=${1#--out=}
-      shift
-      ;;
-    *)
-      log "unexpected argument '$1' (see --help)"
-      exit 2
-      ;;
+    --out) out_dir=$2 ;;
+    *) return 1 ;;
   esac
-done
+}
+parse_options "$@"
 
 # ---------------------------------------------------------------- record_reply
 record_reply=${RECORD_REPLY:-}
@@ -70,7 +51,7 @@ if [ -z "$record_reply" ]; then
   cmake --build "$build_dir" --target record_reply >&2
   record_reply="$build_dir/tests/record_reply"
 fi
-[ -x "$record_reply" ] || die "record_reply not found or not executable: $record_reply"
+[ -x "$record_reply" ] || die 1 "record_reply not found or not executable: $record_reply"
 
 # ---------------------------------------------------------------- topology ----
 work=$(mktemp -d "${TMPDIR:-/tmp}/rse-fixtures.XXXXXX")
@@ -131,29 +112,18 @@ for ((attempt = 1; attempt <= port_attempts; attempt++)); do
     started=1
     break
   fi
-  # Exit 3: a port was busy before the start. A port taken between that check
+  # Exit 2: a port was busy before the start. A port taken between that check
   # and the bind shows up as a node failing with "Address already in use".
-  if [ "$rc" -ne 3 ] && ! grep -q 'Address already in use' "$work/topology.err"; then
-    die "topology.sh start failed (exit $rc)"
+  if [ "$rc" -ne "$EX_REFUSED" ] && ! grep -q 'Address already in use' "$work/topology.err"; then
+    die 1 "topology.sh start failed (exit $rc)"
   fi
   log "a port is busy; trying another base port"
 done
-[ "$started" = 1 ] || die "no free base port found in $port_attempts attempts"
+[ "$started" = 1 ] || die 1 "no free base port found in $port_attempts attempts"
 
-data_ports="" sentinel_ports=""
-while IFS='=' read -r key val; do
-  val=${val#\"}
-  val=${val%\"}
-  case "$key" in
-    TOPOLOGY_DATA_PORTS) data_ports=$val ;;
-    TOPOLOGY_SENTINEL_PORTS) sentinel_ports=$val ;;
-  esac
-done <<<"$env_out"
-read -r master_port replica_port _ <<<"$data_ports"
-read -r sentinel_port stop_1 stop_2 <<<"$sentinel_ports"
-if [ -z "${master_port:-}" ] || [ -z "${replica_port:-}" ] || [ -z "${stop_2:-}" ]; then
-  die "cannot read the ports from topology.sh's output"
-fi
+read_topology_env <<<"$env_out" || die 1 "cannot read the ports from topology.sh's output"
+master_port=${tenv_data_ports[0]} replica_port=${tenv_data_ports[1]}
+sentinel_port=${tenv_sentinel_ports[0]} stop_1=${tenv_sentinel_ports[1]} stop_2=${tenv_sentinel_ports[2]}
 
 # ---------------------------------------------------------------- recording ---
 # record_to FILE AUTH PORT ARG... : one command, its reply byte for byte in FILE.
@@ -170,17 +140,17 @@ record_to() {
 expect() {
   local head
   head=$(head -c "${#2}" -- "$rec_dir/$1")
-  [ "$head" = "$2" ] || die "$1: expected a reply starting with '$2', got '$(head -c 80 -- "$rec_dir/$1")'"
+  [ "$head" = "$2" ] || die 1 "$1: expected a reply starting with '$2', got '$(head -c 80 -- "$rec_dir/$1")'"
 }
 data() { # FILE PORT ARG...   (a data node: authenticates)
   local file=$1
   shift
-  record_to "$rec_dir/$file" auth "$@" || die "$file: record_reply failed"
+  record_to "$rec_dir/$file" auth "$@" || die 1 "$file: record_reply failed"
 }
 sentinel() { # FILE PORT ARG...   (a Sentinel: no password)
   local file=$1
   shift
-  record_to "$rec_dir/$file" noauth "$@" || die "$file: record_reply failed"
+  record_to "$rec_dir/$file" noauth "$@" || die 1 "$file: record_reply failed"
 }
 
 log "recording from master $master_port, replica $replica_port, sentinel $sentinel_port"
@@ -231,7 +201,7 @@ while :; do
   sentinel sentinel-ckquorum-noquorum.resp "$sentinel_port" SENTINEL CKQUORUM "$master_name"
   [ "$(head -c 9 -- "$rec_dir/sentinel-ckquorum-noquorum.resp")" = -NOQUORUM ] && break
   [ "$SECONDS" -lt "$deadline" ] ||
-    die "sentinel $sentinel_port still has a quorum ${noquorum_deadline_s}s after two Sentinels stopped"
+    die 1 "sentinel $sentinel_port still has a quorum ${noquorum_deadline_s}s after two Sentinels stopped"
   sleep 0.2
 done
 expect sentinel-ckquorum-noquorum.resp '-NOQUORUM 1 usable'

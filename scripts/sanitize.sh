@@ -32,6 +32,7 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DCMAKE_EXE_LINKER_FLAGS="$san" \
   -DCMAKE_SHARED_LINKER_FLAGS="$san" \
+  -DRSE_WERROR="${RSE_WERROR:-ON}" \
   -DRSE_BUILD_TESTS=ON >/dev/null
 make -C "$build" -j"$jobs" all >/dev/null
 

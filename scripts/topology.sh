@@ -6,13 +6,17 @@
 #
 # stdout carries only the KEY=VALUE lines of topology.env (on a successful
 # start); every progress or error message goes to stderr.
-# Exit codes: 0 ok, 1 failure or timeout, 2 usage error, 3 port or DIR busy.
+# Exit codes (scripts/lib/base.sh): 0 ok, 1 failure or timeout, 2 a port or DIR busy
+# (nothing started), 3 usage error.
 set -euo pipefail
-export LC_ALL=C
+prog=topology
+# shellcheck source=lib/base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/base.sh"
+# shellcheck source=lib/topology-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/topology-env.sh"
 umask 077 # every file and directory written here is private (configs hold the password)
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root=$rse_root
 redis_tmpl="$root/config/redis.conf.tmpl"
 sentinel_tmpl="$root/config/sentinel.conf.tmpl"
 
@@ -21,7 +25,7 @@ readonly cli_timeout=2     # seconds, per redis-cli call (a SIGSTOPped node must
 readonly term_wait_ms=10000 # SIGTERM grace (Redis 7 masters may wait up to shutdown-timeout=10 s for replicas)
 readonly kill_wait_ms=5000  # after SIGKILL
 
-usage() {
+script_usage() {
   cat <<'EOF'
 Usage:
   topology.sh start --dir DIR [--groups N] [--base-port P] [--master-name NAME]
@@ -40,7 +44,7 @@ Local Redis Sentinel topology on 127.0.0.1: N master groups of 3 data nodes
   master name:       NAME if N is 1, else NAME-i
 Each node lives in DIR/node-PORT (config, pidfile, log, working dir).
 
-start         check every port is free (exit 3 naming the busy port otherwise),
+start         check every port is free (exit 2 naming the busy port otherwise),
               render configs, start all nodes and wait (bounded) until every
               Sentinel sees each master with flags 'master', 2 replicas and 2
               other Sentinels, and each master has 2 online replicas. Then
@@ -68,44 +72,25 @@ Options (defaults):
   --failover-timeout-ms MS  60000  (sentinel failover-timeout)
   --quorum Q                2
   --wait-seconds S          60     (deadline for start, start-node, wait-healthy)
-Exit codes: 0 ok, 1 failure or timeout, 2 usage error, 3 port or DIR busy.
+Exit codes: 0 ok, 1 failure or timeout, 2 a port or DIR busy (nothing started),
+3 usage error.
 EOF
-}
-
-log() { printf 'topology: %s\n' "$*" >&2; }
-die() {
-  local code=$1
-  shift
-  printf 'topology: error: %s\n' "$*" >&2
-  exit "$code"
-}
-
-# ---------------------------------------------------------------- time ------
-now_ms=0
-update_now() { # sets now_ms without forking
-  local t=${EPOCHREALTIME/./}
-  now_ms=$((10#$t / 1000))
-}
-elapsed() { # elapsed seconds since $1 (ms), one decimal
-  update_now
-  local d=$((now_ms - $1))
-  printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
 }
 
 # ---------------------------------------------------------------- options ---
 [ $# -ge 1 ] || {
-  usage >&2
-  exit 2
+  script_usage >&2
+  exit "$EX_USAGE"
 }
 cmd=$1
 shift
 case "$cmd" in
   -h | --help | help)
-    usage
+    script_usage
     exit 0
     ;;
   start | stop | stop-node | start-node | wait-healthy) ;;
-  *) die 2 "unknown command '$cmd' (see --help)" ;;
+  *) usage_error "unknown command '$cmd'" ;;
 esac
 
 dir="" groups=1 base_port=17000 master_name=aragora-master password_file=""
@@ -121,46 +106,25 @@ allowed_opts() { # which options each command accepts
   esac
 }
 allowed=" $(allowed_opts) "
-while [ $# -gt 0 ]; do
-  opt=$1
-  case "$opt" in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --*=*)
-      val=${opt#*=}
-      opt=${opt%%=*}
-      shift
-      ;;
-    --*)
-      [ $# -ge 2 ] || die 2 "option $opt needs a value"
-      val=$2
-      shift 2
-      ;;
-    *) die 2 "unexpected argument '$opt' (see --help)" ;;
+script_option() {
+  [[ $allowed == *" $1 "* ]] || usage_error "option $1 is not valid for '$cmd'"
+  case "$1" in
+    --dir) dir=$2 ;;
+    --groups) groups=$2 ;;
+    --base-port) base_port=$2 ;;
+    --master-name) master_name=$2 ;;
+    --password-file) password_file=$2 ;;
+    --down-after-ms) down_after_ms=$2 ;;
+    --failover-timeout-ms) failover_timeout_ms=$2 ;;
+    --quorum) quorum=$2 ;;
+    --wait-seconds) wait_seconds=$2 ;;
+    --port) node_port=$2 ;;
+    *) return 1 ;;
   esac
-  [[ $allowed == *" $opt "* ]] || die 2 "option $opt is not valid for '$cmd' (see --help)"
-  case "$opt" in
-    --dir) dir=$val ;;
-    --groups) groups=$val ;;
-    --base-port) base_port=$val ;;
-    --master-name) master_name=$val ;;
-    --password-file) password_file=$val ;;
-    --down-after-ms) down_after_ms=$val ;;
-    --failover-timeout-ms) failover_timeout_ms=$val ;;
-    --quorum) quorum=$val ;;
-    --wait-seconds) wait_seconds=$val ;;
-    --port) node_port=$val ;;
-  esac
-done
-
-need_uint() { # name value min max
-  if ! [[ $2 =~ ^[0-9]{1,9}$ ]] || [ $((10#$2)) -lt "$3" ] || [ $((10#$2)) -gt "$4" ]; then
-    die 2 "$1 must be an integer in [$3, $4], got '$2'"
-  fi
 }
-[ -n "$dir" ] || die 2 "--dir DIR is required"
+parse_options "$@"
+
+[ -n "$dir" ] || usage_error "--dir DIR is required"
 need_uint --wait-seconds "$wait_seconds" 1 86400
 wait_seconds=$((10#$wait_seconds))
 if [[ $cmd == start ]]; then
@@ -172,30 +136,30 @@ if [[ $cmd == start ]]; then
   groups=$((10#$groups)) base_port=$((10#$base_port)) quorum=$((10#$quorum))
   down_after_ms=$((10#$down_after_ms)) failover_timeout_ms=$((10#$failover_timeout_ms))
   [[ $master_name =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
-    die 2 "--master-name may only contain letters, digits, '.', '_' and '-'"
+    usage_error "--master-name may only contain letters, digits, '.', '_' and '-'"
   [ $((base_port + 3 * groups + 2)) -le 65535 ] ||
-    die 2 "ports $base_port..$((base_port + 3 * groups + 2)) exceed 65535"
+    usage_error "ports $base_port..$((base_port + 3 * groups + 2)) exceed 65535"
 fi
 if [[ $cmd == stop-node || $cmd == start-node ]]; then
-  [ -n "$node_port" ] || die 2 "--port P is required"
+  [ -n "$node_port" ] || usage_error "--port P is required"
   need_uint --port "$node_port" 1 65535
   node_port=$((10#$node_port))
 fi
 
 # DIR: absolute, canonical (it is compared with /proc/PID/cwd), no characters
 # that would need quoting in configs, globs or topology.env.
-[[ $dir =~ ^[A-Za-z0-9._/+-]+$ ]] || die 2 "DIR '$dir' may only contain letters, digits and . _ / + -"
+[[ $dir =~ ^[A-Za-z0-9._/+-]+$ ]] || usage_error "DIR '$dir' may only contain letters, digits and . _ / + -"
 [[ $cmd == start ]] && mkdir -p -- "$dir"
 if [ ! -d "$dir" ]; then
   if [[ $cmd == stop ]]; then
     log "nothing running in $dir (no such directory)"
     exit 0
   fi
-  die 2 "directory '$dir' does not exist"
+  usage_error "directory '$dir' does not exist"
 fi
 dir=$(cd -- "$dir" && pwd -P)
 [[ $dir =~ ^/[A-Za-z0-9._/+-]*$ ]] ||
-  die 2 "DIR '$dir' may only contain letters, digits and . _ / + -"
+  usage_error "DIR '$dir' may only contain letters, digits and . _ / + -"
 
 for tool in redis-server redis-sentinel redis-cli timeout find; do
   command -v "$tool" >/dev/null || die 1 "$tool not found (run scripts/install-deps.sh)"
@@ -214,15 +178,15 @@ check_password() {
   # Redis 7.0 Sentinel rewrites "sentinel auth-pass" unquoted and then cannot
   # re-read its own config if the password has whitespace or quotes.
   if ! [[ $password =~ ^[[:graph:]]+$ ]] || [[ $password == *[\"\']* ]]; then
-    die 2 "the password may only contain printable ASCII characters without whitespace or quotes"
+    die "$EX_USAGE" "the password may only contain printable ASCII characters without whitespace or quotes"
   fi
 }
 load_password_for_start() {
   if [ -n "$password_file" ]; then
-    [ -r "$password_file" ] || die 2 "cannot read password file '$password_file'"
+    [ -r "$password_file" ] || die "$EX_USAGE" "cannot read password file '$password_file'"
     IFS= read -r password <"$password_file" || true
     password=${password%$'\r'}
-    [ -n "$password" ] || die 2 "password file '$password_file' has an empty first line"
+    [ -n "$password" ] || die "$EX_USAGE" "password file '$password_file' has an empty first line"
   else
     password=$env_password
   fi
@@ -268,25 +232,11 @@ compute_layout() {
 
 # Reads DIR/topology.env (written by a successful start) without sourcing it.
 load_layout_from_env() {
-  local f="$dir/topology.env" key val
+  local f="$dir/topology.env"
   [ -f "$f" ] || die 1 "$f not found: was 'start' successful for this DIR?"
-  local m="" d="" s=""
-  while IFS='=' read -r key val; do
-    val=${val#\"}
-    val=${val%\"}
-    case "$key" in
-      TOPOLOGY_MASTERS) m=$val ;;
-      TOPOLOGY_DATA_PORTS) d=$val ;;
-      TOPOLOGY_SENTINEL_PORTS) s=$val ;;
-    esac
-  done <"$f"
-  read -r -a masters <<<"$m"
-  read -r -a data_ports <<<"$d"
-  read -r -a sentinel_ports <<<"$s"
+  read_topology_env <"$f" || die 1 "$f is malformed"
+  masters=("${tenv_masters[@]}") data_ports=("${tenv_data_ports[@]}") sentinel_ports=("${tenv_sentinel_ports[@]}")
   groups=${#masters[@]}
-  if [ "$groups" -lt 1 ] || [ "${#data_ports[@]}" -ne $((3 * groups)) ] || [ "${#sentinel_ports[@]}" -ne 3 ]; then
-    die 1 "$f is malformed"
-  fi
 }
 
 # ---------------------------------------------------------------- redis-cli -
@@ -441,7 +391,7 @@ launch_node() { # port -> starts redis-server/redis-sentinel from the node's con
   elif [ -f "$nd/redis.conf" ]; then
     conf="$nd/redis.conf" bin=redis-server
   else
-    die 2 "no node config in $nd"
+    die "$EX_FAILED" "no node config in $nd"
   fi
   # daemonize yes: returns once the daemon forked; stdout must stay clean.
   "$bin" "$conf" </dev/null >&2 || {
@@ -636,35 +586,20 @@ check_healthy() { # mode full ; Sentinels first: few calls, slowest to converge,
   [ "${#health_fail[@]}" -eq 0 ]
 }
 
-deadline_ms=0 abort_wait=0
-# wait_for DESCRIPTION FUNCTION ARGS... : polls FUNCTION every ~0.15 s until it
-# succeeds or the deadline passes; on timeout prints health_fail (if any).
+deadline_ms=0
+# wait_for DESCRIPTION FUNCTION ARGS... : polls FUNCTION (which fills health_fail) until it
+# succeeds or deadline_ms passes (base.sh's wait_until_ms); on timeout health_fail says why.
+polled() {
+  health_fail=()
+  "$@" && return 0
+  why=${health_fail[0]:-}
+  return 1
+}
+wait_poll_s=0.15
 wait_for() {
-  local what=$1 t0 last_report
+  local what=$1
   shift
-  update_now
-  t0=$now_ms last_report=$now_ms
-  while :; do
-    health_fail=()
-    if "$@"; then
-      log "$what: ok after $(elapsed "$t0") s"
-      return 0
-    fi
-    if [ "$abort_wait" = 1 ]; then
-      log "gave up waiting for $what"
-      return 1
-    fi
-    update_now
-    if [ "$now_ms" -ge "$deadline_ms" ]; then
-      log "timed out waiting for $what"
-      return 1
-    fi
-    if [ $((now_ms - last_report)) -ge 5000 ] && [ "${#health_fail[@]}" -gt 0 ]; then
-      log "still waiting for $what: ${health_fail[0]}"
-      last_report=$now_ms
-    fi
-    sleep 0.15
-  done
+  wait_until_ms "$what" "$deadline_ms" polled "$@"
 }
 
 # Starts the given nodes, up to 32 at a time (each redis-server call returns
@@ -701,10 +636,10 @@ started_all() { # ports kept in $pending
     [ "${#lines[@]}" -le 3 ] || lines=("${lines[@]: -3}")
     case "${lines[*]}" in
       *"Failed listening on port"* | *aborting* | *"ready to exit"*)
-        # Another process took the port after the free-port check: busy, like exit 3.
+        # Another process took the port after the free-port check: busy, like exit 2.
         case "${lines[*]}" in *"Failed listening on port"*) port_taken=1 ;; esac
         health_fail=("127.0.0.1:$p exited during startup: ${lines[${#lines[@]} - 1]}")
-        abort_wait=1 pending=("$p")
+        wait_abort=1 pending=("$p")
         return 1
         ;;
     esac
@@ -752,6 +687,18 @@ on_start_exit() {
   exit "$rc"
 }
 
+launch_and_wait() { # WHAT PORTS...: launch the nodes and wait for their pidfiles, or exit
+  local what=$1
+  shift
+  launch_nodes "$@" || exit 1
+  pending=("$@")
+  if ! wait_for "$what started" started_all; then
+    report_failures
+    show_log_tail "${pending[0]}"
+    exit $((port_taken ? EX_REFUSED : EX_FAILED))
+  fi
+}
+
 cmd_start() {
   local t_start p nd busy=() env_file="$dir/topology.env"
   update_now
@@ -763,11 +710,11 @@ cmd_start() {
 
   collect_node_pids
   if [ "${#node_pids[@]}" -gt 0 ]; then
-    die 3 "$dir already has running nodes (ports ${node_pids[*]}); run 'topology.sh stop --dir $dir' first"
+    die "$EX_REFUSED" "$dir already has running nodes (ports ${node_pids[*]}); run 'topology.sh stop --dir $dir' first"
   fi
   mapfile -t busy < <(busy_ports "${data_ports[@]}" "${sentinel_ports[@]}")
   if [ "${#busy[@]}" -gt 0 ]; then
-    die 3 "port ${busy[0]} on $host is already in use${busy[1]:+ (busy: ${busy[*]})}; nothing started"
+    die "$EX_REFUSED" "port ${busy[0]} on $host is already in use${busy[1]:+ (busy: ${busy[*]})}; nothing started"
   fi
 
   rm -f -- "$env_file"
@@ -776,32 +723,20 @@ cmd_start() {
   rm -rf -- "${nds[@]}"
   mkdir -p -- "${nds[@]}"
   render_configs
-  log "configs for $groups group(s) written after $(elapsed "$t_start") s: data ports ${data_ports[0]}..${data_ports[${#data_ports[@]} - 1]}, sentinels ${sentinel_ports[*]}, auth $([ -n "$password" ] && echo on || echo off)"
+  log "configs for $groups group(s) written after $(since "$t_start") s: data ports ${data_ports[0]}..${data_ports[${#data_ports[@]} - 1]}, sentinels ${sentinel_ports[*]}, auth $([ -n "$password" ] && echo on || echo off)"
 
   trap on_start_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   start_launched=1
-  launch_nodes "${data_ports[@]}" || exit 1
-  log "data nodes launched after $(elapsed "$t_start") s"
-  pending=("${data_ports[@]}")
-  if ! wait_for "data nodes started" started_all; then
-    report_failures
-    show_log_tail "${pending[0]}"
-    exit $((port_taken ? 3 : 1))
-  fi
+  launch_and_wait "data nodes" "${data_ports[@]}"
+  log "data nodes started after $(since "$t_start") s"
   if ! wait_for "replication (2 online replicas per master)" check_masters start 0; then
     health_fail=()
     check_masters start 1 || report_failures
     exit 1
   fi
-  launch_nodes "${sentinel_ports[@]}" || exit 1
-  pending=("${sentinel_ports[@]}")
-  if ! wait_for "sentinels started" started_all; then
-    report_failures
-    show_log_tail "${pending[0]}"
-    exit $((port_taken ? 3 : 1))
-  fi
+  launch_and_wait "sentinels" "${sentinel_ports[@]}"
   if ! wait_for "sentinel discovery and topology health" check_healthy start 0; then
     check_healthy start 1 || report_failures
     exit 1
@@ -821,7 +756,7 @@ cmd_start() {
   chmod 644 "$env_file.tmp"
   mv -f -- "$env_file.tmp" "$env_file"
   start_ok=1
-  log "topology healthy after $(elapsed "$t_start") s; wrote $env_file"
+  log "topology healthy after $(since "$t_start") s; wrote $env_file"
   cat -- "$env_file"
 }
 
@@ -832,7 +767,7 @@ cmd_stop() {
 cmd_stop_node() {
   local nd pid
   nd="$dir/node-$node_port"
-  [ -d "$nd" ] || die 2 "no node with port $node_port in $dir"
+  [ -d "$nd" ] || usage_error "no node with port $node_port in $dir"
   collect_node_pids "$node_port"
   if [ "${#node_pids[@]}" -eq 0 ]; then
     log "node $node_port is not running"
@@ -850,7 +785,7 @@ cmd_stop_node() {
 cmd_start_node() {
   local nd t0
   nd="$dir/node-$node_port"
-  [ -f "$nd/redis.conf" ] || [ -f "$nd/sentinel.conf" ] || die 2 "no node config for port $node_port in $dir"
+  [ -f "$nd/redis.conf" ] || [ -f "$nd/sentinel.conf" ] || usage_error "no node config for port $node_port in $dir"
   load_password_from_dir
   update_now
   t0=$now_ms
@@ -859,7 +794,7 @@ cmd_start_node() {
   if [ "${#node_pids[@]}" -gt 0 ]; then
     log "node $node_port is already running (pid ${!node_pids[*]})"
   else
-    port_busy "$node_port" && die 3 "port $node_port on $host is already in use by another process"
+    port_busy "$node_port" && die "$EX_REFUSED" "port $node_port on $host is already in use by another process"
     launch_node "$node_port" || exit 1
   fi
   pending=("$node_port")
@@ -867,7 +802,7 @@ cmd_start_node() {
     show_log_tail "$node_port"
     exit 1
   fi
-  log "node $node_port up after $(elapsed "$t0") s"
+  log "node $node_port up after $(since "$t0") s"
 }
 
 cmd_wait_healthy() {

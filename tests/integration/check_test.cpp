@@ -2,6 +2,8 @@
 // scripts rely on (0 healthy, 1 degraded, 2 critical).
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/process.h"
 #include "tests/support/topology.h"
 
@@ -37,7 +39,37 @@ TEST_CASE("check: a healthy topology exits 0 and shows every node") {
   auto json = Check(topo, {"--output=json"});
   CHECK(json.exit_code == 0);
   CHECK(json.out.rfind("{\"status\":\"healthy\",\"exit_code\":0,", 0) == 0);
-  CHECK(json.out.find("\"master\":\"" + topo.data(0) + "\"") != std::string::npos);
+  // The schema of docs/check-json.md, as the ops scripts read it.
+  const auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["schema"] == 1);
+  CHECK(doc["critical"].empty());
+  CHECK(doc["degraded"].empty());
+  CHECK(doc["sentinels"].size() == 3);
+  REQUIRE(doc["groups"].size() == 1);
+  const auto& g = doc["groups"][0];
+  CHECK(g["master_name"] == "aragora-master");
+  CHECK(g["master"] == topo.data(0));
+  CHECK(g["master_votes"] == 3);
+  CHECK(g["master_up"] == true);
+  CHECK(g["sentinels_agree"] == true);
+  CHECK(g["quorum"] == 2);
+  REQUIRE(g["nodes"].size() == 3);
+  for (const auto& n : g["nodes"]) {
+    INFO(n.dump());
+    CHECK(n["up"] == true);
+    CHECK(n["cause"].is_null());
+    if (n["addr"] == topo.data(0)) {
+      CHECK(n["role"] == "master");
+      CHECK(n["follows"].is_null());
+      CHECK(n["lag_bytes"].is_null());
+    } else {
+      CHECK(n["role"] == "replica");
+      CHECK(n["follows"] == topo.data(0));
+      CHECK(n["link_up"] == true);
+      REQUIRE(n["lag_bytes"].is_number_integer());
+      CHECK(n["lag_bytes"].get<long long>() >= 0);
+    }
+  }
 }
 
 TEST_CASE("check: a replica down is degraded, exit 1") {
@@ -49,6 +81,27 @@ TEST_CASE("check: a replica down is degraded, exit 1") {
   CHECK(r.out.find("DEGRADED") != std::string::npos);
   CHECK(r.out.find("node " + topo.data(2) + " down (refused)") != std::string::npos);
   CHECK(r.out.find("1 of 2 replicas linked") != std::string::npos);
+
+  auto json = Check(topo, {"--output=json"});
+  CHECK(json.exit_code == 1);
+  const auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["status"] == "degraded");
+  CHECK(doc["critical"].empty());
+  CHECK(doc["degraded"].size() >= 2);
+  const auto& g = doc["groups"][0];
+  CHECK(g["master"] == topo.data(0));
+  CHECK(g["replicas_linked"] == 1);
+  CHECK(g["replicas_known"] == 2);
+  bool seen = false;
+  for (const auto& n : g["nodes"]) {
+    if (n["addr"] != topo.data(2)) continue;
+    seen = true;
+    CHECK(n["up"] == false);
+    CHECK(n["cause"] == "refused");
+    CHECK(n["role"].is_null());
+    CHECK(n["lag_bytes"].is_null());
+  }
+  CHECK(seen);
 }
 
 TEST_CASE("check: quorum lost is critical, exit 2") {

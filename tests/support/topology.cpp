@@ -53,7 +53,7 @@ LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(optio
     std::ofstream(password_file_) << options_.password << "\n";
     args.insert(args.end(), {"--password-file", password_file_});
   }
-  // Ports are chosen at random and the launcher refuses busy ones (exit 3): retry elsewhere.
+  // Ports are chosen at random and the launcher refuses busy ones (exit 2): retry elsewhere.
   std::mt19937 rng(std::random_device{}());
   // Below the kernel's ephemeral range (32768+), where outgoing connections take their ports.
   std::uniform_int_distribution<int> base(20000, 32000);
@@ -61,7 +61,7 @@ LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(optio
     auto with_port = args;
     with_port.insert(with_port.end(), {"--base-port", std::to_string(base(rng))});
     auto r = Run(with_port);
-    if (r.exit_code == 3) continue;
+    if (r.exit_code == 2) continue;
     if (r.exit_code != 0) {
       Run({"bash", kScript, "stop", "--dir", dir_ + "/topology"});
       throw std::runtime_error("topology.sh start failed (" + std::to_string(r.exit_code) + "): " + r.err);
