@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -519,14 +520,39 @@ void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
   }
 }
 
+// Whether the client's first TLS record (its ClientHello) has fully arrived, judged by peeking
+// at the socket: no TLS state is made before, so a client that drips its handshake (or sends
+// nothing) costs kernel buffers only. Garbage that is no TLS handshake record is refused here.
+enum class Hello { kWait, kReady, kBad, kClosed };
+Hello PeekHello(int fd) {
+  unsigned char header[5];
+  ssize_t n = recv(fd, header, sizeof(header), MSG_PEEK);
+  if (n == 0) return Hello::kClosed;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Hello::kWait : Hello::kClosed;
+  if (header[0] != 0x16 || (n >= 2 && header[1] != 0x03)) return Hello::kBad;  // handshake, TLS 1.x
+  if (n < 5) return Hello::kWait;
+  const std::size_t length = static_cast<std::size_t>(header[3]) << 8 | header[4];
+  if (length == 0 || length > 16384 + 2048) return Hello::kBad;
+  int available = 0;
+  if (ioctl(fd, FIONREAD, &available) != 0) return Hello::kClosed;
+  return static_cast<std::size_t>(available) >= 5 + length ? Hello::kReady : Hello::kWait;
+}
+
 void Server::Loop::Handshake(Conn& c) {
   std::string error;
   if (!c.tls) {
+    if (!c.head_started) {
+      c.head_started = true;  // the handshake counts against the header deadline, as in Go
+      c.deadline = Clock::now() + options_.read_header_timeout;
+    }
+    switch (PeekHello(c.fd)) {
+      case Hello::kWait: return Touch(c);
+      case Hello::kBad: return Close(c, ServerStats::kTlsError);
+      case Hello::kClosed: return Close(c, ServerStats::kClientClosed);
+      case Hello::kReady: break;
+    }
     c.tls = c.tls_context->NewSession(c.fd, error);
     if (!c.tls) return Close(c, ServerStats::kTlsError);
-    // The handshake counts against the header deadline, as Go's ReadHeaderTimeout does.
-    c.deadline = Clock::now() + options_.read_header_timeout;
-    c.head_started = true;
   }
   switch (c.tls->Handshake(error)) {
     case redis::TlsSession::Result::kOk:
@@ -638,6 +664,19 @@ void Server::Loop::FinishCompletions() {
 }
 
 void Server::Loop::StartWrite(Conn& c, std::vector<std::string> out, bool keep_alive) {
+  if (c.tls && out.size() > 1) {
+    // One TLS record per write: gather small pieces (the head, small families) into records of
+    // up to 16 KiB rather than sending a record, and a TCP segment, per piece.
+    std::vector<std::string> records;
+    for (auto& piece : out) {
+      if (!records.empty() && records.back().size() + piece.size() <= 16 * 1024) {
+        records.back() += piece;
+      } else {
+        records.push_back(std::move(piece));
+      }
+    }
+    out = std::move(records);
+  }
   c.out = std::move(out);
   c.out_piece = 0;
   c.out_offset = 0;
@@ -703,7 +742,8 @@ void Server::Loop::Write(Conn& c) {
   if (c.close_after_write) {
     // Half-close and read what the client still sends until it closes: closing with unread
     // bytes would reset the connection and could destroy the response before it is read.
-    if (!c.tls) shutdown(c.fd, SHUT_WR);
+    if (c.tls) c.tls->Shutdown();
+    shutdown(c.fd, SHUT_WR);
     c.phase = Phase::kDraining;
     c.deadline = Clock::now() + std::chrono::seconds(2);
     Interest(c, EPOLLIN);

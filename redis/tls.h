@@ -40,6 +40,8 @@ class TlsSession {
   virtual Result Handshake(std::string& error) = 0;
   virtual Result Read(char* buf, std::size_t len, std::size_t& n, std::string& error) = 0;
   virtual Result Write(const char* data, std::size_t len, std::size_t& n, std::string& error) = 0;
+  // Sends close_notify if the socket takes it now, without waiting for the peer's.
+  virtual void Shutdown() = 0;
 };
 
 // A client context built once from the options, shared by every connection.

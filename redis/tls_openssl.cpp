@@ -65,6 +65,12 @@ class OpenSslSession final : public TlsSession {
     return Outcome(r, n, error);
   }
 
+  void Shutdown() override {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+
  private:
   Result Outcome(int r, std::size_t& n, std::string& error) {
     n = 0;
