@@ -223,7 +223,7 @@ TEST_CASE("bindings: a bound target receives its own credentials and no other") 
   FakeTopology a("group-a");
   FakeTopology b("group-b");
   FakeTopology c("group-c");  // bound, with a pin its Sentinel's node is outside of
-  FakeTopology open("open");  // matches no binding
+  FakeTopology unbound("unbound");  // matches no binding
   const std::string pw_a = "binding-a-data-pw", pw_a_sentinel = "binding-a-sentinel-pw", pw_b = "binding-b-data-pw",
                     pw_c = "binding-c-data-pw";
   files.Write("a", pw_a + "\n");
@@ -248,7 +248,7 @@ TEST_CASE("bindings: a bound target receives its own credentials and no other") 
       "    allowed_addresses: ['10.0.0.0/8']\n");
   ExporterProcess exporter({"--probe.config.file=" + config, "--sentinel.password-file=" + files.Write("s", kSentinelPw)},
                            {"REDIS_PASSWORD_FILE=" + files.Write("r", kDataPw)});
-  for (const auto* t : {&a, &b, &c, &open, &a, &b}) {
+  for (const auto* t : {&a, &b, &c, &unbound, &a, &b}) {
     auto r = exporter.Get("/probe?target=" + t->sentinel->addr());
     REQUIRE(r.status == 200);
     CHECK(Sample(r.body, "probe_success") == 1);
@@ -261,9 +261,9 @@ TEST_CASE("bindings: a bound target receives its own credentials and no other") 
   CHECK(c.node->Received("INFO"));
   CHECK(c.node->Auths().empty());
   CHECK(c.sentinel->Auths().empty());
-  CHECK(open.node->Received("INFO"));
-  CHECK(open.node->Auths().empty());
-  CHECK(open.sentinel->Auths().empty());
+  CHECK(unbound.node->Received("INFO"));
+  CHECK(unbound.node->Auths().empty());
+  CHECK(unbound.sentinel->Auths().empty());
   // Connections are kept between probes of one binding: a second probe authenticates no more.
   CHECK(a.node->Auths().size() == 1);
   const std::string log = exporter.Log();

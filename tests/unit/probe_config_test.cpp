@@ -1,8 +1,10 @@
 // Credential bindings: address patterns (pure) and --probe.config.file (YAML).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -38,6 +40,7 @@ struct Dir {
   }
   ~Dir() {
     for (const auto& f : files) std::remove(f.c_str());
+    for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) rmdir(d->c_str());
     rmdir(path.c_str());
   }
   std::string Write(const std::string& name, const std::string& content) {
@@ -45,8 +48,13 @@ struct Dir {
     std::ofstream(files.back()) << content;
     return files.back();
   }
+  void Mkdir(const std::string& name) {
+    dirs.push_back(path + "/" + name);
+    mkdir(dirs.back().c_str(), 0700);
+  }
   std::string path;
   std::vector<std::string> files;
+  std::vector<std::string> dirs;
 };
 
 std::optional<rse::ProbeConfig> Parse(const std::string& yaml, const std::string& base_dir, std::string& error) {
@@ -227,4 +235,23 @@ TEST_CASE("probe config: every mistake is an error naming its key") {
   auto missing = rse::LoadProbeConfig(dir.path + "/nope.yml", error);
   CHECK_FALSE(missing);
   CHECK(error == "--probe.config.file: cannot read " + dir.path + "/nope.yml");
+}
+
+TEST_CASE("probe config: the example in deploy/ is valid") {
+  Dir dir;
+  dir.Mkdir("secrets");
+  for (const char* f : {"team-a-redis", "team-a-sessions", "team-b-redis", "team-b-sentinel"}) {
+    dir.Write(std::string("secrets/") + f, std::string(f) + "-pw\n");
+  }
+  std::ifstream in(std::string(RSE_FIXTURES_DIR) + "/../../deploy/probe-config.example.yml");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto cfg = Parse(text.str(), dir.path, error);
+  REQUIRE_MESSAGE(cfg, error);
+  REQUIRE(cfg->bindings.size() == 3);
+  CHECK(cfg->Match(A("10.1.4.5", 26379))->name == "team-a");
+  CHECK(cfg->Match(A("sentinel-2.team-b.svc", 26379))->sentinel_credentials.password == "team-b-sentinel-pw");
+  CHECK(cfg->Match(A("x.sandbox.svc", 26379))->redis_credentials.password.empty());
 }
