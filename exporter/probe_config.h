@@ -52,6 +52,8 @@ class AddressPattern {
 
   bool Matches(const redis::Address& address) const;
   const std::string& text() const { return text_; }
+  // An IP literal or CIDR (matches only IP literals); else a host glob (matches only names).
+  bool network() const { return kind_ == Kind::kNetwork; }
 
  private:
   enum class Kind { kHostGlob, kNetwork };
