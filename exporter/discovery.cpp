@@ -115,9 +115,23 @@ class Discovery {
     bool duplicate = false;  // the same Sentinel as one asked under another address
   };
 
+  // Whether a node may receive its credentials: the target's own Sentinels may, a node that a
+  // reply named only inside the pin. One log line (a note) says when one is withheld.
+  bool MayAuthenticate(const Address& addr, const redis::Credentials& creds, const std::string& subject) {
+    if (options_.allowed_addresses.empty() || creds.password.empty()) return true;
+    if (MatchesAny(options_.allowed_addresses, addr)) return true;
+    notes_.push_back({subject, "outside the allowed addresses (--redis.allowed-addresses or the binding's "
+                               "allowed_addresses): asked without AUTH"});
+    return false;
+  }
+
   void AskSentinel(const Address& addr) {
     if (!known_sentinels_.insert(addr).second) return;
     if (known_sentinels_.size() > options_.max_sentinels) return;
+    const bool configured =
+        std::find(target_.sentinels.begin(), target_.sentinels.end(), addr) != target_.sentinels.end();
+    const bool authenticate =
+        configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     asked.node.address = addr;
     asked.node.label = addr.ToString();
@@ -130,11 +144,11 @@ class Discovery {
     } else {
       cmds.push_back({"SENTINEL", "MASTERS"});
     }
-    transport_.Ask(Transport::Kind::kSentinel, addr, {}, std::move(cmds),
-                   [this, &asked](Request& r) { OnSentinelReply(asked, r); });
+    transport_.Ask(Transport::Kind::kSentinel, addr, {}, authenticate, std::move(cmds),
+                   [this, &asked, authenticate](Request& r) { OnSentinelReply(asked, authenticate, r); });
   }
 
-  void OnSentinelReply(Asked& asked, Request& req) {
+  void OnSentinelReply(Asked& asked, bool authenticate, Request& req) {
     SentinelNode& node = asked.node;
     node.error = req.status;
     if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
@@ -143,7 +157,8 @@ class Discovery {
       // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
       std::vector<std::vector<std::string>> cmds;
       for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
-      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, std::move(cmds), [this, &node](Request& r) {
+      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, authenticate, std::move(cmds),
+                     [this, &node](Request& r) {
         node.error = r.status;
         size_t i = 0;
         for (auto& view : node.masters) {
@@ -246,7 +261,9 @@ class Discovery {
     node.master_name = group;
     node.address = *addr;
     node.label = addr->ToString();
-    transport_.Ask(Transport::Kind::kData, *addr, group, {data_command_},
+    const bool authenticate =
+        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
+    transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, {data_command_},
                    [this, &node](Request& r) { OnDataReply(node, r); });
   }
 
@@ -287,6 +304,11 @@ class Discovery {
 };
 
 }  // namespace
+
+const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group) {
+  auto it = options.group_credentials.find(group);
+  return it != options.group_credentials.end() ? it->second : options.redis_credentials;
+}
 
 std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {
   return Discovery(target, options, transport).Run();

@@ -233,9 +233,9 @@ int HttpServer::Dispatch(mg_connection* conn) {
       Send(conn, 400, "text/plain; charset=utf-8", "target is not host:port\n");
       return 400;
     }
-    if (!exporter_.ProbeAllowed(*addr)) {
-      log::Warn("probe target refused: not in --probe.allowed-targets", {{"target", addr->ToString()}});
-      Send(conn, 403, "text/plain; charset=utf-8", "target not allowed by --probe.allowed-targets\n");
+    if (const std::string why = exporter_.ProbeRefused(*addr); !why.empty()) {
+      log::Warn("probe target refused", {{"target", addr->ToString()}, {"reason", why}});
+      Send(conn, 403, "text/plain; charset=utf-8", why + "\n");
       return 403;
     }
     const auto timeout = Timeout(conn);

@@ -68,7 +68,7 @@ class ReplayTransport : public rse::Transport {
  public:
   ReplayTransport(rse::fuzz::LenientDecoder& in, Cause down_cause) : in_(in), down_cause_(down_cause) {}
 
-  void Ask(Kind, const Address&, const std::string&, std::vector<std::vector<std::string>> commands,
+  void Ask(Kind, const Address&, const std::string&, bool, std::vector<std::vector<std::string>> commands,
            Callback done) override {
     FUZZ_CHECK(!commands.empty(), "a request without commands");
     queue_.push_back({std::move(commands), std::move(done)});

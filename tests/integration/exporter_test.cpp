@@ -206,8 +206,12 @@ TEST_CASE("a scrape in steady state opens no new connection to Redis") {
 TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within the allow-list") {
   LocalTopology first;
   LocalTopology second({.master_name = "other-master"});
+  // /probe's credentials come from a binding, never from --redis.password-file.
+  const std::string config = second.dir() + "/probe.yml";
+  std::ofstream(config) << "bindings:\n  - name: second\n    targets: ['" << second.sentinel(0)
+                        << "']\n    redis: {password_file: " << second.password_file() << "}\n";
   ExporterProcess exporter({"--sentinel.addr=" + first.sentinel(0), "--redis.password-file=" + first.password_file(),
-                            "--probe.allowed-targets=" + second.sentinel(0)});
+                            "--probe.allowed-targets=" + second.sentinel(0), "--probe.config.file=" + config});
   auto r = exporter.Get("/probe?target=" + second.sentinel(0) + "&master=other-master");
   REQUIRE(r.status == 200);
   CHECK(Sample(r.body, "probe_success") == 1);
