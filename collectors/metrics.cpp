@@ -95,7 +95,7 @@ Labels& Labels::Add(std::string_view name, std::string_view value) {
   return *this;
 }
 
-void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
+void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value) {
   auto [it, inserted] = index_.try_emplace(desc.name, blocks_.size());
   if (inserted) {
     std::string& block = blocks_.emplace_back();
@@ -111,6 +111,7 @@ void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
   }
   std::string& out = blocks_[it->second];
   out += desc.name;
+  out += suffix;
   if (!labels.empty()) {
     out += '{';
     out += labels.text();

@@ -48,7 +48,9 @@ struct Desc {
 // used. Built fresh for every scrape.
 class MetricSink {
  public:
-  void Add(const Desc& desc, const Labels& labels, double value);
+  void Add(const Desc& desc, const Labels& labels, double value) { Add(desc, {}, labels, value); }
+  // A sample named desc.name + suffix in desc's family: a summary's "_sum" and "_count".
+  void Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value);
   // Adds the sample only when the value is known: a missing field stays missing, never 0.
   void AddIf(const Desc& desc, const Labels& labels, std::optional<double> value) {
     if (value) Add(desc, labels, *value);

@@ -6,14 +6,15 @@
 // Input layout:
 //   byte 0  options: bit 0 named mode (configured master names aragora-master, other-master:
 //           SENTINEL MASTER <name> instead of SENTINEL MASTERS); bit 1 CKQUORUM asked; bits
-//           2-3 data node command (Needs::DataInfo: PING, INFO replication, INFO, INFO); bit 4
+//           2-3 data node commands (PING; INFO replication; INFO; INFO with commandstats and
+//           latencystats, CONFIG GET, SLOWLOG LEN and GET: every collector's needs); bit 4
 //           a Sentinel password configured; bits 5-7 max lag for Judge
 //   byte 1  bits 0-1: configured Sentinels - 1 (127.0.0.1:26379, :26380, ...); bits 2-4: the
 //           cause given to a node whose replies ran out
 //   rest    RESP replies, in the order discovery asks for them (see ReplayTransport): for
 //           each Sentinel INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured
 //           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM]), then per master REPLICAS,
-//           SENTINELS[, CKQUORUM]; for each data node its one reply. Sentinels and data nodes are asked
+//           SENTINELS[, CKQUORUM]; for each data node one reply per command. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
 //           snapshot is built makes a second scrape of the same target (failover counting).
@@ -118,6 +119,9 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   rse::FetchOptions fetch;
   fetch.needs.ckquorum = options & 2;
   fetch.needs.data_info = kDataInfo[(options >> 2) & 3];
+  if (((options >> 2) & 3) == 3) {
+    for (const auto& spec : rse::collectors::AllCollectors()) fetch.needs.Merge(spec.needs);
+  }
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
   ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
