@@ -499,5 +499,6 @@ std::optional<std::string_view> ServerVersion(const FieldMap& info) {
 }
 
 bool IsPrimaryRole(std::string_view role) { return role == "master" || role == "primary"; }
+bool IsReplicaRole(std::string_view role) { return role == "slave" || role == "replica"; }
 
 }  // namespace rse::collectors

@@ -289,8 +289,10 @@ std::optional<std::string_view> ServerMode(const FieldMap& info);
 // The version the server calls its own: "valkey_version" on Valkey (whose "redis_version" stays
 // 7.2.4, the Redis it is compatible with), else "redis_version".
 std::optional<std::string_view> ServerVersion(const FieldMap& info);
-// INFO replication's role, with Valkey's spellings: "master"/"primary" and "slave"/"replica".
+// A role (INFO replication's `role`, or a Sentinel's flags for a node, exactly), with Valkey's
+// spellings: "master" or "primary"; "slave" or "replica".
 bool IsPrimaryRole(std::string_view role);
+bool IsReplicaRole(std::string_view role);
 
 // Returns the value of a field, if present.
 std::optional<std::string_view> Field(const FieldMap& fields, std::string_view name);

@@ -155,6 +155,7 @@ bool SentinelShaped(const Snapshot& snap) {
 std::string CheckExposition(const std::string& text, bool distinct_series) {
   std::set<std::string> names;
   std::string family;
+  bool summary = false;
   std::set<std::vector<std::pair<std::string, std::string>>> series;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -173,15 +174,21 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
       continue;
     }
     if (StartsWith(line, "# TYPE ")) {
-      FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter",
+      summary = line == "# TYPE " + family + " summary";
+      FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter" || summary,
                  "TYPE line out of place: %.*s", static_cast<int>(line.size()), line.data());
       continue;
     }
     const std::string shown = rse::fuzz::Printable(line);
-    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > family.size() &&
-                   (line[family.size()] == '{' || line[family.size()] == ' '),
+    // A summary's samples: the family's name, or it with _sum or _count.
+    size_t name_size = family.size();
+    for (const char* suffix : {"_sum", "_count"}) {
+      if (summary && StartsWith(line, family + suffix)) name_size = family.size() + std::string_view(suffix).size();
+    }
+    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > name_size &&
+                   (line[name_size] == '{' || line[name_size] == ' '),
                "sample line outside its family: %s", shown.c_str());
-    size_t i = family.size();
+    size_t i = name_size;
     std::vector<std::pair<std::string, std::string>> key;
     std::set<std::string> label_names;
     if (line[i] == '{') {
@@ -215,6 +222,7 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
     }
     FUZZ_CHECK(i < line.size() && line[i] == ' ' && i + 1 < line.size(), "no value in %s", shown.c_str());
     std::sort(key.begin(), key.end());
+    key.emplace_back("", std::string(line.substr(0, name_size)));
     FUZZ_CHECK(series.insert(key).second || !distinct_series, "duplicate series %s", shown.c_str());
   }
   return text;
