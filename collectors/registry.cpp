@@ -34,6 +34,10 @@ constexpr std::array kCollectors{
     CollectorSpec{"topology", true,
                   "derived per group: agreed master, disagreement, split brain, linked replicas, lag, failovers",
                   Needs{DI::kReplication, false}, &NewTopologyCollector},
+    CollectorSpec{"consistency", true,
+                  "each Sentinel's view against the nodes' own (role mismatch, ghost replicas) and against "
+                  "its peers (failover settings, counts)",
+                  Needs{DI::kReplication, false}, &NewConsistencyCollector},
 };
 }  // namespace
 

@@ -34,6 +34,7 @@ std::unique_ptr<Collector> NewLatencyStatsCollector();
 std::unique_ptr<Collector> NewErrorStatsCollector();
 std::unique_ptr<Collector> NewConfigCollector();
 std::unique_ptr<Collector> NewSlowlogCollector();
+std::unique_ptr<Collector> NewConsistencyCollector();
 
 }  // namespace rse::collectors
 
