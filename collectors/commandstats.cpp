@@ -31,8 +31,11 @@ class CommandStatsCollector final : public Collector {
     for (const auto& n : snapshot.nodes) {
       if (!n.up) continue;
       const Labels labels = NodeLabels(n);
+      Labels l = labels;
+      const size_t node_mark = l.size();
       for (const auto& c : ParseCommandStats(n.info)) {
-        const Labels l = With(labels, "cmd", c.cmd);
+        l.Truncate(node_mark);
+        l.Add("cmd", c.cmd);
         sink.AddIf(kCalls, l, c.calls);
         if (c.usec) sink.Add(kDuration, l, *c.usec / 1e6);
         sink.AddIf(kRejected, l, c.rejected_calls);
@@ -51,11 +54,19 @@ class LatencyStatsCollector final : public Collector {
       // Count and sum come from commandstats; both lists are in command name order.
       const auto calls = ParseCommandStats(n.info);
       auto c = calls.begin();
+      Labels l = labels;
+      const size_t node_mark = l.size();
       for (const auto& lat : ParseLatencyStats(n.info)) {
         while (c != calls.end() && c->cmd < lat.cmd) ++c;
         if (c == calls.end() || c->cmd != lat.cmd || !c->calls || !c->usec) continue;
-        const Labels l = With(labels, "cmd", lat.cmd);
-        for (const auto& [quantile, value] : lat.percentiles) sink.Add(kLatency, With(l, "quantile", quantile), value);
+        l.Truncate(node_mark);
+        l.Add("cmd", lat.cmd);
+        const size_t cmd_mark = l.size();
+        for (const auto& [quantile, value] : lat.percentiles) {
+          l.Add("quantile", quantile);
+          sink.Add(kLatency, l, value);
+          l.Truncate(cmd_mark);
+        }
         sink.Add(kLatency, "_sum", l, *c->usec);
         sink.Add(kLatency, "_count", l, *c->calls);
       }
@@ -69,7 +80,13 @@ class ErrorStatsCollector final : public Collector {
     for (const auto& n : snapshot.nodes) {
       if (!n.up) continue;
       const Labels labels = NodeLabels(n);
-      for (const auto& e : ParseErrorStats(n.info)) sink.AddIf(kErrors, With(labels, "err", e.prefix), e.count);
+      Labels l = labels;
+      const size_t node_mark = l.size();
+      for (const auto& e : ParseErrorStats(n.info)) {
+        l.Truncate(node_mark);
+        l.Add("err", e.prefix);
+        sink.AddIf(kErrors, l, e.count);
+      }
     }
   }
 };

@@ -4,6 +4,7 @@
 // collector's; commandstats, latencystats and errorstats have collectors of their own.
 #include <array>
 #include <cmath>
+#include <charconv>
 #include <string>
 
 #include "collectors/fields.h"
@@ -238,8 +239,11 @@ class InfoCollector final : public Collector {
       if (auto v = ParseNumber(*configured); v && *v >= 0) databases = static_cast<int>(std::min<double>(*v, kMaxDatabases));
     }
     std::vector<bool> seen(static_cast<size_t>(databases), false);
+    Labels l = labels;
+    const size_t node_mark = l.size();
     for (const auto& db : ParseKeyspace(n.info)) {
-      Labels l = With(labels, "db", db.db);
+      l.Truncate(node_mark);
+      l.Add("db", db.db);
       sink.AddIf(kDbKeys, l, db.keys);
       sink.AddIf(kDbExpiring, l, db.expires);
       if (db.avg_ttl_ms) sink.Add(kDbAvgTtl, l, *db.avg_ttl_ms / 1000);
@@ -247,9 +251,14 @@ class InfoCollector final : public Collector {
         seen[static_cast<size_t>(*index)] = true;
       }
     }
+    char name[16];
     for (int i = 0; i < databases; ++i) {
       if (seen[static_cast<size_t>(i)]) continue;
-      Labels l = With(labels, "db", "db" + std::to_string(i));
+      l.Truncate(node_mark);
+      name[0] = 'd';
+      name[1] = 'b';
+      auto end = std::to_chars(name + 2, name + sizeof(name), i).ptr;
+      l.Add("db", std::string_view(name, static_cast<size_t>(end - name)));
       sink.Add(kDbKeys, l, 0);
       sink.Add(kDbExpiring, l, 0);
     }

@@ -25,6 +25,10 @@ class Labels {
   Labels& Add(std::string_view name, std::string_view value);
   const std::string& text() const { return text_; }
   bool empty() const { return text_.empty(); }
+  // Drops the pairs added after size() returned `mark`: one Labels reused for a sample's own
+  // label (quantile, db) costs no allocation per sample.
+  size_t size() const { return text_.size(); }
+  void Truncate(size_t mark) { text_.resize(mark); }
 
  private:
   std::string text_;
@@ -63,6 +67,11 @@ class MetricSink {
  private:
   std::vector<std::string> blocks_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
+  struct Slot {
+    size_t block;
+    size_t name_size;
+  };
+  std::unordered_map<const Desc*, Slot> by_desc_;  // the same blocks by Desc address, with name lengths
 };
 
 // The blocks joined (tests, and callers that want one string).

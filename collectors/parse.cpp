@@ -319,6 +319,23 @@ std::optional<double> ParseNumber(std::string_view text) {
     text.remove_prefix(1);
     if (text.empty() || text.front() == '-') return std::nullopt;
   }
+  // Most INFO values are short whole numbers: read them without from_chars (exact below 10^15).
+  {
+    const bool negative = text.front() == '-';
+    const std::string_view digits = negative ? text.substr(1) : text;
+    if (!digits.empty() && digits.size() <= 15) {
+      long long n = 0;
+      bool all_digits = true;
+      for (char c : digits) {
+        if (c < '0' || c > '9') {
+          all_digits = false;
+          break;
+        }
+        n = n * 10 + (c - '0');
+      }
+      if (all_digits) return static_cast<double>(negative ? -n : n);
+    }
+  }
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {

@@ -6,7 +6,8 @@
 // Not built by CMake; build the project, then:
 //   c++ -std=c++20 -O2 -I. bench/micro/node_families.cpp build/librse_collectors.a build/librse_redis.a
 //       -lhiredis -lssl -lcrypto -o /tmp/node_families
-//   /tmp/node_families tests/fixtures/info-full-master.resp [N]
+//   /tmp/node_families tests/fixtures/info-full-master.resp [NODES [REPS [on|off]]]
+// (one of the two runs only: for instruction counts under valgrind --tool=callgrind)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -100,13 +101,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int nodes = argc > 2 ? std::atoi(argv[2]) : 60;
-  const int reps = 200;
+  const int reps = argc > 3 ? std::atoi(argv[3]) : 200;
   const std::vector<const char*> base{"replication", "info", "errorstats", "config", "slowlog"};
   std::vector<const char*> full = base;
   full.push_back("commandstats");
   full.push_back("latencystats");
-  const auto off = Run(DefaultSectionsOnly(reply.str), nodes, base, reps);
-  const auto on = Run(reply.str, nodes, full, reps);
+  const std::string only = argc > 4 ? argv[4] : "";
+  const auto off = only == "on" ? Result{} : Run(DefaultSectionsOnly(reply.str), nodes, base, reps);
+  const auto on = only == "off" ? Result{} : Run(reply.str, nodes, full, reps);
   std::printf("%d nodes, %zu commands in commandstats, median of %d runs\n", nodes,
               ParseCommandStats(ParseInfo(reply.str)).size(), reps);
   std::printf("| | INFO bytes | ParseInfo µs | collectors µs | lines | text bytes |\n|---|---|---|---|---|---|\n");
