@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "collectors/datanode.h"
 #include "collectors/parse.h"
 
 namespace rse {
@@ -69,15 +70,6 @@ Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquo
   return {};
 }
 
-std::vector<std::string> DataCommand(Needs::DataInfo level) {
-  switch (level) {
-    case Needs::DataInfo::kFull: return {"INFO"};
-    case Needs::DataInfo::kReplication: return {"INFO", "replication"};
-    case Needs::DataInfo::kNone: break;
-  }
-  return {"PING"};
-}
-
 // One fetch: requests in which each reply may start more requests.
 class Discovery {
  public:
@@ -87,7 +79,7 @@ class Discovery {
         transport_(transport),
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
-        data_command_(DataCommand(options.needs.data_info)) {}
+        data_commands_(collectors::DataNodeCommands(options.needs)) {}
 
   std::shared_ptr<Snapshot> Run() {
     for (const auto& addr : target_.sentinels) AskSentinel(addr);
@@ -263,7 +255,7 @@ class Discovery {
     node.label = addr->ToString();
     const bool authenticate =
         MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
-    transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, {data_command_},
+    transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
                    [this, &node](Request& r) { OnDataReply(node, r); });
   }
 
@@ -271,7 +263,7 @@ class Discovery {
     node.error = req.status;
     if (node.error.ok()) {
       Reply& reply = req.replies[0];
-      const std::string& command = data_command_[0];
+      const std::string& command = data_commands_[0][0];
       if (reply.IsError()) {
         node.error = ReplyStatus(reply, command);
       } else if (!reply.IsText()) {
@@ -279,12 +271,13 @@ class Discovery {
                                             command};
       } else if (command == "INFO") {
         node.info = collectors::ParseInfo(std::move(reply.str));  // the map keeps the text: no copy
-        if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
+        if (collectors::ServerMode(node.info) == std::optional<std::string_view>("sentinel") ||
             !collectors::Field(node.info, "role")) {
           node.error = {Cause::kProtocol, "not a Redis data node: INFO has no role (a Sentinel?)"};
           node.info.clear();
         }
       }
+      if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, notes_);
     }
     node.up = node.error.ok();
   }
@@ -294,7 +287,7 @@ class Discovery {
   Transport& transport_;
   const bool named_;
   const bool ckquorum_;
-  const std::vector<std::string> data_command_;
+  const std::vector<std::vector<std::string>> data_commands_;
   std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
   std::deque<DataNode> nodes_;
   std::set<Address> known_sentinels_;
