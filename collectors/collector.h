@@ -15,10 +15,19 @@ struct Needs {
   enum class DataInfo { kNone, kReplication, kFull };
   DataInfo data_info = DataInfo::kNone;  // INFO from every data node
   bool ckquorum = false;                 // SENTINEL CKQUORUM per (Sentinel, master)
+  // INFO sections beyond the default ones, asked in the same INFO call (Redis 7 takes several).
+  bool commandstats = false;
+  bool latencystats = false;
+  bool config = false;   // CONFIG GET of the few settings exported (collectors/datanode.h)
+  bool slowlog = false;  // SLOWLOG LEN and the newest entry
 
   void Merge(const Needs& other) {
     if (other.data_info > data_info) data_info = other.data_info;
     ckquorum = ckquorum || other.ckquorum;
+    commandstats = commandstats || other.commandstats;
+    latencystats = latencystats || other.latencystats;
+    config = config || other.config;
+    slowlog = slowlog || other.slowlog;
   }
 };
 

@@ -51,7 +51,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
         ++v.first;
         v.second = std::max(v.second, epoch.value_or(0));
       }
-      view.master_ok = Field(m.master, "flags").value_or("") == "master";
+      view.master_ok = IsPrimaryRole(Field(m.master, "flags").value_or(""));
       view.tilt = tilt;
       if (m.ckquorum) view.ckquorum_ok = m.ckquorum->ok;
       g.sentinels.push_back(std::move(view));
@@ -81,7 +81,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
     if (!n.up) node.cause = redis::CauseName(n.error.cause);
     if (n.up) {
       auto role = Field(n.info, "role");
-      if (role == "master") {
+      if (role && IsPrimaryRole(*role)) {
         node.role = "master";
         ++g.masters;
       } else if (role) {

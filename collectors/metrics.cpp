@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace rse::collectors {
 
@@ -58,6 +59,15 @@ void AppendEscaped(std::string& out, std::string_view s, bool quote, bool utf8) 
 }
 
 void AppendValue(std::string& out, double v) {
+  // Most values are whole numbers (counts, bytes, offsets): the integer form is the same text
+  // as the shortest double form below 2^53, and far cheaper to produce.
+  if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == static_cast<double>(static_cast<long long>(v)) &&
+      !(v == 0 && std::signbit(v))) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<long long>(v));
+    out.append(buf, ec == std::errc() ? end : buf);
+    return;
+  }
   if (std::isnan(v)) {
     out += "NaN";
   } else if (std::isinf(v)) {
@@ -95,34 +105,52 @@ Labels& Labels::Add(std::string_view name, std::string_view value) {
   return *this;
 }
 
-void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
-  auto [it, inserted] = index_.try_emplace(desc.name, blocks_.size());
-  if (inserted) {
-    std::string& block = blocks_.emplace_back();
-    block += "# HELP ";
-    block += desc.name;
-    block += ' ';
-    AppendEscaped(block, desc.help, false, false);
-    block += "\n# TYPE ";
-    block += desc.name;
-    block += ' ';
-    block += TypeName(desc.type);
-    block += '\n';
+void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value) {
+  // By the Desc's address first (a pointer hash), by name only for a Desc not seen yet: two
+  // Descs of one name (several collectors adding to a family) still share its block.
+  auto known = by_desc_.find(&desc);
+  if (known == by_desc_.end()) {
+    const std::string_view name = desc.name;
+    auto [it, added] = index_.try_emplace(name, blocks_.size());
+    known = by_desc_.emplace(&desc, Slot{it->second, name.size()}).first;
+    if (added) {
+      std::string& head = blocks_.emplace_back();
+      head += "# HELP ";
+      head += name;
+      head += ' ';
+      AppendEscaped(head, desc.help, false, false);
+      head += "\n# TYPE ";
+      head += name;
+      head += ' ';
+      head += TypeName(desc.type);
+      head += '\n';
+    }
   }
-  std::string& out = blocks_[it->second];
-  out += desc.name;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels.text();
-    out += '}';
+  // One resize and copies of known lengths: a scrape renders tens of thousands of samples.
+  std::string& out = blocks_[known->second.block];
+  const std::string& l = labels.text();
+  const size_t name_size = known->second.name_size;
+  const size_t at = out.size();
+  out.resize(at + name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1);
+  char* p = out.data() + at;
+  std::memcpy(p, desc.name, name_size);
+  p += name_size;
+  if (!suffix.empty()) std::memcpy(p, suffix.data(), suffix.size());
+  p += suffix.size();
+  if (!l.empty()) {
+    *p++ = '{';
+    std::memcpy(p, l.data(), l.size());
+    p += l.size();
+    *p++ = '}';
   }
-  out += ' ';
+  *p = ' ';
   AppendValue(out, value);
   out += '\n';
 }
 
 std::vector<std::string> MetricSink::Take() {
   index_.clear();
+  by_desc_.clear();
   return std::move(blocks_);
 }
 

@@ -25,6 +25,10 @@ class Labels {
   Labels& Add(std::string_view name, std::string_view value);
   const std::string& text() const { return text_; }
   bool empty() const { return text_.empty(); }
+  // Drops the pairs added after size() returned `mark`: one Labels reused for a sample's own
+  // label (quantile, db) costs no allocation per sample.
+  size_t size() const { return text_.size(); }
+  void Truncate(size_t mark) { text_.resize(mark); }
 
  private:
   std::string text_;
@@ -48,7 +52,9 @@ struct Desc {
 // used. Built fresh for every scrape.
 class MetricSink {
  public:
-  void Add(const Desc& desc, const Labels& labels, double value);
+  void Add(const Desc& desc, const Labels& labels, double value) { Add(desc, {}, labels, value); }
+  // A sample named desc.name + suffix in desc's family: a summary's "_sum" and "_count".
+  void Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value);
   // Adds the sample only when the value is known: a missing field stays missing, never 0.
   void AddIf(const Desc& desc, const Labels& labels, std::optional<double> value) {
     if (value) Add(desc, labels, *value);
@@ -61,6 +67,11 @@ class MetricSink {
  private:
   std::vector<std::string> blocks_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
+  struct Slot {
+    size_t block;
+    size_t name_size;
+  };
+  std::unordered_map<const Desc*, Slot> by_desc_;  // the same blocks by Desc address, with name lengths
 };
 
 // The blocks joined (tests, and callers that want one string).

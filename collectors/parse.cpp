@@ -319,6 +319,23 @@ std::optional<double> ParseNumber(std::string_view text) {
     text.remove_prefix(1);
     if (text.empty() || text.front() == '-') return std::nullopt;
   }
+  // Most INFO values are short whole numbers: read them without from_chars (exact below 10^15).
+  {
+    const bool negative = text.front() == '-';
+    const std::string_view digits = negative ? text.substr(1) : text;
+    if (!digits.empty() && digits.size() <= 15) {
+      long long n = 0;
+      bool all_digits = true;
+      for (char c : digits) {
+        if (c < '0' || c > '9') {
+          all_digits = false;
+          break;
+        }
+        n = n * 10 + (c - '0');
+      }
+      if (all_digits) return static_cast<double>(negative ? -n : n);
+    }
+  }
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
@@ -392,17 +409,113 @@ std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info) {
   std::vector<KeyspaceEntry> out;
   for (const auto& [key, value] : info) {
     if (!IsNumberedKey(key, "db")) continue;
-    std::optional<std::string_view> keys, expires;
+    std::optional<std::string_view> keys, expires, avg_ttl;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
       if (k == "keys") keys = v;
       else if (k == "expires") expires = v;
+      else if (k == "avg_ttl") avg_ttl = v;
     });
-    KeyspaceEntry e{std::string(key), std::nullopt, std::nullopt};
+    KeyspaceEntry e{std::string(key), std::nullopt, std::nullopt, std::nullopt};
     if (keys) e.keys = ParseNumber(*keys);
     if (expires) e.expires = ParseNumber(*expires);
+    if (avg_ttl) e.avg_ttl_ms = ParseNumber(*avg_ttl);
     out.push_back(std::move(e));
   }
   return out;
 }
+
+namespace {
+
+// Calls f(rest, value) for each field whose name starts with `prefix` and has more after it. The
+// map is sorted by name, so the fields sharing a prefix are one run found by binary search.
+template <typename F>
+void ForEachWithPrefix(const FieldMap& info, std::string_view prefix, F f) {
+  auto it = std::lower_bound(info.begin(), info.end(), prefix,
+                             [](const FieldMap::value_type& field, std::string_view p) { return field.first < p; });
+  for (; it != info.end(); ++it) {
+    auto [key, value] = *it;
+    if (!StartsWith(key, prefix)) break;
+    if (key.size() > prefix.size()) f(key.substr(prefix.size()), value);
+  }
+}
+
+}  // namespace
+
+std::vector<CommandStat> ParseCommandStats(const FieldMap& info) {
+  std::vector<CommandStat> out;
+  ForEachWithPrefix(info, "cmdstat_", [&](std::string_view cmd, std::string_view value) {
+    CommandStat& s = out.emplace_back();
+    s.cmd = cmd;
+    ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+      if (k == "calls") s.calls = ParseNumber(v);
+      else if (k == "usec") s.usec = ParseNumber(v);
+      else if (k == "rejected_calls") s.rejected_calls = ParseNumber(v);
+      else if (k == "failed_calls") s.failed_calls = ParseNumber(v);
+    });
+  });
+  return out;
+}
+
+std::vector<LatencyStat> ParseLatencyStats(const FieldMap& info) {
+  std::vector<LatencyStat> out;
+  ForEachWithPrefix(info, "latency_percentiles_usec_", [&](std::string_view cmd, std::string_view value) {
+    LatencyStat& s = out.emplace_back();
+    s.cmd = cmd;
+    ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+      if (k.size() < 2 || k.front() != 'p' || !ParseNumber(k.substr(1))) return;
+      if (auto n = ParseNumber(v)) s.percentiles.emplace_back(k.substr(1), *n);
+    });
+  });
+  return out;
+}
+
+std::vector<ErrorStat> ParseErrorStats(const FieldMap& info) {
+  std::vector<ErrorStat> out;
+  ForEachWithPrefix(info, "errorstat_", [&](std::string_view prefix, std::string_view value) {
+    ErrorStat& s = out.emplace_back();
+    s.prefix = prefix;
+    ForEachListItem(value, [&](std::string_view k, std::string_view v) {
+      if (k == "count") s.count = ParseNumber(v);
+    });
+  });
+  return out;
+}
+
+Parsed<Slowlog> ParseSlowlog(const redis::Reply& len, const redis::Reply& get) {
+  using R = Parsed<Slowlog>;
+  if (len.IsError()) return R::Fail(len.str);
+  if (get.IsError()) return R::Fail(get.str);
+  if (len.type != redis::Reply::Type::kInteger) {
+    return R::Fail(std::string("expected an integer from SLOWLOG LEN, got ") + redis::TypeName(len.type));
+  }
+  if (!get.IsArray()) {
+    return R::Fail(std::string("expected an array from SLOWLOG GET, got ") + redis::TypeName(get.type));
+  }
+  Slowlog out;
+  out.length = static_cast<double>(len.integer);
+  if (get.elements.empty()) return R{out, {}};
+  // An entry: id, unix time, duration in microseconds, arguments, and (since 4.0) client fields.
+  const auto& entry = get.elements[0];
+  if (!entry.IsArray() || entry.elements.size() < 3 || entry.elements[0].type != redis::Reply::Type::kInteger ||
+      entry.elements[2].type != redis::Reply::Type::kInteger) {
+    return R::Fail("expected a slowlog entry (id, time, duration, ...)");
+  }
+  out.last_id = static_cast<double>(entry.elements[0].integer);
+  out.last_duration_seconds = static_cast<double>(entry.elements[2].integer) / 1e6;
+  return R{out, {}};
+}
+
+std::optional<std::string_view> ServerMode(const FieldMap& info) {
+  if (auto mode = info.Get("redis_mode")) return mode;
+  return info.Get("server_mode");
+}
+
+std::optional<std::string_view> ServerVersion(const FieldMap& info) {
+  if (auto version = info.Get("valkey_version")) return version;
+  return info.Get("redis_version");
+}
+
+bool IsPrimaryRole(std::string_view role) { return role == "master" || role == "primary"; }
+bool IsReplicaRole(std::string_view role) { return role == "slave" || role == "replica"; }
 
 }  // namespace rse::collectors

@@ -246,8 +246,53 @@ struct KeyspaceEntry {
   std::string db;  // "db0"
   std::optional<double> keys;
   std::optional<double> expires;
+  std::optional<double> avg_ttl_ms;
 };
 std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info);
+
+// The views below point into the FieldMap they were read from, and live as long as it does.
+
+// One "cmdstat_NAME" value of INFO commandstats ("calls=3,usec=12,usec_per_call=4.00,
+// rejected_calls=0,failed_calls=0"; the last two since Redis 6.2). In command name order.
+struct CommandStat {
+  std::string_view cmd;  // "get", "config|get"
+  std::optional<double> calls, usec, rejected_calls, failed_calls;
+};
+std::vector<CommandStat> ParseCommandStats(const FieldMap& info);
+
+// One "latency_percentiles_usec_NAME" value of INFO latencystats ("p50=1.003,p99=4.015,
+// p99.9=4.015"). `percentiles` holds ("50", 1.003), ...; items that are not "pN=number" are
+// skipped. In command name order.
+struct LatencyStat {
+  std::string_view cmd;
+  std::vector<std::pair<std::string_view, double>> percentiles;
+};
+std::vector<LatencyStat> ParseLatencyStats(const FieldMap& info);
+
+// One "errorstat_PREFIX" value of INFO errorstats ("count=3").
+struct ErrorStat {
+  std::string_view prefix;  // "ERR", "NOAUTH"
+  std::optional<double> count;
+};
+std::vector<ErrorStat> ParseErrorStats(const FieldMap& info);
+
+// The slowlog's length and newest entry, from the replies to SLOWLOG LEN and SLOWLOG GET 1.
+struct Slowlog {
+  double length = 0;
+  double last_id = 0;                // 0 with an empty slowlog, as redis_exporter reports it
+  double last_duration_seconds = 0;
+};
+Parsed<Slowlog> ParseSlowlog(const redis::Reply& len, const redis::Reply& get);
+
+// The server's mode: "redis_mode" (Redis), or "server_mode" (Valkey 8, which has no redis_mode).
+std::optional<std::string_view> ServerMode(const FieldMap& info);
+// The version the server calls its own: "valkey_version" on Valkey (whose "redis_version" stays
+// 7.2.4, the Redis it is compatible with), else "redis_version".
+std::optional<std::string_view> ServerVersion(const FieldMap& info);
+// A role (INFO replication's `role`, or a Sentinel's flags for a node, exactly), with Valkey's
+// spellings: "master" or "primary"; "slave" or "replica".
+bool IsPrimaryRole(std::string_view role);
+bool IsReplicaRole(std::string_view role);
 
 // Returns the value of a field, if present.
 std::optional<std::string_view> Field(const FieldMap& fields, std::string_view name);

@@ -20,9 +20,24 @@ constexpr std::array kCollectors{
     CollectorSpec{"info", true,
                   "clients, memory, commands, keys, uptime and persistence from every data node's INFO",
                   Needs{DI::kFull, false}, &NewInfoCollector},
+    CollectorSpec{"commandstats", true, "calls, time, rejected and failed calls per command (INFO commandstats)",
+                  Needs{DI::kNone, false, true}, &NewCommandStatsCollector},
+    CollectorSpec{"latencystats", true,
+                  "latency percentiles per command (INFO latencystats, with commandstats for count and sum)",
+                  Needs{DI::kNone, false, true, true}, &NewLatencyStatsCollector},
+    CollectorSpec{"errorstats", true, "error replies per error prefix (INFO errorstats, a default section)",
+                  Needs{DI::kFull, false}, &NewErrorStatsCollector},
+    CollectorSpec{"config", true, "maxclients, maxmemory and io-threads from CONFIG GET of those settings only",
+                  Needs{DI::kNone, false, false, false, true}, &NewConfigCollector},
+    CollectorSpec{"slowlog", true, "the slowlog's length and newest entry (SLOWLOG LEN, SLOWLOG GET 1)",
+                  Needs{DI::kNone, false, false, false, false, true}, &NewSlowlogCollector},
     CollectorSpec{"topology", true,
                   "derived per group: agreed master, disagreement, split brain, linked replicas, lag, failovers",
                   Needs{DI::kReplication, false}, &NewTopologyCollector},
+    CollectorSpec{"consistency", true,
+                  "each Sentinel's view against the nodes' own (role mismatch, ghost replicas) and against "
+                  "its peers (failover settings, counts)",
+                  Needs{DI::kReplication, false}, &NewConsistencyCollector},
 };
 }  // namespace
 

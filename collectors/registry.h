@@ -29,6 +29,12 @@ std::unique_ptr<Collector> NewCkquorumCollector();
 std::unique_ptr<Collector> NewReplicationCollector();
 std::unique_ptr<Collector> NewInfoCollector();
 std::unique_ptr<Collector> NewTopologyCollector();
+std::unique_ptr<Collector> NewCommandStatsCollector();
+std::unique_ptr<Collector> NewLatencyStatsCollector();
+std::unique_ptr<Collector> NewErrorStatsCollector();
+std::unique_ptr<Collector> NewConfigCollector();
+std::unique_ptr<Collector> NewSlowlogCollector();
+std::unique_ptr<Collector> NewConsistencyCollector();
 
 }  // namespace rse::collectors
 

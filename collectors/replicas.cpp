@@ -46,7 +46,7 @@ class ReplicasCollector final : public Collector {
             sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
           }
           const std::string flags(Field(r, "flags").value_or(""));
-          sink.Add(kOk, labels, Bool(flags == "slave"));
+          sink.Add(kOk, labels, Bool(IsReplicaRole(flags)));
           sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
           sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));
           if (auto status = Field(r, "master-link-status")) sink.Add(kLinkUp, labels, Bool(*status == "ok"));

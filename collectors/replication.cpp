@@ -1,5 +1,6 @@
 // `replication` collector: INFO replication from every data node. Names follow
 // redis_exporter's where it has one, so its users' queries keep working.
+#include <array>
 #include <string>
 
 #include "collectors/fields.h"
@@ -23,6 +24,26 @@ const Desc kSlaveOffsetBytes{"redis_connected_slave_offset_bytes",
                              "The offset a master last saw acknowledged by each connected replica."};
 const Desc kSlaveLag{"redis_connected_slave_lag_seconds",
                      "Seconds since a master last heard from each connected replica."};
+const Desc kLinkDownSince{"redis_master_link_down_since_seconds",
+                          "Seconds a replica's link to its master has been down (only while it is down)."};
+const Desc kSlaveInfo{"redis_slave_info", "The master a replica follows and whether it is read-only (value 1)."};
+
+// The rest of INFO replication, as redis_exporter names it.
+struct NumericField {
+  const char* field;
+  Desc desc;
+};
+const std::array kFields{
+    NumericField{"repl_backlog_size", {"redis_replication_backlog_bytes", "Size of the replication backlog, in bytes."}},
+    NumericField{"repl_backlog_active", {"redis_repl_backlog_is_active", "1 when the replication backlog is on."}},
+    NumericField{"repl_backlog_first_byte_offset",
+                 {"redis_repl_backlog_first_byte_offset", "Replication offset of the backlog's first byte."}},
+    NumericField{"repl_backlog_histlen",
+                 {"redis_repl_backlog_history_bytes", "Bytes of replication history in the backlog."}},
+    NumericField{"second_repl_offset",
+                 {"redis_second_repl_offset", "Offset up to which the previous replication id is accepted."}},
+    NumericField{"slave_priority", {"redis_slave_priority", "A replica's priority for promotion (0: never)."}},
+};
 
 class ReplicationCollector final : public Collector {
  public:
@@ -33,24 +54,33 @@ class ReplicationCollector final : public Collector {
       Labels labels{{"master_name", n.master_name}, {"addr", n.label}};
       auto role = Field(n.info, "role");
       if (!role) continue;
-      const bool is_master = *role == "master";
+      const bool is_master = IsPrimaryRole(*role);
       sink.Add(kRole, With(labels, "role", "master"), Bool(is_master));
       sink.Add(kRole, With(labels, "role", "replica"), Bool(!is_master));
       sink.AddIf(kConnectedSlaves, labels, NumberField(n.info, "connected_slaves", where, problems));
       sink.AddIf(kMasterOffset, labels, NumberField(n.info, "master_repl_offset", where, problems));
+      for (const auto& f : kFields) sink.AddIf(f.desc, labels, NumberField(n.info, f.field, where, problems));
       if (!is_master) {
         if (auto followed = AddressOf(n.info, "master_host", "master_port")) {
           sink.Add(kMasterAddress, With(labels, "master_address", followed->ToString()), 1);
         }
-        sink.AddIf(kSlaveOffset, labels, NumberField(n.info, "slave_repl_offset", where, problems));
-        if (auto link = Field(n.info, "master_link_status")) sink.Add(kLinkUp, labels, Bool(*link == "up"));
-        sink.AddIf(kLastIo, labels, NumberField(n.info, "master_last_io_seconds_ago", where, problems));
-        sink.AddIf(kSyncing, labels, NumberField(n.info, "master_sync_in_progress", where, problems));
+        // redis_exporter's labels for the master a replica follows.
+        Labels m = labels;
+        m.Add("master_host", Field(n.info, "master_host").value_or(""))
+            .Add("master_port", Field(n.info, "master_port").value_or(""));
+        sink.Add(kSlaveInfo, With(m, "read_only", Field(n.info, "slave_read_only").value_or("")), 1);
+        sink.AddIf(kSlaveOffset, m, NumberField(n.info, "slave_repl_offset", where, problems));
+        if (auto link = Field(n.info, "master_link_status")) sink.Add(kLinkUp, m, Bool(*link == "up"));
+        sink.AddIf(kLastIo, m, NumberField(n.info, "master_last_io_seconds_ago", where, problems));
+        sink.AddIf(kSyncing, m, NumberField(n.info, "master_sync_in_progress", where, problems));
+        sink.AddIf(kLinkDownSince, m, NumberField(n.info, "master_link_down_since_seconds", where, problems));
       }
       for (const auto& r : ParseConnectedReplicas(n.info)) {
-        Labels l = With(labels, "slave_addr", r.address.ToString());
+        // redis_exporter's labels: the state is one of them, so a change of state starts a new series.
+        Labels l = labels;
+        l.Add("slave_ip", r.address.host).Add("slave_port", std::to_string(r.address.port)).Add("slave_state", r.state);
         sink.AddIf(kSlaveOffsetBytes, l, r.offset);
-        sink.AddIf(kSlaveLag, std::move(l), r.lag_seconds);
+        sink.AddIf(kSlaveLag, l, r.lag_seconds);
       }
     }
   }

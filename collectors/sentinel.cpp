@@ -56,7 +56,7 @@ class SentinelCollector final : public Collector {
         Labels labels{{"sentinel", s.label}, {"master_name", m.name}};
         if (auto addr = AddressOf(m.master)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
         const std::string flags(Field(m.master, "flags").value_or(""));
-        sink.Add(kStatus, labels, Bool(flags == "master"));
+        sink.Add(kStatus, labels, Bool(IsPrimaryRole(flags)));
         sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
         sink.Add(kOdown, labels, Bool(HasFlag(flags, "o_down")));
         sink.Add(kFailoverInProgress, labels, Bool(HasFlag(flags, "failover_in_progress")));
@@ -64,7 +64,7 @@ class SentinelCollector final : public Collector {
         sink.AddIf(kSlaves, labels, NumberField(m.master, "num-slaves", mwhere, problems));
         if (m.replicas) {
           double ok = 0;
-          for (const auto& r : *m.replicas) ok += Bool(Field(r, "flags").value_or("") == "slave");
+          for (const auto& r : *m.replicas) ok += Bool(IsReplicaRole(Field(r, "flags").value_or("")));
           sink.Add(kOkSlaves, labels, ok);
         }
         if (auto others = NumberField(m.master, "num-other-sentinels", mwhere, problems)) {

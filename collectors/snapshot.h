@@ -39,6 +39,8 @@ struct DataNode {
   bool up = false;
   redis::Status error;
   FieldMap info;  // INFO fields (the sections the enabled collectors need)
+  FieldMap config;                // CONFIG GET name/value pairs; empty when not asked or refused
+  std::optional<Slowlog> slowlog;  // nullopt when not asked or refused
 };
 
 struct Snapshot {

@@ -1,7 +1,6 @@
 #include "exporter/config.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include <cxxopts.hpp>
@@ -42,15 +41,19 @@ std::vector<redis::Address> ParseAddresses(const std::vector<std::string>& items
   return out;
 }
 
-// The file's first line; a trailing newline written by editors or `echo` is not part of it.
-std::string ReadSecretFile(const std::string& path, const std::string& flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError{flag + ": cannot read " + path};
-  std::string secret;
-  std::getline(in, secret);
-  if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  if (secret.empty()) throw ConfigError{flag + ": " + path + " is empty"};
-  return secret;
+std::string Secret(const std::string& path, const std::string& flag) {
+  std::string error;
+  auto secret = ReadSecretFile(path, flag, error);
+  if (!secret) throw ConfigError{error};
+  return *secret;
+}
+
+std::vector<AddressPattern> Patterns(const cxxopts::ParseResult& parsed, const std::string& flag) {
+  if (!parsed.count(flag)) return {};
+  std::string error;
+  auto patterns = ParsePatterns(parsed[flag].as<std::vector<std::string>>(), "--" + flag, error);
+  if (!patterns) throw ConfigError{error};
+  return *patterns;
 }
 
 // --redis.tls* and --sentinel.tls*: the same flags for both kinds of node.
@@ -152,8 +155,12 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     ("sentinel.password-file", "File holding the Sentinels' own password. Without it no AUTH is sent to "
                                "Sentinels (the data nodes' password is never sent to them).",
                                cxxopts::value<std::string>()->default_value(""))
-    ("probe.allowed-targets", "Sentinel host:port targets /probe may scrape; repeatable or comma-separated. "
-                              "Empty: any target.", cxxopts::value<std::vector<std::string>>());
+    ("probe.allowed-targets", "Sentinel targets /probe may scrape (host:port, host glob, CIDR; see README "
+                              "\"Security\"); repeatable or comma-separated. Others get HTTP 403. Empty: any target.",
+                              cxxopts::value<std::vector<std::string>>())
+    ("probe.config.file", "YAML file binding /probe target patterns to credential files. A target that "
+                          "matches no binding is probed without AUTH: the flags' passwords never go to /probe.",
+                          cxxopts::value<std::string>()->default_value(""));
   options.add_options("Redis")
     ("redis.user", "ACL user for the data nodes (AUTH user password).",
                    cxxopts::value<std::string>()->default_value(""))
@@ -163,6 +170,10 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     ("redis.master-password-file", "NAME=FILE: the data nodes of master group NAME use the password in FILE "
                                    "instead of the default; repeatable.",
                                    cxxopts::value<std::vector<std::string>>())
+    ("redis.allowed-addresses", "Pin: the data nodes and peer Sentinels that replies name may receive the "
+                                "configured passwords only if they match (IP, CIDR, host glob); others are asked "
+                                "without AUTH. Repeatable or comma-separated. Empty: any.",
+                                cxxopts::value<std::vector<std::string>>())
     ("redis.timeout", "Deadline for a whole scrape of every node: connect plus commands (e.g. 5s, 500ms).",
                       cxxopts::value<std::string>()->default_value("5s"))
     ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
@@ -262,9 +273,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
 
     cfg.redis_credentials.user = parsed["redis.user"].as<std::string>();
     if (auto file = parsed["redis.password-file"].as<std::string>(); !file.empty()) {
-      cfg.redis_credentials.password = ReadSecretFile(file, "--redis.password-file");
+      cfg.redis_credentials.password = Secret(file, "--redis.password-file");
     } else if (auto env_file = getenv("REDIS_PASSWORD_FILE"); env_file && !env_file->empty()) {
-      cfg.redis_credentials.password = ReadSecretFile(*env_file, "REDIS_PASSWORD_FILE");
+      cfg.redis_credentials.password = Secret(*env_file, "REDIS_PASSWORD_FILE");
     } else if (auto env = getenv("REDIS_PASSWORD")) {
       cfg.redis_credentials.password = *env;
     }
@@ -275,13 +286,13 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
           return fail("--redis.master-password-file: '" + item + "' is not NAME=FILE");
         }
         redis::Credentials c{cfg.redis_credentials.user,
-                             ReadSecretFile(item.substr(eq + 1), "--redis.master-password-file")};
+                             Secret(item.substr(eq + 1), "--redis.master-password-file")};
         cfg.group_credentials[item.substr(0, eq)] = c;
       }
     }
     cfg.sentinel_credentials.user = parsed["sentinel.user"].as<std::string>();
     if (auto file = parsed["sentinel.password-file"].as<std::string>(); !file.empty()) {
-      cfg.sentinel_credentials.password = ReadSecretFile(file, "--sentinel.password-file");
+      cfg.sentinel_credentials.password = Secret(file, "--sentinel.password-file");
     }
     if (!cfg.redis_credentials.user.empty() && cfg.redis_credentials.password.empty()) {
       return fail("--redis.user needs a password (--redis.password-file or REDIS_PASSWORD)");
@@ -345,9 +356,13 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     if (cfg.log_format != "logfmt" && cfg.log_format != "json") {
       return fail("--log.format must be logfmt or json");
     }
-    if (parsed.count("probe.allowed-targets")) {
-      cfg.probe_allowed_targets =
-          ParseAddresses(parsed["probe.allowed-targets"].as<std::vector<std::string>>(), "--probe.allowed-targets");
+    cfg.probe_allowed_targets = Patterns(parsed, "probe.allowed-targets");
+    cfg.redis_allowed_addresses = Patterns(parsed, "redis.allowed-addresses");
+    if (auto file = parsed["probe.config.file"].as<std::string>(); !file.empty()) {
+      std::string error;
+      auto probe = LoadProbeConfig(file, error);
+      if (!probe) return fail(error);
+      cfg.probe = std::move(*probe);
     }
 
     cfg.output = parsed["output"].as<std::string>();

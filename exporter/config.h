@@ -10,6 +10,7 @@
 #include "redis/address.h"
 #include "redis/connection.h"
 #include "redis/tls.h"
+#include "exporter/probe_config.h"
 #include "exporter/web_config.h"
 
 namespace rse {
@@ -42,7 +43,10 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   std::vector<std::string> collectors;            // enabled collector names
-  std::vector<redis::Address> probe_allowed_targets;  // empty: any target
+  std::vector<AddressPattern> probe_allowed_targets;  // empty: any target (403 for the rest)
+  ProbeConfig probe;  // --probe.config.file: the only source of /probe credentials
+  // Discovered nodes of the configured topology that may receive its passwords; empty: any.
+  std::vector<AddressPattern> redis_allowed_addresses;
 };
 
 // Environment lookup, injectable for tests.

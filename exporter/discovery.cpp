@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "collectors/datanode.h"
 #include "collectors/parse.h"
 
 namespace rse {
@@ -69,15 +70,6 @@ Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquo
   return {};
 }
 
-std::vector<std::string> DataCommand(Needs::DataInfo level) {
-  switch (level) {
-    case Needs::DataInfo::kFull: return {"INFO"};
-    case Needs::DataInfo::kReplication: return {"INFO", "replication"};
-    case Needs::DataInfo::kNone: break;
-  }
-  return {"PING"};
-}
-
 // One fetch: requests in which each reply may start more requests.
 class Discovery {
  public:
@@ -87,7 +79,7 @@ class Discovery {
         transport_(transport),
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
-        data_command_(DataCommand(options.needs.data_info)) {}
+        data_commands_(collectors::DataNodeCommands(options.needs)) {}
 
   std::shared_ptr<Snapshot> Run() {
     for (const auto& addr : target_.sentinels) AskSentinel(addr);
@@ -115,9 +107,23 @@ class Discovery {
     bool duplicate = false;  // the same Sentinel as one asked under another address
   };
 
+  // Whether a node may receive its credentials: the target's own Sentinels may, a node that a
+  // reply named only inside the pin. One log line (a note) says when one is withheld.
+  bool MayAuthenticate(const Address& addr, const redis::Credentials& creds, const std::string& subject) {
+    if (options_.allowed_addresses.empty() || creds.password.empty()) return true;
+    if (MatchesAny(options_.allowed_addresses, addr)) return true;
+    notes_.push_back({subject, "outside the allowed addresses (--redis.allowed-addresses or the binding's "
+                               "allowed_addresses): asked without AUTH"});
+    return false;
+  }
+
   void AskSentinel(const Address& addr) {
     if (!known_sentinels_.insert(addr).second) return;
     if (known_sentinels_.size() > options_.max_sentinels) return;
+    const bool configured =
+        std::find(target_.sentinels.begin(), target_.sentinels.end(), addr) != target_.sentinels.end();
+    const bool authenticate =
+        configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     asked.node.address = addr;
     asked.node.label = addr.ToString();
@@ -130,11 +136,11 @@ class Discovery {
     } else {
       cmds.push_back({"SENTINEL", "MASTERS"});
     }
-    transport_.Ask(Transport::Kind::kSentinel, addr, {}, std::move(cmds),
-                   [this, &asked](Request& r) { OnSentinelReply(asked, r); });
+    transport_.Ask(Transport::Kind::kSentinel, addr, {}, authenticate, std::move(cmds),
+                   [this, &asked, authenticate](Request& r) { OnSentinelReply(asked, authenticate, r); });
   }
 
-  void OnSentinelReply(Asked& asked, Request& req) {
+  void OnSentinelReply(Asked& asked, bool authenticate, Request& req) {
     SentinelNode& node = asked.node;
     node.error = req.status;
     if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
@@ -143,7 +149,8 @@ class Discovery {
       // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
       std::vector<std::vector<std::string>> cmds;
       for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
-      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, std::move(cmds), [this, &node](Request& r) {
+      transport_.Ask(Transport::Kind::kSentinel, node.address, {}, authenticate, std::move(cmds),
+                     [this, &node](Request& r) {
         node.error = r.status;
         size_t i = 0;
         for (auto& view : node.masters) {
@@ -246,7 +253,9 @@ class Discovery {
     node.master_name = group;
     node.address = *addr;
     node.label = addr->ToString();
-    transport_.Ask(Transport::Kind::kData, *addr, group, {data_command_},
+    const bool authenticate =
+        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
+    transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
                    [this, &node](Request& r) { OnDataReply(node, r); });
   }
 
@@ -254,7 +263,7 @@ class Discovery {
     node.error = req.status;
     if (node.error.ok()) {
       Reply& reply = req.replies[0];
-      const std::string& command = data_command_[0];
+      const std::string& command = data_commands_[0][0];
       if (reply.IsError()) {
         node.error = ReplyStatus(reply, command);
       } else if (!reply.IsText()) {
@@ -262,12 +271,13 @@ class Discovery {
                                             command};
       } else if (command == "INFO") {
         node.info = collectors::ParseInfo(std::move(reply.str));  // the map keeps the text: no copy
-        if (collectors::Field(node.info, "redis_mode") == std::optional<std::string_view>("sentinel") ||
+        if (collectors::ServerMode(node.info) == std::optional<std::string_view>("sentinel") ||
             !collectors::Field(node.info, "role")) {
           node.error = {Cause::kProtocol, "not a Redis data node: INFO has no role (a Sentinel?)"};
           node.info.clear();
         }
       }
+      if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, notes_);
     }
     node.up = node.error.ok();
   }
@@ -277,7 +287,7 @@ class Discovery {
   Transport& transport_;
   const bool named_;
   const bool ckquorum_;
-  const std::vector<std::string> data_command_;
+  const std::vector<std::vector<std::string>> data_commands_;
   std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
   std::deque<DataNode> nodes_;
   std::set<Address> known_sentinels_;
@@ -287,6 +297,11 @@ class Discovery {
 };
 
 }  // namespace
+
+const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group) {
+  auto it = options.group_credentials.find(group);
+  return it != options.group_credentials.end() ? it->second : options.redis_credentials;
+}
 
 std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {
   return Discovery(target, options, transport).Run();

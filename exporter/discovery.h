@@ -9,6 +9,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/snapshot.h"
+#include "exporter/probe_config.h"
 #include "redis/connection.h"
 
 namespace rse {
@@ -25,6 +26,9 @@ struct FetchOptions {
   redis::Credentials sentinel_credentials;
   std::shared_ptr<const redis::TlsContext> redis_tls;
   std::shared_ptr<const redis::TlsContext> sentinel_tls;
+  // Nodes that replies name (data nodes, peer Sentinels) get a password only when they match;
+  // empty: any. The target's own Sentinels always do.
+  std::vector<AddressPattern> allowed_addresses;
   collectors::Needs needs;
   std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
 };
@@ -38,14 +42,17 @@ class Transport {
 
   virtual ~Transport() = default;
   // Sends the commands, pipelined, to the node at `addr` (a data node of master group `group`;
-  // empty for a Sentinel). `done` runs during Run() once the request has finished: its status
+  // empty for a Sentinel), after AUTH with the node's credentials only if `authenticate`. `done` runs during Run() once the request has finished: its status
   // says whether it did, and when it did, its replies hold one reply per command. `done` may
   // ask more.
-  virtual void Ask(Kind kind, const redis::Address& addr, const std::string& group,
+  virtual void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
                    std::vector<std::vector<std::string>> commands, Callback done) = 0;
   // Returns when every request, including those asked by callbacks, has finished.
   virtual void Run() = 0;
 };
+
+// The credentials for the data nodes of master group `group`.
+const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group);
 
 // One discovery: the configured Sentinels are asked first; peers they name and data nodes
 // they name are asked as soon as a reply names them, so a hung node delays nothing but

@@ -156,9 +156,9 @@ http::Response HttpServer::Route(const http::Request& request) {
     }
     auto addr = redis::ParseAddress(*target);
     if (!addr) return http::Response::Text(400, "target is not host:port\n");
-    if (!exporter_.ProbeAllowed(*addr)) {
-      log::Warn("probe target refused: not in --probe.allowed-targets", {{"target", addr->ToString()}});
-      return http::Response::Text(403, "target not allowed by --probe.allowed-targets\n");
+    if (const std::string why = exporter_.ProbeRefused(*addr); !why.empty()) {
+      log::Warn("probe target refused", {{"target", addr->ToString()}, {"reason", why}});
+      return http::Response::Text(403, why + "\n");
     }
     return Metrics(exporter_.Probe(*addr, master.value_or(""), Timeout(request)));
   }

@@ -117,15 +117,17 @@ class PoolTransport : public Transport {
   PoolTransport(const FetchOptions& options, ConnectionPool& pool, redis::Deadline deadline)
       : options_(options), pool_(pool), batch_(deadline) {}
 
-  void Ask(Kind kind, const Address& addr, const std::string& group, std::vector<std::vector<std::string>> commands,
-           Callback done) override {
+  // A node's pool entry is keyed by its address and group, and whether it authenticates is a
+  // function of those for a given Topology, so an entry never changes credentials.
+  void Ask(Kind kind, const Address& addr, const std::string& group, bool authenticate,
+           std::vector<std::vector<std::string>> commands, Callback done) override {
+    static const redis::Credentials kNone;
     redis::Connection* conn;
     if (kind == Kind::kSentinel) {
-      conn = pool_.Get(ConnectionPool::kSentinel, addr, options_.sentinel_credentials, options_.sentinel_tls);
+      conn = pool_.Get(ConnectionPool::kSentinel, addr, authenticate ? options_.sentinel_credentials : kNone,
+                       options_.sentinel_tls);
     } else {
-      auto creds = options_.group_credentials.find(group);
-      conn = pool_.Get(ConnectionPool::kData, addr,
-                       creds != options_.group_credentials.end() ? creds->second : options_.redis_credentials,
+      conn = pool_.Get(ConnectionPool::kData, addr, authenticate ? DataCredentials(options_, group) : kNone,
                        options_.redis_tls, group);
     }
     batch_.Add(conn, std::move(commands), std::move(done));
@@ -227,6 +229,7 @@ FetchOptions FetchOptionsFrom(const Config& config) {
   o.sentinel_credentials = config.sentinel_credentials;
   o.redis_tls = config.redis_tls;
   o.sentinel_tls = config.sentinel_tls;
+  o.allowed_addresses = config.redis_allowed_addresses;
   return o;
 }
 
@@ -288,19 +291,38 @@ void Exporter::Prefetch() {
   if (configured_) configured_->Fetch(redis::Clock::now() + config_.timeout);
 }
 
-bool Exporter::ProbeAllowed(const redis::Address& sentinel) const {
-  if (config_.probe_allowed_targets.empty()) return true;
-  return std::find(config_.probe_allowed_targets.begin(), config_.probe_allowed_targets.end(), sentinel) !=
-         config_.probe_allowed_targets.end();
+std::string Exporter::ProbeRefused(const redis::Address& sentinel) const {
+  if (config_.probe_allowed_targets.empty() || MatchesAny(config_.probe_allowed_targets, sentinel)) return {};
+  return "target " + sentinel.ToString() + " is not allowed by --probe.allowed-targets";
+}
+
+// A /probe target's options: TLS and needs from the flags, credentials only from the binding
+// the operator made for it (none without one), never the configured topology's.
+FetchOptions Exporter::ProbeOptions(const ProbeBinding* binding) const {
+  FetchOptions o = fetch_options_;
+  o.redis_credentials = {};
+  o.group_credentials.clear();
+  o.sentinel_credentials = {};
+  o.allowed_addresses.clear();
+  if (binding) {
+    o.redis_credentials = binding->redis_credentials;
+    o.group_credentials = binding->group_credentials;
+    o.sentinel_credentials = binding->sentinel_credentials;
+    o.allowed_addresses = binding->allowed_addresses;
+  }
+  return o;
 }
 
 std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel, const std::string& master) {
+  const ProbeBinding* binding = config_.probe.Match(sentinel);
   std::lock_guard lock(probe_mu_);
   const auto now = redis::Clock::now();
   for (auto it = probes_.begin(); it != probes_.end();) {
     it = now - it->second.second > kProbeIdle ? probes_.erase(it) : std::next(it);
   }
-  auto key = std::make_pair(sentinel.ToString(), master);
+  // The binding is part of the key: topologies (and their authenticated connections) are never
+  // shared between bindings.
+  ProbeKey key{binding ? binding->name : std::string(), sentinel.ToString(), master};
   auto it = probes_.find(key);
   if (it == probes_.end()) {
     if (probes_.size() >= kMaxProbeTopologies) {
@@ -310,14 +332,14 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
       probes_.erase(oldest);
     }
     Target target{{sentinel}, master.empty() ? std::vector<std::string>{} : std::vector<std::string>{master}};
-    it = probes_.emplace(key, std::make_pair(std::make_shared<Topology>(target, fetch_options_), now)).first;
+    it = probes_.emplace(key, std::make_pair(std::make_shared<Topology>(target, ProbeOptions(binding)), now)).first;
   }
   it->second.second = now;
   return it->second.first;
 }
 
 std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
-                                                      std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout) {
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);
   auto snapshot = topology->Fetch(start + timeout);

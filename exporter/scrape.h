@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -61,10 +62,12 @@ class Exporter {
   // The configured topology's families plus the exporter's own (the telemetry path), as
   // text exposition blocks (collectors::MetricSink::Take).
   std::vector<std::string> Metrics(std::chrono::milliseconds timeout);
-  // The topology behind one Sentinel (the /probe endpoint).
+  // The topology behind one Sentinel (the /probe endpoint), with the credentials of the first
+  // --probe.config.file binding whose targets match `sentinel`, and none without one.
   std::vector<std::string> Probe(const redis::Address& sentinel, const std::string& master,
-                                              std::chrono::milliseconds timeout);
-  bool ProbeAllowed(const redis::Address& sentinel) const;
+                                 std::chrono::milliseconds timeout);
+  // Why /probe must refuse `sentinel` (HTTP 403, this as the body); empty when it may probe it.
+  std::string ProbeRefused(const redis::Address& sentinel) const;
   // /-/ready: true once the configured topology has been fetched once (whatever it found: a
   // Sentinel being down is what the metrics are for), or at once without one.
   bool Ready() const { return !configured_ || configured_->fetched(); }
@@ -78,6 +81,7 @@ class Exporter {
  private:
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
+  FetchOptions ProbeOptions(const ProbeBinding* binding) const;
 
   Config config_;
   FetchOptions fetch_options_;
@@ -86,8 +90,8 @@ class Exporter {
   std::unique_ptr<Topology> configured_;
   const http::ServerStats* http_stats_ = nullptr;
   std::mutex probe_mu_;
-  std::map<std::pair<std::string, std::string>, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>>
-      probes_;
+  using ProbeKey = std::tuple<std::string, std::string, std::string>;  // binding, sentinel, master
+  std::map<ProbeKey, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>> probes_;
 };
 
 }  // namespace rse

@@ -1,5 +1,5 @@
 // INFO text: ParseInfo, ParseInfoList, ParseConnectedReplicas, ParseKeyspace, ParseNumber,
-// SplitFlags/HasFlag.
+// SplitFlags/HasFlag, ParseCommandStats, ParseLatencyStats, ParseErrorStats.
 //
 // Input: the INFO payload (what the bulk string of an INFO reply carries).
 #include <cmath>
@@ -126,6 +126,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     FUZZ_CHECK(info.count(e.db) == 1, "db not an INFO field");
     if (e.keys) FUZZ_CHECK(std::isfinite(*e.keys), "keys");
     if (e.expires) FUZZ_CHECK(std::isfinite(*e.expires), "expires");
+    if (e.avg_ttl_ms) FUZZ_CHECK(std::isfinite(*e.avg_ttl_ms), "avg_ttl");
+  }
+  // The per-command lists: each names a field of the map, in strictly ascending order.
+  std::string_view previous;
+  bool first = true;
+  for (const auto& c : ParseCommandStats(info)) {
+    FUZZ_CHECK(!c.cmd.empty() && info.count("cmdstat_" + std::string(c.cmd)) == 1, "cmdstat not a field");
+    FUZZ_CHECK(first || previous < c.cmd, "commandstats out of order");
+    previous = c.cmd;
+    first = false;
+    for (auto v : {c.calls, c.usec, c.rejected_calls, c.failed_calls}) {
+      if (v) FUZZ_CHECK(std::isfinite(*v), "commandstats value");
+    }
+  }
+  for (const auto& l : ParseLatencyStats(info)) {
+    FUZZ_CHECK(info.count("latency_percentiles_usec_" + std::string(l.cmd)) == 1, "latency not a field");
+    for (const auto& [p, v] : l.percentiles) {
+      FUZZ_CHECK(ParseNumber(p).has_value() && std::isfinite(v), "bad percentile");
+    }
+  }
+  for (const auto& e : ParseErrorStats(info)) {
+    FUZZ_CHECK(info.count("errorstat_" + std::string(e.prefix)) == 1, "errorstat not a field");
+    if (e.count) FUZZ_CHECK(std::isfinite(*e.count), "error count");
   }
 
   // ParseNumber and ParseInfoList on the raw input too (values are single lines in INFO,

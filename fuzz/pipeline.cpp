@@ -6,14 +6,15 @@
 // Input layout:
 //   byte 0  options: bit 0 named mode (configured master names aragora-master, other-master:
 //           SENTINEL MASTER <name> instead of SENTINEL MASTERS); bit 1 CKQUORUM asked; bits
-//           2-3 data node command (Needs::DataInfo: PING, INFO replication, INFO, INFO); bit 4
+//           2-3 data node commands (PING; INFO replication; INFO; INFO with commandstats and
+//           latencystats, CONFIG GET, SLOWLOG LEN and GET: every collector's needs); bit 4
 //           a Sentinel password configured; bits 5-7 max lag for Judge
 //   byte 1  bits 0-1: configured Sentinels - 1 (127.0.0.1:26379, :26380, ...); bits 2-4: the
 //           cause given to a node whose replies ran out
 //   rest    RESP replies, in the order discovery asks for them (see ReplayTransport): for
 //           each Sentinel INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured
 //           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM]), then per master REPLICAS,
-//           SENTINELS[, CKQUORUM]; for each data node its one reply. Sentinels and data nodes are asked
+//           SENTINELS[, CKQUORUM]; for each data node one reply per command. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
 //           snapshot is built makes a second scrape of the same target (failover counting).
@@ -68,7 +69,7 @@ class ReplayTransport : public rse::Transport {
  public:
   ReplayTransport(rse::fuzz::LenientDecoder& in, Cause down_cause) : in_(in), down_cause_(down_cause) {}
 
-  void Ask(Kind, const Address&, const std::string&, std::vector<std::vector<std::string>> commands,
+  void Ask(Kind, const Address&, const std::string&, bool, std::vector<std::vector<std::string>> commands,
            Callback done) override {
     FUZZ_CHECK(!commands.empty(), "a request without commands");
     queue_.push_back({std::move(commands), std::move(done)});
@@ -118,6 +119,9 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   rse::FetchOptions fetch;
   fetch.needs.ckquorum = options & 2;
   fetch.needs.data_info = kDataInfo[(options >> 2) & 3];
+  if (((options >> 2) & 3) == 3) {
+    for (const auto& spec : rse::collectors::AllCollectors()) fetch.needs.Merge(spec.needs);
+  }
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
   ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
@@ -151,6 +155,7 @@ bool SentinelShaped(const Snapshot& snap) {
 std::string CheckExposition(const std::string& text, bool distinct_series) {
   std::set<std::string> names;
   std::string family;
+  bool summary = false;
   std::set<std::vector<std::pair<std::string, std::string>>> series;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -169,15 +174,21 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
       continue;
     }
     if (StartsWith(line, "# TYPE ")) {
-      FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter",
+      summary = line == "# TYPE " + family + " summary";
+      FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter" || summary,
                  "TYPE line out of place: %.*s", static_cast<int>(line.size()), line.data());
       continue;
     }
     const std::string shown = rse::fuzz::Printable(line);
-    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > family.size() &&
-                   (line[family.size()] == '{' || line[family.size()] == ' '),
+    // A summary's samples: the family's name, or it with _sum or _count.
+    size_t name_size = family.size();
+    for (const char* suffix : {"_sum", "_count"}) {
+      if (summary && StartsWith(line, family + suffix)) name_size = family.size() + std::string_view(suffix).size();
+    }
+    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > name_size &&
+                   (line[name_size] == '{' || line[name_size] == ' '),
                "sample line outside its family: %s", shown.c_str());
-    size_t i = family.size();
+    size_t i = name_size;
     std::vector<std::pair<std::string, std::string>> key;
     std::set<std::string> label_names;
     if (line[i] == '{') {
@@ -211,6 +222,7 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
     }
     FUZZ_CHECK(i < line.size() && line[i] == ' ' && i + 1 < line.size(), "no value in %s", shown.c_str());
     std::sort(key.begin(), key.end());
+    key.emplace_back("", std::string(line.substr(0, name_size)));
     FUZZ_CHECK(series.insert(key).second || !distinct_series, "duplicate series %s", shown.c_str());
   }
   return text;

@@ -198,3 +198,40 @@ TEST_CASE("drill: a paused replica falls behind in the master's view and catches
       },
       20s));
 }
+
+TEST_CASE("drill: Sentinel versus node: role mismatch, ghost replica, configuration drift") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  const std::string s0 = L("sentinel", topo.sentinel(0));
+  std::string m = exporter.Metrics();
+  // Healthy: every check at its healthy value.
+  CHECK(Sample(m, "redis_sentinel_role_mismatch", {s0, L("addr", topo.data(1))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_ghost_replica", {s0, L("addr", topo.data(1))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_config_values", {kGroup, L("setting", "down-after-milliseconds")}) == 1);
+  CHECK(Sample(m, "redis_sentinel_count_values", {kGroup, L("count", "sentinels")}) == 1);
+
+  // A replica promoted behind the Sentinels' back: they still list it as a replica.
+  REQUIRE(topo.Cli(topo.data_ports()[1], {"REPLICAOF", "NO", "ONE"}) == "OK");
+  m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_role_mismatch", {s0, L("addr", topo.data(1))}) == 1);
+
+  // A replica that stops answering stays in every Sentinel's list: a ghost.
+  topo.StopNode(topo.data_ports()[2]);
+  m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_ghost_replica", {s0, L("addr", topo.data(2))}) == 1);
+
+  // One Sentinel told another down-after than its peers.
+  REQUIRE(topo.Cli(topo.sentinel_ports()[1], {"SENTINEL", "SET", kMaster, "down-after-milliseconds", "7777"}) == "OK");
+  m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_config_values", {kGroup, L("setting", "down-after-milliseconds")}) == 2);
+  CHECK(Sample(m, "redis_sentinel_config_values", {kGroup, L("setting", "quorum")}) == 1);
+
+  // The Sentinels convert the self-promoted replica back: the mismatch clears by itself.
+  const bool converged = WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_sentinel_role_mismatch", {s0, L("addr", topo.data(1))}) == 0;
+      },
+      60s);
+  CHECK_MESSAGE(converged, "the Sentinels did not convert " << topo.data(1) << " back to a replica");
+}

@@ -24,6 +24,7 @@
 #include "tests/support/exporter.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
+#include "tests/support/prometheus.h"
 #include "tests/support/topology.h"
 
 using namespace rse::test;
@@ -34,41 +35,6 @@ namespace {
 const std::string kRoot = RSE_SOURCE_DIR;
 const std::string kRuleFile = kRoot + "/rules/redis_sentinel.rules.yml";
 const std::string kDashboard = kRoot + "/dashboards/redis-sentinel.json";
-
-std::string UrlEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// The JSON string starting at text[pos] (its opening quote), unescaped; ASCII \u escapes only
-// (Prometheus escapes <, > and & that way).
-std::string JsonStringAt(const std::string& text, size_t pos) {
-  std::string out;
-  for (size_t i = pos + 1; i < text.size() && text[i] != '"'; ++i) {
-    if (text[i] != '\\' || i + 1 >= text.size()) {
-      out += text[i];
-      continue;
-    }
-    const char e = text[++i];
-    if (e == 'n') out += '\n';
-    else if (e == 't') out += '\t';
-    else if (e == 'u' && i + 4 < text.size()) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 4), nullptr, 16));
-      i += 4;
-    } else out += e;
-  }
-  return out;
-}
 
 // The string value of the first `"key":"..."` in text[from, to); "" when there is none.
 std::string JsonField(const std::string& text, const std::string& key, size_t from = 0,
@@ -115,64 +81,9 @@ std::vector<std::string> DashboardExprs() {
   return out;
 }
 
-// Debian's prometheus on a free port of 127.0.0.1 with its own storage in a temp directory,
-// removed (with the process stopped) by the destructor.
-class PrometheusProcess {
- public:
-  explicit PrometheusProcess(const std::string& config) {
-    char tmpl[] = "/tmp/rse-prometheus-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/prometheus.yml") << config;
-    auto which = Run({"sh", "-c", "command -v prometheus"}, EnvWith({}), 10s);
-    std::string binary = which.out.substr(0, which.out.find('\n'));
-    if (which.exit_code != 0 || binary.empty()) throw std::runtime_error("prometheus is not installed");
-    // The port is free when chosen; should another process take it first, try another.
-    for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
-      const int port = FreePort();
-      process_ = std::make_unique<Process>(
-          std::vector<std::string>{binary, "--config.file=" + dir_ + "/prometheus.yml",
-                                   "--storage.tsdb.path=" + dir_ + "/data",
-                                   "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-          EnvWith({}), dir_ + "/prometheus.log");
-      if (WaitFor([&] { return HttpGet(port, "/-/ready", {}, 1s).status == 200 || !process_->Running(); }, 30s) &&
-          process_->Running()) {
-        port_ = port;
-      } else {
-        process_->Stop();
-      }
-    }
-    if (port_ == 0) throw std::runtime_error("prometheus did not become ready; log:\n" + Log());
-  }
-  ~PrometheusProcess() {
-    if (process_) process_->Stop();
-    Run({"rm", "-rf", dir_});
-  }
-  PrometheusProcess(const PrometheusProcess&) = delete;
-  PrometheusProcess& operator=(const PrometheusProcess&) = delete;
-
-  std::string Log() const { return ReadFile(dir_ + "/prometheus.log"); }
-  // The body of a GET on the HTTP API; "" unless HTTP 200.
-  std::string Api(const std::string& path) const {
-    auto r = HttpGet(port_, path, {}, 5s);
-    return r.status == 200 ? r.body : std::string();
-  }
-  std::string Query(const std::string& expr) const { return Api("/api/v1/query?query=" + UrlEncode(expr)); }
-  // The value of the first series an instant query returns; NaN when it returns none.
-  double Value(const std::string& expr) const {
-    const std::string body = Query(expr);
-    const size_t v = body.find("\"value\":[");
-    if (v == std::string::npos) return std::nan("");
-    const size_t q = body.find('"', body.find(',', v));
-    return std::strtod(JsonStringAt(body, q).c_str(), nullptr);
-  }
-  std::vector<ActiveAlert> Alerts() const { return ParseAlerts(Api("/api/v1/alerts")); }
-
- private:
-  std::string dir_;
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
-};
+std::vector<ActiveAlert> Alerts(const PrometheusProcess& prometheus) {
+  return ParseAlerts(prometheus.Api("/api/v1/alerts"));
+}
 
 std::string Describe(const std::vector<ActiveAlert>& alerts) {
   std::string out;
@@ -222,7 +133,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
     CHECK_MESSAGE(body.find("\"status\":\"success\"") != std::string::npos, e << "\n" << body);
   }
   // A healthy topology raises nothing, not even a pending alert.
-  const auto healthy = prometheus.Alerts();
+  const auto healthy = Alerts(prometheus);
   CHECK_MESSAGE(healthy.empty(), Describe(healthy));
   CHECK(prometheus.Value("redis_sentinel_failovers_total") == 0);
 
@@ -251,7 +162,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   auto poll = [&] {
     const auto now = std::chrono::steady_clock::now();
     std::set<std::string> active;
-    for (const auto& a : prometheus.Alerts()) {
+    for (const auto& a : Alerts(prometheus)) {
       if (forbidden.count(a.name)) {
         seen_forbidden.push_back(a);
         active.insert(Describe({a}));
@@ -272,7 +183,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   const bool fired = WaitFor(poll, 60s);
   const auto fired_after =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - stopped_at);
-  REQUIRE_MESSAGE(fired, "RedisMasterChanged did not fire; alerts: " << Describe(prometheus.Alerts()));
+  REQUIRE_MESSAGE(fired, "RedisMasterChanged did not fire; alerts: " << Describe(Alerts(prometheus)));
   MESSAGE("RedisMasterChanged firing " << fired_after.count() << " ms after the master was stopped");
   CHECK(changed.master_name == topo.options().master_name);
   const std::string prefix = "Master group " + topo.options().master_name + " failed over; the master is now ";
@@ -301,7 +212,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   // Whatever it was, it clears without firing.
   const bool cleared = WaitFor(
       [&] {
-        for (const auto& a : prometheus.Alerts()) {
+        for (const auto& a : Alerts(prometheus)) {
           if (!forbidden.count(a.name)) continue;
           CHECK_MESSAGE(a.state == "pending", Describe({a}));
           return false;
@@ -309,5 +220,5 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
         return true;
       },
       40s);
-  CHECK_MESSAGE(cleared, Describe(prometheus.Alerts()));
+  CHECK_MESSAGE(cleared, Describe(Alerts(prometheus)));
 }

@@ -21,7 +21,7 @@ std::string WriteSecret(const LocalTopology& topo, const std::string& name, cons
 }
 
 // The commands the exporter needs, and nothing else (README, "Least privilege").
-const std::string kDataNodeAcl = "-@all +info +ping";
+const std::string kDataNodeAcl = "-@all +info +ping +config|get +slowlog|len +slowlog|get";
 const std::string kSentinelAcl =
     "-@all +info +ping +sentinel|masters +sentinel|master +sentinel|replicas +sentinel|sentinels "
     "+sentinel|ckquorum +sentinel|myid";
@@ -73,9 +73,12 @@ TEST_CASE("security: ACL users with exactly the documented commands are enough, 
     CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
     CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
   }
-  for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info", "topology"}) {
+  for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info", "topology",
+                        "config", "slowlog"}) {
     CHECK(Sample(m, "redis_sentinel_exporter_collector_success", {L("collector", c)}) == 1);
   }
+  CHECK(Series(m, "redis_config_maxclients").size() == 3);
+  CHECK(Series(m, "redis_slowlog_length").size() == 3);
   CHECK(Sample(m, "redis_sentinel_master_ckquorum_ok", {L("sentinel", topo.sentinel(0))}) == 1);
   CHECK(Sample(m, "redis_sentinel_topology_masters", {L("master_name", "aragora-master")}) == 1);
   CHECK(Series(m, "redis_memory_used_bytes").size() == 3);
@@ -102,5 +105,28 @@ TEST_CASE("security: an ACL user missing a command is reported as a permission e
   const std::string log = exporter.Log();
   CHECK(log.find("cause=auth") != std::string::npos);
   CHECK(log.find("NOPERM") != std::string::npos);
+  CHECK(log.find(pw) == std::string::npos);
+}
+
+TEST_CASE("security: without CONFIG and SLOWLOG in the ACL the nodes are up, those series left out, logged once") {
+  LocalTopology topo;
+  const std::string pw = "no-admin-acl-pw";
+  for (int port : topo.data_ports()) SetUser(topo, port, "monitor", pw, "-@all +info +ping");
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.user=monitor"}, {"REDIS_PASSWORD=" + pw});
+  std::string m = exporter.Metrics();
+  m = exporter.Metrics();  // a second scrape: the refusals are not logged again
+  for (int i = 0; i < 3; ++i) CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
+  CHECK(Series(m, "redis_config_maxclients").empty());
+  CHECK(Series(m, "redis_slowlog_length").empty());
+  CHECK(Series(m, "redis_memory_used_bytes").size() == 3);
+  CHECK(Sample(m, "redis_sentinel_exporter_collector_success", {L("collector", "config")}) == 1);
+  const std::string log = exporter.Log();
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = log.find(what); p != std::string::npos; p = log.find(what, p + 1)) ++n;
+    return n;
+  };
+  CHECK(count("CONFIG GET not answered") == 3);  // once per node, not per scrape
+  CHECK(count("SLOWLOG not answered") == 3);
   CHECK(log.find(pw) == std::string::npos);
 }

@@ -163,3 +163,28 @@ TEST_CASE("--help and --version exit 0 with their text") {
   CHECK(version.exit_code == 0);
   CHECK(version.output.find("version") != std::string::npos);
 }
+
+TEST_CASE("credential bindings: --probe.config.file, --probe.allowed-targets and --redis.allowed-addresses") {
+  const std::string secret = TempFile("probe-secret\n");
+  const std::string config = TempFile("bindings:\n  - name: a\n    targets: ['*.a.svc:26379']\n    redis: {password_file: " +
+                                      secret + "}\n");
+  auto ok = Parse({"--probe.config.file=" + config, "--probe.allowed-targets=10.0.0.0/8, *.a.svc:26379",
+                   "--redis.allowed-addresses=10.0.0.0/8", "--redis.allowed-addresses=[fd00::/8]:6379"});
+  REQUIRE(ok.action == rse::ParsedArgs::Action::kRun);
+  REQUIRE(ok.config.probe.bindings.size() == 1);
+  CHECK(ok.config.probe.bindings[0].redis_credentials.password == "probe-secret");
+  CHECK(ok.config.probe_allowed_targets.size() == 2);
+  CHECK(ok.config.redis_allowed_addresses.size() == 2);
+
+  auto bad_pattern = Parse({"--redis.allowed-addresses=10.0.0.*"});
+  CHECK(bad_pattern.exit_code == 2);
+  CHECK(bad_pattern.output.find("--redis.allowed-addresses: '10.0.0.*'") == 0);
+  auto bad_target = Parse({"--probe.allowed-targets=host:0"});
+  CHECK(bad_target.exit_code == 2);
+  CHECK(bad_target.output.find("--probe.allowed-targets: 'host:0'") == 0);
+  const std::string broken = TempFile("bindings:\n  - name: a\n    targets: [a.b]\n    redis: {pasword_file: x}\n");
+  auto bad_file = Parse({"--probe.config.file=" + broken});
+  CHECK(bad_file.exit_code == 2);
+  CHECK(bad_file.output == "--probe.config.file: " + broken + ": bindings.a.redis: unknown key 'pasword_file'");
+  for (const auto& f : {secret, config, broken}) std::remove(f.c_str());
+}

@@ -3,6 +3,7 @@
 // and discovery (rse::Discover) through a scripted transport: what it asks of whom.
 #include <deque>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <utility>
 
@@ -259,15 +260,16 @@ class ScriptedTransport : public rse::Transport {
     Kind kind;
     rse::redis::Address addr;
     std::string group;
+    bool authenticate;
     std::vector<std::vector<std::string>> commands;
   };
   using Script = std::function<std::string(const rse::redis::Address&, const std::vector<std::string>&)>;
 
   explicit ScriptedTransport(Script script) : script_(std::move(script)) {}
 
-  void Ask(Kind kind, const rse::redis::Address& addr, const std::string& group,
+  void Ask(Kind kind, const rse::redis::Address& addr, const std::string& group, bool authenticate,
            std::vector<std::vector<std::string>> commands, Callback done) override {
-    asked.push_back({kind, addr, group, commands});
+    asked.push_back({kind, addr, group, authenticate, commands});
     queue_.push_back({asked.size() - 1, std::move(done)});
   }
   void Run() override {
@@ -335,4 +337,60 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   REQUIRE(snap->nodes.size() == 1);
   CHECK(snap->nodes[0].up);
   CHECK(snap->nodes[0].master_name == "m1");
+}
+
+TEST_CASE("discovery with a pin: only the target's Sentinels and nodes inside the pin are asked with AUTH") {
+  // The Sentinel names a master inside the pin, a replica and a peer Sentinel outside it.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379 || addr.port == 26380) {
+      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                            "num-slaves", "1", "num-other-sentinels", "1", "quorum", "1"});
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[1] == "MYID") return Bulk(addr.port == 26379 ? "id-1" : "id-2");
+      if (argv[1] == "MASTERS") return "*1\r\n" + master;
+      if (argv[1] == "REPLICAS") {
+        return "*1\r\n" + FlatArray({"name", "10.9.9.9:6380", "ip", "10.9.9.9", "port", "6380", "flags", "slave"});
+      }
+      if (argv[1] == "SENTINELS" && addr.port == 26379) {
+        return "*1\r\n" + FlatArray({"name", "id-2", "ip", "10.9.9.9", "port", "26380", "runid", "id-2"});
+      }
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      return std::string("*0\r\n");
+    }
+    return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+  });
+  auto options = Options();
+  options.redis_credentials = {"", "data-pw"};
+  options.sentinel_credentials = {"", "sentinel-pw"};
+  std::string error;
+  options.allowed_addresses = *rse::ParsePatterns({"127.0.0.0/8"}, "pin", error);
+  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport);
+
+  std::map<std::string, bool> authenticated;  // "kind addr" -> authenticate, same for every ask
+  for (const auto& a : transport.asked) {
+    const std::string key = (a.kind == rse::Transport::Kind::kSentinel ? "sentinel " : "data ") + a.addr.ToString();
+    CHECK_MESSAGE((!authenticated.count(key) || authenticated[key] == a.authenticate), key);
+    authenticated[key] = a.authenticate;
+  }
+  CHECK(authenticated == std::map<std::string, bool>{{"sentinel 127.0.0.1:26379", true},
+                                                     {"data 127.0.0.1:6379", true},
+                                                     {"data 10.9.9.9:6380", false},
+                                                     {"sentinel 10.9.9.9:26380", false}});
+  // One note per withheld node, for the log; none names a secret.
+  int notes = 0;
+  for (const auto& [subject, message] : snap->notes) {
+    if (message.find("outside the allowed addresses") == std::string::npos) continue;
+    ++notes;
+    CHECK((subject == "node m1 10.9.9.9:6380" || subject == "sentinel 10.9.9.9:26380"));
+    CHECK(message.find("-pw") == std::string::npos);
+  }
+  CHECK(notes == 2);
+
+  // Without a password to withhold there is nothing to say, and without a pin every node is asked with AUTH.
+  ScriptedTransport again = transport;
+  again.asked.clear();
+  options.allowed_addresses.clear();
+  auto open = rse::Discover({{Local(26379)}, {}}, options, again);
+  for (const auto& a : again.asked) CHECK(a.authenticate);
+  for (const auto& [subject, message] : open->notes) CHECK(message.find("outside") == std::string::npos);
 }

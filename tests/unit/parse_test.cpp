@@ -601,3 +601,73 @@ TEST_CASE("parse: ParseInfo adopting the reply's string reads the same as from a
   CHECK(adopted.size() == from_view.size());
   CHECK(adopted == from_view);
 }
+
+// ------------------------------------- commandstats, latencystats, errorstats, slowlog ----
+
+TEST_CASE("ParseCommandStats: both formats, subcommands, in name order; other fields ignored") {
+  const auto info = ParseInfo(
+      "# Commandstats\r\n"
+      "cmdstat_set:calls=61,usec=3139,usec_per_call=51.46\r\n"  // before Redis 6.2
+      "cmdstat_config|get:calls=2,usec=1318,usec_per_call=659.00,rejected_calls=1,failed_calls=3\r\n"
+      "cmdstat_get:calls=x,usec=7\r\n"
+      "cmdstat_:calls=1\r\n"
+      "cmdstats_bogus:calls=1\r\n"
+      "connected_clients:1\r\n");
+  const auto stats = rse::collectors::ParseCommandStats(info);
+  REQUIRE(stats.size() == 3);
+  CHECK(stats[0].cmd == "config|get");
+  CHECK(stats[0].calls == 2);
+  CHECK(stats[0].usec == 1318);
+  CHECK(stats[0].rejected_calls == 1);
+  CHECK(stats[0].failed_calls == 3);
+  CHECK(stats[1].cmd == "get");
+  CHECK_FALSE(stats[1].calls.has_value());  // garbled: missing, never 0
+  CHECK(stats[1].usec == 7);
+  CHECK(stats[2].cmd == "set");
+  CHECK(stats[2].calls == 61);
+  CHECK_FALSE(stats[2].rejected_calls.has_value());
+}
+
+TEST_CASE("ParseLatencyStats and ParseErrorStats") {
+  const auto info = ParseInfo(
+      "latency_percentiles_usec_get:p50=1.003,p99=4.015,p99.9=4.015\r\n"
+      "latency_percentiles_usec_set:p50=x,q99=1,p=2,p99=3\r\n"
+      "errorstat_ERR:count=4\r\n"
+      "errorstat_NOAUTH:count=\r\n");
+  const auto lat = rse::collectors::ParseLatencyStats(info);
+  REQUIRE(lat.size() == 2);
+  CHECK(lat[0].cmd == "get");
+  REQUIRE(lat[0].percentiles.size() == 3);
+  CHECK(lat[0].percentiles[2].first == "99.9");
+  CHECK(lat[0].percentiles[2].second == doctest::Approx(4.015));
+  REQUIRE(lat[1].percentiles.size() == 1);  // only p99=3 is a percentile with a number
+  CHECK(lat[1].percentiles[0].first == "99");
+  const auto errors = rse::collectors::ParseErrorStats(info);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].prefix == "ERR");
+  CHECK(errors[0].count == 4);
+  CHECK(errors[1].prefix == "NOAUTH");
+  CHECK_FALSE(errors[1].count.has_value());
+}
+
+TEST_CASE("ParseSlowlog: recorded replies, an empty slowlog, refusals and wrong shapes") {
+  auto recorded = rse::collectors::ParseSlowlog(rse::test::LoadFixture("slowlog-len.resp"),
+                                                rse::test::LoadFixture("slowlog-get.resp"));
+  REQUIRE(recorded.ok());
+  CHECK(recorded.value->length == 2);
+  CHECK(recorded.value->last_id == 1);
+  CHECK(recorded.value->last_duration_seconds == doctest::Approx(60e-6));
+
+  auto empty = rse::collectors::ParseSlowlog(Int(0), Array({}));
+  REQUIRE(empty.ok());
+  CHECK(empty.value->length == 0);
+  CHECK(empty.value->last_id == 0);
+
+  auto refused = rse::collectors::ParseSlowlog(rse::test::LoadFixture("slowlog-len-noperm.resp"), Array({}));
+  CHECK_FALSE(refused.ok());
+  CHECK(refused.error.find("NOPERM") != std::string::npos);
+  CHECK_FALSE(rse::collectors::ParseSlowlog(Str("2"), Array({})).ok());
+  CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Int(1)).ok());
+  CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Int(1), Int(2)})})).ok());
+  CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Str("1"), Int(2), Int(3)})})).ok());
+}

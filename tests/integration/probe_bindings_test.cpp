@@ -1,0 +1,273 @@
+// Credentials go only where the operator bound them: fake Sentinels and fake data nodes on
+// 127.0.0.1 record every command they receive, and the real exporter is pointed at them.
+// An attacker's Sentinel names the attacker's data node; that node must never see AUTH.
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/http.h"
+#include "tests/support/process.h"
+#include "tests/unit/fake_server.h"
+
+using namespace rse::test;
+
+namespace {
+
+using Command = std::vector<std::string>;
+
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+
+std::string FlatArray(const std::vector<std::string>& items) {
+  std::string out = "*" + std::to_string(items.size()) + "\r\n";
+  for (const auto& i : items) out += Bulk(i);
+  return out;
+}
+
+// A fake peer that records every command it receives.
+class Recording {
+ public:
+  using Answer = std::function<std::string(const Command&)>;
+  explicit Recording(Answer answer)
+      : log_(std::make_shared<Log>()),
+        server_(FakeServer::Scripted([log = log_, answer](const Command& argv) {
+          {
+            std::lock_guard lock(log->mu);
+            log->commands.push_back(argv);
+          }
+          return answer(argv);
+        })) {
+    REQUIRE(server_.ok());
+  }
+
+  int port() const { return server_.port(); }
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port()); }
+  int accepted() const { return server_.accepted(); }
+  std::vector<Command> Commands() const {
+    std::lock_guard lock(log_->mu);
+    return log_->commands;
+  }
+  std::vector<Command> Auths() const {
+    std::vector<Command> out;
+    for (const auto& c : Commands()) {
+      if (!c.empty() && (c[0] == "AUTH" || c[0] == "auth")) out.push_back(c);
+    }
+    return out;
+  }
+  bool Received(const std::string& name) const {
+    for (const auto& c : Commands()) {
+      if (!c.empty() && c[0] == name) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct Log {
+    std::mutex mu;
+    std::vector<Command> commands;
+  };
+  std::shared_ptr<Log> log_;
+  FakeServer server_;
+};
+
+// A data node that answers everything, password or not (as an attacker's would).
+std::unique_ptr<Recording> FakeNode() {
+  return std::make_unique<Recording>([](const Command& argv) -> std::string {
+    if (argv[0] == "AUTH") return "+OK\r\n";
+    if (argv[0] == "INFO") {
+      return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+                  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    }
+    return "+PONG\r\n";
+  });
+}
+
+// A Sentinel monitoring one master group `name` whose master is the node at `node_port`.
+std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node_port) {
+  static std::atomic<int> sentinels{0};
+  const std::string id = std::string(39, 'a') + static_cast<char>('a' + sentinels++ % 26);  // MYID: unique
+  return std::make_unique<Recording>([=](const Command& argv) -> std::string {
+    const std::string master = FlatArray({"name", name, "ip", "127.0.0.1", "port", std::to_string(node_port), "flags",
+                                          "master", "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+    if (argv[0] == "AUTH") return "+OK\r\n";
+    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\n");
+    if (argv[0] != "SENTINEL" || argv.size() < 2) return "-ERR unknown command\r\n";
+    if (argv[1] == "MYID") return Bulk(id);
+    if (argv[1] == "MASTERS") return "*1\r\n" + master;
+    if (argv.size() > 2 && argv[2] != name) return "-ERR No such master with that name\r\n";
+    if (argv[1] == "MASTER") return master;
+    if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
+    return "*0\r\n";
+  });
+}
+
+// A Sentinel and the data node it names, as one (fake) topology.
+struct FakeTopology {
+  explicit FakeTopology(const std::string& name) : node(FakeNode()), sentinel(FakeSentinel(name, node->port())) {}
+  std::unique_ptr<Recording> node;
+  std::unique_ptr<Recording> sentinel;
+};
+
+// A private directory for secrets and the probe config, removed at the end.
+struct Files {
+  Files() {
+    char tmpl[] = "/tmp/rse-bindings-test-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~Files() { Run({"rm", "-rf", dir}); }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::ofstream(dir + "/" + name) << content;
+    return dir + "/" + name;
+  }
+  std::string dir;
+};
+
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+
+// Every AUTH the peer received is exactly `want` (and it received at least one).
+void CheckOnlyAuth(const Recording& peer, const Command& want) {
+  const auto auths = peer.Auths();
+  CHECK(!auths.empty());
+  for (const auto& a : auths) CHECK(a == want);
+}
+
+const std::string kDataPw = "configured-data-pw-0c1";
+const std::string kSentinelPw = "configured-sentinel-pw-77e";
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("bindings: /probe with defaults sends the configured passwords to no target") {
+  Files files;
+  FakeTopology evil("evil");
+  ExporterProcess exporter({"--sentinel.password-file=" + files.Write("s", kSentinelPw + "\n")},
+                           {"REDIS_PASSWORD_FILE=" + files.Write("r", kDataPw + "\n")});
+  for (int i = 0; i < 2; ++i) {
+    auto r = exporter.Get("/probe?target=" + evil.sentinel->addr());
+    REQUIRE(r.status == 200);
+    CHECK(Sample(r.body, "redis_up", {L("addr", evil.node->addr())}) == 1);
+  }
+  // Asked, but without AUTH: neither the Sentinel nor the node it named saw a password.
+  CHECK(evil.node->Received("INFO"));
+  CHECK(evil.node->Auths().empty());
+  CHECK(evil.sentinel->Received("SENTINEL"));
+  CHECK(evil.sentinel->Auths().empty());
+  const std::string log = exporter.Log();
+  CHECK(log.find(kDataPw) == std::string::npos);
+  CHECK(log.find(kSentinelPw) == std::string::npos);
+}
+
+TEST_CASE("bindings: a target outside --probe.allowed-targets is refused with 403, even when a binding matches") {
+  Files files;
+  FakeTopology good("good");
+  FakeTopology evil("evil");
+  // The binding's pattern is broad (any port of 127.0.0.1); the allow-list is what limits it.
+  const std::string config = files.Write("probe.yml",
+                                         "bindings:\n"
+                                         "  - name: local\n"
+                                         "    targets: ['127.0.0.1']\n"
+                                         "    redis: {password_file: pw}\n");
+  files.Write("pw", kDataPw + "\n");
+  ExporterProcess exporter({"--probe.config.file=" + config, "--probe.allowed-targets=" + good.sentinel->addr()});
+  auto refused = exporter.Get("/probe?target=" + evil.sentinel->addr());
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("--probe.allowed-targets") != std::string::npos);
+  CHECK(refused.body.find(evil.sentinel->addr()) != std::string::npos);
+  CHECK(evil.sentinel->accepted() == 0);
+  CHECK(evil.node->accepted() == 0);
+  CHECK(exporter.Log().find("probe target refused") != std::string::npos);
+
+  auto allowed = exporter.Get("/probe?target=" + good.sentinel->addr());
+  REQUIRE(allowed.status == 200);
+  CHECK(Sample(allowed.body, "redis_up", {L("addr", good.node->addr())}) == 1);
+  CheckOnlyAuth(*good.node, {"AUTH", kDataPw});
+}
+
+TEST_CASE("bindings: a configured Sentinel that names a node outside --redis.allowed-addresses gives it no password") {
+  Files files;
+  FakeTopology good("good");
+  FakeTopology evil("evil");  // a Sentinel of the configured topology, turned against it
+  ExporterProcess exporter({"--sentinel.addr=" + good.sentinel->addr() + "," + evil.sentinel->addr(),
+                            "--redis.password-file=" + files.Write("pw", kDataPw + "\n"),
+                            "--redis.allowed-addresses=10.0.0.0/8," + good.node->addr()});
+  for (int i = 0; i < 2; ++i) {
+    const std::string m = exporter.Metrics();
+    CHECK(Sample(m, "redis_up", {L("addr", good.node->addr())}) == 1);
+    CHECK(Sample(m, "redis_up", {L("addr", evil.node->addr())}) == 1);  // asked, without AUTH
+  }
+  CheckOnlyAuth(*good.node, {"AUTH", kDataPw});
+  CHECK(evil.node->Received("INFO"));
+  CHECK(evil.node->Auths().empty());
+  // One log line says so, not one per scrape.
+  const std::string log = exporter.Log();
+  CHECK(Count(log, "outside the allowed addresses") == 1);
+  CHECK(log.find(evil.node->addr()) != std::string::npos);
+  CHECK(log.find(kDataPw) == std::string::npos);
+}
+
+TEST_CASE("bindings: a bound target receives its own credentials and no other") {
+  Files files;
+  FakeTopology a("group-a");
+  FakeTopology b("group-b");
+  FakeTopology c("group-c");  // bound, with a pin its Sentinel's node is outside of
+  FakeTopology unbound("unbound");  // matches no binding
+  const std::string pw_a = "binding-a-data-pw", pw_a_sentinel = "binding-a-sentinel-pw", pw_b = "binding-b-data-pw",
+                    pw_c = "binding-c-data-pw";
+  files.Write("a", pw_a + "\n");
+  files.Write("a-sentinel", pw_a_sentinel + "\n");
+  files.Write("b", pw_b + "\n");
+  files.Write("c", pw_c + "\n");
+  const std::string config = files.Write(
+      "probe.yml",
+      "bindings:\n"
+      "  - name: a\n"
+      "    targets: ['" + a.sentinel->addr() + "']\n"
+      "    redis: {user: exporter, password_file: a}\n"
+      "    sentinel: {password_file: a-sentinel}\n"
+      "  - name: b\n"
+      "    targets: ['[::1]:" + std::to_string(b.sentinel->port()) + "', '127.0.0.0/8:" +
+          std::to_string(b.sentinel->port()) + "']\n"
+      "    redis:\n"
+      "      master_password_files: {group-b: b}\n"
+      "  - name: c\n"
+      "    targets: ['" + c.sentinel->addr() + "']\n"
+      "    redis: {password_file: c}\n"
+      "    allowed_addresses: ['10.0.0.0/8']\n");
+  ExporterProcess exporter({"--probe.config.file=" + config, "--sentinel.password-file=" + files.Write("s", kSentinelPw)},
+                           {"REDIS_PASSWORD_FILE=" + files.Write("r", kDataPw)});
+  for (const auto* t : {&a, &b, &c, &unbound, &a, &b}) {
+    auto r = exporter.Get("/probe?target=" + t->sentinel->addr());
+    REQUIRE(r.status == 200);
+    CHECK(Sample(r.body, "probe_success") == 1);
+    CHECK(Sample(r.body, "redis_up", {L("addr", t->node->addr())}) == 1);
+  }
+  CheckOnlyAuth(*a.node, {"AUTH", "exporter", pw_a});
+  CheckOnlyAuth(*a.sentinel, {"AUTH", pw_a_sentinel});
+  CheckOnlyAuth(*b.node, {"AUTH", pw_b});
+  CHECK(b.sentinel->Auths().empty());
+  CHECK(c.node->Received("INFO"));
+  CHECK(c.node->Auths().empty());
+  CHECK(c.sentinel->Auths().empty());
+  CHECK(unbound.node->Received("INFO"));
+  CHECK(unbound.node->Auths().empty());
+  CHECK(unbound.sentinel->Auths().empty());
+  // Connections are kept between probes of one binding: a second probe authenticates no more.
+  CHECK(a.node->Auths().size() == 1);
+  const std::string log = exporter.Log();
+  for (const auto& secret : {pw_a, pw_a_sentinel, pw_b, pw_c, kDataPw, kSentinelPw}) {
+    CHECK(log.find(secret) == std::string::npos);
+  }
+}
