@@ -73,13 +73,18 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   return std::nullopt;
 }
 
-RequestParser::RequestParser(Limits limits) : limits_(limits), parser_(std::make_unique<http_parser>()) { Reset(); }
+RequestParser::RequestParser(Limits limits)
+    : limits_(limits), parser_(std::make_unique<http_parser>()), scanner_(std::make_unique<http_parser>()) {
+  Reset();
+}
 
 RequestParser::~RequestParser() = default;
 
 void RequestParser::Reset() {
-  http_parser_init(parser_.get(), HTTP_REQUEST);
-  parser_->data = this;
+  http_parser_init(scanner_.get(), HTTP_REQUEST);
+  scanner_->data = this;
+  scanned_ = false;
+  head_.clear();
   state_ = State::kIncomplete;
   head_bytes_ = 0;
   error_status_ = 0;
@@ -101,16 +106,28 @@ std::size_t RequestParser::Feed(const char* data, std::size_t len) {
   // that a head of exactly the limit can still complete and one byte more is refused.
   const std::size_t room = limits_.max_head_bytes - head_bytes_;
   const std::size_t give = len < room + 1 ? len : room + 1;
-  const auto& settings = Settings(&OnUrl, &OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnMessageComplete);
-  const std::size_t used = http_parser_execute(parser_.get(), &settings, data, give);
+  // The bytes go through a callback-free parser first, as they come: it finds the end of the
+  // head and refuses garbage at once. The head is then parsed with callbacks in one call, so
+  // how the network split it cannot change where a header name or value begins or ends.
+  static const http_parser_settings scan = [] {
+    http_parser_settings s;
+    http_parser_settings_init(&s);
+    s.on_headers_complete = [](http_parser*) { return 1; };  // no body: the head is the message
+    s.on_message_complete = [](http_parser* p) {
+      static_cast<RequestParser*>(p->data)->scanned_ = true;
+      http_parser_pause(p, 1);
+      return 0;
+    };
+    return s;
+  }();
+  const std::size_t used = http_parser_execute(scanner_.get(), &scan, data, give);
   head_bytes_ += used;
-  if (state_ == State::kError) return used;
-  const auto err = static_cast<http_errno>(parser_->http_errno);
-  if (state_ == State::kComplete) {
-    // Paused in OnMessageComplete, after the head's last byte.
-    http_parser_pause(parser_.get(), 0);
+  head_.append(data, used);
+  if (scanned_) {
+    ParseHead();
     return used;
   }
+  const auto err = static_cast<http_errno>(scanner_->http_errno);
   if (err != HPE_OK) {
     Fail(400, std::string("malformed request: ") + http_errno_description(err));
     return used;
@@ -119,6 +136,20 @@ std::size_t RequestParser::Feed(const char* data, std::size_t len) {
     Fail(431, "request head larger than " + std::to_string(limits_.max_head_bytes) + " bytes");
   }
   return used;
+}
+
+void RequestParser::ParseHead() {
+  http_parser_init(parser_.get(), HTTP_REQUEST);
+  parser_->data = this;
+  const auto& settings = Settings(&OnUrl, &OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnMessageComplete);
+  http_parser_execute(parser_.get(), &settings, head_.data(), head_.size());
+  if (state_ == State::kError || state_ == State::kComplete) {
+    std::string().swap(head_);
+    return;
+  }
+  // The scanner accepted what this parser did not: one verdict for both, a malformed request.
+  const auto err = static_cast<http_errno>(parser_->http_errno);
+  Fail(400, std::string("malformed request: ") + http_errno_description(err == HPE_OK ? HPE_UNKNOWN : err));
 }
 
 int RequestParser::OnUrl(http_parser* p, const char* at, std::size_t len) {

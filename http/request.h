@@ -67,9 +67,13 @@ class RequestParser {
   static int OnHeadersComplete(http_parser* p);
   static int OnMessageComplete(http_parser* p);
   void Fail(int status, std::string why);
+  void ParseHead();
 
   Limits limits_;
-  std::unique_ptr<http_parser> parser_;
+  std::unique_ptr<http_parser> parser_;   // the whole head at once, with callbacks
+  std::unique_ptr<http_parser> scanner_;  // the bytes as they come: finds the head's end
+  bool scanned_ = false;                  // the scanner has seen the whole head
+  std::string head_;                      // the current head's bytes so far
   State state_ = State::kIncomplete;
   std::size_t head_bytes_ = 0;
   int error_status_ = 0;

@@ -117,43 +117,50 @@ class Crowd {
   std::size_t opened() const { return idle_.size() + slow_.size(); }
 
  private:
-  // One byte a second on every slow connection, and 100 garbage clients replaced as the
-  // server throws them out: oversized heads and random bytes.
+  // One byte a second on every slow connection, and 100 garbage clients, each back at most
+  // once a second after the server throws it out: oversized heads and random bytes.
   void Drip() {
     std::mt19937 rng(42);
-    std::vector<int> garbage;
+    struct Garbage {
+      int fd = -1;
+      Clock::time_point next;  // each client comes back at most once a second
+    };
+    std::vector<Garbage> garbage(100);
     auto last_drip = Clock::now() - 1s;
     while (!stop_) {
-      if (Clock::now() - last_drip >= 1s) {
+      const auto now = Clock::now();
+      if (now - last_drip >= 1s) {
         for (int fd : slow_) send(fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        last_drip = Clock::now();
+        last_drip = now;
       }
-      for (auto it = garbage.begin(); it != garbage.end();) {
-        pollfd p{*it, POLLIN, 0};
-        char buf[4096];
-        if (poll(&p, 1, 0) > 0 && recv(*it, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
-          close(*it);
-          it = garbage.erase(it);
-        } else {
-          ++it;
+      for (std::size_t i = 0; i < garbage.size() && !stop_; ++i) {
+        Garbage& g = garbage[i];
+        if (g.fd >= 0) {
+          pollfd p{g.fd, POLLIN, 0};
+          char buf[4096];
+          if (poll(&p, 1, 0) > 0 && recv(g.fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+            close(g.fd);
+            g.fd = -1;
+          }
         }
-      }
-      while (garbage.size() < 100 && !stop_) {
-        int fd = ConnectNonBlocking(port_);
-        if (fd < 0) break;
+        if (g.fd >= 0 || now < g.next) continue;
+        g.fd = ConnectNonBlocking(port_);
+        g.next = now + 1s;
+        if (g.fd < 0) continue;
         std::string junk;
-        if (garbage.size() % 2 == 0) {
+        if (i % 2 == 0) {
           junk = "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n";
         } else {
           junk.resize(2048);
           for (auto& c : junk) c = static_cast<char>(rng());
         }
-        send(fd, junk.data(), junk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        garbage.push_back(fd);
+        send(g.fd, junk.data(), junk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       }
       std::this_thread::sleep_for(20ms);
     }
-    for (int fd : garbage) close(fd);
+    for (auto& g : garbage) {
+      if (g.fd >= 0) close(g.fd);
+    }
   }
 
   const int port_;
@@ -242,9 +249,13 @@ void RunHostile(bool tls) {
   const std::string scheme = tls ? "HTTPS" : "HTTP";
   MESSAGE(scheme << ": scrape p99 " << p99_unloaded << " ms unloaded, " << p99_loaded
                                    << " ms with the crowd; RSS " << rss_before << " -> " << rss_peak << " KiB");
-  // Twice the unloaded p99; 2 ms more absorbs scheduler ticks on a 1-3 ms scrape.
+#if !defined(__SANITIZE_ADDRESS__)
+  // Twice the unloaded p99; 2 ms more absorbs scheduler ticks on a 1-3 ms scrape. Not under
+  // AddressSanitizer (scripts/sanitize.sh), whose redzones and quarantine change both numbers;
+  // there the crowd still must not break a scrape or leave a connection behind.
   CHECK(p99_loaded <= 2 * p99_unloaded + 2.0);
   CHECK(rss_peak - rss_before <= 10 * 1024);
+#endif
 
   // Everything the crowd held is let go: the exporter is back to the scrape's own connection.
   double open = open_connections();
