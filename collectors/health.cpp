@@ -28,6 +28,11 @@ std::string Fmt(double v) {
 
 }  // namespace
 
+std::optional<redis::Address> AdvertisedMaster(const MasterView& view) {
+  if (view.client_master) return view.client_master;
+  return AddressOf(view.master);
+}
+
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   std::map<std::string, GroupHealth> groups;
   std::map<std::string, std::map<std::string, std::pair<int, double>>> votes;  // name -> addr -> (votes, epoch)
@@ -45,13 +50,14 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
       GroupHealth::SentinelView view;
       view.sentinel = s.label;
-      if (auto addr = AddressOf(m.master)) {
+      if (auto addr = AdvertisedMaster(m)) {
         view.master_address = addr->ToString();
         auto& v = votes[m.name][view.master_address];
         ++v.first;
         v.second = std::max(v.second, epoch.value_or(0));
       }
       view.master_ok = Field(m.master, "flags").value_or("") == "master";
+      view.failover_state = std::string(FailoverState(m.master));
       view.tilt = tilt;
       if (m.ckquorum) view.ckquorum_ok = m.ckquorum->ok;
       g.sentinels.push_back(std::move(view));
@@ -146,7 +152,12 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
     for (const auto& s : g.sentinels) {
       if (s.ckquorum_ok == false) v.critical.push_back(n + ": CKQUORUM fails on " + s.sentinel);
       if (s.tilt) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " in TILT");
-      if (!s.master_ok) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " flags the master as not ok");
+      if (s.failover_state != "none") {
+        v.degraded.push_back(n + ": Sentinel " + s.sentinel + " has a failover in progress (" +
+                             (s.failover_state.empty() ? "state unknown" : s.failover_state) + ")");
+      } else if (!s.master_ok) {
+        v.degraded.push_back(n + ": Sentinel " + s.sentinel + " flags the master as not ok");
+      }
     }
     for (const auto& node : g.nodes) {
       if (!node.up) {

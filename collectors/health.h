@@ -12,10 +12,18 @@
 
 namespace rse::collectors {
 
+// The master address a Sentinel names for a group: the one it gives clients (SENTINEL
+// GET-MASTER-ADDR-BY-NAME), else SENTINEL MASTER's ip/port when that went unanswered. During
+// the replica-reconfiguration phase of a failover the leader's SENTINEL MASTER still shows
+// the old master while every Sentinel gives clients the new one: comparing the latter does
+// not turn a healthy failover into a disagreement.
+std::optional<redis::Address> AdvertisedMaster(const MasterView& view);
+
 struct GroupHealth {
   struct SentinelView {
     std::string sentinel;       // label
-    std::string master_address; // the master it names
+    std::string master_address; // the master it names (AdvertisedMaster)
+    std::string failover_state; // FailoverState: "none", "reconf_slaves", ...; "" unknown
     bool master_ok = false;     // its flags for the master are just "master"
     bool tilt = false;
     std::optional<bool> ckquorum_ok;

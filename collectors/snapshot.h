@@ -21,6 +21,11 @@ struct MasterView {
   std::optional<std::vector<FieldMap>> replicas;   // SENTINEL REPLICAS; nullopt if unanswered
   std::optional<std::vector<FieldMap>> sentinels;  // SENTINEL SENTINELS (peers, not itself)
   std::optional<Ckquorum> ckquorum;                // SENTINEL CKQUORUM; nullopt if not asked
+  // SENTINEL GET-MASTER-ADDR-BY-NAME: the address clients are given. It differs from
+  // `master`'s ip/port while the Sentinel leads a failover past the promotion (Sentinel names
+  // the promoted replica to clients but keeps the old master in SENTINEL MASTER until the
+  // replicas are reconfigured). nullopt if unanswered.
+  std::optional<redis::Address> client_master;
 };
 
 struct SentinelNode {

@@ -54,6 +54,7 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
           << s.master_address << (s.master_ok ? "flags ok" : "flags NOT ok");
       if (s.ckquorum_ok) out << (*s.ckquorum_ok ? "   ckquorum ok" : "   CKQUORUM FAILS");
       if (s.tilt) out << "   TILT";
+      if (s.failover_state != "none") out << "   failover " << (s.failover_state.empty() ? "?" : s.failover_state);
       out << "\n";
     }
     for (const auto& n : g.nodes) {
@@ -116,7 +117,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     JsonArray(out, g.sentinels, [&](const GroupHealth::SentinelView& s) {
       out << "{\"sentinel\":" << JsonString(s.sentinel) << ",\"names\":" << JsonString(s.master_address)
           << ",\"flags_ok\":" << JsonBool(s.master_ok) << ",\"ckquorum_ok\":" << JsonOpt(s.ckquorum_ok)
-          << ",\"tilt\":" << JsonBool(s.tilt) << "}";
+          << ",\"tilt\":" << JsonBool(s.tilt) << ",\"failover_state\":" << JsonString(s.failover_state) << "}";
     });
     out << ",\"nodes\":";
     JsonArray(out, g.nodes, [&](const GroupHealth::Node& n) {

@@ -117,6 +117,41 @@ TEST_CASE("health: Sentinels that disagree; the majority names the agreed master
   CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
 }
 
+// What a failover's replica-reconfiguration phase looks like: the leader's SENTINEL MASTER
+// still names the old master, flagged failover_in_progress, while GET-MASTER-ADDR-BY-NAME on
+// every Sentinel (the leader included) already gives clients the promoted replica.
+TEST_CASE("health: a failover in its reconfiguration phase is not a disagreement") {
+  auto w = Healthy();
+  for (auto& s : w.snap.sentinels) s.masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 1)};
+  for (int i = 1; i < 3; ++i) NameMaster(w.snap.sentinels[i], w.p + 1, 2);
+  auto& leader = w.snap.sentinels[0].masters[0].master;
+  leader["flags"] = "master,failover_in_progress";
+  leader["failover-state"] = "reconf_slaves";
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].master_addresses == std::vector<std::string>{Addr(w.p + 1)});
+  CHECK(groups[0].agreed_master == Addr(w.p + 1));
+  CHECK(groups[0].agreed_votes == 3);
+  CHECK(groups[0].sentinels[0].failover_state == "reconf_slaves");
+  CHECK(groups[0].sentinels[1].failover_state == "none");
+  auto v = Judge(w.snap, groups, 1 << 20);
+  for (const auto& c : v.critical) CHECK(c.find("disagree") == std::string::npos);
+  bool said = false;
+  for (const auto& d : v.degraded) said = said || d.find("failover in progress (reconf_slaves)") != std::string::npos;
+  CHECK(said);
+
+  SUBCASE("a Sentinel that really names another master still disagrees") {
+    w.snap.sentinels[2].masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 2)};
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses.size() == 2);
+    CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
+  }
+  SUBCASE("without GET-MASTER-ADDR-BY-NAME's answer, SENTINEL MASTER's address is used") {
+    w.snap.sentinels[0].masters[0].client_master.reset();
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses.size() == 2);
+  }
+}
+
 TEST_CASE("health: a tie goes to the newer configuration epoch") {
   auto w = Healthy();
   w.snap.sentinels.pop_back();
