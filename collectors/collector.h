@@ -15,10 +15,12 @@ struct Needs {
   enum class DataInfo { kNone, kReplication, kFull };
   DataInfo data_info = DataInfo::kNone;  // INFO from every data node
   bool ckquorum = false;                 // SENTINEL CKQUORUM per (Sentinel, master)
+  bool events = false;                   // a PSUBSCRIBE * per Sentinel, kept between scrapes
 
   void Merge(const Needs& other) {
     if (other.data_info > data_info) data_info = other.data_info;
     ckquorum = ckquorum || other.ckquorum;
+    events = events || other.events;
   }
 };
 

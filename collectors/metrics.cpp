@@ -95,7 +95,7 @@ Labels& Labels::Add(std::string_view name, std::string_view value) {
   return *this;
 }
 
-void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
+std::string& MetricSink::Block(const Desc& desc) {
   auto [it, inserted] = index_.try_emplace(desc.name, blocks_.size());
   if (inserted) {
     std::string& block = blocks_.emplace_back();
@@ -109,8 +109,11 @@ void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
     block += TypeName(desc.type);
     block += '\n';
   }
-  std::string& out = blocks_[it->second];
-  out += desc.name;
+  return blocks_[it->second];
+}
+
+void MetricSink::AppendSample(std::string& out, std::string_view name, const Labels& labels, double value) {
+  out += name;
   if (!labels.empty()) {
     out += '{';
     out += labels.text();
@@ -119,6 +122,26 @@ void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
   out += ' ';
   AppendValue(out, value);
   out += '\n';
+}
+
+void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
+  AppendSample(Block(desc), desc.name, labels, value);
+}
+
+void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
+                              std::span<const double> counts, double sum, double count) {
+  std::string& out = Block(desc);
+  const std::string name(desc.name);
+  double cumulative = 0;
+  for (std::size_t i = 0; i < bounds.size() && i < counts.size(); ++i) {
+    cumulative += counts[i];
+    std::string le;
+    AppendValue(le, bounds[i]);
+    AppendSample(out, name + "_bucket", With(labels, "le", le), cumulative);
+  }
+  AppendSample(out, name + "_bucket", With(labels, "le", "+Inf"), count);
+  AppendSample(out, name + "_sum", labels, sum);
+  AppendSample(out, name + "_count", labels, count);
 }
 
 std::vector<std::string> MetricSink::Take() {

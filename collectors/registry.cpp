@@ -23,6 +23,9 @@ constexpr std::array kCollectors{
     CollectorSpec{"topology", true,
                   "derived per group: agreed master, disagreement, split brain, linked replicas, lag, failovers",
                   Needs{DI::kReplication, false}, &NewTopologyCollector},
+    CollectorSpec{"events", true,
+                  "the Sentinels' event streams: events by name, failovers and their durations",
+                  Needs{DI::kNone, false, true}, &NewEventsCollector},
 };
 }  // namespace
 

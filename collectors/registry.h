@@ -29,6 +29,7 @@ std::unique_ptr<Collector> NewCkquorumCollector();
 std::unique_ptr<Collector> NewReplicationCollector();
 std::unique_ptr<Collector> NewInfoCollector();
 std::unique_ptr<Collector> NewTopologyCollector();
+std::unique_ptr<Collector> NewEventsCollector();
 
 }  // namespace rse::collectors
 

@@ -3,11 +3,13 @@
 // What one scrape fetched from a topology: every Sentinel and data node it reached or
 // tried to reach, with parsed replies. Collectors read it and do no I/O of their own.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "collectors/events.h"
 #include "collectors/parse.h"
 #include "redis/address.h"
 #include "redis/connection.h"
@@ -53,6 +55,8 @@ struct Snapshot {
   // Things worth a log line that are not a node failure: (subject, message), e.g. a
   // Sentinel that does not monitor a configured master name.
   std::vector<std::pair<std::string, std::string>> notes;
+  // The target's event-stream state at the time of the scrape; null without subscriptions.
+  std::shared_ptr<const EventCounts> events;
 };
 
 }  // namespace rse::collectors
