@@ -1,5 +1,7 @@
 // `events` collector: what the Sentinels' event streams told between scrapes (collectors/
 // events.h). The counts come with the snapshot; a target without subscriptions has none.
+#include <set>
+
 #include "collectors/events.h"
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -26,6 +28,13 @@ const Desc kDuration{"redis_sentinel_failover_duration_seconds",
                      "Seconds from the leader's +try-failover to its +switch-master, per failover.",
                      MetricType::Histogram};
 
+// Events alerts count with increase(): each starts at 0 for every subscribed Sentinel and the
+// groups it monitors, so the first occurrence is an increase and not a new series.
+constexpr std::string_view kGroupEvents[] = {"+sdown", "-sdown", "+odown", "+try-failover", "+switch-master",
+                                             "-failover-abort-not-elected", "-failover-abort-no-good-slave",
+                                             "-failover-abort-slave-timeout"};
+constexpr std::string_view kSentinelEvents[] = {"+tilt", "-tilt"};
+
 class EventsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
@@ -36,14 +45,35 @@ class EventsCollector final : public Collector {
       const auto& [sentinel, master, event] = key;
       sink.Add(kEvents, {{"sentinel", sentinel}, {"master_name", master}, {"event", event}}, n);
     }
+    std::set<std::string> groups;
+    for (const auto& s : snapshot.sentinels) {
+      for (const auto& m : s.masters) groups.insert(m.name);
+      if (!c.stream_up.count(s.label)) continue;
+      auto zero = [&](const std::string& master, std::string_view event) {
+        if (!c.events.count({s.label, master, std::string(event)})) {
+          sink.Add(kEvents, {{"sentinel", s.label}, {"master_name", master}, {"event", event}}, 0);
+        }
+      };
+      for (auto event : kSentinelEvents) zero("", event);
+      for (const auto& m : s.masters) {
+        for (auto event : kGroupEvents) zero(m.name, event);
+      }
+    }
     for (const auto& [sentinel, t] : c.last_event) sink.Add(kLastEvent, {{"sentinel", sentinel}}, t);
     for (const auto& [master, f] : c.failovers) sink.Add(kFailovers, {{"master_name", master}}, f.failovers);
+    for (const auto& g : groups) {
+      if (!c.failovers.count(g)) sink.Add(kFailovers, {{"master_name", g}}, 0);
+    }
     for (const auto& [master, f] : c.failovers) {
       if (f.last_time > 0) sink.Add(kLastFailover, {{"master_name", master}}, f.last_time);
     }
     for (const auto& [master, f] : c.failovers) {
       sink.AddHistogram(kDuration, {{"master_name", master}}, kFailoverDurationBuckets, f.buckets, f.duration_sum,
                         f.duration_count);
+    }
+    const FailoverStats none;
+    for (const auto& g : groups) {
+      if (!c.failovers.count(g)) sink.AddHistogram(kDuration, {{"master_name", g}}, kFailoverDurationBuckets, none.buckets, 0, 0);
     }
   }
 };

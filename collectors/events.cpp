@@ -17,7 +17,7 @@ constexpr std::string_view kKnown[] = {
     "-failover-abort-slave-timeout", "+tilt", "-tilt", "+reboot", "+convert-to-slave", "+fix-slave-config",
     "+slave", "+sentinel", "-dup-sentinel", "+sentinel-address-switch", "+sentinel-address-update",
     "+sentinel-invalid-addr", "+monitor", "-monitor", "+reset-master", "+set", "-script-error",
-    "-script-timeout"};
+    "-script-timeout", "+role-change", "-role-change"};
 
 // LL_WARNING in sentinel.c; the others are LL_NOTICE.
 constexpr std::string_view kWarning[] = {
