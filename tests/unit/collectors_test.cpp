@@ -237,7 +237,7 @@ Topology BuildTopology() {
 
 TEST_CASE("collectors: the registry lists every collector, enabled by default, once") {
   const std::vector<std::string> want{"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info",
-                                      "topology"};
+                                      "topology", "events"};
   std::vector<std::string> names;
   for (const auto& spec : AllCollectors()) {
     CAPTURE(spec.name);
