@@ -109,7 +109,9 @@ void Subscriber::Down(Sub& sub, const Status& why) {
 }
 
 // Connects, authenticates and subscribes through a one-request Batch (the scrape path's code),
-// then keeps the socket for the stream.
+// then keeps the socket for the stream. A push that arrives in the same read as the
+// confirmation is lost with the request's parser; should it be cut in two, the stream's own
+// parser fails on the rest and the subscription is reopened.
 void Subscriber::Open(Sub& sub) {
   Request req;
   {
