@@ -150,16 +150,7 @@ void EventState::Record(const std::string& sentinel, Event event, double unix_no
     } else if (type.starts_with("-failover-abort-")) {
       ps.pending.erase(group);
     } else if (type == "+switch-master") {
-      Seen f{group, event.master_address, event.new_master, ps.epoch, now, false};
-      Seen* s = FindFailover(f);
-      if (!s) {
-        seen_.push_back(std::move(f));
-        if (seen_.size() > kMaxSeen) seen_.pop_front();
-        s = &seen_.back();
-        FailoverStats& st = counts_.failovers[group];
-        ++st.failovers;
-        st.last_time = unix_now;
-      }
+      Seen* s = &CountFailover(Seen{group, event.master_address, event.new_master, ps.epoch, now, false}, unix_now);
       // The leader's own switch ends the failover it tried and won.
       if (auto it = ps.pending.find(group); it != ps.pending.end()) {
         if (it->second.elected && !s->timed) {
@@ -181,6 +172,35 @@ void EventState::Record(const std::string& sentinel, Event event, double unix_no
   }
   recent_.push_back(RecordedEvent{unix_now, sentinel, std::move(event)});
   if (recent_.size() > kMaxRecent) recent_.pop_front();
+}
+
+EventState::Seen& EventState::CountFailover(Seen f, double unix_now) {
+  if (Seen* s = FindFailover(f)) return *s;
+  FailoverStats& st = counts_.failovers[f.master_name];
+  ++st.failovers;
+  st.last_time = unix_now;
+  seen_.push_back(std::move(f));
+  if (seen_.size() > kMaxSeen) seen_.pop_front();
+  return seen_.back();
+}
+
+void EventState::ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, double unix_now,
+                                      std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  for (const auto& g : groups) {
+    counts_.failovers.try_emplace(g.name);
+    std::string& previous = counts_.agreed[g.name];
+    if (g.master.empty()) continue;
+    if (!previous.empty() && previous != g.master) {
+      std::optional<std::uint64_t> epoch;
+      if (g.config_epoch && *g.config_epoch >= 0 && *g.config_epoch < 1.8e19) {
+        epoch = static_cast<std::uint64_t>(*g.config_epoch);
+      }
+      CountFailover(Seen{g.name, redis::ParseAddress(previous), redis::ParseAddress(g.master), epoch, now, false},
+                    unix_now);
+    }
+    previous = g.master;
+  }
 }
 
 void EventState::SetStreamUp(const std::string& sentinel, bool up) {

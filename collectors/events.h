@@ -83,12 +83,22 @@ struct FailoverStats {
   double duration_sum = 0;
 };
 
+// One group's agreed master in one scrape (collectors/health.h's AnalyzeGroups).
+struct AgreedMaster {
+  std::string name;
+  std::string master;  // "host:port"; "" when no Sentinel named one
+  std::optional<double> config_epoch;
+};
+
 // A copy of a target's event state, for one scrape.
 struct EventCounts {
   std::map<std::tuple<std::string, std::string, std::string>, double> events;  // (sentinel, master_name, event label)
   std::map<std::string, bool> stream_up;     // Sentinel label -> subscription confirmed
   std::map<std::string, double> last_event;  // Sentinel label -> Unix seconds of its last event
-  std::map<std::string, FailoverStats> failovers;  // master name
+  // Master name -> failovers, from the event stream and from scrapes that saw the agreed master
+  // change, each failover once. Holds every group the target's scrapes have seen.
+  std::map<std::string, FailoverStats> failovers;
+  std::map<std::string, std::string> agreed;  // master name -> agreed master at the last scrape
 };
 
 // The event state of one target. Thread-safe: the subscription loop records, scrapes read.
@@ -102,6 +112,12 @@ class EventState {
   // `unix_now` labels the event; `now` times failovers.
   void Record(const std::string& sentinel, Event event, double unix_now, std::chrono::steady_clock::time_point now);
   void SetStreamUp(const std::string& sentinel, bool up);
+  // A scrape's agreed masters: a group whose agreed master changed since the previous scrape
+  // had a failover, counted unless the event stream already counted it (same epoch, or the
+  // same switch recently). Catches failovers while no stream was up; groups absent from the
+  // scrape are left as they were.
+  void ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, double unix_now,
+                            std::chrono::steady_clock::time_point now);
   EventCounts Counts() const;
   // Newest last.
   std::vector<RecordedEvent> Recent() const;
@@ -123,6 +139,8 @@ class EventState {
     bool timed = false;  // its duration was observed
   };
   Seen* FindFailover(const Seen& f);
+  // Counts f unless already counted; returns its entry.
+  Seen& CountFailover(Seen f, double unix_now);
   std::string GroupLabel(const std::string& name);
 
   mutable std::mutex mu_;

@@ -124,6 +124,12 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   return out;
 }
 
+std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups) {
+  std::vector<AgreedMaster> out;
+  for (const auto& g : groups) out.push_back({g.name, g.agreed_master, g.config_epoch});
+  return out;
+}
+
 Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, double max_lag_bytes) {
   Verdict v;
   bool any_sentinel = false;

@@ -55,6 +55,9 @@ struct GroupHealth {
 // One entry per master group any answering Sentinel reports, sorted by name.
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot);
 
+// Each group's agreed master and epoch, for the target's failover count (EventState).
+std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups);
+
 // Overall verdict for people and scripts: 0 healthy, 1 degraded, 2 critical.
 struct Verdict {
   int status = 0;

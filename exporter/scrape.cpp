@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/events.h"
+#include "collectors/health.h"
 #include "collectors/registry.h"
 #include "exporter/log.h"
 #include "version.h"
@@ -122,11 +123,9 @@ Topology::Topology(Target target, FetchOptions options, redis::Subscriber* subsc
     : target_(std::move(target)),
       options_(std::move(options)),
       pool_(std::make_shared<ConnectionPool>()),
-      subscriber_(subscriber) {
-  if (subscriber_) {
-    events_ = std::make_shared<collectors::EventState>();
-    event_sink_ = std::make_shared<EventSink>(events_);
-  }
+      subscriber_(subscriber),
+      events_(std::make_shared<collectors::EventState>()) {
+  if (subscriber_) event_sink_ = std::make_shared<EventSink>(events_);
 }
 
 Topology::~Topology() {
@@ -134,7 +133,7 @@ Topology::~Topology() {
 }
 
 std::vector<collectors::RecordedEvent> Topology::RecentEvents() const {
-  return events_ ? events_->Recent() : std::vector<collectors::RecordedEvent>{};
+  return events_->Recent();
 }
 
 std::uint64_t Topology::connects() const {
@@ -223,8 +222,10 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
     o.credentials = options_.sentinel_credentials;
     o.tls = options_.sentinel_tls;
     subscriber_->Set(this, sentinels, o, event_sink_);
-    snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
   }
+  events_->ObserveAgreedMasters(collectors::AgreedMasters(collectors::AnalyzeGroups(*snap)), UnixNow(),
+                                redis::Clock::now());
+  snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
   return snap;
 }
 

@@ -55,7 +55,8 @@ class Topology {
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
   redis::Subscriber* subscriber_;
-  std::shared_ptr<collectors::EventState> events_;  // outlives scrapes; dies with the topology
+  // Failovers and events: outlives scrapes, dies with the topology.
+  std::shared_ptr<collectors::EventState> events_;
   std::shared_ptr<redis::Subscriber::Sink> event_sink_;
 };
 

@@ -51,7 +51,7 @@ TEST_CASE("events: a killed master is one failover, one +switch-master per Senti
   ExporterProcess exporter(Args(topo));
   std::string m;
   REQUIRE(AllStreamsUp(exporter, topo, m));
-  CHECK(Sample(m, "redis_sentinel_event_failovers_total", {kGroup}) == 0);
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 0);
   CHECK(Sample(m, "redis_sentinel_failover_duration_seconds_count", {kGroup}) == 0);
   const std::string old = topo.data(0);
 
@@ -67,7 +67,7 @@ TEST_CASE("events: a killed master is one failover, one +switch-master per Senti
       60s);
   REQUIRE_MESSAGE(done, m);
   for (int i = 0; i < 3; ++i) CHECK(Events(m, topo.sentinel(i), "+switch-master") == 1);
-  CHECK(Sample(m, "redis_sentinel_event_failovers_total", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);
   CHECK(Sample(m, "redis_sentinel_failover_duration_seconds_count", {kGroup}) == 1);
   // From +try-failover (after down-after and the ODOWN vote) to the leader's switch: above 0,
   // below the failover timeout (10 s in the test topology).
@@ -79,7 +79,7 @@ TEST_CASE("events: a killed master is one failover, one +switch-master per Senti
   CHECK(events.body.find("\"event\":\"+switch-master\"") != std::string::npos);
   // Nothing is counted twice on later scrapes.
   m = exporter.Metrics();
-  CHECK(Sample(m, "redis_sentinel_event_failovers_total", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1);
   CHECK(exporter.Log().find("sentinel event") != std::string::npos);
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("events: with no replica eligible the failover aborts, and is counted"
       },
       60s);
   CHECK_MESSAGE(aborted, m);
-  CHECK(Sample(m, "redis_sentinel_event_failovers_total", {kGroup}) == 0);
+  CHECK(Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 0);
   CHECK(Sample(m, "redis_sentinel_failover_duration_seconds_count", {kGroup}) == 0);
 }
 
