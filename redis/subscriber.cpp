@@ -24,6 +24,7 @@ struct Subscriber::Sub {
   std::chrono::milliseconds backoff{0};
   std::atomic<bool> removed{false};
   std::atomic<bool> up{false};
+  std::atomic<std::uint64_t> connects{0};  // conn->connects(), published by the loop
 };
 
 Subscriber::Subscriber() {
@@ -54,7 +55,7 @@ void Subscriber::Set(const void* owner, const std::vector<Address>& addresses, c
   for (auto it = subs_.lower_bound({owner, Address{}}); it != subs_.end() && it->first.first == owner;) {
     if (std::find(addresses.begin(), addresses.end(), it->first.second) == addresses.end()) {
       it->second->removed = true;
-      closed_connects_ += it->second->conn->connects();
+      closed_connects_ += it->second->connects;
       it = subs_.erase(it);
       changed = removed = true;
     } else {
@@ -78,7 +79,7 @@ void Subscriber::Remove(const void* owner) {
   std::unique_lock lock(mu_);
   for (auto it = subs_.lower_bound({owner, Address{}}); it != subs_.end() && it->first.first == owner;) {
     it->second->removed = true;
-    closed_connects_ += it->second->conn->connects();
+    closed_connects_ += it->second->connects;
     it = subs_.erase(it);
   }
   idle_cv_.wait(lock, [&] { return !in_callbacks_; });
@@ -87,7 +88,7 @@ void Subscriber::Remove(const void* owner) {
 std::uint64_t Subscriber::connects() const {
   std::lock_guard lock(mu_);
   std::uint64_t n = closed_connects_;
-  for (const auto& [k, s] : subs_) n += s->conn->connects();
+  for (const auto& [k, s] : subs_) n += s->connects;
   return n;
 }
 
@@ -122,6 +123,7 @@ void Subscriber::Open(Sub& sub) {
     });
     batch.Run();
   }
+  sub.connects = sub.conn->connects();
   if (!req.status.ok()) return Down(sub, req.status);
   const Reply& reply = req.replies.at(0);
   if (reply.IsError()) {

@@ -125,7 +125,7 @@ TEST_CASE("security: a Sentinel that refuses the event subscription is still pol
         }
         return true;
       },
-      20s));
+      std::chrono::seconds(20)));
   std::this_thread::sleep_for(std::chrono::seconds(3));
   m = exporter.Metrics();
   for (int i = 0; i < 3; ++i) {
