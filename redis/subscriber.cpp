@@ -72,7 +72,7 @@ void Subscriber::Set(const void* owner, const std::vector<Address>& addresses, c
   // Only a removal waits for the loop (no callback after it); additions just wake it.
   if (removed) idle_cv_.wait(lock, [&] { return !in_callbacks_; });
   lock.unlock();
-  if (changed) Wake();
+  if (changed) Wake();  // new subscriptions start, closed sockets are let go
 }
 
 void Subscriber::Remove(const void* owner) {
@@ -83,6 +83,8 @@ void Subscriber::Remove(const void* owner) {
     it = subs_.erase(it);
   }
   idle_cv_.wait(lock, [&] { return !in_callbacks_; });
+  lock.unlock();
+  Wake();  // the loop lets go of the closed sockets now, not at its next timeout
 }
 
 std::uint64_t Subscriber::connects() const {
@@ -182,7 +184,9 @@ void Subscriber::Loop() {
       in_callbacks_ = true;
     }
     const auto now = Clock::now();
-    auto wait = std::chrono::milliseconds(1000);
+    // Idle subscriptions cost nothing: poll sleeps until a push, a retry is due, or Set, Remove
+    // or the destructor wakes it.
+    auto wait = std::chrono::milliseconds(60000);
     fds.clear();
     owners.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
