@@ -37,6 +37,20 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   std::map<std::string, GroupHealth> groups;
   std::map<std::string, std::map<std::string, std::pair<int, double>>> votes;  // name -> addr -> (votes, epoch)
 
+  // A failover past its promotion: the leader gives clients the promoted replica, while its
+  // peers name the old master until the leader's next hello (every 2 s) reaches them. They
+  // are behind the same configuration, not disagreeing: their votes go to the new master.
+  std::map<std::string, std::map<std::string, std::string>> switching;  // name -> old -> new
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up) continue;
+    for (const auto& m : s.masters) {
+      const auto state = FailoverState(m.master);
+      if (state != "reconf_slaves" && state != "update_config") continue;
+      auto old = AddressOf(m.master), now = AdvertisedMaster(m);
+      if (old && now && *old != *now) switching[m.name][old->ToString()] = now->ToString();
+    }
+  }
+
   for (const auto& s : snapshot.sentinels) {
     if (!s.up) continue;
     const bool tilt = Field(s.info, "sentinel_tilt").value_or("0") != "0";
@@ -52,7 +66,9 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       view.sentinel = s.label;
       if (auto addr = AdvertisedMaster(m)) {
         view.master_address = addr->ToString();
-        auto& v = votes[m.name][view.master_address];
+        const auto& moved = switching[m.name];
+        auto to = moved.find(view.master_address);
+        auto& v = votes[m.name][to != moved.end() ? to->second : view.master_address];
         ++v.first;
         v.second = std::max(v.second, epoch.value_or(0));
       }

@@ -22,7 +22,7 @@ std::optional<redis::Address> AdvertisedMaster(const MasterView& view);
 struct GroupHealth {
   struct SentinelView {
     std::string sentinel;       // label
-    std::string master_address; // the master it names (AdvertisedMaster)
+    std::string master_address; // the master it names (AdvertisedMaster), as it names it
     std::string failover_state; // FailoverState: "none", "reconf_slaves", ...; "" unknown
     bool master_ok = false;     // its flags for the master are just "master"
     bool tilt = false;
@@ -39,7 +39,9 @@ struct GroupHealth {
   };
 
   std::string name;
-  std::vector<std::string> master_addresses;  // distinct, sorted
+  // Distinct, sorted. A Sentinel still naming the master a leader's failover is leaving (in
+  // its reconfiguration phase, before the leader's hello reaches it) counts for the new one.
+  std::vector<std::string> master_addresses;
   std::string agreed_master;                  // named by most Sentinels; "" when none answered
   int agreed_votes = 0;
   int sentinels_up = 0;                       // Sentinels that answered for this group

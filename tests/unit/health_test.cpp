@@ -147,6 +147,19 @@ TEST_CASE("health: a failover in its reconfiguration phase is not a disagreement
     CHECK(groups[0].master_addresses.size() == 2);
     CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
   }
+  SUBCASE("peers the leader's hello has not reached yet are behind, not disagreeing") {
+    for (int i = 1; i < 3; ++i) {
+      NameMaster(w.snap.sentinels[i], w.p, 0);
+      w.snap.sentinels[i].masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p)};
+    }
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses == std::vector<std::string>{Addr(w.p + 1)});
+    CHECK(groups[0].agreed_master == Addr(w.p + 1));
+    CHECK(groups[0].sentinels[1].master_address == Addr(w.p));  // each Sentinel's own answer
+    // Without the leader in its reconfiguration phase, the same answers are a disagreement.
+    leader["failover-state"] = "wait_promotion";
+    CHECK(AnalyzeGroups(w.snap)[0].master_addresses.size() == 2);
+  }
   SUBCASE("without GET-MASTER-ADDR-BY-NAME's answer, SENTINEL MASTER's address is used") {
     w.snap.sentinels[0].masters[0].client_master.reset();
     groups = AnalyzeGroups(w.snap);
