@@ -142,9 +142,10 @@ TEST_CASE("events: a restarted Sentinel's stream reconnects and counters only go
   REQUIRE(AllStreamsUp(exporter, topo, m));
   const std::string s2 = topo.sentinel(2);
   // Something to count first: a replica's SDOWN and back, seen by every Sentinel.
+  // (Paused twice the down-after, so a busy machine cannot make it too short to count.)
   const int pid = topo.Pid(topo.data_ports()[2]);
   REQUIRE(kill(pid, SIGSTOP) == 0);
-  std::this_thread::sleep_for(3500ms);
+  std::this_thread::sleep_for(5000ms);
   kill(pid, SIGCONT);
   REQUIRE(WaitFor([&] { m = exporter.Metrics(); return Events(m, s2, "-sdown") >= 1; }, 15s));
   const double before = Events(m, s2, "+sdown");
