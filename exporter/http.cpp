@@ -220,6 +220,10 @@ int HttpServer::Dispatch(mg_connection* conn) {
     Send(conn, 200, "text/plain; charset=utf-8", "OK\n");
     return 200;
   }
+  if (path == "/events") {
+    Send(conn, 200, "application/json", exporter_.EventsJson());
+    return 200;
+  }
   if (path == "/probe") {
     bool has_target = false, has_master = false;
     std::string target = QueryVar(info, "target", has_target);

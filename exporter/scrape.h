@@ -14,6 +14,7 @@
 #include "exporter/config.h"
 #include "exporter/discovery.h"
 #include "redis/connection.h"
+#include "redis/subscriber.h"
 
 namespace rse {
 
@@ -30,11 +31,18 @@ FetchOptions FetchOptionsFrom(const Config& config);
 // Thread-safe: concurrent callers share the fetch already under way instead of starting another.
 class Topology {
  public:
-  Topology(Target target, FetchOptions options);
+  // With a `subscriber` (which must outlive the topology), every Sentinel the topology knows
+  // (configured and discovered) keeps an event subscription while the topology lives.
+  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr);
+  ~Topology();
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
 
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
+  // The events received, newest last (the /events endpoint).
+  std::vector<collectors::RecordedEvent> RecentEvents() const;
 
  private:
   std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
@@ -47,6 +55,10 @@ class Topology {
   std::shared_ptr<struct InFlight> in_flight_;
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  redis::Subscriber* subscriber_;
+  // Failovers and events: outlives scrapes, dies with the topology.
+  std::shared_ptr<collectors::EventState> events_;
+  std::shared_ptr<redis::Subscriber::Sink> event_sink_;
 };
 
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.
@@ -65,6 +77,8 @@ class Exporter {
   std::string ProbeRefused(const redis::Address& sentinel) const;
 
   const Config& config() const { return config_; }
+  // The configured topology's recent events as a JSON document (the /events endpoint).
+  std::string EventsJson() const;
 
  private:
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
@@ -74,6 +88,8 @@ class Exporter {
   Config config_;
   FetchOptions fetch_options_;
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
+  // Declared before the topologies: it must outlive them (they unsubscribe when destroyed).
+  std::unique_ptr<redis::Subscriber> subscriber_;
   std::mutex collect_mu_;  // collectors may keep state between scrapes
   std::unique_ptr<Topology> configured_;
   std::mutex probe_mu_;
