@@ -20,6 +20,7 @@ struct Needs {
   bool latencystats = false;
   bool config = false;   // CONFIG GET of the few settings exported (collectors/datanode.h)
   bool slowlog = false;  // SLOWLOG LEN and the newest entry
+  bool events = false;   // a PSUBSCRIBE * per Sentinel, kept between scrapes
 
   void Merge(const Needs& other) {
     if (other.data_info > data_info) data_info = other.data_info;
@@ -28,6 +29,7 @@ struct Needs {
     latencystats = latencystats || other.latencystats;
     config = config || other.config;
     slowlog = slowlog || other.slowlog;
+    events = events || other.events;
   }
 };
 

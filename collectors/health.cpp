@@ -28,9 +28,28 @@ std::string Fmt(double v) {
 
 }  // namespace
 
+std::optional<redis::Address> AdvertisedMaster(const MasterView& view) {
+  if (view.client_master) return view.client_master;
+  return AddressOf(view.master);
+}
+
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   std::map<std::string, GroupHealth> groups;
   std::map<std::string, std::map<std::string, std::pair<int, double>>> votes;  // name -> addr -> (votes, epoch)
+
+  // A failover past its promotion: the leader gives clients the promoted replica, while its
+  // peers name the old master until the leader's next hello (every 2 s) reaches them. They
+  // are behind the same configuration, not disagreeing: their votes go to the new master.
+  std::map<std::string, std::map<std::string, std::string>> switching;  // name -> old -> new
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up) continue;
+    for (const auto& m : s.masters) {
+      const auto state = FailoverState(m.master);
+      if (state != "reconf_slaves" && state != "update_config") continue;
+      auto old = AddressOf(m.master), now = AdvertisedMaster(m);
+      if (old && now && *old != *now) switching[m.name][old->ToString()] = now->ToString();
+    }
+  }
 
   for (const auto& s : snapshot.sentinels) {
     if (!s.up) continue;
@@ -45,13 +64,16 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
       GroupHealth::SentinelView view;
       view.sentinel = s.label;
-      if (auto addr = AddressOf(m.master)) {
+      if (auto addr = AdvertisedMaster(m)) {
         view.master_address = addr->ToString();
-        auto& v = votes[m.name][view.master_address];
+        const auto& moved = switching[m.name];
+        auto to = moved.find(view.master_address);
+        auto& v = votes[m.name][to != moved.end() ? to->second : view.master_address];
         ++v.first;
         v.second = std::max(v.second, epoch.value_or(0));
       }
       view.master_ok = IsPrimaryRole(Field(m.master, "flags").value_or(""));
+      view.failover_state = std::string(FailoverState(m.master));
       view.tilt = tilt;
       if (m.ckquorum) view.ckquorum_ok = m.ckquorum->ok;
       g.sentinels.push_back(std::move(view));
@@ -119,6 +141,12 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   return out;
 }
 
+std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups) {
+  std::vector<AgreedMaster> out;
+  for (const auto& g : groups) out.push_back({g.name, g.agreed_master, g.config_epoch});
+  return out;
+}
+
 Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, double max_lag_bytes) {
   Verdict v;
   bool any_sentinel = false;
@@ -143,7 +171,12 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
     for (const auto& s : g.sentinels) {
       if (s.ckquorum_ok == false) v.critical.push_back(n + ": CKQUORUM fails on " + s.sentinel);
       if (s.tilt) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " in TILT");
-      if (!s.master_ok) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " flags the master as not ok");
+      if (s.failover_state != "none") {
+        v.degraded.push_back(n + ": Sentinel " + s.sentinel + " has a failover in progress (" +
+                             (s.failover_state.empty() ? "state unknown" : s.failover_state) + ")");
+      } else if (!s.master_ok) {
+        v.degraded.push_back(n + ": Sentinel " + s.sentinel + " flags the master as not ok");
+      }
     }
     for (const auto& node : g.nodes) {
       if (!node.up) {

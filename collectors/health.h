@@ -14,10 +14,18 @@
 
 namespace rse::collectors {
 
+// The master address a Sentinel names for a group: the one it gives clients (SENTINEL
+// GET-MASTER-ADDR-BY-NAME), else SENTINEL MASTER's ip/port when that went unanswered. During
+// the replica-reconfiguration phase of a failover the leader's SENTINEL MASTER still shows
+// the old master while every Sentinel gives clients the new one: comparing the latter does
+// not turn a healthy failover into a disagreement.
+std::optional<redis::Address> AdvertisedMaster(const MasterView& view);
+
 struct GroupHealth {
   struct SentinelView {
     std::string sentinel;       // label
-    std::string master_address; // the master it names
+    std::string master_address; // the master it names (AdvertisedMaster), as it names it
+    std::string failover_state; // FailoverState: "none", "reconf_slaves", ...; "" unknown
     bool master_ok = false;     // its flags for the master are just "master"
     bool tilt = false;
     std::optional<bool> ckquorum_ok;
@@ -38,7 +46,9 @@ struct GroupHealth {
   };
 
   std::string name;
-  std::vector<std::string> master_addresses;  // distinct, sorted
+  // Distinct, sorted. A Sentinel still naming the master a leader's failover is leaving (in
+  // its reconfiguration phase, before the leader's hello reaches it) counts for the new one.
+  std::vector<std::string> master_addresses;
   // The agreed master: the address most answering Sentinels name; a tie goes to the newer
   // configuration (higher config-epoch), then the lower address. "" when none names one.
   std::string agreed_master;
@@ -59,6 +69,9 @@ struct GroupHealth {
 
 // One entry per master group any answering Sentinel reports, sorted by name.
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot);
+
+// Each group's agreed master and epoch, for the target's failover count (EventState).
+std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups);
 
 // Overall verdict for people and scripts: 0 healthy, 1 degraded, 2 critical.
 struct Verdict {

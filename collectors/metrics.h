@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,11 +61,17 @@ class MetricSink {
     if (value) Add(desc, labels, *value);
   }
 
+  // A histogram's samples: `bounds` and `counts` (per bucket, not cumulative) give the
+  // cumulative _bucket series with their `le` label, then +Inf, _sum and _count.
+  void AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
+                    std::span<const double> counts, double sum, double count);
+
   // The exposition as blocks ("# HELP", "# TYPE", samples), one per family; sent one after
   // another, so the body is never copied into one string.
   std::vector<std::string> Take();
 
  private:
+
   std::vector<std::string> blocks_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
   struct Slot {

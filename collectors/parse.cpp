@@ -313,6 +313,29 @@ Parsed<Ckquorum> ParseCkquorum(const redis::Reply& reply) {
   return R{out, {}};
 }
 
+Parsed<std::optional<redis::Address>> ParseMasterAddr(const redis::Reply& reply) {
+  using R = Parsed<std::optional<redis::Address>>;
+  if (reply.type == redis::Reply::Type::kNil) return R{std::optional<redis::Address>{}, {}};
+  if (!reply.IsArray()) return R::Fail(std::string("expected an array, got ") + redis::TypeName(reply.type));
+  if (reply.elements.size() != 2) {
+    return R::Fail("expected 2 elements, got " + std::to_string(reply.elements.size()));
+  }
+  if (!reply.elements[0].IsText() || !reply.elements[1].IsText()) return R::Fail("expected host and port strings");
+  auto addr = redis::MakeAddress(reply.elements[0].str, reply.elements[1].str);
+  if (!addr) return R::Fail("not an address");
+  return R{std::optional<redis::Address>(std::move(*addr)), {}};
+}
+
+std::string_view FailoverState(const FieldMap& master) {
+  if (!HasFlag(Field(master, "flags").value_or(""), "failover_in_progress")) return kFailoverStates[0];
+  auto state = Field(master, "failover-state");
+  if (!state) return {};
+  for (auto known : kFailoverStates) {
+    if (*state == known) return known;
+  }
+  return {};
+}
+
 std::optional<double> ParseNumber(std::string_view text) {
   if (text.empty()) return std::nullopt;
   if (text.front() == '+') {

@@ -219,6 +219,20 @@ struct Ckquorum {
 // "ERR No such master") are returned as a failed parse carrying the server's text.
 Parsed<Ckquorum> ParseCkquorum(const redis::Reply& reply);
 
+// SENTINEL GET-MASTER-ADDR-BY-NAME: the address the Sentinel gives clients, a two-element
+// array of host and port. A nil reply (unknown master) parses to an empty optional.
+Parsed<std::optional<redis::Address>> ParseMasterAddr(const redis::Reply& reply);
+
+// The states Sentinel reports in SENTINEL MASTER's "failover-state" field while a failover is
+// in progress (sentinelFailoverStateStr), in the order a failover goes through them. "none"
+// is also what a master without a failover is in.
+inline constexpr std::string_view kFailoverStates[] = {"none",           "wait_start",         "select_slave",
+                                                      "send_slaveof_noone", "wait_promotion", "reconf_slaves",
+                                                      "update_config"};
+// The master's failover state: "none" without the failover_in_progress flag, else the
+// "failover-state" field when it names a known state, else "" (unknown).
+std::string_view FailoverState(const FieldMap& master);
+
 // A whole decimal number (integer or float, optional sign); nullopt for anything else,
 // so a missing or garbled field is never mistaken for zero.
 std::optional<double> ParseNumber(std::string_view text);

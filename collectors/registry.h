@@ -35,6 +35,7 @@ std::unique_ptr<Collector> NewErrorStatsCollector();
 std::unique_ptr<Collector> NewConfigCollector();
 std::unique_ptr<Collector> NewSlowlogCollector();
 std::unique_ptr<Collector> NewConsistencyCollector();
+std::unique_ptr<Collector> NewEventsCollector();
 
 }  // namespace rse::collectors
 

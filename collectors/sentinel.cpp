@@ -2,13 +2,16 @@
 #include <string>
 
 #include "collectors/fields.h"
+#include "collectors/health.h"
 #include "collectors/registry.h"
 
 namespace rse::collectors {
 namespace {
 
 const Desc kMasterInfo{"redis_sentinel_master_info",
-                       "The master address a Sentinel names for a master group (value 1)."};
+                       "The master address a Sentinel gives clients for a master group (GET-MASTER-ADDR-BY-NAME; value 1)."};
+const Desc kFailoverState{"redis_sentinel_master_failover_state",
+                          "1 for the failover state the Sentinel reports for the master, 0 for the others (state set)."};
 const Desc kStatus{"redis_sentinel_master_status",
                    "1 when the Sentinel's flags for the master are just 'master' (healthy)."};
 const Desc kSdown{"redis_sentinel_master_sdown", "1 when the Sentinel sees the master subjectively down."};
@@ -54,12 +57,18 @@ class SentinelCollector final : public Collector {
       for (const auto& m : s.masters) {
         const std::string mwhere = where + " master " + m.name;
         Labels labels{{"sentinel", s.label}, {"master_name", m.name}};
-        if (auto addr = AddressOf(m.master)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
+        if (auto addr = AdvertisedMaster(m)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
         const std::string flags(Field(m.master, "flags").value_or(""));
         sink.Add(kStatus, labels, Bool(IsPrimaryRole(flags)));
         sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
         sink.Add(kOdown, labels, Bool(HasFlag(flags, "o_down")));
         sink.Add(kFailoverInProgress, labels, Bool(HasFlag(flags, "failover_in_progress")));
+        // Every state is emitted (a state set), so a state is 0 rather than absent when left;
+        // an unknown state leaves them all 0.
+        const std::string_view state = FailoverState(m.master);
+        for (auto known : kFailoverStates) {
+          sink.Add(kFailoverState, With(labels, "state", std::string(known)), Bool(state == known));
+        }
         sink.AddIf(kConfigEpoch, labels, NumberField(m.master, "config-epoch", mwhere, problems));
         sink.AddIf(kSlaves, labels, NumberField(m.master, "num-slaves", mwhere, problems));
         if (m.replicas) {

@@ -3,11 +3,13 @@
 // What one scrape fetched from a topology: every Sentinel and data node it reached or
 // tried to reach, with parsed replies. Collectors read it and do no I/O of their own.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "collectors/events.h"
 #include "collectors/parse.h"
 #include "redis/address.h"
 #include "redis/connection.h"
@@ -21,6 +23,11 @@ struct MasterView {
   std::optional<std::vector<FieldMap>> replicas;   // SENTINEL REPLICAS; nullopt if unanswered
   std::optional<std::vector<FieldMap>> sentinels;  // SENTINEL SENTINELS (peers, not itself)
   std::optional<Ckquorum> ckquorum;                // SENTINEL CKQUORUM; nullopt if not asked
+  // SENTINEL GET-MASTER-ADDR-BY-NAME: the address clients are given. It differs from
+  // `master`'s ip/port while the Sentinel leads a failover past the promotion (Sentinel names
+  // the promoted replica to clients but keeps the old master in SENTINEL MASTER until the
+  // replicas are reconfigured). nullopt if unanswered.
+  std::optional<redis::Address> client_master;
 };
 
 struct SentinelNode {
@@ -50,6 +57,8 @@ struct Snapshot {
   // Things worth a log line that are not a node failure: (subject, message), e.g. a
   // Sentinel that does not monitor a configured master name.
   std::vector<std::pair<std::string, std::string>> notes;
+  // The target's event-stream state at the time of the scrape; null without subscriptions.
+  std::shared_ptr<const EventCounts> events;
 };
 
 }  // namespace rse::collectors

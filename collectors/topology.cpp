@@ -1,9 +1,7 @@
 // `topology` collector: what the topology as a whole looks like in this scrape, derived from
-// the replies the other collectors read (no extra round trip), plus the one piece of state
-// an exporter must keep: the agreed master of the previous scrape, to count failovers.
-#include <chrono>
-#include <map>
-#include <mutex>
+// the replies the other collectors read (no extra round trip), and the failovers the target's
+// event state counted (snapshot.events: the event stream and the agreed master's changes
+// between scrapes, each failover once).
 
 #include "collectors/fields.h"
 #include "collectors/health.h"
@@ -31,15 +29,16 @@ const Desc kConfigEpoch{"redis_sentinel_topology_config_epoch",
 const Desc kLag{"redis_replication_lag_bytes",
                 "Bytes a replica is behind, in the agreed master's view: its offset minus the replica's acknowledged one."};
 const Desc kFailovers{"redis_sentinel_failovers_total",
-                      "Times the agreed master address changed between scrapes of this exporter.", MetricType::Counter};
+                      "Failovers of the group, each once: seen in the Sentinels' event streams (deduplicated by "
+                      "epoch) or as a change of the agreed master between scrapes.",
+                      MetricType::Counter};
 const Desc kLastFailover{"redis_sentinel_last_failover_timestamp_seconds",
-                         "Unix time at which this exporter last saw the agreed master change."};
+                         "Unix time at which this exporter last saw the group fail over."};
 
 class TopologyCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     const auto groups = AnalyzeGroups(snapshot);
-    std::lock_guard lock(mu_);
     for (const auto& g : groups) {
       Labels labels{{"master_name", g.name}};
       sink.Add(kMasterAddresses, labels, static_cast<double>(g.master_addresses.size()));
@@ -54,39 +53,28 @@ class TopologyCollector final : public Collector {
         if (n.lag_bytes) sink.Add(kLag, With(labels, "addr", n.addr), *n.lag_bytes);
       }
 
-      History& h = history_[{snapshot.target, g.name}];
-      if (!g.agreed_master.empty()) {
-        if (!h.master.empty() && h.master != g.agreed_master) {
-          ++h.failovers;
-          h.last = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-        }
-        h.master = g.agreed_master;
+      if (!snapshot.events) continue;
+      auto f = snapshot.events->failovers.find(g.name);
+      sink.Add(kFailovers, labels, f != snapshot.events->failovers.end() ? f->second.failovers : 0);
+      if (f != snapshot.events->failovers.end() && f->second.last_time > 0) {
+        sink.Add(kLastFailover, labels, f->second.last_time);
       }
-      sink.Add(kFailovers, labels, h.failovers);
-      if (h.last > 0) sink.Add(kLastFailover, labels, h.last);
     }
+    if (!snapshot.events) return;
     // A group seen before that no Sentinel reports now: say so (0 Sentinels up) rather than
     // let its series vanish, and keep its failover counter continuous.
-    for (const auto& [key, h] : history_) {
-      if (key.first != snapshot.target) continue;
+    for (const auto& [name, seen] : snapshot.events->agreed) {
       bool present = false;
-      for (const auto& g : groups) present = present || g.name == key.second;
+      for (const auto& g : groups) present = present || g.name == name;
       if (present) continue;
-      Labels labels{{"master_name", key.second}};
+      Labels labels{{"master_name", name}};
       sink.Add(kSentinelsUp, labels, 0);
-      sink.Add(kFailovers, labels, h.failovers);
-      if (h.last > 0) sink.Add(kLastFailover, labels, h.last);
+      auto f = snapshot.events->failovers.find(name);
+      if (f == snapshot.events->failovers.end()) continue;
+      sink.Add(kFailovers, labels, f->second.failovers);
+      if (f->second.last_time > 0) sink.Add(kLastFailover, labels, f->second.last_time);
     }
   }
-
- private:
-  struct History {
-    std::string master;  // agreed master at the previous scrape
-    double failovers = 0;
-    double last = 0;
-  };
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, History> history_;  // (target, master_name)
 };
 
 }  // namespace

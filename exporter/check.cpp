@@ -57,6 +57,7 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
           << s.master_address << (s.master_ok ? "flags ok" : "flags NOT ok");
       if (s.ckquorum_ok) out << (*s.ckquorum_ok ? "   ckquorum ok" : "   CKQUORUM FAILS");
       if (s.tilt) out << "   TILT";
+      if (s.failover_state != "none") out << "   failover " << (s.failover_state.empty() ? "?" : s.failover_state);
       out << "\n";
     }
     for (const auto& n : g.nodes) {
@@ -134,7 +135,8 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
                                     {"names", OrNull(s.master_address)},
                                     {"flags_ok", s.master_ok},
                                     {"ckquorum_ok", OrNull(s.ckquorum_ok)},
-                                    {"tilt", s.tilt}});
+                                    {"tilt", s.tilt},
+                                    {"failover_state", OrNull(s.failover_state)}});
     }
     group["nodes"] = J::array();
     for (const auto& n : g.nodes) {

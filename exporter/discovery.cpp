@@ -39,7 +39,9 @@ void AddGroupCommands(std::vector<std::vector<std::string>>& cmds, const std::st
   cmds.push_back({"SENTINEL", "REPLICAS", name});
   cmds.push_back({"SENTINEL", "SENTINELS", name});
   if (ckquorum) cmds.push_back({"SENTINEL", "CKQUORUM", name});
+  cmds.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", name});
 }
+size_t GroupCommandCount(bool ckquorum) { return ckquorum ? 4 : 3; }
 
 // Reads the replies AddGroupCommands asked for, starting at replies[i]. Returns an error only
 // for a reply that cannot come from a Sentinel; "no such master" races are left unanswered.
@@ -67,6 +69,13 @@ Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquo
     }
     ++i;
   }
+  auto addr = collectors::ParseMasterAddr(replies[i]);
+  if (addr.ok()) {
+    view.client_master = std::move(*addr.value);
+  } else if (!replies[i].IsError()) {
+    return {Cause::kProtocol, "unexpected reply to SENTINEL GET-MASTER-ADDR-BY-NAME: " + addr.error};
+  }
+  ++i;
   return {};
 }
 
@@ -206,7 +215,7 @@ class Discovery {
         }
         notes_.push_back({"sentinel " + node.label + " master " + name,
                           "Sentinel does not know the master: " + master.error});
-        i += ckquorum_ ? 3 : 2;
+        i += GroupCommandCount(ckquorum_);
         continue;
       }
       MasterView view;

@@ -148,6 +148,12 @@ http::Response HttpServer::Route(const http::Request& request) {
     return exporter_.Ready() ? http::Response::Text(200, "OK\n")
                              : http::Response::Text(503, "not ready: the first collection has not completed\n");
   }
+  if (path == "/events") {
+    http::Response r;
+    r.content_type = "application/json";
+    r.body.push_back(exporter_.EventsJson());
+    return r;
+  }
   if (path == "/probe") {
     auto target = request.Query("target");
     auto master = request.Query("master");
@@ -172,6 +178,7 @@ http::Response HttpServer::Route(const http::Request& request) {
     if (cfg.sentinels.empty()) html << " (no --sentinel.addr configured: exporter metrics only)";
     html << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li><li><a href=\"/-/ready\">/-/ready</a></li>"
          << "<li><a href=\"/runbook\">/runbook</a>: what each alert means and what to do</li>"
+         << "<li><a href=\"/events\">/events</a>: the Sentinels' recent events (JSON)</li>"
          << "<li>/probe?target=&lt;sentinel host:port&gt;[&amp;master=&lt;name&gt;]: the topology behind one "
             "Sentinel</li></ul></body></html>\n";
     return Html(html.str());

@@ -5,6 +5,10 @@
 #include <iterator>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
+#include "collectors/events.h"
+#include "collectors/health.h"
 #include "collectors/registry.h"
 #include "exporter/log.h"
 #include "version.h"
@@ -69,8 +73,68 @@ struct InFlight {
   std::shared_ptr<const Snapshot> result;
 };
 
-Topology::Topology(Target target, FetchOptions options)
-    : target_(std::move(target)), options_(std::move(options)), pool_(std::make_shared<ConnectionPool>()) {}
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Events into the target's state, and one log line each. Runs on the subscriber's thread.
+class EventSink : public redis::Subscriber::Sink {
+ public:
+  explicit EventSink(std::shared_ptr<collectors::EventState> state) : state_(std::move(state)) {}
+
+  void OnState(const Address& address, bool up, const Status& why) override {
+    const std::string label = address.ToString();
+    state_->SetStreamUp(label, up);
+    std::string state = up ? "up" : std::string(redis::CauseName(why.cause)) + ": " + why.message;
+    std::lock_guard lock(mu_);
+    auto& last = last_state_[label];
+    if (last == state) return;  // a Sentinel that stays down is not logged on every retry
+    last = state;
+    if (up) {
+      log::Info("event stream subscribed", {{"sentinel", label}});
+    } else {
+      log::Warn("event stream down; the Sentinel is still polled",
+                {{"sentinel", label}, {"cause", redis::CauseName(why.cause)}, {"err", why.message}});
+    }
+  }
+
+  void OnMessage(const Address& address, const redis::Reply& reply) override {
+    auto message = collectors::ParsePubSubMessage(reply);
+    if (!message) return;
+    auto event = collectors::ParseEvent(message->first, message->second);
+    const std::string label = address.ToString();
+    log::Write(collectors::IsWarningEvent(event.type) ? spdlog::level::warn : spdlog::level::info, "sentinel event",
+               {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name},
+                {"payload", event.payload}});
+    state_->Record(label, std::move(event), UnixNow(), redis::Clock::now());
+  }
+
+ private:
+  std::shared_ptr<collectors::EventState> state_;
+  std::mutex mu_;
+  std::map<std::string, std::string> last_state_;
+};
+
+}  // namespace
+
+Topology::Topology(Target target, FetchOptions options, redis::Subscriber* subscriber)
+    : target_(std::move(target)),
+      options_(std::move(options)),
+      pool_(std::make_shared<ConnectionPool>()),
+      subscriber_(subscriber),
+      events_(std::make_shared<collectors::EventState>()) {
+  if (subscriber_) event_sink_ = std::make_shared<EventSink>(events_);
+}
+
+Topology::~Topology() {
+  if (subscriber_) subscriber_->Remove(this);
+}
+
+std::vector<collectors::RecordedEvent> Topology::RecentEvents() const {
+  return events_->Recent();
+}
 
 std::uint64_t Topology::connects() const {
   std::lock_guard lock(fetch_mu_);
@@ -150,6 +214,20 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   }
   pool_->DropUnused();
   LogChanges(*snap);
+  if (subscriber_) {
+    // Every Sentinel named, answering or not: a Sentinel down now is subscribed when it is back.
+    std::vector<Address> sentinels = target_.sentinels;
+    for (const auto& s : snap->sentinels) {
+      if (std::find(sentinels.begin(), sentinels.end(), s.address) == sentinels.end()) sentinels.push_back(s.address);
+    }
+    redis::Subscriber::Options o;
+    o.credentials = options_.sentinel_credentials;
+    o.tls = options_.sentinel_tls;
+    subscriber_->Set(this, sentinels, o, event_sink_);
+  }
+  events_->ObserveAgreedMasters(collectors::AgreedMasters(collectors::AnalyzeGroups(*snap)), UnixNow(),
+                                redis::Clock::now());
+  snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
   fetched_.store(true);
   return snap;
 }
@@ -240,8 +318,10 @@ Exporter::Exporter(const Config& config) : config_(config), fetch_options_(Fetch
     fetch_options_.needs.Merge(spec->needs);
     collectors_.emplace_back(name, spec->factory());
   }
+  if (fetch_options_.needs.events) subscriber_ = std::make_unique<redis::Subscriber>();
   if (!config.sentinels.empty()) {
-    configured_ = std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_);
+    configured_ = std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_,
+                                             subscriber_.get());
   }
 }
 
@@ -332,7 +412,7 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
       probes_.erase(oldest);
     }
     Target target{{sentinel}, master.empty() ? std::vector<std::string>{} : std::vector<std::string>{master}};
-    it = probes_.emplace(key, std::make_pair(std::make_shared<Topology>(target, ProbeOptions(binding)), now)).first;
+    it = probes_.emplace(key, std::make_pair(std::make_shared<Topology>(target, ProbeOptions(binding), subscriber_.get()), now)).first;
   }
   it->second.second = now;
   return it->second.first;
@@ -350,6 +430,22 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
   sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
   sink.Add(kProbeDuration, {}, SecondsSince(start));
   return sink.Take();
+}
+
+std::string Exporter::EventsJson() const {
+  nlohmann::json events = nlohmann::json::array();
+  if (configured_) {
+    for (const auto& r : configured_->RecentEvents()) {
+      nlohmann::json e{{"time", r.time},         {"sentinel", r.sentinel},
+                       {"event", r.event.type},  {"master_name", r.event.master_name},
+                       {"payload", r.event.payload}};
+      if (r.event.new_master) e["new_master"] = r.event.new_master->ToString();
+      events.push_back(std::move(e));
+    }
+  }
+  // Peers' text may hold any bytes: replace invalid UTF-8 rather than throw.
+  return nlohmann::json{{"events", std::move(events)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace rse

@@ -16,6 +16,7 @@
 #include "exporter/discovery.h"
 #include "http/server.h"
 #include "redis/connection.h"
+#include "redis/subscriber.h"
 
 namespace rse {
 
@@ -32,13 +33,20 @@ FetchOptions FetchOptionsFrom(const Config& config);
 // Thread-safe: concurrent callers share the fetch already under way instead of starting another.
 class Topology {
  public:
-  Topology(Target target, FetchOptions options);
+  // With a `subscriber` (which must outlive the topology), every Sentinel the topology knows
+  // (configured and discovered) keeps an event subscription while the topology lives.
+  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr);
+  ~Topology();
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
 
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
   // Whether a fetch has completed, whatever it found.
   bool fetched() const { return fetched_.load(); }
+  // The events received, newest last (the /events endpoint).
+  std::vector<collectors::RecordedEvent> RecentEvents() const;
 
  private:
   std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
@@ -52,6 +60,10 @@ class Topology {
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
   std::atomic<bool> fetched_{false};
+  redis::Subscriber* subscriber_;
+  // Failovers and events: outlives scrapes, dies with the topology.
+  std::shared_ptr<collectors::EventState> events_;
+  std::shared_ptr<redis::Subscriber::Sink> event_sink_;
 };
 
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.
@@ -77,6 +89,8 @@ class Exporter {
   void SetHttpStats(const http::ServerStats* stats) { http_stats_ = stats; }
 
   const Config& config() const { return config_; }
+  // The configured topology's recent events as a JSON document (the /events endpoint).
+  std::string EventsJson() const;
 
  private:
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
@@ -86,6 +100,8 @@ class Exporter {
   Config config_;
   FetchOptions fetch_options_;
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
+  // Declared before the topologies: it must outlive them (they unsubscribe when destroyed).
+  std::unique_ptr<redis::Subscriber> subscriber_;
   std::mutex collect_mu_;  // collectors may keep state between scrapes
   std::unique_ptr<Topology> configured_;
   const http::ServerStats* http_stats_ = nullptr;

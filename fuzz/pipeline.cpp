@@ -13,8 +13,9 @@
 //           cause given to a node whose replies ran out
 //   rest    RESP replies, in the order discovery asks for them (see ReplayTransport): for
 //           each Sentinel INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured
-//           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM]), then per master REPLICAS,
-//           SENTINELS[, CKQUORUM]; for each data node one reply per command. Sentinels and data nodes are asked
+//           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM], GET-MASTER-ADDR-BY-NAME), then
+//           per master REPLICAS, SENTINELS[, CKQUORUM], GET-MASTER-ADDR-BY-NAME; for each data
+//           node its one reply. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
 //           snapshot is built makes a second scrape of the same target (failover counting).
@@ -25,6 +26,7 @@
 // SentinelShaped); the serialized text has one sample line per metric and no raw newline
 // inside a sample; Judge's status matches its lists.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -256,7 +258,11 @@ void DumpSnapshot(const Snapshot& snap) {
   }
 }
 
-void Scrape(const Snapshot& snap, std::vector<std::unique_ptr<Collector>>& collectors, double max_lag) {
+// As the exporter's Topology does after a fetch: the agreed masters into the target's event
+// state (failover counting), whose counts go with the snapshot.
+void Scrape(Snapshot& snap, EventState& state, std::vector<std::unique_ptr<Collector>>& collectors, double max_lag) {
+  state.ObserveAgreedMasters(AgreedMasters(AnalyzeGroups(snap)), 1.8e9, std::chrono::steady_clock::now());
+  snap.events = std::make_shared<EventCounts>(state.Counts());
   const bool debug = std::getenv("RSE_FUZZ_DEBUG") != nullptr;
   if (debug) DumpSnapshot(snap);
   MetricSink sink;
@@ -308,11 +314,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     collectors.push_back(spec.factory());
   }
 
+  EventState state;
   auto first = Fetch(in, options, layout);
-  Scrape(*first, collectors, max_lag);
+  Scrape(*first, state, collectors, max_lag);
   if (!in.AtEnd()) {
     auto second = Fetch(in, options, layout);
-    Scrape(*second, collectors, max_lag);
+    Scrape(*second, state, collectors, max_lag);
   }
   return 0;
 }

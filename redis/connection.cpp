@@ -47,6 +47,46 @@ void Connection::Close() {
 }
 
 namespace {
+Status ErrnoStatus(const char* what, int err);
+}  // namespace
+
+Status Connection::ReadAvailable(char* buf, std::size_t len, std::size_t& n, short& want) {
+  n = 0;
+  want = POLLIN;
+  if (fd_ < 0) return {Cause::kClosed, "not connected"};
+  Status st;
+  if (!tls_session_) {
+    for (;;) {
+      ssize_t r = ::recv(fd_, buf, len, 0);
+      if (r > 0) {
+        n = static_cast<std::size_t>(r);
+        return {};
+      }
+      if (r == 0) {
+        st = {Cause::kClosed, "connection closed by the server"};
+        break;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
+      if (errno != EINTR) {
+        st = ErrnoStatus("recv", errno);
+        break;
+      }
+    }
+  } else {
+    std::string error;
+    switch (tls_session_->Read(buf, len, n, error)) {
+      case TlsSession::Result::kOk: return {};
+      case TlsSession::Result::kWantRead: return {};
+      case TlsSession::Result::kWantWrite: want = POLLOUT; return {};
+      case TlsSession::Result::kClosed: st = {Cause::kClosed, "connection closed by the server"}; break;
+      case TlsSession::Result::kError: st = {Cause::kTls, "TLS read failed: " + error}; break;
+    }
+  }
+  Close();
+  return st;
+}
+
+namespace {
 
 struct Resolved {
   sockaddr_storage addr{};

@@ -53,6 +53,13 @@ class Connection {
   std::uint64_t connects() const { return connects_; }
   void Close();
 
+  // For a connection a request has left subscribed (PSUBSCRIBE): reads what has arrived on
+  // the open socket, TLS included, without blocking. kOk with n > 0 bytes; kOk with n == 0
+  // when nothing is there yet (`want` says which poll event to wait for); any other status
+  // means the connection is gone (it is closed). Not used by requests.
+  int fd() const { return fd_; }
+  Status ReadAvailable(char* buf, std::size_t len, std::size_t& n, short& want);
+
  private:
   friend class Executor;
   Address address_;

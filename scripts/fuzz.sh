@@ -59,7 +59,7 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
 make -C "$build" -j"$jobs" fuzzers >/dev/null
 
-targets=(resp_reader info sentinel_reply ckquorum address pipeline web_config)
+targets=(resp_reader info sentinel_reply ckquorum address pipeline web_config events)
 if [ ${#only[@]} -gt 0 ]; then targets=("${only[@]}"); fi
 for t in "${targets[@]}"; do
   if [ ! -x "$build/fuzz_$t" ]; then echo "fuzz: no target '$t'" >&2; exit 3; fi

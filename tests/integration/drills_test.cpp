@@ -234,4 +234,64 @@ TEST_CASE("drill: Sentinel versus node: role mismatch, ghost replica, configurat
       },
       60s);
   CHECK_MESSAGE(converged, "the Sentinels did not convert " << topo.data(1) << " back to a replica");
+// A failover whose replica reconfiguration stays open: the replica not chosen is paused, so
+// the leader's REPLICAOF to it goes unanswered until Sentinel gives up on it (10 s,
+// SENTINEL_SLAVE_RECONF_TIMEOUT). All that time the leader's SENTINEL MASTER names the old
+// master with failover_in_progress, while every Sentinel gives clients the promoted replica.
+// down-after is long, so the paused replica is not SDOWN (which would end the phase early).
+TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
+  TopologyOptions options;
+  options.down_after_ms = 30000;
+  options.failover_timeout_ms = 60000;
+  LocalTopology topo(options);
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--redis.timeout=1s"});
+  const std::string old = topo.data(0), promoted = topo.data(1), slow = topo.data(2);
+  // The slow replica is the less preferred candidate, so data(1) is promoted.
+  REQUIRE(topo.Cli(PortOf(slow), {"CONFIG", "SET", "replica-priority", "200"}) == "OK");
+  std::string m = exporter.Metrics();
+  REQUIRE(AgreedMaster(m) == old);
+
+  const int pid = topo.Pid(PortOf(slow));
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct Resume {
+    int pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid};
+  REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "FAILOVER", kMaster}) == "OK");
+
+  const auto start = std::chrono::steady_clock::now();
+  int scrapes = 0, reconfiguring = 0, all_name_promoted = 0;
+  bool disagreed = false;
+  // Scrape until the leader leaves the reconfiguration phase (or a generous deadline).
+  WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        ++scrapes;
+        if (Sample(m, "redis_sentinel_topology_master_addresses", {kGroup}) != 1) disagreed = true;
+        const bool in_reconf = Sample(m, "redis_sentinel_master_failover_state",
+                                      {L("sentinel", topo.sentinel(0)), kGroup, L("state", "reconf_slaves")}) == 1;
+        if (in_reconf) {
+          ++reconfiguring;
+          // Peers switch when the leader's next hello reaches them (every 2 s); the topology
+          // already counts them for the new master.
+          bool all = true;
+          for (int i = 0; i < 3; ++i) {
+            all = all && Sample(m, "redis_sentinel_master_info",
+                                {L("sentinel", topo.sentinel(i)), kGroup, L("master_address", promoted)}) == 1;
+          }
+          all_name_promoted += all;
+          CHECK(AgreedMaster(m) == promoted);
+        }
+        return reconfiguring > 0 && !in_reconf;
+      },
+      60s);
+  const auto phase = std::chrono::steady_clock::now() - start;
+  CHECK_MESSAGE(!disagreed, "topology_master_addresses left 1 during the failover");
+  CHECK_MESSAGE(reconfiguring >= 3, reconfiguring << " of " << scrapes << " scrapes saw the leader in reconf_slaves");
+  CHECK_MESSAGE(all_name_promoted >= 3, all_name_promoted << " scrapes with every Sentinel naming the new master");
+  CHECK(phase >= 10s);
+  kill(pid, SIGCONT);
+  CHECK(WaitForNewMaster(exporter, old, m) == promoted);
 }

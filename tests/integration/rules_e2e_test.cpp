@@ -4,6 +4,7 @@
 // dashboard query is accepted by Prometheus.
 //
 // Named "rules: ..." so rules/tests.cmake labels it `rules` as well as `integration`.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -221,4 +222,85 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
       },
       40s);
   CHECK_MESSAGE(cleared, Describe(Alerts(prometheus)));
+}
+
+namespace {
+
+std::string PrometheusConfig(int exporter_port) {
+  return "global:\n"
+         "  scrape_interval: 1s\n"
+         "  scrape_timeout: 1s\n"
+         "  evaluation_interval: 1s\n"
+         "rule_files:\n"
+         "  - '" + kRuleFile + "'\n"
+         "scrape_configs:\n"
+         "  - job_name: redis_sentinel\n"
+         "    static_configs:\n"
+         "      - targets: ['127.0.0.1:" + std::to_string(exporter_port) + "']\n";
+}
+
+}  // namespace
+
+// The replica-reconfiguration phase held open (the replica not promoted is paused, see the
+// drill of the same name): the leader's SENTINEL MASTER keeps the old master all along, but the
+// disagreement alert is never even pending, because every Sentinel gives clients the new one.
+TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no disagreement") {
+  LocalTopology topo({.down_after_ms = 30000, .failover_timeout_ms = 60000});
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--scrape.timeout-offset=200ms", "--redis.timeout=1s"});
+  PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
+  INFO("prometheus log:\n", prometheus.Log());
+  REQUIRE(WaitFor([&] { return prometheus.Value("count(redis_sentinel:member:info)") == 3; }, 30s));
+  const int slow = topo.data_ports()[2];
+  REQUIRE(topo.Cli(slow, {"CONFIG", "SET", "replica-priority", "200"}) == "OK");
+  const int pid = topo.Pid(slow);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct Resume {
+    int pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid};
+  REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "FAILOVER", topo.options().master_name}) == "OK");
+
+  const std::string reconf = "max(redis_sentinel_master_failover_state{state=\"reconf_slaves\"})";
+  bool disagreement = false, in_reconf = false;
+  int reconf_evaluations = 0;
+  WaitFor(
+      [&] {
+        for (const auto& a : prometheus.Alerts()) disagreement = disagreement || a.name == "RedisSentinelsDisagreeOnMaster";
+        in_reconf = prometheus.Value(reconf) == 1;
+        reconf_evaluations += in_reconf;
+        return reconf_evaluations > 0 && !in_reconf;
+      },
+      45s);
+  CHECK_MESSAGE(reconf_evaluations >= 5, "the reconfiguration phase was seen " << reconf_evaluations << " times");
+  CHECK(!disagreement);
+  CHECK(prometheus.Value("max_over_time(redis_sentinel_topology_master_addresses[2m])") == 1);
+}
+
+// Every replica at replica-priority 0: the Sentinels try, find no replica to promote, and abort.
+TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverAborted") {
+  LocalTopology topo({.down_after_ms = 1000});
+  for (int i = 1; i < 3; ++i) REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--scrape.timeout-offset=200ms"});
+  PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
+  INFO("prometheus log:\n", prometheus.Log());
+  // The event counters exist (at 0) before anything happens, so the first abort is an increase.
+  REQUIRE(WaitFor(
+      [&] { return prometheus.Value("count(redis_sentinel_events_total{event=\"-failover-abort-no-good-slave\"})") == 3; },
+      30s));
+  topo.StopNode(topo.data_ports()[0]);
+  ActiveAlert aborted;
+  const bool fired = WaitFor(
+      [&] {
+        for (const auto& a : prometheus.Alerts()) {
+          if (a.name == "RedisFailoverAborted" && a.state == "firing") aborted = a;
+        }
+        return !aborted.name.empty();
+      },
+      60s);
+  REQUIRE_MESSAGE(fired, Describe(prometheus.Alerts()));
+  CHECK(aborted.master_name == topo.options().master_name);
+  CHECK(prometheus.Value("sum(redis_sentinel_failovers_total)") == 0);
 }

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <thread>
+
 #include <doctest/doctest.h>
 
 #include "tests/support/exporter.h"
@@ -24,7 +26,7 @@ std::string WriteSecret(const LocalTopology& topo, const std::string& name, cons
 const std::string kDataNodeAcl = "-@all +info +ping +config|get +slowlog|len +slowlog|get";
 const std::string kSentinelAcl =
     "-@all +info +ping +sentinel|masters +sentinel|master +sentinel|replicas +sentinel|sentinels "
-    "+sentinel|ckquorum +sentinel|myid";
+    "+sentinel|ckquorum +sentinel|myid +sentinel|get-master-addr-by-name +psubscribe &*";
 
 void SetUser(const LocalTopology& topo, int port, const std::string& user, const std::string& password,
              const std::string& rules) {
@@ -129,4 +131,35 @@ TEST_CASE("security: without CONFIG and SLOWLOG in the ACL the nodes are up, tho
   CHECK(count("CONFIG GET not answered") == 3);  // once per node, not per scrape
   CHECK(count("SLOWLOG not answered") == 3);
   CHECK(log.find(pw) == std::string::npos);
+TEST_CASE("security: a Sentinel that refuses the event subscription is still polled, and says why once") {
+  LocalTopology topo;
+  const std::string sentinel_pw = "acl-sentinel-secret-2b7";
+  std::string without_subscribe = kSentinelAcl.substr(0, kSentinelAcl.find(" +psubscribe"));
+  for (int port : topo.sentinel_ports()) SetUser(topo, port, "exporter", sentinel_pw, without_subscribe);
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--sentinel.user=exporter",
+                            "--sentinel.password-file=" + WriteSecret(topo, "sentinel-pw", sentinel_pw)});
+  std::string m;
+  // Retried with backoff meanwhile: several scrapes, still one line per Sentinel.
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        for (int i = 0; i < 3; ++i) {
+          if (Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(i))}) != 0) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  m = exporter.Metrics();
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
+    CHECK(Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(i))}) == 0);
+  }
+  const std::string log = exporter.Log();
+  size_t lines = 0;
+  for (size_t p = log.find("event stream down"); p != std::string::npos; p = log.find("event stream down", p + 1)) ++lines;
+  CHECK(lines == 3);
+  CHECK(log.find("subscription refused: NOPERM") != std::string::npos);
+  CHECK(log.find(sentinel_pw) == std::string::npos);
 }

@@ -243,7 +243,7 @@ TEST_CASE("collectors: the registry lists every collector, enabled by default, o
   const std::vector<std::string> want{"sentinel",     "replicas",     "sentinels",  "ckquorum",
                                       "replication",  "info",         "commandstats", "latencystats",
                                       "errorstats",   "config",       "slowlog",    "topology",
-                                      "consistency"};
+                                      "consistency",  "events"};
   std::vector<std::string> names;
   for (const auto& spec : AllCollectors()) {
     CAPTURE(spec.name);
@@ -329,7 +329,12 @@ TEST_CASE("collectors: a healthy snapshot from recorded replies") {
     auto info = sm;
     info["master_address"] = t.master;
     CHECK(out.Value("redis_sentinel_master_info", info) == 1);
+    CHECK(out.Find("redis_sentinel_master_info", sm).size() == 1);
     CHECK(out.Value("redis_sentinel_tilt", {{"sentinel", t.sentinel_up}}) == 0);
+    auto none = sm;
+    none["state"] = "none";
+    CHECK(out.Value("redis_sentinel_master_failover_state", none) == 1);
+    CHECK(out.Find("redis_sentinel_master_failover_state", sm).size() == 7);
     CHECK(out.Value("redis_sentinel_masters", {{"sentinel", t.sentinel_up}}) == 1);
   }
 
@@ -593,6 +598,31 @@ TEST_CASE("collectors: flags other than the healthy ones turn status and ok seri
   CHECK(out.Value("redis_sentinel_replica_ok", l) == 0);
   CHECK(out.Value("redis_sentinel_replica_sdown", l) == 1);
   CHECK(out.Value("redis_sentinel_replica_disconnected", l) == 1);
+}
+
+TEST_CASE("collectors: master_info follows the address the Sentinel gives clients, with the failover state") {
+  auto t = BuildTopology();
+  auto& view = t.snapshot.sentinels[0].masters[0];
+  view.master["flags"] = "master,failover_in_progress";
+  view.master["failover-state"] = "reconf_slaves";
+  auto promoted = rse::redis::MakeAddress("127.0.0.1", "16999");
+  REQUIRE(promoted);
+  view.client_master = *promoted;
+  const auto out = Run(t.snapshot);
+  const std::map<std::string, std::string> sm{{"sentinel", t.sentinel_up}, {"master_name", kMaster}};
+  auto info = sm;
+  info["master_address"] = promoted->ToString();
+  CHECK(out.Value("redis_sentinel_master_info", info) == 1);
+  CHECK(out.Find("redis_sentinel_master_info", sm).size() == 1);
+  CHECK(out.Value("redis_sentinel_master_failover_in_progress", sm) == 1);
+  double sum = 0;
+  for (const auto* s : out.Find("redis_sentinel_master_failover_state", sm)) {
+    sum += s->value;
+    CHECK(s->value == (s->labels.at("state") == "reconf_slaves" ? 1 : 0));
+  }
+  CHECK(sum == 1);
+  CHECK(out.Value("redis_sentinel_topology_master_info",
+                  {{"master_name", kMaster}, {"master_address", promoted->ToString()}}) == 1);
 }
 
 TEST_CASE("collectors: a non-numeric field is a problem and no sample; a missing one is silent") {

@@ -46,6 +46,7 @@ FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const
     if (sub == "MASTER") return master;
     if (sub == "REPLICAS" || sub == "SENTINELS") return "*0\r\n";
     if (sub == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
+    if (sub == "GET-MASTER-ADDR-BY-NAME") return FlatArray({master_host, std::to_string(master_port)});
     return "-ERR unknown subcommand\r\n";
   });
 }
@@ -306,6 +307,7 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
       if (argv[1] == "MYID") return Bulk("id-1");
       if (argv[1] == "MASTERS") return "*1\r\n" + master;
       if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6380"});
       return std::string("*0\r\n");
     }
     return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
@@ -323,7 +325,8 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   CHECK(transport.asked[1].kind == Kind::kSentinel);
   CHECK(transport.asked[1].addr == Local(sentinel_port));
   CHECK(transport.asked[1].commands ==
-        Commands{{"SENTINEL", "REPLICAS", "m1"}, {"SENTINEL", "SENTINELS", "m1"}, {"SENTINEL", "CKQUORUM", "m1"}});
+        Commands{{"SENTINEL", "REPLICAS", "m1"}, {"SENTINEL", "SENTINELS", "m1"}, {"SENTINEL", "CKQUORUM", "m1"},
+                 {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m1"}});
   CHECK(transport.asked[2].kind == Kind::kData);
   CHECK(transport.asked[2].addr == Local(master_port));
   CHECK(transport.asked[2].group == "m1");
@@ -334,6 +337,7 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   CHECK(snap->sentinels[0].up);
   REQUIRE(snap->sentinels[0].masters.size() == 1);
   CHECK(snap->sentinels[0].masters[0].ckquorum);
+  CHECK(snap->sentinels[0].masters[0].client_master == Local(6380));
   REQUIRE(snap->nodes.size() == 1);
   CHECK(snap->nodes[0].up);
   CHECK(snap->nodes[0].master_name == "m1");

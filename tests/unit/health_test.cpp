@@ -1,6 +1,8 @@
 // The derived topology view (collectors/health.h) and the `topology` collector, on snapshots
 // built from recorded replies and then bent into the failures the drills produce for real.
+#include <chrono>
 #include <cmath>
+#include <memory>
 
 #include <doctest/doctest.h>
 
@@ -117,6 +119,54 @@ TEST_CASE("health: Sentinels that disagree; the majority names the agreed master
   CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
 }
 
+// What a failover's replica-reconfiguration phase looks like: the leader's SENTINEL MASTER
+// still names the old master, flagged failover_in_progress, while GET-MASTER-ADDR-BY-NAME on
+// every Sentinel (the leader included) already gives clients the promoted replica.
+TEST_CASE("health: a failover in its reconfiguration phase is not a disagreement") {
+  auto w = Healthy();
+  for (auto& s : w.snap.sentinels) s.masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 1)};
+  for (int i = 1; i < 3; ++i) NameMaster(w.snap.sentinels[i], w.p + 1, 2);
+  auto& leader = w.snap.sentinels[0].masters[0].master;
+  leader["flags"] = "master,failover_in_progress";
+  leader["failover-state"] = "reconf_slaves";
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].master_addresses == std::vector<std::string>{Addr(w.p + 1)});
+  CHECK(groups[0].agreed_master == Addr(w.p + 1));
+  CHECK(groups[0].agreed_votes == 3);
+  CHECK(groups[0].sentinels[0].failover_state == "reconf_slaves");
+  CHECK(groups[0].sentinels[1].failover_state == "none");
+  auto v = Judge(w.snap, groups, 1 << 20);
+  for (const auto& c : v.critical) CHECK(c.find("disagree") == std::string::npos);
+  bool said = false;
+  for (const auto& d : v.degraded) said = said || d.find("failover in progress (reconf_slaves)") != std::string::npos;
+  CHECK(said);
+
+  SUBCASE("a Sentinel that really names another master still disagrees") {
+    w.snap.sentinels[2].masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 2)};
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses.size() == 2);
+    CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
+  }
+  SUBCASE("peers the leader's hello has not reached yet are behind, not disagreeing") {
+    for (int i = 1; i < 3; ++i) {
+      NameMaster(w.snap.sentinels[i], w.p, 0);
+      w.snap.sentinels[i].masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p)};
+    }
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses == std::vector<std::string>{Addr(w.p + 1)});
+    CHECK(groups[0].agreed_master == Addr(w.p + 1));
+    CHECK(groups[0].sentinels[1].master_address == Addr(w.p));  // each Sentinel's own answer
+    // Without the leader in its reconfiguration phase, the same answers are a disagreement.
+    leader["failover-state"] = "wait_promotion";
+    CHECK(AnalyzeGroups(w.snap)[0].master_addresses.size() == 2);
+  }
+  SUBCASE("without GET-MASTER-ADDR-BY-NAME's answer, SENTINEL MASTER's address is used") {
+    w.snap.sentinels[0].masters[0].client_master.reset();
+    groups = AnalyzeGroups(w.snap);
+    CHECK(groups[0].master_addresses.size() == 2);
+  }
+}
+
 TEST_CASE("health: a tie goes to the newer configuration epoch") {
   auto w = Healthy();
   w.snap.sentinels.pop_back();
@@ -168,35 +218,49 @@ TEST_CASE("health: the agreed master down is critical even with the replicas fin
   CHECK(v.status == 2);
 }
 
+// What the target's Topology does after each fetch: the agreed masters into its event state,
+// whose counts travel with the snapshot to the (stateless) collector.
+std::string Scrape(Collector& c, EventState& state, Snapshot snap) {
+  state.ObserveAgreedMasters(AgreedMasters(AnalyzeGroups(snap)), 1.8e9, std::chrono::steady_clock::now());
+  snap.events = std::make_shared<EventCounts>(state.Counts());
+  return Collect(c, snap);
+}
+
 TEST_CASE("topology collector: a failover is counted once, per target") {
   auto c = NewTopologyCollector();
+  EventState a;
   auto w = Healthy();
-  w.snap.target = "a";
   const std::string group = "{master_name=\"" + kGroup + "\"}";
-  auto first = Collect(*c, w.snap);
+  auto first = Scrape(*c, a, w.snap);
   CHECK(Value(first, "redis_sentinel_failovers_total" + group) == 0);
   CHECK(first.find("redis_sentinel_last_failover_timestamp_seconds") == std::string::npos);
   CHECK(Value(first, "redis_sentinel_topology_master_addresses" + group) == 1);
   CHECK(Value(first, "redis_sentinel_topology_masters" + group) == 1);
 
   for (auto& s : w.snap.sentinels) NameMaster(s, w.p + 1, 1);
-  auto second = Collect(*c, w.snap);
+  auto second = Scrape(*c, a, w.snap);
   CHECK(Value(second, "redis_sentinel_failovers_total" + group) == 1);
-  CHECK(Value(second, "redis_sentinel_last_failover_timestamp_seconds" + group) > 1.7e9);
+  CHECK(Value(second, "redis_sentinel_last_failover_timestamp_seconds" + group) == 1.8e9);
   CHECK(Value(second, "redis_sentinel_topology_config_epoch" + group) == 1);
-  auto third = Collect(*c, w.snap);
+  auto third = Scrape(*c, a, w.snap);
   CHECK(Value(third, "redis_sentinel_failovers_total" + group) == 1);
 
   // No Sentinel answering is not a failover, and the next answer naming the same master neither.
   // Meanwhile the group is still there, with no Sentinel up and its counter unchanged.
-  Snapshot empty;
-  empty.target = "a";
-  auto silent = Collect(*c, empty);
+  auto silent = Scrape(*c, a, Snapshot{});
   CHECK(Value(silent, "redis_sentinel_topology_sentinels_up" + group) == 0);
   CHECK(Value(silent, "redis_sentinel_failovers_total" + group) == 1);
-  CHECK(Value(Collect(*c, w.snap), "redis_sentinel_failovers_total" + group) == 1);
+  CHECK(Value(Scrape(*c, a, w.snap), "redis_sentinel_failovers_total" + group) == 1);
 
-  // Another target (a /probe topology with the same group name) has its own history.
-  w.snap.target = "b";
-  CHECK(Value(Collect(*c, w.snap), "redis_sentinel_failovers_total" + group) == 0);
+  // The event stream's +switch-master of the same failover (epoch 1) is not counted again.
+  a.Record("127.0.0.1:1", ParseEvent("+new-epoch", "1"), 1.8e9, std::chrono::steady_clock::now());
+  a.Record("127.0.0.1:1",
+           ParseEvent("+switch-master", kGroup + " 127.0.0.1 " + std::to_string(w.p) + " 127.0.0.1 " +
+                                            std::to_string(w.p + 1)),
+           1.8e9, std::chrono::steady_clock::now());
+  CHECK(Value(Scrape(*c, a, w.snap), "redis_sentinel_failovers_total" + group) == 1);
+
+  // Another target (a /probe topology with the same group name) has its own state.
+  EventState b;
+  CHECK(Value(Scrape(*c, b, w.snap), "redis_sentinel_failovers_total" + group) == 0);
 }

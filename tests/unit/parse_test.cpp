@@ -670,4 +670,33 @@ TEST_CASE("ParseSlowlog: recorded replies, an empty slowlog, refusals and wrong 
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Int(1)).ok());
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Int(1), Int(2)})})).ok());
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Str("1"), Int(2), Int(3)})})).ok());
+TEST_CASE("parse: ParseMasterAddr on SENTINEL GET-MASTER-ADDR-BY-NAME replies") {
+  auto reply = [](std::string_view bytes) {
+    rse::redis::Reply r;
+    REQUIRE(rse::redis::ParseOneReply(bytes, r));
+    return r;
+  };
+  // As Redis 7.0 sends them: a two-element array of bulk strings, or a nil for an unknown name.
+  auto ok = rse::collectors::ParseMasterAddr(reply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n"));
+  REQUIRE(ok.ok());
+  CHECK(*ok.value == rse::redis::Address{"127.0.0.1", 6379});
+  auto unknown = rse::collectors::ParseMasterAddr(reply("*-1\r\n"));
+  REQUIRE(unknown.ok());
+  CHECK(!unknown.value->has_value());
+  CHECK(!rse::collectors::ParseMasterAddr(reply("*1\r\n$9\r\n127.0.0.1\r\n")).ok());
+  CHECK(!rse::collectors::ParseMasterAddr(reply("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n99999\r\n")).ok());
+  CHECK(!rse::collectors::ParseMasterAddr(reply("*2\r\n$9\r\n127.0.0.1\r\n*0\r\n")).ok());
+  CHECK(!rse::collectors::ParseMasterAddr(reply("+OK\r\n")).ok());
+}
+
+TEST_CASE("parse: FailoverState reads the flag, then the failover-state field") {
+  using rse::collectors::FailoverState;
+  CHECK(FailoverState(FieldMap{{"flags", "master"}}) == "none");
+  CHECK(FailoverState(FieldMap{{"flags", "master"}, {"failover-state", "reconf_slaves"}}) == "none");
+  CHECK(FailoverState(FieldMap{{"flags", "master,failover_in_progress"}, {"failover-state", "reconf_slaves"}}) ==
+        "reconf_slaves");
+  CHECK(FailoverState(FieldMap{{"flags", "s_down,o_down,master,failover_in_progress"},
+                               {"failover-state", "wait_start"}}) == "wait_start");
+  CHECK(FailoverState(FieldMap{{"flags", "master,failover_in_progress"}}).empty());
+  CHECK(FailoverState(FieldMap{{"flags", "master,failover_in_progress"}, {"failover-state", "bogus"}}).empty());
 }

@@ -1,0 +1,234 @@
+#include "redis/subscriber.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+
+namespace rse::redis {
+
+struct Subscriber::Sub {
+  Sub(Address a, Options o, std::shared_ptr<Sink> s)
+      : address(a), options(std::move(o)), sink(std::move(s)), conn(std::make_unique<Connection>(a, options.credentials, options.tls)) {}
+  Address address;
+  Options options;
+  std::shared_ptr<Sink> sink;
+  std::unique_ptr<Connection> conn;
+  std::unique_ptr<RespParser> parser;  // set while the subscription is confirmed
+  std::size_t pending_bytes = 0;       // fed since the last complete push
+  short want = POLLIN;
+  Clock::time_point next_attempt{};    // when down: the next try
+  std::chrono::milliseconds backoff{0};
+  std::atomic<bool> removed{false};
+  std::atomic<bool> up{false};
+  std::atomic<std::uint64_t> connects{0};  // conn->connects(), published by the loop
+};
+
+Subscriber::Subscriber() {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Subscriber::~Subscriber() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  Wake();
+  thread_.join();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Subscriber::Wake() {
+  if (wake_fd_ < 0) return;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Subscriber::Set(const void* owner, const std::vector<Address>& addresses, const Options& options,
+                     std::shared_ptr<Sink> sink) {
+  std::unique_lock lock(mu_);
+  bool changed = false, removed = false;
+  for (auto it = subs_.lower_bound({owner, Address{}}); it != subs_.end() && it->first.first == owner;) {
+    if (std::find(addresses.begin(), addresses.end(), it->first.second) == addresses.end()) {
+      it->second->removed = true;
+      closed_connects_ += it->second->connects;
+      it = subs_.erase(it);
+      changed = removed = true;
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& a : addresses) {
+    auto& sub = subs_[{owner, a}];
+    if (!sub) {
+      sub = std::make_shared<Sub>(a, options, sink);
+      changed = true;
+    }
+  }
+  // Only a removal waits for the loop (no callback after it); additions just wake it.
+  if (removed) idle_cv_.wait(lock, [&] { return !in_callbacks_; });
+  lock.unlock();
+  if (changed) Wake();  // new subscriptions start, closed sockets are let go
+}
+
+void Subscriber::Remove(const void* owner) {
+  std::unique_lock lock(mu_);
+  for (auto it = subs_.lower_bound({owner, Address{}}); it != subs_.end() && it->first.first == owner;) {
+    it->second->removed = true;
+    closed_connects_ += it->second->connects;
+    it = subs_.erase(it);
+  }
+  idle_cv_.wait(lock, [&] { return !in_callbacks_; });
+  lock.unlock();
+  Wake();  // the loop lets go of the closed sockets now, not at its next timeout
+}
+
+std::uint64_t Subscriber::connects() const {
+  std::lock_guard lock(mu_);
+  std::uint64_t n = closed_connects_;
+  for (const auto& [k, s] : subs_) n += s->connects;
+  return n;
+}
+
+std::size_t Subscriber::confirmed() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [k, s] : subs_) n += s->up;
+  return n;
+}
+
+void Subscriber::Down(Sub& sub, const Status& why) {
+  sub.conn->Close();
+  sub.parser.reset();
+  sub.up = false;
+  sub.pending_bytes = 0;
+  sub.backoff = std::clamp(sub.backoff * 2, sub.options.min_backoff, sub.options.max_backoff);
+  sub.next_attempt = Clock::now() + sub.backoff;
+  if (!sub.removed) sub.sink->OnState(sub.address, false, why);
+}
+
+// Connects, authenticates and subscribes through a one-request Batch (the scrape path's code),
+// then keeps the socket for the stream. A push that arrives in the same read as the
+// confirmation is lost with the request's parser; should it be cut in two, the stream's own
+// parser fails on the rest and the subscription is reopened.
+void Subscriber::Open(Sub& sub) {
+  Request req;
+  {
+    Batch batch(Clock::now() + sub.options.connect_timeout);
+    batch.Add(sub.conn.get(), {sub.options.command}, [&](Request& r) {
+      req.status = r.status;
+      req.replies = std::move(r.replies);
+    });
+    batch.Run();
+  }
+  sub.connects = sub.conn->connects();
+  if (!req.status.ok()) return Down(sub, req.status);
+  const Reply& reply = req.replies.at(0);
+  if (reply.IsError()) {
+    const Cause cause = reply.str.rfind("NOPERM", 0) == 0 ? Cause::kAuth : Cause::kProtocol;
+    return Down(sub, {cause, "subscription refused: " + reply.str});
+  }
+  if (!reply.IsArray() || reply.elements.empty() || !reply.elements[0].IsText() ||
+      reply.elements[0].str != "psubscribe") {
+    return Down(sub, {Cause::kProtocol, "unexpected reply to " + sub.options.command[0]});
+  }
+  sub.parser = std::make_unique<RespParser>();
+  sub.pending_bytes = 0;
+  sub.want = POLLIN;
+  sub.backoff = std::chrono::milliseconds(0);
+  sub.up = true;
+  if (!sub.removed) sub.sink->OnState(sub.address, true, {});
+}
+
+void Subscriber::Drain(Sub& sub) {
+  char buf[16384];
+  for (int rounds = 0; rounds < 64 && sub.parser; ++rounds) {
+    std::size_t n = 0;
+    Status st = sub.conn->ReadAvailable(buf, sizeof(buf), n, sub.want);
+    if (!st.ok()) return Down(sub, st);
+    if (n == 0) return;
+    if (!sub.parser->Feed(buf, n)) return Down(sub, {Cause::kProtocol, "not a Redis reply: " + sub.parser->Error()});
+    sub.pending_bytes += n;
+    for (;;) {
+      Reply reply;
+      auto r = sub.parser->Next(reply);
+      if (r == RespParser::Result::kError) {
+        return Down(sub, {Cause::kProtocol, "not a Redis reply: " + sub.parser->Error()});
+      }
+      if (r == RespParser::Result::kNeedMore) break;
+      sub.pending_bytes = 0;
+      if (!sub.removed) sub.sink->OnMessage(sub.address, reply);
+    }
+    if (sub.parser->HasUnreadBytes() && sub.pending_bytes > sub.options.max_message_bytes) {
+      return Down(sub, {Cause::kProtocol, "message larger than " + std::to_string(sub.options.max_message_bytes) +
+                                              " bytes"});
+    }
+    // The parser keeps no more than one message's bytes: a fresh one frees hiredis' buffer.
+    if (!sub.parser->HasUnreadBytes()) sub.parser = std::make_unique<RespParser>();
+  }
+}
+
+void Subscriber::Loop() {
+  std::vector<pollfd> fds;
+  std::vector<std::shared_ptr<Sub>> owners;
+  for (;;) {
+    std::vector<std::shared_ptr<Sub>> all;
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+      for (const auto& [k, s] : subs_) all.push_back(s);
+      in_callbacks_ = true;
+    }
+    const auto now = Clock::now();
+    // Idle subscriptions cost nothing: poll sleeps until a push, a retry is due, or Set, Remove
+    // or the destructor wakes it.
+    auto wait = std::chrono::milliseconds(60000);
+    fds.clear();
+    owners.clear();
+    fds.push_back({wake_fd_, POLLIN, 0});
+    for (auto& s : all) {
+      if (s->removed) continue;
+      if (!s->parser && s->next_attempt <= now) Open(*s);
+      if (s->parser) {
+        fds.push_back({s->conn->fd(), s->want, 0});
+        owners.push_back(s);
+      } else {
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(s->next_attempt - now) +
+                                  std::chrono::milliseconds(1));
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      in_callbacks_ = false;
+    }
+    idle_cv_.notify_all();
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(wait.count(), 0)));
+    if (n <= 0) continue;
+    if (fds[0].revents) {
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof(v));
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+      in_callbacks_ = true;
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0 && !owners[i - 1]->removed) Drain(*owners[i - 1]);
+    }
+    {
+      std::lock_guard lock(mu_);
+      in_callbacks_ = false;
+    }
+    idle_cv_.notify_all();
+  }
+  std::lock_guard lock(mu_);
+  in_callbacks_ = false;
+  idle_cv_.notify_all();
+}
+
+}  // namespace rse::redis

@@ -1,0 +1,81 @@
+#pragma once
+
+// Long-lived Pub/Sub subscriptions (Sentinel's event stream), all served by one thread: one
+// poll() over every subscribed socket, whatever the number of Sentinels and targets. Each
+// subscription is opened with the connection layer's own connect, TLS and AUTH (a Batch
+// running the subscribe command), then read as a stream. A subscription that fails or is
+// refused is retried with exponential backoff.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/connection.h"
+
+namespace rse::redis {
+
+class Subscriber {
+ public:
+  // Callbacks run on the subscriber's thread; they must not block or call back into it.
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    // The subscription is confirmed (up), or lost or refused (down, with why).
+    virtual void OnState(const Address& address, bool up, const Status& why) = 0;
+    // A push on a confirmed subscription (["pmessage", pattern, channel, payload], ...).
+    virtual void OnMessage(const Address& address, const Reply& reply) = 0;
+  };
+
+  struct Options {
+    Credentials credentials;
+    std::shared_ptr<const TlsContext> tls;
+    std::vector<std::string> command{"PSUBSCRIBE", "*"};
+    std::chrono::milliseconds connect_timeout{2000};
+    std::chrono::milliseconds min_backoff{500};
+    std::chrono::milliseconds max_backoff{30000};
+    // A push still incomplete after this many bytes ends the subscription (a peer that
+    // streams a huge payload cannot grow our memory).
+    std::size_t max_message_bytes = 64 * 1024;
+  };
+
+  Subscriber();
+  ~Subscriber();  // closes every subscription and joins the thread
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  // Keeps one subscription to each of `addresses` for `owner`, replacing the owner's previous
+  // set: subscriptions kept are not reopened, those no longer listed are closed.
+  void Set(const void* owner, const std::vector<Address>& addresses, const Options& options,
+           std::shared_ptr<Sink> sink);
+  // Closes the owner's subscriptions; no callback for them runs after this returns.
+  void Remove(const void* owner);
+
+  // New TCP connections opened so far, and subscriptions currently confirmed (tests).
+  std::uint64_t connects() const;
+  std::size_t confirmed() const;
+
+ private:
+  struct Sub;
+  void Loop();
+  void Wake();
+  void Open(Sub& sub);
+  void Drain(Sub& sub);
+  void Down(Sub& sub, const Status& why);
+
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;
+  bool in_callbacks_ = false;  // the loop is running callbacks; Remove waits for it
+  bool stop_ = false;
+  int wake_fd_ = -1;
+  std::map<std::pair<const void*, Address>, std::shared_ptr<Sub>> subs_;
+  std::uint64_t closed_connects_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace rse::redis

@@ -1,0 +1,174 @@
+// redis/subscriber.h against in-process fake Sentinels on 127.0.0.1: a subscription is
+// confirmed and its pushes delivered; garbage, a huge payload or a refusal end it, and it is
+// retried with backoff; one thread serves every subscription.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <fstream>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/subscriber.h"
+#include "tests/unit/fake_server.h"
+
+using rse::redis::Address;
+using rse::redis::Cause;
+using rse::redis::Reply;
+using rse::redis::Status;
+using rse::redis::Subscriber;
+using rse::test::FakeServer;
+
+namespace {
+
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+std::string PMessage(const std::string& channel, const std::string& payload) {
+  return "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(channel) + Bulk(payload);
+}
+const std::string kConfirm = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
+
+// A fake Sentinel: answers the subscribe command with `first`, then sends `then` and stays open.
+FakeServer::Handler Publisher(std::string first, std::string then) {
+  return [=](int fd, const std::atomic<bool>& stop) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0) return;
+    char buf[4096];
+    if (recv(fd, buf, sizeof(buf), 0) <= 0) return;
+    send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (size_t off = 0; off < then.size() && !stop; off += 65536) {
+      std::string part = then.substr(off, 65536);
+      if (send(fd, part.data(), part.size(), MSG_NOSIGNAL) < 0) return;
+    }
+    while (!stop) {
+      pollfd q{fd, POLLIN, 0};
+      if (poll(&q, 1, 20) > 0) {
+        if (recv(fd, buf, sizeof(buf), 0) <= 0) return;
+      }
+    }
+  };
+}
+
+struct Recorder : Subscriber::Sink {
+  std::mutex mu;
+  std::vector<std::pair<bool, Status>> states;
+  std::vector<std::string> channels;
+  void OnState(const Address&, bool up, const Status& why) override {
+    std::lock_guard lock(mu);
+    states.emplace_back(up, why);
+  }
+  void OnMessage(const Address&, const Reply& reply) override {
+    std::lock_guard lock(mu);
+    if (reply.IsArray() && reply.elements.size() == 4) channels.push_back(reply.elements[2].str);
+  }
+  template <typename F>
+  bool Wait(F&& condition) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mu);
+        if (condition()) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+};
+
+int Threads() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+Address Local(int port) { return {"127.0.0.1", static_cast<std::uint16_t>(port)}; }
+
+Subscriber::Options Fast() {
+  Subscriber::Options o;
+  o.min_backoff = std::chrono::milliseconds(50);
+  o.max_backoff = std::chrono::milliseconds(200);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("subscriber: a confirmed subscription delivers every push, from several Sentinels on one thread") {
+  std::string events;
+  for (int i = 0; i < 500; ++i) events += PMessage(i % 2 ? "+sdown" : "-sdown", "slave 127.0.0.1:1 127.0.0.1 1 @ m 127.0.0.1 2");
+  FakeServer a(Publisher(kConfirm, events)), b(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
+  auto rec = std::make_shared<Recorder>();
+  Subscriber sub;
+  sub.Set(&sub, {Local(a.port()), Local(b.port())}, Fast(), rec);
+  CHECK(rec->Wait([&] { return rec->channels.size() == 501; }));
+  CHECK(sub.confirmed() == 2);
+  CHECK(sub.connects() == 2);
+  {
+    std::lock_guard lock(rec->mu);
+    REQUIRE(rec->states.size() == 2);
+    CHECK(rec->states[0].first);
+    CHECK(rec->states[1].first);
+  }
+  // The same set again opens nothing; a shorter set closes what left it.
+  sub.Set(&sub, {Local(a.port()), Local(b.port())}, Fast(), rec);
+  sub.Set(&sub, {Local(a.port())}, Fast(), rec);
+  CHECK(sub.confirmed() == 1);
+  sub.Remove(&sub);
+  CHECK(sub.confirmed() == 0);
+  CHECK(sub.connects() == 2);
+}
+
+TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription; it is retried") {
+  auto rec = std::make_shared<Recorder>();
+  std::string expect_cause;
+  Cause cause = Cause::kProtocol;
+  std::unique_ptr<FakeServer> server;
+  SUBCASE("garbage") {
+    server = std::make_unique<FakeServer>(Publisher(kConfirm, "Sgarbage\r\n"));
+    expect_cause = "not a Redis reply";
+  }
+  SUBCASE("a payload beyond the limit") {
+    server = std::make_unique<FakeServer>(Publisher(kConfirm, PMessage("+sdown", std::string(4 << 20, 'x'))));
+    expect_cause = "message larger than";
+  }
+  SUBCASE("refused") {
+    server = std::make_unique<FakeServer>(
+        Publisher("-NOPERM this user has no permissions to run the 'psubscribe' command\r\n", ""));
+    expect_cause = "subscription refused: NOPERM";
+    cause = Cause::kAuth;
+  }
+  Subscriber sub;
+  sub.Set(&sub, {Local(server->port())}, Fast(), rec);
+  // Down at least twice: reconnected after the first failure (with backoff), and failed again.
+  CHECK(rec->Wait([&] {
+    int downs = 0;
+    for (const auto& [up, why] : rec->states) downs += !up;
+    return downs >= 2;
+  }));
+  CHECK(server->accepted() >= 2);
+  std::lock_guard lock(rec->mu);
+  for (const auto& [up, why] : rec->states) {
+    if (up) continue;
+    CHECK(why.cause == cause);
+    CHECK(why.message.find(expect_cause) != std::string::npos);
+  }
+}
+
+TEST_CASE("subscriber: nothing listening is down, retried, and costs no thread per Sentinel") {
+  auto rec = std::make_shared<Recorder>();
+  std::vector<Address> closed;
+  for (int i = 0; i < 20; ++i) {
+    FakeServer probe(FakeServer::Silent());
+    closed.push_back(Local(probe.port()));  // free again once probe is gone
+  }
+  Subscriber sub;
+  const int threads = Threads();
+  sub.Set(&sub, closed, Fast(), rec);
+  CHECK(rec->Wait([&] { return rec->states.size() >= 40; }));
+  CHECK(sub.confirmed() == 0);
+  CHECK(Threads() == threads);
+}
