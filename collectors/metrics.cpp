@@ -148,26 +148,6 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
   out += '\n';
 }
 
-void MetricSink::Add(const Desc& desc, const Labels& labels, double value) {
-  AppendSample(Block(desc), desc.name, labels, value);
-}
-
-void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
-                              std::span<const double> counts, double sum, double count) {
-  std::string& out = Block(desc);
-  const std::string name(desc.name);
-  double cumulative = 0;
-  for (std::size_t i = 0; i < bounds.size() && i < counts.size(); ++i) {
-    cumulative += counts[i];
-    std::string le;
-    AppendValue(le, bounds[i]);
-    AppendSample(out, name + "_bucket", With(labels, "le", le), cumulative);
-  }
-  AppendSample(out, name + "_bucket", With(labels, "le", "+Inf"), count);
-  AppendSample(out, name + "_sum", labels, sum);
-  AppendSample(out, name + "_count", labels, count);
-}
-
 void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
                               std::span<const double> counts, double sum, double count) {
   double cumulative = 0;
