@@ -234,6 +234,8 @@ TEST_CASE("drill: Sentinel versus node: role mismatch, ghost replica, configurat
       },
       60s);
   CHECK_MESSAGE(converged, "the Sentinels did not convert " << topo.data(1) << " back to a replica");
+}
+
 // A failover whose replica reconfiguration stays open: the replica not chosen is paused, so
 // the leader's REPLICAOF to it goes unanswered until Sentinel gives up on it (10 s,
 // SENTINEL_SLAVE_RECONF_TIMEOUT). All that time the leader's SENTINEL MASTER names the old

@@ -131,6 +131,8 @@ TEST_CASE("security: without CONFIG and SLOWLOG in the ACL the nodes are up, tho
   CHECK(count("CONFIG GET not answered") == 3);  // once per node, not per scrape
   CHECK(count("SLOWLOG not answered") == 3);
   CHECK(log.find(pw) == std::string::npos);
+}
+
 TEST_CASE("security: a Sentinel that refuses the event subscription is still polled, and says why once") {
   LocalTopology topo;
   const std::string sentinel_pw = "acl-sentinel-secret-2b7";

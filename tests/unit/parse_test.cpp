@@ -670,6 +670,8 @@ TEST_CASE("ParseSlowlog: recorded replies, an empty slowlog, refusals and wrong 
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Int(1)).ok());
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Int(1), Int(2)})})).ok());
   CHECK_FALSE(rse::collectors::ParseSlowlog(Int(1), Array({Array({Str("1"), Int(2), Int(3)})})).ok());
+}
+
 TEST_CASE("parse: ParseMasterAddr on SENTINEL GET-MASTER-ADDR-BY-NAME replies") {
   auto reply = [](std::string_view bytes) {
     rse::redis::Reply r;
