@@ -267,7 +267,7 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
   int reconf_evaluations = 0;
   WaitFor(
       [&] {
-        for (const auto& a : prometheus.Alerts()) disagreement = disagreement || a.name == "RedisSentinelsDisagreeOnMaster";
+        for (const auto& a : Alerts(prometheus)) disagreement = disagreement || a.name == "RedisSentinelsDisagreeOnMaster";
         in_reconf = prometheus.Value(reconf) == 1;
         reconf_evaluations += in_reconf;
         return reconf_evaluations > 0 && !in_reconf;
@@ -294,13 +294,13 @@ TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverA
   ActiveAlert aborted;
   const bool fired = WaitFor(
       [&] {
-        for (const auto& a : prometheus.Alerts()) {
+        for (const auto& a : Alerts(prometheus)) {
           if (a.name == "RedisFailoverAborted" && a.state == "firing") aborted = a;
         }
         return !aborted.name.empty();
       },
       60s);
-  REQUIRE_MESSAGE(fired, Describe(prometheus.Alerts()));
+  REQUIRE_MESSAGE(fired, Describe(Alerts(prometheus)));
   CHECK(aborted.master_name == topo.options().master_name);
   CHECK(prometheus.Value("sum(redis_sentinel_failovers_total)") == 0);
 }
