@@ -359,6 +359,7 @@ TEST_CASE("discovery with a pin: only the target's Sentinels and nodes inside th
         return "*1\r\n" + FlatArray({"name", "id-2", "ip", "10.9.9.9", "port", "26380", "runid", "id-2"});
       }
       if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
       return std::string("*0\r\n");
     }
     return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
