@@ -141,6 +141,11 @@ std::uint64_t Topology::connects() const {
   return pool_->Connects();
 }
 
+void Topology::Warm(redis::Deadline deadline) {
+  std::lock_guard lock(fetch_mu_);
+  FetchLocked(deadline);
+}
+
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
   std::shared_ptr<InFlight> mine;
   {
@@ -368,7 +373,7 @@ std::vector<std::string> Exporter::Metrics(std::chrono::milliseconds timeout) {
 }
 
 void Exporter::Prefetch() {
-  if (configured_) configured_->Fetch(redis::Clock::now() + config_.timeout);
+  if (configured_) configured_->Warm(redis::Clock::now() + config_.timeout);
 }
 
 std::string Exporter::ProbeRefused(const redis::Address& sentinel) const {

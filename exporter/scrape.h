@@ -41,6 +41,9 @@ class Topology {
   Topology& operator=(const Topology&) = delete;
 
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
+  // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
+  // for it to end and then asks every node itself, never answering with data from before it.
+  void Warm(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
   // Whether a fetch has completed, whatever it found.
