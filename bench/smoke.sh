@@ -53,8 +53,8 @@ if [ -s "$md" ]; then
   grep -q '^| groups (nodes) | metric | ours | theirs | ours / theirs | target | result |$' "$md" ||
     fail "table header missing"
   rows=$(grep -c '^| 1 (6) |' "$md" || true)
-  [ "$rows" -eq 11 ] || fail "expected 11 rows for 1 group, found $rows"
-  bad=$(awk -F'|' '/^\| 1 \(6\) \|/ && $3 !~ /views measured|nodes seen|other processes/ {
+  [ "$rows" -eq 19 ] || fail "expected 19 rows for 1 group, found $rows"
+  bad=$(awk -F'|' '/^\| 1 \(6\) \|/ && $3 !~ /views measured|nodes seen|other processes|connections open at least/ {
           for (i = 4; i <= 5; i++) { v = $i; gsub(/ /, "", v); if (v !~ /^-?[0-9]+(\.[0-9]+)?$/) print $3 ":" v } }' "$md")
   [ -z "$bad" ] || fail "non-numeric cells: $bad"
   results=$(grep -c '| \(PASS\|FAIL\) |$' "$md" || true)
@@ -76,7 +76,7 @@ check nodes 6 6
 check ours.up_nodes 3 3
 check ours.up_sentinels 3 3
 check theirs.up_targets 6 6
-check ours.views 20 20
+check ours.views 200 200
 check theirs.views 10 10
 check ours.failed_requests 0 0
 check theirs.failed_requests 0 0
@@ -97,6 +97,23 @@ check ours.bytes_per_view 1000 100000000
 check ours.hung_reported_down 1 1
 check theirs.hung_reported_down 1 1
 check ours.hung_max_ms 900 60000
+# As Prometheus: gzip asked for and given, one kept-alive connection reused across views.
+check ours.gzip_share 1 1
+check theirs.gzip_share 1 1
+check ours.connects_per_view 0 0.1
+check theirs.connects_per_view 0 0.7
+# The other HTTP modes, and views while idle and slowloris connections are held open.
+check ours.close_identity.cpu_ms_per_view 0 1000
+check theirs.close_identity.cpu_ms_per_view 0.001 1000
+check ours.close_identity.failed_requests 0 0
+check ours.keepalive_identity.failed_requests 0 0
+check ours.close_gzip.failed_requests 0 0
+check ours.hostile_views 10 10
+check ours.hostile_failed_requests 0 0
+check theirs.hostile_failed_requests 0 0
+check ours.hostile_min_open 100 120
+check ours.hostile_server_open 101 130
+check ours.idle_conn_kib -1000 1000
 check theirs.hung_max_ms 900 60000
 
 if [ "$failures" -gt 0 ]; then

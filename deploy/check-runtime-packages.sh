@@ -3,7 +3,7 @@
 # installs and what the .deb depends on) names the Debian package of every shared library the
 # built binary links directly (ELF NEEDED; apt brings their own dependencies), and nothing else. A new library dependency fails here instead of in a
 # container or on a server. The project's private libraries (lib/redis_sentinel_exporter/ beside
-# the binary: the TLS module and civetweb's OpenSSL shims, loaded at run time) count as part of
+# the binary: the TLS module, loaded at run time) count as part of
 # the binary: their NEEDED libraries (OpenSSL) are listed too.
 # Usage: check-runtime-packages.sh EXPORTER_BINARY
 set -euo pipefail

@@ -185,10 +185,9 @@ log "installed exporter as $user on 127.0.0.1:$port: 3 Sentinels and 3 data node
 grep -q 'librse_tls\.so' "/proc/$epid/maps" && fail "the exporter without TLS loaded the TLS module"
 
 # ---------------------------------------------------------------- HTTPS -----------------
-# The installed binary serves HTTPS with Debian 12's civetweb and OpenSSL 3 through the
-# private libssl.so/libcrypto.so shims it finds by its own DT_RPATH: nothing else is set
-# (no LD_LIBRARY_PATH, no libssl-dev needed at run time).
-[ -e /usr/lib/redis_sentinel_exporter/libssl.so ] || fail "the package lacks /usr/lib/redis_sentinel_exporter/libssl.so"
+# The installed binary serves HTTPS through its TLS module, found by its own DT_RPATH: nothing
+# else is set (no LD_LIBRARY_PATH, no libssl-dev needed at run time).
+[ -e /usr/lib/redis_sentinel_exporter/librse_tls.so ] || fail "the package lacks /usr/lib/redis_sentinel_exporter/librse_tls.so"
 (cd "$tmp" && openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
   -subj /CN=exporter -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1) || fail "cannot make a certificate"
 chmod 0644 "$tmp/tls.key" "$tmp/tls.crt"

@@ -186,9 +186,21 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
                            cxxopts::value<std::string>()->default_value(":9355"))
     ("web.config.file", "Exporter-toolkit web configuration (YAML): tls_server_config and basic_auth_users "
                         "(bcrypt). Same format as node_exporter's.", cxxopts::value<std::string>()->default_value(""))
-    ("web.max-requests", "Requests served at once (HTTP worker threads). Concurrent "
+    ("web.max-requests", "Requests handled at once (worker threads). Concurrent "
                          "scrapes of one topology share a single collection; more wait in the queue.",
                          cxxopts::value<int>()->default_value("16"))
+    ("web.max-connections", "Open HTTP connections at most; at the cap the longest-idle connection that has "
+                            "not sent a complete request is closed for a new one.",
+                            cxxopts::value<int>()->default_value("1024"))
+    ("web.max-header-bytes", "Largest request head (request line and headers) accepted; larger ones get 431.",
+                             cxxopts::value<int>()->default_value("16384"))
+    ("web.read-header-timeout", "Time a client has to send a whole request head once it has started "
+                                "(and for the TLS handshake); then 408 and the connection is closed.",
+                                cxxopts::value<std::string>()->default_value("10s"))
+    ("web.idle-timeout", "Time a kept-alive connection may wait for its next request.",
+                         cxxopts::value<std::string>()->default_value("2m"))
+    ("web.write-timeout", "Time to write one response to a client that reads slowly.",
+                          cxxopts::value<std::string>()->default_value("1m"))
     ("web.telemetry-path", "Path under which to expose the topology's metrics.",
                            cxxopts::value<std::string>()->default_value("/metrics"))
     ("log.level", "Log level: debug, info, warn or error.", cxxopts::value<std::string>()->default_value("info"))
@@ -308,14 +320,31 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
       auto web = LoadWebConfig(file, error);
       if (!web) return fail(error);
       cfg.web = std::move(*web);
+      cfg.web_config_file = file;
     }
     cfg.web_max_requests = parsed["web.max-requests"].as<int>();
     if (cfg.web_max_requests < 1 || cfg.web_max_requests > 1024) return fail("--web.max-requests must be 1 to 1024");
+    const int max_connections = parsed["web.max-connections"].as<int>();
+    if (max_connections < 1 || max_connections > 1000000) return fail("--web.max-connections must be 1 to 1000000");
+    cfg.web_max_connections = static_cast<std::size_t>(max_connections);
+    const int max_header = parsed["web.max-header-bytes"].as<int>();
+    if (max_header < 1024 || max_header > 1024 * 1024) return fail("--web.max-header-bytes must be 1024 to 1048576");
+    cfg.web_max_header_bytes = static_cast<std::size_t>(max_header);
+    for (auto [flag, field] : {std::pair{"web.read-header-timeout", &cfg.web_read_header_timeout},
+                               std::pair{"web.idle-timeout", &cfg.web_idle_timeout},
+                               std::pair{"web.write-timeout", &cfg.web_write_timeout}}) {
+      auto d = ParseDuration(parsed[flag].as<std::string>());
+      if (!d || d->count() <= 0) {
+        return fail(std::string("--") + flag + ": '" + parsed[flag].as<std::string>() +
+                    "' is not a positive duration such as 10s");
+      }
+      *field = *d;
+    }
     cfg.telemetry_path = parsed["web.telemetry-path"].as<std::string>();
     if (cfg.telemetry_path.empty() || cfg.telemetry_path.front() != '/') {
       return fail("--web.telemetry-path must start with '/'");
     }
-    for (const char* reserved : {"/", "/-/healthy", "/probe"}) {
+    for (const char* reserved : {"/", "/-/healthy", "/-/ready", "/probe"}) {
       if (cfg.telemetry_path == reserved) return fail("--web.telemetry-path cannot be " + std::string(reserved));
     }
     cfg.log_level = parsed["log.level"].as<std::string>();

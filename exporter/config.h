@@ -31,8 +31,14 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds timeout_offset{500};
   std::string listen_address = ":9355";
-  WebConfig web;  // --web.config.file: TLS and basic auth for our own HTTP server
-  int web_max_requests = 16;  // HTTP worker threads: concurrent requests served at once
+  std::string web_config_file;  // --web.config.file, re-read when it changes
+  WebConfig web;                // as loaded at startup: TLS and basic auth for our own HTTP server
+  int web_max_requests = 16;    // requests handled at once (worker threads)
+  std::size_t web_max_connections = 1024;
+  std::size_t web_max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds web_read_header_timeout{10000};
+  std::chrono::milliseconds web_idle_timeout{120000};
+  std::chrono::milliseconds web_write_timeout{60000};
   std::string telemetry_path = "/metrics";
   std::string log_level = "info";
   std::string log_format = "logfmt";

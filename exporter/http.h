@@ -1,16 +1,20 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "exporter/scrape.h"
 #include "exporter/web_config.h"
-
-struct mg_context;
-struct mg_connection;
+#include "http/server.h"
 
 namespace rse {
 
-// The HTTP front end (civetweb): /, the telemetry path, /-/healthy and /probe.
+// The exporter's endpoints on the HTTP front (http/server.h): /, the telemetry path, /probe,
+// /-/healthy and /-/ready, behind the web configuration's TLS and basic auth, which are re-read
+// when their files change.
 class HttpServer {
  public:
   explicit HttpServer(Exporter& exporter);
@@ -22,19 +26,22 @@ class HttpServer {
   bool Start(std::string& error);
   void Stop();
   // The port actually bound (useful with port 0).
-  int port() const;
+  int port() const { return server_.port(); }
+  const http::ServerStats& stats() const { return server_.stats(); }
 
  private:
-  static int Handle(mg_connection* conn, void* self);
-  int Dispatch(mg_connection* conn);
-  std::chrono::milliseconds Timeout(mg_connection* conn) const;
+  http::Response Handle(const http::Request& request);
+  http::Response Route(const http::Request& request);
+  std::chrono::milliseconds Timeout(const http::Request& request) const;
+  void WatchWebConfig();
 
   Exporter& exporter_;
-  BasicAuth auth_;
-  mg_context* ctx_ = nullptr;
+  WebConfigWatcher web_;
+  http::Server server_;
+  std::mutex watch_mu_;  // guards stop_watching_
+  std::condition_variable watch_cv_;
+  bool stop_watching_ = false;
+  std::thread watcher_;  // re-reads --web.config.file when it changes; only with a file
 };
-
-// ":9355" -> civetweb's "9355"; "127.0.0.1:9355" and "[::1]:9355" pass through.
-std::string CivetListeningPort(const std::string& listen_address);
 
 }  // namespace rse

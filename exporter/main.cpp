@@ -1,8 +1,10 @@
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "exporter/check.h"
 #include "exporter/config.h"
@@ -77,13 +79,23 @@ int main(int argc, char** argv) {
                                    {"redis_auth", cfg.redis_credentials.password.empty() ? "no" : "yes"},
                                    {"sentinel_auth", cfg.sentinel_credentials.password.empty() ? "no" : "yes"}});
 
+  // Each HTTP connection is a descriptor: take the hard limit, as Go programs do, so that
+  // --web.max-connections and not the soft limit (often 1024) decides how many are served.
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+
   rse::Exporter exporter(cfg);
   rse::HttpServer server(exporter);
+  exporter.SetHttpStats(&server.stats());
   std::string error;
   if (!server.Start(error)) {
     rse::log::Error("cannot start the HTTP server", {{"err", error}});
     return 1;
   }
+  // /-/ready turns 200 once this first fetch completes, without waiting for a scrape.
+  std::thread prefetch([&exporter] { exporter.Prefetch(); });
   std::string host = cfg.listen_address.substr(0, cfg.listen_address.rfind(':'));
   if (host.empty()) host = "0.0.0.0";
   const std::string listening = host + ":" + std::to_string(server.port());
@@ -95,5 +107,6 @@ int main(int argc, char** argv) {
   int sig = WaitForSignal();
   rse::log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.Stop();
+  prefetch.join();
   return 0;
 }

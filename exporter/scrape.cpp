@@ -141,6 +141,11 @@ std::uint64_t Topology::connects() const {
   return pool_->Connects();
 }
 
+void Topology::Warm(redis::Deadline deadline) {
+  std::lock_guard lock(fetch_mu_);
+  FetchLocked(deadline);
+}
+
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
   std::shared_ptr<InFlight> mine;
   {
@@ -228,6 +233,7 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   events_->ObserveAgreedMasters(collectors::AgreedMasters(collectors::AnalyzeGroups(*snap)), UnixNow(),
                                 redis::Clock::now());
   snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
+  fetched_.store(true);
   return snap;
 }
 
@@ -277,6 +283,17 @@ const collectors::Desc kCollectorDuration{"redis_sentinel_exporter_collector_dur
                                           "Seconds each collector took to build its metrics."};
 const collectors::Desc kCollectorSuccess{"redis_sentinel_exporter_collector_success",
                                          "1 when the collector built its metrics without a problem."};
+const collectors::Desc kHttpConnections{"redis_sentinel_exporter_http_connections",
+                                        "HTTP connections open now, idle ones included."};
+const collectors::Desc kHttpAccepted{"redis_sentinel_exporter_http_connections_accepted_total",
+                                     "HTTP connections accepted.", prometheus::MetricType::Counter};
+const collectors::Desc kHttpClosed{"redis_sentinel_exporter_http_connections_closed_total",
+                                   "HTTP connections closed, by reason: client_closed (or done), header_timeout, "
+                                   "idle_timeout, write_timeout, evicted (at --web.max-connections), bad_request, "
+                                   "tls_error, server_closed.",
+                                   prometheus::MetricType::Counter};
+const collectors::Desc kHttpRequests{"redis_sentinel_exporter_http_requests_total",
+                                     "Complete HTTP requests handed to a handler.", prometheus::MetricType::Counter};
 const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
 const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
 
@@ -343,7 +360,20 @@ std::vector<std::string> Exporter::Metrics(std::chrono::milliseconds timeout) {
   }
   sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
   sink.Add(kScrapeDuration, {}, SecondsSince(start));
+  if (const http::ServerStats* h = http_stats_) {
+    sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
+    sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));
+    for (int r = 0; r < http::ServerStats::kCloseReasons; ++r) {
+      sink.Add(kHttpClosed, {{"reason", http::ServerStats::CloseName(r)}},
+               static_cast<double>(h->closed[r].load(std::memory_order_relaxed)));
+    }
+    sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
+  }
   return sink.Take();
+}
+
+void Exporter::Prefetch() {
+  if (configured_) configured_->Warm(redis::Clock::now() + config_.timeout);
 }
 
 std::string Exporter::ProbeRefused(const redis::Address& sentinel) const {

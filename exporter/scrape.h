@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "collectors/snapshot.h"
 #include "exporter/config.h"
 #include "exporter/discovery.h"
+#include "http/server.h"
 #include "redis/connection.h"
 #include "redis/subscriber.h"
 
@@ -39,8 +41,13 @@ class Topology {
   Topology& operator=(const Topology&) = delete;
 
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
+  // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
+  // for it to end and then asks every node itself, never answering with data from before it.
+  void Warm(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
+  // Whether a fetch has completed, whatever it found.
+  bool fetched() const { return fetched_.load(); }
   // The events received, newest last (the /events endpoint).
   std::vector<collectors::RecordedEvent> RecentEvents() const;
 
@@ -55,6 +62,7 @@ class Topology {
   std::shared_ptr<struct InFlight> in_flight_;
   std::shared_ptr<detail::ConnectionPool> pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  std::atomic<bool> fetched_{false};
   redis::Subscriber* subscriber_;
   // Failovers and events: outlives scrapes, dies with the topology.
   std::shared_ptr<collectors::EventState> events_;
@@ -75,6 +83,13 @@ class Exporter {
                                  std::chrono::milliseconds timeout);
   // Why /probe must refuse `sentinel` (HTTP 403, this as the body); empty when it may probe it.
   std::string ProbeRefused(const redis::Address& sentinel) const;
+  // /-/ready: true once the configured topology has been fetched once (whatever it found: a
+  // Sentinel being down is what the metrics are for), or at once without one.
+  bool Ready() const { return !configured_ || configured_->fetched(); }
+  // One fetch of the configured topology (at startup, so readiness does not wait for a scrape).
+  void Prefetch();
+  // The HTTP front's counters, rendered with the exporter's own metrics. Must outlive this.
+  void SetHttpStats(const http::ServerStats* stats) { http_stats_ = stats; }
 
   const Config& config() const { return config_; }
   // The configured topology's recent events as a JSON document (the /events endpoint).
@@ -92,6 +107,7 @@ class Exporter {
   std::unique_ptr<redis::Subscriber> subscriber_;
   std::mutex collect_mu_;  // collectors may keep state between scrapes
   std::unique_ptr<Topology> configured_;
+  const http::ServerStats* http_stats_ = nullptr;
   std::mutex probe_mu_;
   using ProbeKey = std::tuple<std::string, std::string, std::string>;  // binding, sentinel, master
   std::map<ProbeKey, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>> probes_;

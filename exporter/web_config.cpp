@@ -1,6 +1,7 @@
 #include "exporter/web_config.h"
 
 #include <crypt.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <cstdint>
@@ -163,11 +164,16 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
     error = "--web.config.file: " + path + ": " + e.what();
     return std::nullopt;
   }
+  cfg.files.push_back(path);
   if (cfg.tls) {
-    // Load the files once now so that a bad path fails at startup, not at the first request.
-    if (!redis::ApplyServerTls(nullptr, ServerOptions(*cfg.tls), error)) {
+    // The files are loaded now, so a bad path fails here and not at the first request.
+    cfg.tls_context = redis::ServerTlsContext::Create(ServerOptions(*cfg.tls), error);
+    if (!cfg.tls_context) {
       error = "--web.config.file: " + error;
       return std::nullopt;
+    }
+    for (const auto* f : {&cfg.tls->cert_file, &cfg.tls->key_file, &cfg.tls->client_ca_file}) {
+      if (!f->empty()) cfg.files.push_back(*f);
     }
   }
   if (!cfg.basic_auth_users.empty()) {
@@ -182,13 +188,60 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
   return cfg;
 }
 
-bool ConfigureServerTls(void* ssl_ctx, const WebConfig::Tls& tls, std::string& error) {
-  return redis::ApplyServerTls(ssl_ctx, ServerOptions(tls), error);
+WebConfigWatcher::WebConfigWatcher(std::string path, WebConfig initial) : path_(std::move(path)) {
+  current_.tls = initial.tls_context;
+  if (!initial.basic_auth_users.empty()) current_.auth = std::make_shared<BasicAuth>(initial.basic_auth_users);
+  files_ = initial.files;
+  stamps_ = Stamps(files_);
 }
 
-bool BasicAuth::Check(const char* header) {
+WebConfigWatcher::Current WebConfigWatcher::current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+std::vector<WebConfigWatcher::Stamp> WebConfigWatcher::Stamps(const std::vector<std::string>& files) {
+  std::vector<Stamp> out;
+  for (const auto& f : files) {
+    Stamp s;
+    struct stat st {};
+    if (stat(f.c_str(), &st) == 0) {
+      s.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+      s.size = static_cast<long long>(st.st_size);
+      s.inode = static_cast<long long>(st.st_ino);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+WebConfigWatcher::Change WebConfigWatcher::Poll(std::string& error) {
+  if (path_.empty()) return Change::kNone;
+  std::vector<std::string> files;
+  {
+    std::lock_guard lock(mu_);
+    files = files_;
+    if (Stamps(files) == stamps_) return Change::kNone;
+  }
+  // A file written in place may be caught half-written; the next change (or its last write)
+  // loads it again, and a failed load keeps the old configuration meanwhile.
+  auto stamps = Stamps(files);
+  auto loaded = LoadWebConfig(path_, error);
+  std::lock_guard lock(mu_);
+  if (!loaded) {
+    stamps_ = std::move(stamps);  // reported once; retried when a file changes again
+    return Change::kFailed;
+  }
+  current_.tls = loaded->tls_context;
+  current_.auth = loaded->basic_auth_users.empty() ? nullptr : std::make_shared<BasicAuth>(loaded->basic_auth_users);
+  files_ = loaded->files;
+  stamps_ = Stamps(files_);
+  return Change::kReloaded;
+}
+
+bool BasicAuth::Check(const std::string* header) {
   if (header == nullptr) return false;
-  std::string value(header);
+  const std::string& value = *header;
   if (value.rfind("Basic ", 0) != 0) return false;
   std::string decoded = Base64Decode(value.substr(6));
   auto colon = decoded.find(':');

@@ -15,9 +15,13 @@
 //     prometheus: $2b$10$...         # bcrypt hashes, checked with the system's crypt(3)
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "redis/tls.h"
 
 namespace rse {
 
@@ -31,7 +35,9 @@ struct WebConfig {
     int max_version = 0;
   };
   std::optional<Tls> tls;
+  std::shared_ptr<const redis::ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+  std::vector<std::string> files;  // the YAML file and every file it names, watched for changes
 };
 
 // Parses and validates the file; unknown keys and bad values are errors naming the key.
@@ -45,8 +51,9 @@ class BasicAuth {
  public:
   explicit BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
   bool enabled() const { return !users_.empty(); }
-  // `header`: the value of the Authorization header, or null.
-  bool Check(const char* header);
+  // `header`: the value of the Authorization header, or null. A password not verified before
+  // costs a bcrypt run (tens of milliseconds): call from a worker thread, not an event loop.
+  bool Check(const std::string* header);
 
  private:
   std::map<std::string, std::string> users_;
@@ -54,8 +61,36 @@ class BasicAuth {
   std::map<std::string, std::string> verified_;  // user -> SHA-256 of the last good password
 };
 
-// Applies the TLS settings to civetweb's OpenSSL context (its init_ssl callback).
-// Returns false with `error` set.
-bool ConfigureServerTls(void* ssl_ctx, const WebConfig::Tls& tls, std::string& error);
+// The web configuration in force, re-read when the file or a certificate, key or CA file it
+// names changes, so certificates rotate without a restart (as exporter-toolkit does). A new
+// file that fails to load leaves the old configuration in force and is reported once.
+// Thread-safe.
+class WebConfigWatcher {
+ public:
+  // `path` empty: no file, plain HTTP without auth, nothing to watch.
+  WebConfigWatcher(std::string path, WebConfig initial);
+
+  struct Current {
+    std::shared_ptr<const redis::ServerTlsContext> tls;  // null: plain HTTP
+    std::shared_ptr<BasicAuth> auth;                     // null: no basic auth
+  };
+  Current current() const;
+  enum class Change { kNone, kReloaded, kFailed };
+  // Looks at the files; on a change loads them. kFailed sets `error` (the old config stays).
+  Change Poll(std::string& error);
+
+ private:
+  struct Stamp {
+    long long mtime_ns = 0, size = -1, inode = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  static std::vector<Stamp> Stamps(const std::vector<std::string>& files);
+
+  const std::string path_;
+  mutable std::mutex mu_;  // guards everything below
+  Current current_;
+  std::vector<std::string> files_;
+  std::vector<Stamp> stamps_;  // of files_ when last loaded (or last failed)
+};
 
 }  // namespace rse

@@ -54,9 +54,11 @@ std::shared_ptr<const TlsContext> TlsContext::Create(const TlsOptions& options, 
   return module->NewClientContext(options, error);
 }
 
-bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error) {
+std::shared_ptr<const ServerTlsContext> ServerTlsContext::Create(const ServerTlsOptions& options,
+                                                                  std::string& error) {
   const TlsModule* module = Module(error);
-  return module != nullptr && module->ApplyServerTls(ssl_ctx, options, error);
+  if (module == nullptr) return nullptr;
+  return module->NewServerContext(options, error);
 }
 
 std::string Sha256(std::string_view data, std::string& error) {

@@ -40,6 +40,8 @@ class TlsSession {
   virtual Result Handshake(std::string& error) = 0;
   virtual Result Read(char* buf, std::size_t len, std::size_t& n, std::string& error) = 0;
   virtual Result Write(const char* data, std::size_t len, std::size_t& n, std::string& error) = 0;
+  // Sends close_notify if the socket takes it now, without waiting for the peer's.
+  virtual void Shutdown() = 0;
 };
 
 // A client context built once from the options, shared by every connection.
@@ -65,8 +67,7 @@ class TlsContext {
   TlsOptions options_;
 };
 
-// HTTPS of the exporter's own endpoint (--web.config.file): civetweb makes the OpenSSL server
-// context, these settings go into it through the same module.
+// HTTPS of the exporter's own endpoint (--web.config.file), served by http/server.cpp.
 struct ServerTlsOptions {
   enum class ClientAuth { kNone, kRequest, kRequireAny, kVerifyIfGiven, kRequireAndVerify };
   std::string cert_file;
@@ -77,9 +78,18 @@ struct ServerTlsOptions {
   int max_version = 0;  // 0: the library's highest
 };
 
-// Applies `options` to `ssl_ctx` (an SSL_CTX*); with a null `ssl_ctx`, to a context of its own,
-// to check the files at startup. False with `error` set.
-bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error);
+// A server context built once from the options (certificate, key, client CAs and verify mode
+// loaded when it is made), shared by every accepted connection. A certificate rotation builds a
+// new context; sessions already made keep the old one alive.
+class ServerTlsContext {
+ public:
+  // Null with `error` set when the module cannot be loaded or a file is bad.
+  static std::shared_ptr<const ServerTlsContext> Create(const ServerTlsOptions& options, std::string& error);
+  virtual ~ServerTlsContext() = default;
+  // A session that answers the handshake on the accepted non-blocking socket `fd`
+  // (TlsSession::Handshake runs the server side). Null with `error` set.
+  virtual std::unique_ptr<TlsSession> NewSession(int fd, std::string& error) const = 0;
+};
 
 // SHA-256 of `data` (32 bytes), from OpenSSL through the module; "" with `error` set when the
 // module cannot be loaded. Basic auth keeps digests of verified passwords, never the passwords.

@@ -16,7 +16,8 @@ namespace rse::redis {
 class TlsModule {
  public:
   virtual std::unique_ptr<TlsContext> NewClientContext(const TlsOptions& options, std::string& error) const = 0;
-  virtual bool ApplyServerTls(void* ssl_ctx, const ServerTlsOptions& options, std::string& error) const = 0;
+  virtual std::unique_ptr<ServerTlsContext> NewServerContext(const ServerTlsOptions& options,
+                                                             std::string& error) const = 0;
   virtual std::string LastError() const = 0;
   virtual std::string Sha256(std::string_view data) const = 0;
 
@@ -26,7 +27,7 @@ class TlsModule {
 
 // The classes above cross the module boundary as C++ objects, so binary and module must come
 // from the same sources: bump this whenever tls.h or this file changes a type or a signature.
-inline constexpr unsigned kTlsModuleVersion = 2;
+inline constexpr unsigned kTlsModuleVersion = 3;
 inline constexpr char kTlsModuleFile[] = "librse_tls.so";
 inline constexpr char kTlsModuleEntry[] = "rse_tls_module";
 

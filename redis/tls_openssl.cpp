@@ -29,14 +29,15 @@ int Clamp(std::size_t len) { return len > INT_MAX ? INT_MAX : static_cast<int>(l
 
 class OpenSslSession final : public TlsSession {
  public:
-  explicit OpenSslSession(SSL* ssl) : ssl_(ssl) {}
+  // `server`: the handshake answers a client (SSL_accept) instead of starting one.
+  OpenSslSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {}
   ~OpenSslSession() override { SSL_free(ssl_); }
   OpenSslSession(const OpenSslSession&) = delete;
   OpenSslSession& operator=(const OpenSslSession&) = delete;
 
   Result Handshake(std::string& error) override {
     ERR_clear_error();
-    int r = SSL_connect(ssl_);
+    int r = server_ ? SSL_accept(ssl_) : SSL_connect(ssl_);
     if (r == 1) return Result::kOk;
     int err = SSL_get_error(ssl_, r);
     if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
@@ -44,8 +45,11 @@ class OpenSslSession final : public TlsSession {
     error = OpenSslErrorText();
     long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
-    if (error.empty()) error = err == SSL_ERROR_SYSCALL ? "connection closed during the handshake (not a TLS port?)"
-                                                        : "handshake failed";
+    if (error.empty()) {
+      error = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
+                  ? (server_ ? "connection closed during the handshake" : "connection closed during the handshake (not a TLS port?)")
+                  : "handshake failed";
+    }
     return Result::kError;
   }
 
@@ -59,6 +63,12 @@ class OpenSslSession final : public TlsSession {
     ERR_clear_error();
     int r = SSL_write(ssl_, data, Clamp(len));
     return Outcome(r, n, error);
+  }
+
+  void Shutdown() override {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
   }
 
  private:
@@ -77,6 +87,7 @@ class OpenSslSession final : public TlsSession {
   }
 
   SSL* ssl_;
+  const bool server_;
 };
 
 class OpenSslContext final : public TlsContext {
@@ -91,7 +102,7 @@ class OpenSslContext final : public TlsContext {
       error = "cannot start TLS: " + OpenSslErrorText();
       return nullptr;
     }
-    auto session = std::make_unique<OpenSslSession>(ssl);
+    auto session = std::make_unique<OpenSslSession>(ssl, false);
     if (SSL_set_fd(ssl, fd) != 1) {
       error = "cannot start TLS: " + OpenSslErrorText();
       return nullptr;
@@ -108,6 +119,32 @@ class OpenSslContext final : public TlsContext {
         error = "cannot set the name to verify: " + OpenSslErrorText();
         return nullptr;
       }
+    }
+    return session;
+  }
+
+ private:
+  SSL_CTX* ctx_;
+};
+
+class OpenSslServerContext final : public ServerTlsContext {
+ public:
+  explicit OpenSslServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  ~OpenSslServerContext() override { SSL_CTX_free(ctx_); }
+  OpenSslServerContext(const OpenSslServerContext&) = delete;
+  OpenSslServerContext& operator=(const OpenSslServerContext&) = delete;
+
+  std::unique_ptr<TlsSession> NewSession(int fd, std::string& error) const override {
+    ERR_clear_error();
+    SSL* ssl = SSL_new(ctx_);  // holds a reference on ctx_: a rotated context lives on with it
+    if (ssl == nullptr) {
+      error = "cannot start TLS: " + OpenSslErrorText();
+      return nullptr;
+    }
+    auto session = std::make_unique<OpenSslSession>(ssl, true);
+    if (SSL_set_fd(ssl, fd) != 1) {
+      error = "cannot start TLS: " + OpenSslErrorText();
+      return nullptr;
     }
     return session;
   }
@@ -157,33 +194,36 @@ class OpenSslModule final : public TlsModule {
     return out;
   }
 
-  bool ApplyServerTls(void* raw, const ServerTlsOptions& tls, std::string& error) const override {
+  std::unique_ptr<ServerTlsContext> NewServerContext(const ServerTlsOptions& tls, std::string& error) const override {
     ERR_clear_error();
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> own(nullptr, SSL_CTX_free);
-    auto* ctx = static_cast<SSL_CTX*>(raw);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == nullptr) {
-      own.reset(SSL_CTX_new(TLS_server_method()));
-      ctx = own.get();
-      if (ctx == nullptr) {
-        error = "cannot create a TLS context: " + OpenSslErrorText();
-        return false;
-      }
+      error = "cannot create a TLS context: " + OpenSslErrorText();
+      return nullptr;
     }
+    auto out = std::make_unique<OpenSslServerContext>(ctx);
+    // Idle connections keep no read or write buffers: a thousand idle HTTPS clients must cost
+    // kilobytes each, not the 34 KiB OpenSSL keeps per session otherwise.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
       error = "cannot load cert_file " + tls.cert_file + ": " + OpenSslErrorText();
-      return false;
+      return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
       error = "cannot load key_file " + tls.key_file + " (or it does not match cert_file): " + OpenSslErrorText();
-      return false;
+      return nullptr;
     }
-    SSL_CTX_set_min_proto_version(ctx, tls.min_version != 0 ? tls.min_version : TLS1_2_VERSION);
-    if (tls.max_version != 0) SSL_CTX_set_max_proto_version(ctx, tls.max_version);
+    if (SSL_CTX_set_min_proto_version(ctx, tls.min_version != 0 ? tls.min_version : TLS1_2_VERSION) != 1 ||
+        (tls.max_version != 0 && SSL_CTX_set_max_proto_version(ctx, tls.max_version) != 1)) {
+      error = "cannot set the TLS protocol versions: " + OpenSslErrorText();
+      return nullptr;
+    }
     if (!tls.client_ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
         error = "cannot load client_ca_file " + tls.client_ca_file + ": " + OpenSslErrorText();
-        return false;
+        return nullptr;
       }
       if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str())) {
         SSL_CTX_set_client_CA_list(ctx, names);
@@ -200,7 +240,10 @@ class OpenSslModule final : public TlsModule {
     const bool accept_any = tls.client_auth == Auth::kRequest || tls.client_auth == Auth::kRequireAny;
     SSL_verify_cb accept_all = [](int, X509_STORE_CTX*) { return 1; };
     SSL_CTX_set_verify(ctx, mode, accept_any ? accept_all : nullptr);
-    return true;
+    // Session resumption would need a context id shared across rotations; every handshake is full.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    return out;
   }
 
   std::string LastError() const override { return OpenSslErrorText(); }

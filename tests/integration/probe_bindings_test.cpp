@@ -105,6 +105,7 @@ std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node_port) 
     if (argv.size() > 2 && argv[2] != name) return "-ERR No such master with that name\r\n";
     if (argv[1] == "MASTER") return master;
     if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
+    if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
     return "*0\r\n";
   });
 }

@@ -164,7 +164,7 @@ TEST_CASE("TLS: a certificate file that cannot be loaded is a startup error") {
 }
 
 // libcrypto.so.3 and libssl.so.3 cost an idle exporter 1.7 MB of resident memory; only TLS to
-// Redis or Sentinel (the TLS module) or HTTPS (civetweb's own dlopen) may bring them in.
+// Redis or Sentinel, or HTTPS (both through the TLS module) may bring them in.
 TEST_CASE("TLS: an exporter without TLS maps no OpenSSL, neither for scrapes nor for its web server") {
   ExporterProcess exporter({"--sentinel.addr=127.0.0.1:1", "--redis.timeout=1s"});
   CHECK(exporter.Get("/metrics").status == 200);
@@ -174,7 +174,7 @@ TEST_CASE("TLS: an exporter without TLS maps no OpenSSL, neither for scrapes nor
   INFO("mapped:\n" << libs);
   INFO("the binary's NEEDED:\n" << needed);
   REQUIRE(Maps(needed, "libc.so"));
-  // Nothing of the private library directory: neither the TLS module nor civetweb's shims.
+  // Nothing of the private library directory: not the TLS module.
   CHECK_FALSE(Maps(libs, "/lib/redis_sentinel_exporter/"));
   CHECK_FALSE(Maps(needed, "libcrypto"));
   CHECK_FALSE(Maps(needed, "libssl"));

@@ -1,9 +1,13 @@
 // --web.config.file: HTTPS, client certificates and basic auth in the exporter-toolkit format,
 // exercised with curl and certificates made by the test.
+#include <arpa/inet.h>
 #include <crypt.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -126,4 +130,88 @@ TEST_CASE("web config: mistakes are startup errors that name the key") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find(c.says) != std::string::npos);
   }
+}
+
+namespace {
+
+// The subject of the certificate the exporter presents now, or "" when no handshake completes.
+std::string PresentedSubject(const WebFixture& f, int port) {
+  auto r = Run({"sh", "-c", "timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                                " </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null"},
+               EnvWith({}), std::chrono::seconds(10));
+  (void)f;
+  return r.out;
+}
+
+template <typename Pred>
+bool Within(std::chrono::seconds timeout, Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
+
+}  // namespace
+
+TEST_CASE("web config: a rotated certificate is served without a restart; a broken file keeps the old one") {
+  WebFixture f;
+  f.Sh("cp server.crt a.crt && cp server.key a.key");
+  f.Sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout b.key -out b.crt -days 2 -subj /CN=rotated");
+  const std::string config = f.Write("web.yml", "tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n");
+  f.Sh("cp a.crt live.crt && cp a.key live.key");
+  ExporterProcess exporter({"--web.config.file=" + config});
+  const int port = exporter.port();
+  CHECK(PresentedSubject(f, port).find("CN = exporter") != std::string::npos);
+
+  // Rotation as cert-manager or a deploy does it: new files under the same names.
+  f.Sh("cp b.key live.key.new && cp b.crt live.crt.new && mv live.key.new live.key && mv live.crt.new live.crt");
+  CHECK(Within(std::chrono::seconds(15), [&] { return PresentedSubject(f, port).find("CN = rotated") != std::string::npos; }));
+  CHECK(exporter.Log().find("web configuration reloaded") != std::string::npos);
+
+  // A broken file: an error in the log, and the certificate in force stays.
+  f.Write("web.yml", "tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n  oops: 1\n");
+  CHECK(Within(std::chrono::seconds(15), [&] {
+    return exporter.Log().find("web configuration not reloaded") != std::string::npos;
+  }));
+  CHECK(exporter.Log().find("unknown key 'oops'") != std::string::npos);
+  CHECK(PresentedSubject(f, port).find("CN = rotated") != std::string::npos);
+
+  // Fixed again, now with basic auth: it takes effect too.
+  f.Write("web.yml", "tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\nbasic_auth_users:\n  p: '" +
+                         Bcrypt("rotate-secret") + "'\n");
+  CHECK(Within(std::chrono::seconds(15), [&] { return f.Curl(port, {"-k"}) == "401"; }));
+  CHECK(f.Curl(port, {"-k", "-u", "p:rotate-secret"}) == "200");
+  CHECK(exporter.Running());
+}
+
+TEST_CASE("HTTP: gzip for clients that ask, /-/ready after the first collection") {
+  // A Sentinel that accepts and never answers: the first collection takes the whole timeout.
+  int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(listen(silent, 16) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string sentinel = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  ExporterProcess exporter({"--sentinel.addr=" + sentinel, "--redis.timeout=4s"});
+  CHECK(exporter.Get("/-/ready").status == 503);
+  CHECK(exporter.Get("/-/healthy").status == 200);
+  CHECK(Within(std::chrono::seconds(15), [&] { return exporter.Get("/-/ready").status == 200; }));
+
+  auto plain = exporter.Get("/metrics");
+  auto zipped = exporter.Get("/metrics", {"Accept-Encoding: gzip"});
+  REQUIRE(zipped.status == 200);
+  CHECK(zipped.headers.find("Content-Encoding: gzip") != std::string::npos);
+  CHECK(plain.headers.find("Content-Encoding") == std::string::npos);
+  REQUIRE(zipped.body.size() > 2);
+  CHECK(static_cast<unsigned char>(zipped.body[0]) == 0x1f);
+  CHECK(static_cast<unsigned char>(zipped.body[1]) == 0x8b);
+  CHECK(zipped.body.size() < plain.body.size());
+  close(silent);
 }

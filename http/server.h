@@ -1,0 +1,97 @@
+#pragma once
+
+// The exporter's HTTP front: one event-loop thread (epoll) owns every connection, reads and
+// parses request heads under a deadline, runs TLS, writes responses and keeps connections alive.
+// No thread is given to a connection that has not sent a complete request: a complete request
+// is handed to a small pool of worker threads (a scrape may block for its whole deadline), and
+// the response goes back to the loop to be written without blocking it. So idle, slow or
+// hostile clients cost a few hundred bytes each, never a thread (bench/README.md, "HTTP front").
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "http/request.h"
+#include "redis/tls.h"
+
+namespace rse::http {
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::vector<std::string> body;  // pieces, sent in order without being joined
+
+  static Response Text(int status, std::string text);
+};
+
+// Runs on a worker thread for each complete request and may block. Must not throw; an
+// exception that escapes is answered with 500 and logged.
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string listen_address = ":9355";  // ":port" listens on every address, IPv6 and IPv4
+  std::size_t max_connections = 1024;    // at the cap, the longest-idle reading connection is closed
+  Limits limits;
+  std::chrono::milliseconds read_header_timeout{10000};  // from a head's first byte to its last
+  std::chrono::milliseconds idle_timeout{120000};        // between requests on a kept-alive connection
+  std::chrono::milliseconds write_timeout{60000};        // to write one response
+  int max_handlers = 16;                                 // requests handled at once; more wait
+  int gzip_min_bytes = 1024;  // smaller bodies are sent as they are
+};
+
+// Counters for the exporter's own metrics; read with relaxed loads.
+struct ServerStats {
+  enum Close { kClientClosed, kHeaderTimeout, kIdleTimeout, kWriteTimeout, kEvicted, kBadRequest, kTlsError,
+               kServerClosed, kCloseReasons };
+  static const char* CloseName(int reason);
+  std::atomic<std::int64_t> open{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> closed[kCloseReasons] = {};
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();  // Stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Switches HTTPS on (a context), off (null) or to a new certificate, for connections accepted
+  // from now on. Thread-safe.
+  void SetTls(std::shared_ptr<const redis::ServerTlsContext> tls);
+  // Binds and starts the loop thread; false with `error` naming the failing call.
+  bool Start(std::string& error);
+  // Closes every connection and waits for running handlers to return.
+  void Stop();
+  int port() const { return port_; }
+  const ServerStats& stats() const { return stats_; }
+
+ private:
+  class Loop;
+  ServerOptions options_;
+  Handler handler_;
+  ServerStats stats_;
+  std::mutex tls_mu_;
+  std::shared_ptr<const redis::ServerTlsContext> tls_;  // guarded by tls_mu_
+  std::unique_ptr<Loop> loop_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// Whether an Accept-Encoding value allows gzip (a "gzip" or "*" coding whose q is not 0).
+bool AcceptsGzip(const std::string* accept_encoding);
+// The pieces as one gzip member (zlib, fastest level: a scrape body compresses ~10x at it).
+// False with `error` set.
+bool Gzip(const std::vector<std::string>& pieces, std::string& out, std::string& error);
+
+}  // namespace rse::http

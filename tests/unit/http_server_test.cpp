@@ -1,0 +1,317 @@
+// The HTTP front in process: keep-alive, deadlines, the connection cap, gzip and handler
+// concurrency, against raw sockets on 127.0.0.1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "http/server.h"
+
+using namespace std::chrono_literals;
+using rse::http::Request;
+using rse::http::Response;
+using rse::http::Server;
+using rse::http::ServerOptions;
+using rse::http::ServerStats;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+void SendAll(int fd, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    REQUIRE(n > 0);
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+// Reads until one whole response (head + Content-Length bytes) has arrived, the peer closes,
+// or the deadline passes. `closed` tells whether the peer closed.
+std::string ReadResponse(int fd, bool& closed, std::chrono::milliseconds timeout = 5s) {
+  std::string in;
+  closed = false;
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const auto cl = in.find("Content-Length: ");
+      if (cl != std::string::npos && cl < head_end) {
+        const std::size_t length = std::stoul(in.substr(cl + 16));
+        if (in.size() >= head_end + 4 + length) return in;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return in;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) return in;
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      closed = true;
+      return in;
+    }
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// Whether the peer closes the connection within `timeout` (reading and dropping what it sends).
+bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return true;
+  }
+}
+
+int Status(const std::string& response) {
+  return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
+}
+
+std::string Body(const std::string& response) {
+  const auto head_end = response.find("\r\n\r\n");
+  return head_end == std::string::npos ? "" : response.substr(head_end + 4);
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+  std::string out(1 << 20, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  CHECK(rc == Z_STREAM_END);
+  return out;
+}
+
+// Waits (bounded) until `pred` holds.
+template <typename Pred>
+bool Eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+struct TestServer {
+  explicit TestServer(ServerOptions options = {}, rse::http::Handler handler = nullptr) {
+    options.listen_address = "127.0.0.1:0";
+    if (!handler) {
+      handler = [](const Request& r) { return Response::Text(200, "path=" + r.path + "\n"); };
+    }
+    server = std::make_unique<Server>(options, handler);
+    std::string error;
+    REQUIRE_MESSAGE(server->Start(error), error);
+  }
+  std::unique_ptr<Server> server;
+  int port() const { return server->port(); }
+};
+
+}  // namespace
+
+TEST_CASE("http server: keep-alive serves several requests on one connection, close ends it") {
+  TestServer s;
+  int fd = Connect(s.port());
+  bool closed = false;
+  SendAll(fd, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r1 = ReadResponse(fd, closed);
+  CHECK(Status(r1) == 200);
+  CHECK(Body(r1) == "path=/one\n");
+  CHECK(r1.find("Connection: keep-alive") != std::string::npos);
+  CHECK_FALSE(closed);
+  // Two pipelined requests, the second asking to close.
+  SendAll(fd, "GET /two HTTP/1.1\r\n\r\nHEAD /three HTTP/1.1\r\nConnection: close\r\n\r\n");
+  auto r2 = ReadResponse(fd, closed);
+  CHECK(Body(r2).rfind("path=/two\n", 0) == 0);
+  CHECK(ClosedWithin(fd, 5s));
+  close(fd);
+  CHECK(s.server->stats().requests.load() == 3);
+  CHECK(Eventually([&] { return s.server->stats().open.load() == 0; }));
+}
+
+TEST_CASE("http server: a head not finished in time gets 408 and is closed; an idle one is closed") {
+  ServerOptions o;
+  o.read_header_timeout = 300ms;
+  o.idle_timeout = 600ms;
+  TestServer s(o);
+  int slow = Connect(s.port());
+  int idle = Connect(s.port());
+  SendAll(slow, "GET /metrics HTTP/1.1\r\nHost:");
+  bool closed = false;
+  const auto start = Clock::now();
+  auto r = ReadResponse(slow, closed, 5s);
+  CHECK(Status(r) == 408);
+  CHECK(Clock::now() - start < 2s);
+  CHECK(ClosedWithin(slow, 3s));
+  CHECK(ClosedWithin(idle, 3s));
+  close(slow);
+  close(idle);
+  // Counted when the server has let go of the connection, after the client's close.
+  CHECK(Eventually([&] { return s.server->stats().closed[ServerStats::kHeaderTimeout].load() == 1; }));
+  CHECK(Eventually([&] { return s.server->stats().closed[ServerStats::kIdleTimeout].load() == 1; }));
+}
+
+TEST_CASE("http server: at the connection cap the longest-idle connection makes room") {
+  ServerOptions o;
+  o.max_connections = 8;
+  TestServer s(o);
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(Connect(s.port()));
+  REQUIRE(Eventually([&] { return s.server->stats().open.load() == 8; }));
+  for (int round = 0; round < 3; ++round) {
+    int fd = Connect(s.port());
+    SendAll(fd, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+    bool closed = false;
+    CHECK(Status(ReadResponse(fd, closed)) == 200);
+    close(fd);
+  }
+  CHECK(s.server->stats().open.load() <= 8);
+  // The first newcomer took an idle one's place; the others found the room it left.
+  CHECK(s.server->stats().closed[ServerStats::kEvicted].load() == 1);
+  CHECK(ClosedWithin(idle.front(), 3s));  // the oldest went first
+  for (int fd : idle) close(fd);
+}
+
+TEST_CASE("http server: malformed and oversized heads get their status and are closed") {
+  ServerOptions o;
+  o.limits.max_head_bytes = 2048;
+  TestServer s(o);
+  struct Case {
+    std::string text;
+    int status;
+  };
+  for (const auto& c : {Case{"BLAH\r\n\r\n", 400}, Case{"GET /" + std::string(4096, 'x') + " HTTP/1.1\r\n\r\n", 431},
+                        Case{"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 413}}) {
+    int fd = Connect(s.port());
+    SendAll(fd, c.text);
+    bool closed = false;
+    auto r = ReadResponse(fd, closed);
+    CHECK(Status(r) == c.status);
+    CHECK(ClosedWithin(fd, 3s));
+    close(fd);
+  }
+}
+
+TEST_CASE("http server: gzip when the client accepts it, for bodies worth it") {
+  std::string big;
+  for (int i = 0; i < 2000; ++i) big += "redis_up{addr=\"127.0.0.1:" + std::to_string(6379 + i) + "\"} 1\n";
+  TestServer s({}, [&](const Request& r) {
+    Response resp;
+    resp.body = {big.substr(0, 1000), big.substr(1000)};  // pieces are compressed as one stream
+    if (r.path == "/small") resp.body = {"tiny\n"};
+    return resp;
+  });
+  int fd = Connect(s.port());
+  bool closed = false;
+  SendAll(fd, "GET /big HTTP/1.1\r\nAccept-Encoding: gzip, deflate\r\n\r\n");
+  auto r = ReadResponse(fd, closed);
+  CHECK(r.find("Content-Encoding: gzip") != std::string::npos);
+  CHECK(Body(r).size() < big.size() / 4);
+  CHECK(Gunzip(Body(r)) == big);
+  SendAll(fd, "GET /big HTTP/1.1\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
+  r = ReadResponse(fd, closed);
+  CHECK(r.find("Content-Encoding") == std::string::npos);
+  CHECK(Body(r) == big);
+  SendAll(fd, "GET /small HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  r = ReadResponse(fd, closed);
+  CHECK(r.find("Content-Encoding") == std::string::npos);
+  CHECK(Body(r) == "tiny\n");
+  close(fd);
+}
+
+TEST_CASE("http server: Accept-Encoding weights") {
+  using rse::http::AcceptsGzip;
+  const std::string yes[] = {"gzip", "deflate, gzip", "gzip;q=0.5", "*", " gzip ; q=1"};
+  const std::string no[] = {"", "deflate", "gzip;q=0", "gzip;q=0.000", "identity", "gzipx"};
+  for (const auto& v : yes) CHECK_MESSAGE(AcceptsGzip(&v), v);
+  for (const auto& v : no) CHECK_MESSAGE(!AcceptsGzip(&v), v);
+  CHECK_FALSE(AcceptsGzip(nullptr));
+}
+
+TEST_CASE("http server: a slow handler holds no other request, and no connection holds a thread") {
+  ServerOptions o;
+  o.max_handlers = 4;
+  std::atomic<int> running{0}, most{0};
+  TestServer s(o, [&](const Request& r) {
+    int now = ++running;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {}
+    if (r.path == "/slow") std::this_thread::sleep_for(800ms);
+    --running;
+    return Response::Text(200, "ok\n");
+  });
+  // Many idle connections first: they must not take handler slots.
+  std::vector<int> idle;
+  for (int i = 0; i < 50; ++i) idle.push_back(Connect(s.port()));
+  int slow = Connect(s.port());
+  SendAll(slow, "GET /slow HTTP/1.1\r\n\r\n");
+  REQUIRE(Eventually([&] { return running.load() == 1; }));
+  int fast = Connect(s.port());
+  const auto start = Clock::now();
+  SendAll(fast, "GET /fast HTTP/1.1\r\n\r\n");
+  bool closed = false;
+  CHECK(Status(ReadResponse(fast, closed)) == 200);
+  CHECK(Clock::now() - start < 600ms);  // answered while /slow still runs
+  CHECK(Status(ReadResponse(slow, closed)) == 200);
+  close(fast);
+  close(slow);
+  for (int fd : idle) close(fd);
+  CHECK(most.load() <= 2);
+}
+
+TEST_CASE("http server: a handler that throws is a 500, and the server goes on") {
+  TestServer s({}, [](const Request& r) -> Response {
+    if (r.path == "/throw") throw std::runtime_error("boom");
+    return Response::Text(200, "ok\n");
+  });
+  int fd = Connect(s.port());
+  bool closed = false;
+  SendAll(fd, "GET /throw HTTP/1.1\r\n\r\n");
+  CHECK(Status(ReadResponse(fd, closed)) == 500);
+  SendAll(fd, "GET /ok HTTP/1.1\r\n\r\n");
+  CHECK(Status(ReadResponse(fd, closed)) == 200);
+  close(fd);
+}
+
+TEST_CASE("http server: a port in use is an error naming bind") {
+  TestServer a;
+  ServerOptions o;
+  o.listen_address = "127.0.0.1:" + std::to_string(a.port());
+  Server b(o, [](const Request&) { return Response::Text(200, ""); });
+  std::string error;
+  CHECK_FALSE(b.Start(error));
+  CHECK(error.find("bind") != std::string::npos);
+}
