@@ -82,6 +82,8 @@ std::optional<double> LastFailoverSeconds(const std::vector<RecordedEvent>& even
   return std::nullopt;
 }
 
+constexpr std::size_t kGroupEvents = 30;  // newest first; a failover alone makes about twenty
+
 const char* kStyle =
     "body{font-family:sans-serif;margin:1em 2em;color:#222;background:#fafafa}"
     "h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:0 0 .4em}"
@@ -243,7 +245,7 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
   o << "</p>";
 
   std::vector<const RecordedEvent*> mine;
-  for (auto it = events.rbegin(); it != events.rend() && mine.size() < 15; ++it) {
+  for (auto it = events.rbegin(); it != events.rend() && mine.size() < kGroupEvents; ++it) {
     if (it->event.master_name == g.name) mine.push_back(&*it);
   }
   if (mine.empty()) {

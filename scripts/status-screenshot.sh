@@ -22,8 +22,11 @@ work="$(mktemp -d /tmp/rse-status-XXXXXX)"
 exporter="" browser=""
 stop_all() {
   # Chromium forks helpers: it runs in its own process group, killed as a whole.
-  [ -n "$browser" ] && kill -KILL -- "-$browser" 2>/dev/null || true
-  [ -n "$exporter" ] && kill -TERM "$exporter" 2>/dev/null && wait "$exporter" 2>/dev/null || true
+  if [ -n "$browser" ]; then kill -KILL -- "-$browser" 2>/dev/null || true; fi
+  if [ -n "$exporter" ]; then
+    kill -TERM "$exporter" 2>/dev/null || true
+    wait "$exporter" 2>/dev/null || true
+  fi
   bash "$root/scripts/topology.sh" stop --dir "$work/topology" >/dev/null || true
   rm -rf "$work"
 }

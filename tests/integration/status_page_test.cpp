@@ -148,7 +148,7 @@ TEST_CASE("status page: a browser shows the real topology, and the new master af
         }
         return !now.empty();
       },
-      60s);
+      90s);
   REQUIRE_MESSAGE(moved, page);
   const std::string after = DumpDom(Url(exporter));
   CHECK(after.find("Agreed master: <b>" + now + "</b> (3 of 3 Sentinels)") != std::string::npos);
@@ -178,6 +178,7 @@ TEST_CASE("status page: a hostile Sentinel's names are text in the browser") {
     if (argv[1] == "MASTERS") return "*1\r\n" + master;
     if (argv.size() > 2 && argv[2] != hostile) return "-ERR No such master with that name\r\n";
     if (argv[1] == "MASTER") return master;
+    if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
     if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
     return "*0\r\n";
   }));
