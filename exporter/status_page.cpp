@@ -141,7 +141,7 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
     const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
     const double x = row_x(g.sentinels.size(), i);
     if (agrees) {
-      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h << "\" x2=\"" << master_x + kBoxW / 2
+      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h - 6 << "\" x2=\"" << master_x + kBoxW / 2
         << "\" y2=\"" << master_y << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
     }
     std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
@@ -160,7 +160,7 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
     if (!is_master && n.link_up) {
       std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
       if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
-      if (auto io = LastIoSeconds(snap, n.addr)) l += ", " + Number(*io) + " s";
+      if (auto io = LastIoSeconds(snap, n.addr)) l += ", I/O " + Number(*io) + " s ago";
       lines.push_back(l);
     } else if (!n.up && !n.cause.empty()) {
       lines.push_back(E(Cut(n.cause, 34)));
