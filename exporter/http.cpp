@@ -5,26 +5,12 @@
 #include <sstream>
 
 #include "exporter/log.h"
+#include "exporter/status_page.h"
 #include "http/runbook.h"
 #include "version.h"
 
 namespace rse {
 namespace {
-
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 http::Response Metrics(std::vector<std::string> blocks) {
   http::Response r;
@@ -154,6 +140,7 @@ http::Response HttpServer::Route(const http::Request& request) {
     r.body.push_back(exporter_.EventsJson());
     return r;
   }
+  if (path == "/status") return Status(request);
   if (path == "/probe") {
     auto target = request.Query("target");
     auto master = request.Query("master");
@@ -184,6 +171,31 @@ http::Response HttpServer::Route(const http::Request& request) {
     return Html(html.str());
   }
   return http::Response::Text(404, "not found\n");
+}
+
+// The status page of the configured topology, or of one /probe target under /probe's rules.
+http::Response HttpServer::Status(const http::Request& request) {
+  StatusPageInput in;
+  Exporter::StatusData data;
+  auto target = request.Query("target");
+  if (target) {
+    auto addr = redis::ParseAddress(*target);
+    if (!addr) return http::Response::Text(400, "target is not host:port\n");
+    if (const std::string why = exporter_.ProbeRefused(*addr); !why.empty()) {
+      log::Warn("status target refused", {{"target", addr->ToString()}, {"reason", why}});
+      return http::Response::Text(403, why + "\n");
+    }
+    data = exporter_.ProbeStatus(*addr, request.Query("master").value_or(""), Timeout(request));
+    in.title = "probe of " + addr->ToString();
+  } else {
+    data = exporter_.Status(Timeout(request));
+    in.title = "configured topology";
+  }
+  in.snapshot = data.snapshot.get();
+  if (data.snapshot) in.groups = collectors::AnalyzeGroups(*data.snapshot);
+  in.events = std::move(data.events);
+  in.now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return Html(RenderStatusPage(in));
 }
 
 }  // namespace rse

@@ -32,6 +32,7 @@ class HttpServer {
  private:
   http::Response Handle(const http::Request& request);
   http::Response Route(const http::Request& request);
+  http::Response Status(const http::Request& request);
   std::chrono::milliseconds Timeout(const http::Request& request) const;
   void WatchWebConfig();
 

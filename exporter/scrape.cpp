@@ -437,6 +437,17 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
   return sink.Take();
 }
 
+Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {
+  if (!configured_) return {};
+  return {configured_->Fetch(redis::Clock::now() + timeout), configured_->RecentEvents()};
+}
+
+Exporter::StatusData Exporter::ProbeStatus(const redis::Address& sentinel, const std::string& master,
+                                           std::chrono::milliseconds timeout) {
+  auto topology = ProbeTopology(sentinel, master);
+  return {topology->Fetch(redis::Clock::now() + timeout), topology->RecentEvents()};
+}
+
 std::string Exporter::EventsJson() const {
   nlohmann::json events = nlohmann::json::array();
   if (configured_) {

@@ -95,6 +95,16 @@ class Exporter {
   // The configured topology's recent events as a JSON document (the /events endpoint).
   std::string EventsJson() const;
 
+  // What the /status page shows: a snapshot from the same fetch the scrape uses (concurrent
+  // callers share it), and the topology's recent events. `snapshot` is null without a topology.
+  struct StatusData {
+    std::shared_ptr<const collectors::Snapshot> snapshot;
+    std::vector<collectors::RecordedEvent> events;
+  };
+  StatusData Status(std::chrono::milliseconds timeout);
+  // The same for one /probe target (the caller checks ProbeRefused first).
+  StatusData ProbeStatus(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);
+
  private:
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);

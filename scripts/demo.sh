@@ -37,8 +37,10 @@ cat <<MSG
 
   Topology: master group ${REDIS_SENTINEL_MASTER}, data nodes on ports ${TOPOLOGY_DATA_PORTS},
             Sentinels ${REDIS_SENTINEL_HOSTS}
-  Exporter: open http://localhost:${port}/metrics  (landing page: http://localhost:${port}/)
+  Exporter: metrics at http://localhost:${port}/metrics, landing page http://localhost:${port}/
   Ctrl-C stops the exporter and every Redis and Sentinel process started here.
+
+  Status page: http://localhost:${port}/status
 
 MSG
 REDIS_SENTINEL_HOSTS="$REDIS_SENTINEL_HOSTS" REDIS_SENTINEL_MASTER="$REDIS_SENTINEL_MASTER" \

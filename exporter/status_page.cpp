@@ -1,0 +1,311 @@
+#include "exporter/status_page.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+namespace rse {
+namespace {
+
+using collectors::GroupHealth;
+using collectors::RecordedEvent;
+
+// Peers' names can be long; the diagram cuts them (the tables below show them whole), at a
+// character boundary so UTF-8 stays valid.
+std::string Cut(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max - 1;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "\xE2\x80\xA6";  // …
+}
+
+std::string E(std::string_view s) { return HtmlEscape(s); }
+
+std::string Number(double v, int decimals = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string Bytes(double b) {
+  if (b < 1024) return Number(b) + " B";
+  if (b < 1024 * 1024) return Number(b / 1024, 1) + " KiB";
+  return Number(b / (1024 * 1024), 1) + " MiB";
+}
+
+std::string UtcTime(double unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string Ago(double now, double then) {
+  double s = std::max(0.0, now - then);
+  if (s < 120) return Number(s) + " s ago";
+  if (s < 7200) return Number(s / 60) + " min ago";
+  return Number(s / 3600, 1) + " h ago";
+}
+
+// Replicas' own view of the link: seconds since the master last sent anything.
+std::optional<double> LastIoSeconds(const collectors::Snapshot& snap, const std::string& addr) {
+  for (const auto& n : snap.nodes) {
+    if (n.label != addr || !n.up) continue;
+    if (auto v = n.info.Get("master_last_io_seconds_ago")) {
+      try {
+        return std::stod(std::string(*v));
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The latest failover's duration: from a Sentinel's +try-failover to its +failover-end.
+std::optional<double> LastFailoverSeconds(const std::vector<RecordedEvent>& events, const std::string& group) {
+  for (auto end = events.rbegin(); end != events.rend(); ++end) {
+    if (end->event.type != "+failover-end" || end->event.master_name != group) continue;
+    for (auto start = std::next(end); start != events.rend(); ++start) {
+      if (start->event.type == "+try-failover" && start->event.master_name == group &&
+          start->sentinel == end->sentinel) {
+        return end->time - start->time;
+      }
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+constexpr std::size_t kGroupEvents = 30;  // newest first; a failover alone makes about twenty
+
+const char* kStyle =
+    "body{font-family:sans-serif;margin:1em 2em;color:#222;background:#fafafa}"
+    "h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:0 0 .4em}"
+    ".group{border:2px solid #888;border-radius:8px;padding:.6em 1em;margin:1em 0;background:#fff}"
+    ".ok{color:#1a7f37}.bad{color:#c0262d;font-weight:bold}.warn{color:#9a6700;font-weight:bold}"
+    "table{border-collapse:collapse;margin:.4em 0 .8em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;"
+    "font-size:.9em}th{background:#eee}.muted{color:#666;font-size:.9em}svg{display:block;max-width:100%}";
+
+// A state as a word with an icon, coloured; the colour is never the only sign.
+std::string State(bool good, std::string_view good_word, std::string_view bad_word) {
+  return good ? "<span class=\"ok\">&#10003; " + E(good_word) + "</span>"
+              : "<span class=\"bad\">&#10007; " + E(bad_word) + "</span>";
+}
+
+struct Box {
+  double x, y, w, h;
+  std::string fill, stroke;
+  std::vector<std::string> lines;  // escaped already; the first in bold
+};
+
+void DrawBox(std::ostringstream& o, const Box& b) {
+  o << "<rect x=\"" << b.x << "\" y=\"" << b.y << "\" width=\"" << b.w << "\" height=\"" << b.h
+    << "\" rx=\"6\" fill=\"" << b.fill << "\" stroke=\"" << b.stroke << "\" stroke-width=\"2\"/>";
+  double y = b.y + 18;
+  bool first = true;
+  for (const auto& line : b.lines) {
+    o << "<text x=\"" << b.x + 8 << "\" y=\"" << y << "\" font-size=\"13\"" << (first ? " font-weight=\"bold\"" : "")
+      << ">" << line << "</text>";
+    y += 17;
+    first = false;
+  }
+}
+
+void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g) {
+  constexpr double kWidth = 1080, kBoxW = 250, kGap = 16;
+  const double sentinel_h = 76, node_h = 76;
+  const double sentinel_y = 8, master_y = 130, replica_y = 262;
+  const GroupHealth::Node* master = nullptr;
+  std::vector<const GroupHealth::Node*> others;
+  for (const auto& n : g.nodes) {
+    if (!master && n.addr == g.agreed_master) master = &n;
+    else others.push_back(&n);
+  }
+  const double height = replica_y + (others.empty() ? 0 : node_h) + 12;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << kWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
+  auto row_x = [&](std::size_t count, std::size_t i) {
+    double total = static_cast<double>(count) * kBoxW + static_cast<double>(count - 1) * kGap;
+    return (kWidth - total) / 2 + static_cast<double>(i) * (kBoxW + kGap);
+  };
+  const double master_x = (kWidth - kBoxW) / 2;
+  // Sentinels on top, an arrow to the master each names.
+  for (std::size_t i = 0; i < g.sentinels.size(); ++i) {
+    const auto& s = g.sentinels[i];
+    const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
+    const double x = row_x(g.sentinels.size(), i);
+    if (agrees) {
+      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h - 6 << "\" x2=\"" << master_x + kBoxW / 2
+        << "\" y2=\"" << master_y << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
+    }
+    std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
+                                   "names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)),
+                                   agrees ? "&#10003; agrees" : "&#10007; DISAGREES"};
+    if (s.tilt) lines.back() += ", &#9888; TILT";
+    if (s.failover_state != "none" && !s.failover_state.empty()) lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
+    DrawBox(o, {x, sentinel_y, kBoxW, sentinel_h - 6, agrees ? "#eef6ff" : "#ffebe9", agrees ? "#0969da" : "#c0262d",
+                std::move(lines)});
+  }
+  auto node_lines = [&](const GroupHealth::Node& n, bool is_master) {
+    std::string role = n.role.empty() ? "unknown role" : n.role;
+    std::vector<std::string> lines{E(Cut(n.addr, 30)),
+                                   (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
+                                       (n.up ? " &#10003; up" : " &#10007; DOWN")};
+    if (!is_master && n.link_up) {
+      std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
+      if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
+      if (auto io = LastIoSeconds(snap, n.addr)) l += ", I/O " + Number(*io) + " s ago";
+      lines.push_back(l);
+    } else if (!n.up && !n.cause.empty()) {
+      lines.push_back(E(Cut(n.cause, 34)));
+    } else if (is_master) {
+      lines.push_back(std::to_string(g.replicas_linked) + " replicas linked");
+    }
+    return lines;
+  };
+  if (master) {
+    DrawBox(o, {master_x, master_y, kBoxW, node_h - 6, master->up ? "#dafbe1" : "#ffebe9",
+                master->up ? "#1a7f37" : "#c0262d", node_lines(*master, true)});
+  } else {
+    DrawBox(o, {master_x, master_y, kBoxW, node_h - 6, "#ffebe9", "#c0262d",
+                {"&#10007; NO AGREED MASTER", E(Cut(g.agreed_master, 30))}});
+  }
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    const auto& n = *others[i];
+    const double x = row_x(others.size(), i);
+    const bool linked = n.link_up.value_or(false);
+    const bool follows = n.follows == g.agreed_master;
+    if (follows) {
+      o << "<line x1=\"" << master_x + kBoxW / 2 << "\" y1=\"" << master_y + node_h - 6 << "\" x2=\"" << x + kBoxW / 2
+        << "\" y2=\"" << replica_y << "\" stroke=\"" << (linked ? "#1a7f37" : "#c0262d") << "\" stroke-width=\"2\""
+        << (linked ? "" : " stroke-dasharray=\"6 4\"") << "/>";
+    }
+    const bool good = n.up && (n.role != "replica" || linked);
+    DrawBox(o, {x, replica_y, kBoxW, node_h - 6, good ? "#f6f8fa" : "#ffebe9", good ? "#57606a" : "#c0262d",
+                node_lines(n, false)});
+  }
+  o << "</svg>";
+}
+
+void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
+           const std::vector<RecordedEvent>& events, double now) {
+  o << "<section class=\"group\"><h2>Master group " << E(g.name) << "</h2>";
+  o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> ("
+    << g.agreed_votes << " of " << g.sentinels_up << " Sentinels) &mdash; "
+    << State(g.SentinelsAgree(), "Sentinels agree", "Sentinels DISAGREE") << " &mdash; "
+    << State(g.master_up, "master up", "master DOWN") << " &mdash; quorum "
+    << (g.quorum ? Number(*g.quorum) : std::string("unknown"));
+  if (g.config_epoch) o << ", config epoch " << Number(*g.config_epoch);
+  o << "</p>";
+  Diagram(o, snap, g);
+
+  o << "<table><tr><th>Sentinel</th><th>names master</th><th>agrees</th><th>master flags</th><th>CKQUORUM</th>"
+       "<th>failover state</th></tr>";
+  for (const auto& s : g.sentinels) {
+    const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
+    o << "<tr><td>" << E(s.sentinel) << "</td><td>" << E(s.master_address) << "</td><td>"
+      << State(agrees, "agrees", "disagrees") << (s.tilt ? " <span class=\"warn\">&#9888; TILT</span>" : "")
+      << "</td><td>" << State(s.master_ok, "ok", "not ok") << "</td><td>"
+      << (s.ckquorum_ok ? State(*s.ckquorum_ok, "OK", "NOQUORUM") : std::string("not asked")) << "</td><td>"
+      << E(s.failover_state.empty() ? "unknown" : s.failover_state) << "</td></tr>";
+  }
+  o << "</table>";
+
+  o << "<table><tr><th>node</th><th>role</th><th>state</th><th>follows</th><th>link</th><th>lag (bytes)</th>"
+       "<th>last I/O from master</th></tr>";
+  for (const auto& n : g.nodes) {
+    auto io = LastIoSeconds(snap, n.addr);
+    o << "<tr><td>" << E(n.addr) << "</td><td>" << E(n.role.empty() ? "unknown" : n.role)
+      << (n.addr == g.agreed_master ? " (agreed master)" : "") << "</td><td>"
+      << (n.up ? State(true, "up", "") : State(false, "", "down: " + n.cause)) << "</td><td>" << E(n.follows)
+      << "</td><td>" << (n.link_up ? State(*n.link_up, "link up", "link down") : std::string("&mdash;")) << "</td><td>"
+      << (n.lag_bytes ? Number(*n.lag_bytes) : std::string("&mdash;")) << "</td><td>"
+      << (io ? Number(*io) + " s" : std::string("&mdash;")) << "</td></tr>";
+  }
+  o << "</table>";
+
+  o << "<p>Last failover: ";
+  const collectors::FailoverStats* stats = nullptr;
+  if (snap.events) {
+    if (auto it = snap.events->failovers.find(g.name); it != snap.events->failovers.end()) stats = &it->second;
+  }
+  if (stats && stats->last_time > 0) {
+    o << UtcTime(stats->last_time) << " (" << Ago(now, stats->last_time) << ")";
+    if (auto d = LastFailoverSeconds(events, g.name)) o << ", took " << Number(*d, 1) << " s";
+    o << "; " << Number(stats->failovers) << " since the exporter started";
+  } else {
+    o << "none seen since the exporter started";
+  }
+  o << "</p>";
+
+  std::vector<const RecordedEvent*> mine;
+  for (auto it = events.rbegin(); it != events.rend() && mine.size() < kGroupEvents; ++it) {
+    if (it->event.master_name == g.name) mine.push_back(&*it);
+  }
+  if (mine.empty()) {
+    o << "<p class=\"muted\">No Sentinel events for this group yet.</p>";
+  } else {
+    o << "<table><tr><th>time</th><th>Sentinel</th><th>event</th><th>payload</th></tr>";
+    for (const auto* r : mine) {
+      o << "<tr><td>" << UtcTime(r->time) << "</td><td>" << E(r->sentinel) << "</td><td>" << E(r->event.type)
+        << "</td><td>" << E(r->event.payload) << "</td></tr>";
+    }
+    o << "</table>";
+  }
+  o << "</section>";
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string RenderStatusPage(const StatusPageInput& in) {
+  std::ostringstream o;
+  o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    << "<meta http-equiv=\"refresh\" content=\"" << in.refresh_seconds << "\">"
+    << "<title>Status: " << E(in.title) << "</title><style>" << kStyle << "</style></head><body>"
+    << "<h1>Redis Sentinel topology: " << E(in.title) << "</h1><p class=\"muted\">Fetched " << UtcTime(in.now)
+    << "; this page reloads every " << in.refresh_seconds << " s. <a href=\"/\">Home</a></p>";
+  if (!in.snapshot) {
+    o << "<p>No topology configured (no --sentinel.addr): nothing to show.</p></body></html>\n";
+    return o.str();
+  }
+  const auto& snap = *in.snapshot;
+  std::vector<const collectors::SentinelNode*> down;
+  for (const auto& s : snap.sentinels) {
+    if (!s.up) down.push_back(&s);
+  }
+  if (!down.empty()) {
+    o << "<p>Sentinels not answering:</p><ul>";
+    for (const auto* s : down) {
+      o << "<li>" << State(false, "", "DOWN") << " " << E(s->label) << ": " << E(s->error.message) << "</li>";
+    }
+    o << "</ul>";
+  }
+  if (in.groups.empty()) o << "<p class=\"bad\">&#10007; No Sentinel reported a master group.</p>";
+  for (const auto& g : in.groups) Group(o, snap, g, in.events, in.now);
+  o << "</body></html>\n";
+  return o.str();
+}
+
+}  // namespace rse

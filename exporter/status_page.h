@@ -1,0 +1,31 @@
+#pragma once
+
+// The /status page: one topology as HTML with an inline SVG diagram per master group. Pure: it
+// renders what a fetch found (the same snapshot the scrape uses) and does no I/O. The page runs
+// no script and loads nothing from elsewhere; every value a peer sent is escaped.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/events.h"
+#include "collectors/health.h"
+#include "collectors/snapshot.h"
+
+namespace rse {
+
+// Text for HTML element content and quoted attribute values.
+std::string HtmlEscape(std::string_view s);
+
+struct StatusPageInput {
+  std::string title;                           // what this topology is ("configured topology", a probe target)
+  const collectors::Snapshot* snapshot = nullptr;  // null: no topology configured
+  std::vector<collectors::GroupHealth> groups;     // collectors::AnalyzeGroups(*snapshot)
+  std::vector<collectors::RecordedEvent> events;   // newest last
+  double now = 0;                                   // Unix seconds
+  int refresh_seconds = 5;
+};
+
+std::string RenderStatusPage(const StatusPageInput& in);
+
+}  // namespace rse

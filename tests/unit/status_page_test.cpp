@@ -1,0 +1,112 @@
+// The /status page renderer (exporter/status_page.h) on snapshots built from recorded replies.
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "collectors/health.h"
+#include "exporter/status_page.h"
+#include "tests/unit/fixtures.h"
+
+using namespace rse::collectors;
+
+namespace {
+
+const std::string kGroup = "aragora-master";
+
+// Three Sentinels naming the recorded master, the master and its two replicas, all up.
+Snapshot Healthy(const std::string& group = kGroup) {
+  Snapshot snap;
+  const int p = rse::test::FixtureMasterPort();
+  for (int i = 0; i < 3; ++i) {
+    SentinelNode s;
+    s.address = {"127.0.0.1", static_cast<std::uint16_t>(p + 3 + i)};
+    s.label = s.address.ToString();
+    s.up = true;
+    s.info = rse::test::LoadInfoFixture("info-sentinel.resp");
+    MasterView v;
+    v.name = group;
+    v.master = rse::test::LoadFieldArrayFixture("sentinel-master.resp");
+    v.replicas = rse::test::LoadFieldArraysFixture("sentinel-replicas.resp");
+    v.sentinels = rse::test::LoadFieldArraysFixture("sentinel-sentinels.resp");
+    v.ckquorum = Ckquorum{true, 3};
+    s.masters.push_back(v);
+    snap.sentinels.push_back(s);
+  }
+  for (int i = 0; i < 3; ++i) {
+    DataNode n;
+    n.master_name = group;
+    n.address = {"127.0.0.1", static_cast<std::uint16_t>(p + i)};
+    n.label = n.address.ToString();
+    n.up = true;
+    n.info = rse::test::LoadInfoFixture(i == 0 ? "info-master.resp" : "info-replica.resp");
+    snap.nodes.push_back(n);
+  }
+  return snap;
+}
+
+std::string Render(const Snapshot& snap, std::vector<RecordedEvent> events = {}) {
+  rse::StatusPageInput in;
+  in.title = "configured topology";
+  in.snapshot = &snap;
+  in.groups = AnalyzeGroups(snap);
+  in.events = std::move(events);
+  in.now = 1.7e9;
+  return rse::RenderStatusPage(in);
+}
+
+std::size_t Count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("status page: escapes markup") {
+  CHECK(rse::HtmlEscape("<script>\"'&") == "&lt;script&gt;&quot;&#39;&amp;");
+  CHECK(rse::HtmlEscape("plain") == "plain");
+}
+
+TEST_CASE("status page: a healthy group") {
+  auto snap = Healthy();
+  const std::string master = "127.0.0.1:" + std::to_string(rse::test::FixtureMasterPort());
+  auto html = Render(snap);
+  CHECK(html.find("<meta http-equiv=\"refresh\" content=\"5\">") != std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("Master group aragora-master") != std::string::npos);
+  CHECK(html.find("Agreed master: <b>" + master + "</b> (3 of 3 Sentinels)") != std::string::npos);
+  CHECK(html.find("&#10003; Sentinels agree") != std::string::npos);
+  CHECK(html.find("DISAGREE") == std::string::npos);
+  CHECK(html.find("MASTER (agreed)") != std::string::npos);
+  CHECK(Count(html, "&#10003; link up") == 2);  // the table, once per replica
+  CHECK(Count(html, "names " + master) == 3);   // the diagram, once per Sentinel
+  CHECK(html.find("<svg") != std::string::npos);
+}
+
+TEST_CASE("status page: a disagreeing group") {
+  auto snap = Healthy();
+  const int p = rse::test::FixtureMasterPort();
+  snap.sentinels[2].masters[0].master["port"] = std::to_string(p + 1);
+  auto html = Render(snap);
+  CHECK(html.find("(2 of 3 Sentinels)") != std::string::npos);
+  CHECK(html.find("&#10007; Sentinels DISAGREE") != std::string::npos);
+  CHECK(Count(html, "&#10007; DISAGREES") == 1);
+  CHECK(html.find("names 127.0.0.1:" + std::to_string(p + 1)) != std::string::npos);
+}
+
+TEST_CASE("status page: hostile names are text") {
+  const std::string hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+  auto snap = Healthy(hostile);
+  snap.sentinels[0].label = hostile;
+  snap.sentinels.push_back({});
+  snap.sentinels.back().label = hostile;
+  snap.sentinels.back().error.message = hostile;
+  RecordedEvent e;
+  e.time = 1.7e9 - 10;
+  e.sentinel = hostile;
+  e.event = ParseEvent("+sdown", "master " + hostile + " 127.0.0.1 1");
+  auto html = Render(snap, {e});
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img") != std::string::npos);
+}
