@@ -163,7 +163,9 @@ http::Response HttpServer::Route(const http::Request& request) {
          << "<li><a href=\"" << HtmlEscape(cfg.telemetry_path) << "\">" << HtmlEscape(cfg.telemetry_path)
          << "</a>: the configured topology";
     if (cfg.sentinels.empty()) html << " (no --sentinel.addr configured: exporter metrics only)";
-    html << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li><li><a href=\"/-/ready\">/-/ready</a></li>"
+    html << "</li><li><a href=\"/status\">/status</a>: the topology at a glance; "
+            "/status?target=&lt;sentinel host:port&gt; for a /probe target"
+         << "</li><li><a href=\"/-/healthy\">/-/healthy</a></li><li><a href=\"/-/ready\">/-/ready</a></li>"
          << "<li><a href=\"/runbook\">/runbook</a>: what each alert means and what to do</li>"
          << "<li><a href=\"/events\">/events</a>: the Sentinels' recent events (JSON)</li>"
          << "<li>/probe?target=&lt;sentinel host:port&gt;[&amp;master=&lt;name&gt;]: the topology behind one "
