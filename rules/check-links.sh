@@ -18,7 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export LC_ALL=C
 
 public_hosts=(prometheus.io redis.io grafana.com kubernetes.io www.debian.org debian.org
-  packages.debian.org docs.docker.com)
+  packages.debian.org docs.docker.com www.w3.org)
 github_orgs=(prometheus prometheus-operator prometheus-community redis oliver006 grafana jupp0r
   civetweb gabime jarro2783 doctest nlohmann jbeder sewenew google kubernetes)
 

@@ -126,6 +126,8 @@ class Crowd {
       Clock::time_point next;  // each client comes back at most once a second
     };
     std::vector<Garbage> garbage(100);
+    // Independent clients: their first attempts spread over a second, not one burst.
+    for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i].next = Clock::now() + i * 10ms;
     auto last_drip = Clock::now() - 1s;
     while (!stop_) {
       const auto now = Clock::now();
@@ -225,7 +227,7 @@ void RunHostile(bool tls) {
 
   Scrapes(get, topo.sentinel(0), 10, 0ms);  // warm: connections to the topology, caches
   const long rss_before = RssKiB(exporter.pid());
-  const auto unloaded = Scrapes(get, topo.sentinel(0), 100, 20ms);
+  const auto unloaded = Scrapes(get, topo.sentinel(0), 200, 20ms);
 
   Crowd crowd(exporter.port(), tls);
   const std::size_t opened = crowd.opened();
@@ -241,7 +243,7 @@ void RunHostile(bool tls) {
       std::this_thread::sleep_for(50ms);
     }
   });
-  loaded = Scrapes(get, topo.sentinel(0), 100, 40ms);
+  loaded = Scrapes(get, topo.sentinel(0), 200, 40ms);
   sampling = false;
   rss.join();
   crowd.Stop();
