@@ -119,8 +119,7 @@ class Discovery {
   // Whether a node may receive its credentials: the target's own Sentinels may, a node that a
   // reply named only inside the pin. One log line (a note) says when one is withheld.
   bool MayAuthenticate(const Address& addr, const redis::Credentials& creds, const std::string& subject) {
-    if (options_.allowed_addresses.empty() || creds.password.empty()) return true;
-    if (MatchesAny(options_.allowed_addresses, addr)) return true;
+    if (MayReceiveCredentials(options_, addr, creds)) return true;
     notes_.push_back({subject, "outside the allowed addresses (--redis.allowed-addresses or the binding's "
                                "allowed_addresses): asked without AUTH"});
     return false;
@@ -310,6 +309,10 @@ class Discovery {
 const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group) {
   auto it = options.group_credentials.find(group);
   return it != options.group_credentials.end() ? it->second : options.redis_credentials;
+}
+
+bool MayReceiveCredentials(const FetchOptions& options, const Address& addr, const redis::Credentials& creds) {
+  return options.allowed_addresses.empty() || creds.password.empty() || MatchesAny(options.allowed_addresses, addr);
 }
 
 std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {

@@ -54,6 +54,11 @@ class Transport {
 // The credentials for the data nodes of master group `group`.
 const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group);
 
+// Whether `creds` may be sent to `addr`, a node or peer Sentinel a reply named: always without a
+// pin or without a password; with a pin (allowed_addresses), only inside it. The one rule for
+// discovery and for the event subscriptions.
+bool MayReceiveCredentials(const FetchOptions& options, const redis::Address& addr, const redis::Credentials& creds);
+
 // One discovery: the configured Sentinels are asked first; peers they name and data nodes
 // they name are asked as soon as a reply names them, so a hung node delays nothing but
 // itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).

@@ -221,9 +221,12 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   LogChanges(*snap);
   if (subscriber_) {
     // Every Sentinel named, answering or not: a Sentinel down now is subscribed when it is back.
+    // A peer outside the pin is not subscribed: the subscription would carry the Sentinel
+    // password there (discovery asks it without AUTH).
     std::vector<Address> sentinels = target_.sentinels;
     for (const auto& s : snap->sentinels) {
-      if (std::find(sentinels.begin(), sentinels.end(), s.address) == sentinels.end()) sentinels.push_back(s.address);
+      if (std::find(sentinels.begin(), sentinels.end(), s.address) != sentinels.end()) continue;
+      if (MayReceiveCredentials(options_, s.address, options_.sentinel_credentials)) sentinels.push_back(s.address);
     }
     redis::Subscriber::Options o;
     o.credentials = options_.sentinel_credentials;
