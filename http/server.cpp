@@ -11,13 +11,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <list>
+#include <memory>
 #include <unordered_map>
 
 namespace rse::http {
@@ -54,11 +55,9 @@ std::vector<std::string> Serialize(Response response, bool head_only, bool keep_
   for (const auto& p : response.body) length += p.size();
   bool gzipped = false;
   if (gzip_ok && length >= static_cast<std::size_t>(gzip_min_bytes)) {
-    std::string compressed, error;
-    if (Gzip(response.body, compressed, error)) {
-      response.body.clear();
-      length = compressed.size();
-      response.body.push_back(std::move(compressed));
+    std::string error;
+    if (Gzip(response.body, error)) {
+      length = response.body.front().size();
       gzipped = true;
     }  // else: sent as it is
   }
@@ -192,29 +191,42 @@ bool AcceptsGzip(const std::string* accept_encoding) {
   return false;
 }
 
-bool Gzip(const std::vector<std::string>& pieces, std::string& out, std::string& error) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    error = "deflateInit2 failed";
+bool Gzip(std::vector<std::string>& pieces, std::string& error) {
+  // One compressor per worker thread: allocating it per response cost page faults on every
+  // scrape (bench/README.md, "gzip").
+  struct Compressor {
+    libdeflate_compressor* c = libdeflate_alloc_compressor(1);
+    ~Compressor() { libdeflate_free_compressor(c); }
+  };
+  thread_local Compressor compressor;
+  if (compressor.c == nullptr) {
+    error = "libdeflate_alloc_compressor failed";
     return false;
   }
-  std::size_t total = 0;
-  for (const auto& p : pieces) total += p.size();
-  out.resize(deflateBound(&z, total) + 64);
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  bool ok = true;
-  for (std::size_t i = 0; ok && i < pieces.size(); ++i) {
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(pieces[i].data()));
-    z.avail_in = static_cast<uInt>(pieces[i].size());
-    ok = deflate(&z, Z_NO_FLUSH) == Z_OK && z.avail_in == 0;
+  // libdeflate compresses one buffer: the family blocks are joined, each freed once copied.
+  if (pieces.size() != 1) {
+    std::size_t total = 0;
+    for (const auto& p : pieces) total += p.size();
+    std::string joined;
+    joined.reserve(total);
+    for (auto& p : pieces) {
+      joined += p;
+      std::string().swap(p);
+    }
+    pieces.assign(1, std::move(joined));
   }
-  if (ok) ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
-  if (!ok) error = std::string("deflate failed: ") + (z.msg ? z.msg : "output space");
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return ok;
+  const std::string& in = pieces.front();
+  // Sized for the worst case but written only up to the compressed length, so only the pages
+  // the output touches are faulted in.
+  const std::size_t bound = libdeflate_gzip_compress_bound(compressor.c, in.size());
+  const auto buffer = std::make_unique_for_overwrite<char[]>(bound);
+  const std::size_t n = libdeflate_gzip_compress(compressor.c, in.data(), in.size(), buffer.get(), bound);
+  if (n == 0) {
+    error = "libdeflate_gzip_compress: output space";
+    return false;
+  }
+  pieces.front().assign(buffer.get(), n);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------

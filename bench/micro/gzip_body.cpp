@@ -1,6 +1,6 @@
-// What gzip costs per scrape body: zlib as http::Gzip calls it (level 1, a new deflate stream
-// per response) against zlib's cheaper strategies and libdeflate (Debian's libdeflate0, loaded
-// with dlopen when present, so this builds without libdeflate-dev).
+// What gzip costs per scrape body: zlib (level 1, a new deflate stream per body, as http::Gzip
+// did until it moved to libdeflate) against zlib's cheaper strategies and libdeflate (Debian's
+// libdeflate0, loaded with dlopen, as http::Gzip calls it: level 1 over the joined body).
 //   c++ -std=c++20 -O2 -o /tmp/gzip_body bench/micro/gzip_body.cpp -lz -ldl
 //   curl -s http://127.0.0.1:9355/metrics >/tmp/body.txt && /tmp/gzip_body /tmp/body.txt 300
 #include <dlfcn.h>
@@ -18,7 +18,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// As http::Gzip: deflateInit2 per body, output sized by deflateBound.
+// As http::Gzip did with zlib: deflateInit2 per body, output sized by deflateBound.
 [[gnu::noinline]] size_t ZlibGzip(const std::string& in, std::string& out, int level, int strategy) {
   z_stream z{};
   if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, strategy) != Z_OK) return 0;
