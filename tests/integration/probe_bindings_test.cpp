@@ -90,15 +90,23 @@ std::unique_ptr<Recording> FakeNode() {
   });
 }
 
-// A Sentinel monitoring one master group `name` whose master is the node at `node_port`.
-std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node_port) {
+// A Sentinel monitoring one master group `name` whose master is the node at `node_port`, and
+// naming the Sentinels on `peer_ports` as its peers. It accepts the event subscription.
+std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node_port, const std::vector<int>& peer_ports = {}) {
   static std::atomic<int> sentinels{0};
   const std::string id = std::string(39, 'a') + static_cast<char>('a' + sentinels++ % 26);  // MYID: unique
+  std::string peers = "*" + std::to_string(peer_ports.size()) + "\r\n";
+  for (int port : peer_ports) {
+    const std::string peer_id = std::string(39, 'p') + std::to_string(port % 10);
+    peers += FlatArray({"name", peer_id, "ip", "127.0.0.1", "port", std::to_string(port), "runid", peer_id, "flags",
+                        "sentinel"});
+  }
   return std::make_unique<Recording>([=](const Command& argv) -> std::string {
     const std::string master = FlatArray({"name", name, "ip", "127.0.0.1", "port", std::to_string(node_port), "flags",
                                           "master", "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
     if (argv[0] == "AUTH") return "+OK\r\n";
     if (argv[0] == "INFO") return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\n");
+    if (argv[0] == "PSUBSCRIBE" && argv.size() == 2) return "*3\r\n" + Bulk("psubscribe") + Bulk(argv[1]) + ":1\r\n";
     if (argv[0] != "SENTINEL" || argv.size() < 2) return "-ERR unknown command\r\n";
     if (argv[1] == "MYID") return Bulk(id);
     if (argv[1] == "MASTERS") return "*1\r\n" + master;
@@ -106,6 +114,7 @@ std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node_port) 
     if (argv[1] == "MASTER") return master;
     if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
     if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
+    if (argv[1] == "SENTINELS") return peers;
     return "*0\r\n";
   });
 }
@@ -217,6 +226,43 @@ TEST_CASE("bindings: a configured Sentinel that names a node outside --redis.all
   CHECK(Count(log, "outside the allowed addresses") == 1);
   CHECK(log.find(evil.node->addr()) != std::string::npos);
   CHECK(log.find(kDataPw) == std::string::npos);
+}
+
+TEST_CASE("bindings: a peer Sentinel outside --redis.allowed-addresses gets neither the Sentinel password nor a subscription") {
+  Files files;
+  auto node = FakeNode();
+  auto peer = FakeSentinel("good", node->port());  // a Sentinel the operator never configured
+  auto configured = FakeSentinel("good", node->port(), {peer->port()});
+  const std::string sentinel_pw = files.Write("spw", kSentinelPw + "\n");
+  const std::string data_pw = files.Write("pw", kDataPw + "\n");
+  // Deadline for the subscriptions: the first fetch runs at start-up, subscriptions follow it.
+  const auto subscribed = [](const Recording& r) {
+    return WaitFor([&] { return r.Received("PSUBSCRIBE"); }, std::chrono::seconds(10));
+  };
+
+  SUBCASE("pinned out: asked without AUTH, never subscribed") {
+    ExporterProcess exporter({"--sentinel.addr=" + configured->addr(), "--sentinel.password-file=" + sentinel_pw,
+                              "--redis.password-file=" + data_pw, "--redis.allowed-addresses=" + node->addr()});
+    (void)exporter.Metrics();
+    REQUIRE(subscribed(*configured));
+    CHECK(exporter.Metrics().find(peer->addr()) != std::string::npos);  // discovery did see the peer
+    CHECK(peer->Received("INFO"));
+    CHECK(peer->Auths().empty());
+    CHECK_FALSE(peer->Received("PSUBSCRIBE"));
+    CheckOnlyAuth(*configured, {"AUTH", kSentinelPw});
+    CheckOnlyAuth(*node, {"AUTH", kDataPw});
+    const std::string log = exporter.Log();
+    CHECK(log.find("sentinel " + peer->addr()) != std::string::npos);
+    CHECK(log.find(kSentinelPw) == std::string::npos);
+  }
+  SUBCASE("pinned in: the same peer is authenticated and subscribed") {
+    ExporterProcess exporter({"--sentinel.addr=" + configured->addr(), "--sentinel.password-file=" + sentinel_pw,
+                              "--redis.password-file=" + data_pw,
+                              "--redis.allowed-addresses=" + node->addr() + "," + peer->addr()});
+    (void)exporter.Metrics();
+    REQUIRE(subscribed(*peer));
+    CheckOnlyAuth(*peer, {"AUTH", kSentinelPw});
+  }
 }
 
 TEST_CASE("bindings: a bound target receives its own credentials and no other") {
