@@ -213,7 +213,8 @@ bool Gzip(std::vector<std::string>& pieces, std::string& error) {
       joined += p;
       std::string().swap(p);
     }
-    pieces.assign(1, std::move(joined));
+    pieces.clear();
+    pieces.push_back(std::move(joined));
   }
   const std::string& in = pieces.front();
   // Sized for the worst case but written only up to the compressed length, so only the pages
