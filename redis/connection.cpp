@@ -444,6 +444,7 @@ class Executor {
         return false;
       }
       phase_ = Phase::kDone;
+      if (parser_->HasUnreadBytes()) req_.rest = std::move(parser_);
       parser_.reset();  // its buffer (up to 16 KiB kept by hiredis) is not needed until the next request
     }
     return true;

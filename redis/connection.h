@@ -77,6 +77,9 @@ struct Request {
   std::vector<std::vector<std::string>> commands;
   Status status;               // set by Execute
   std::vector<Reply> replies;  // one per command when status.ok(); error replies included
+  // Bytes that arrived after the last expected reply, with the parser holding them: set only
+  // then. A subscription's first pushes can come in the same read as its confirmation.
+  std::unique_ptr<RespParser> rest;
 };
 
 struct ExecuteOptions {

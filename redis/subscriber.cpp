@@ -111,20 +111,25 @@ void Subscriber::Down(Sub& sub, const Status& why) {
   if (!sub.removed) sub.sink->OnState(sub.address, false, why);
 }
 
-// Connects, authenticates and subscribes through a one-request Batch (the scrape path's code),
-// then keeps the socket for the stream. A push that arrives in the same read as the
-// confirmation is lost with the request's parser; should it be cut in two, the stream's own
-// parser fails on the rest and the subscription is reopened.
-void Subscriber::Open(Sub& sub) {
-  Request req;
+// Connects, authenticates and subscribes every due subscription through one Batch (the scrape
+// path's code, all Sentinels concurrently: an unreachable one delays the others' opening by at
+// most the connect timeout, and pushes on open subscriptions wait in the kernel meanwhile),
+// then keeps each socket for its stream. Pushes that arrived with the confirmation are kept.
+void Subscriber::Open(const std::vector<Sub*>& due) {
+  std::vector<Request> reqs(due.size());
   {
-    Batch batch(Clock::now() + sub.options.connect_timeout);
-    batch.Add(sub.conn.get(), {sub.options.command}, [&](Request& r) {
-      req.status = r.status;
-      req.replies = std::move(r.replies);
-    });
+    Clock::time_point deadline = Clock::now();
+    for (const Sub* sub : due) deadline = std::max(deadline, Clock::now() + sub->options.connect_timeout);
+    Batch batch(deadline);
+    for (size_t i = 0; i < due.size(); ++i) {
+      batch.Add(due[i]->conn.get(), {due[i]->options.command}, [&reqs, i](Request& r) { reqs[i] = std::move(r); });
+    }
     batch.Run();
   }
+  for (size_t i = 0; i < due.size(); ++i) Opened(*due[i], reqs[i]);
+}
+
+void Subscriber::Opened(Sub& sub, Request& req) {
   sub.connects = sub.conn->connects();
   if (!req.status.ok()) return Down(sub, req.status);
   const Reply& reply = req.replies.at(0);
@@ -136,12 +141,28 @@ void Subscriber::Open(Sub& sub) {
       reply.elements[0].str != "psubscribe") {
     return Down(sub, {Cause::kProtocol, "unexpected reply to " + sub.options.command[0]});
   }
-  sub.parser = std::make_unique<RespParser>();
+  sub.parser = req.rest ? std::move(req.rest) : std::make_unique<RespParser>();
   sub.pending_bytes = 0;
   sub.want = POLLIN;
   sub.backoff = std::chrono::milliseconds(0);
   sub.up = true;
   if (!sub.removed) sub.sink->OnState(sub.address, true, {});
+  Deliver(sub);
+}
+
+// Hands every complete push the parser holds to the sink. False when the subscription ended.
+bool Subscriber::Deliver(Sub& sub) {
+  for (;;) {
+    Reply reply;
+    auto r = sub.parser->Next(reply);
+    if (r == RespParser::Result::kError) {
+      Down(sub, {Cause::kProtocol, "not a Redis reply: " + sub.parser->Error()});
+      return false;
+    }
+    if (r == RespParser::Result::kNeedMore) return true;
+    sub.pending_bytes = 0;
+    if (!sub.removed) sub.sink->OnMessage(sub.address, reply);
+  }
 }
 
 void Subscriber::Drain(Sub& sub) {
@@ -153,16 +174,7 @@ void Subscriber::Drain(Sub& sub) {
     if (n == 0) return;
     if (!sub.parser->Feed(buf, n)) return Down(sub, {Cause::kProtocol, "not a Redis reply: " + sub.parser->Error()});
     sub.pending_bytes += n;
-    for (;;) {
-      Reply reply;
-      auto r = sub.parser->Next(reply);
-      if (r == RespParser::Result::kError) {
-        return Down(sub, {Cause::kProtocol, "not a Redis reply: " + sub.parser->Error()});
-      }
-      if (r == RespParser::Result::kNeedMore) break;
-      sub.pending_bytes = 0;
-      if (!sub.removed) sub.sink->OnMessage(sub.address, reply);
-    }
+    if (!Deliver(sub)) return;
     if (sub.parser->HasUnreadBytes() && sub.pending_bytes > sub.options.max_message_bytes) {
       return Down(sub, {Cause::kProtocol, "message larger than " + std::to_string(sub.options.max_message_bytes) +
                                               " bytes"});
@@ -190,9 +202,13 @@ void Subscriber::Loop() {
     fds.clear();
     owners.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
+    std::vector<Sub*> due;
+    for (auto& s : all) {
+      if (!s->removed && !s->parser && s->next_attempt <= now) due.push_back(s.get());
+    }
+    if (!due.empty()) Open(due);
     for (auto& s : all) {
       if (s->removed) continue;
-      if (!s->parser && s->next_attempt <= now) Open(*s);
       if (s->parser) {
         fds.push_back({s->conn->fd(), s->want, 0});
         owners.push_back(s);

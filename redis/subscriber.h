@@ -1,10 +1,10 @@
 #pragma once
 
 // Long-lived Pub/Sub subscriptions (Sentinel's event stream), all served by one thread: one
-// poll() over every subscribed socket, whatever the number of Sentinels and targets. Each
-// subscription is opened with the connection layer's own connect, TLS and AUTH (a Batch
-// running the subscribe command), then read as a stream. A subscription that fails or is
-// refused is retried with exponential backoff.
+// poll() over every subscribed socket, whatever the number of Sentinels and targets. The
+// subscriptions due are opened together with the connection layer's own connect, TLS and AUTH
+// (one Batch running the subscribe command on each), then read as streams. A subscription
+// that fails or is refused is retried with exponential backoff.
 
 #include <chrono>
 #include <condition_variable>
@@ -64,7 +64,9 @@ class Subscriber {
   struct Sub;
   void Loop();
   void Wake();
-  void Open(Sub& sub);
+  void Open(const std::vector<Sub*>& due);
+  void Opened(Sub& sub, Request& req);
+  bool Deliver(Sub& sub);
   void Drain(Sub& sub);
   void Down(Sub& sub, const Status& why);
 

@@ -172,3 +172,37 @@ TEST_CASE("subscriber: nothing listening is down, retried, and costs no thread p
   CHECK(sub.confirmed() == 0);
   CHECK(Threads() == threads);
 }
+
+TEST_CASE("subscriber: pushes sent in the same packet as the confirmation are delivered") {
+  const std::string pushes = PMessage("+switch-master", "m 127.0.0.1 1 127.0.0.1 2") + PMessage("+tilt", "#tilt mode entered");
+  FakeServer a(Publisher(kConfirm + pushes, ""));
+  auto rec = std::make_shared<Recorder>();
+  Subscriber sub;
+  sub.Set(&sub, {Local(a.port())}, Fast(), rec);
+  REQUIRE(rec->Wait([&] { return rec->channels.size() == 2; }));
+  std::lock_guard lock(rec->mu);
+  CHECK(rec->channels[0] == "+switch-master");
+  CHECK(rec->channels[1] == "+tilt");
+}
+
+TEST_CASE("subscriber: Sentinels that accept but never answer are given up on together, not one after another") {
+  std::vector<std::unique_ptr<FakeServer>> silent;
+  std::vector<Address> addresses;
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<FakeServer>(FakeServer::Silent()));
+    addresses.push_back(Local(silent.back()->port()));
+  }
+  FakeServer fine(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
+  addresses.push_back(Local(fine.port()));
+  auto rec = std::make_shared<Recorder>();
+  Subscriber::Options o = Fast();
+  o.connect_timeout = std::chrono::milliseconds(2000);
+  o.min_backoff = o.max_backoff = std::chrono::milliseconds(60000);  // one attempt each here
+  Subscriber sub;
+  const auto start = std::chrono::steady_clock::now();
+  sub.Set(&sub, addresses, o, rec);
+  // One after another, the last verdict would come after 3 timeouts (6 s); together, after one.
+  REQUIRE(rec->Wait([&] { return rec->states.size() == 4 && rec->channels.size() == 1; }));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4500));
+  sub.Remove(&sub);
+}
