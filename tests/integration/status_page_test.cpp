@@ -30,6 +30,7 @@ namespace {
 
 const std::string kMaster = "aragora-master";
 const std::string kCheck = "\xE2\x9C\x93";  // ✓ as Chromium serializes &#10003;
+const std::string kCross = "\xE2\x9C\x97";  // ✗ (&#10007;)
 
 std::size_t Count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -155,6 +156,46 @@ TEST_CASE("status page: a browser shows the real topology, and the new master af
   CHECK(Count(after, "names " + now + "</text>") == 3);
   CHECK(after.find("+switch-master") != std::string::npos);  // the event stream, as events
   CHECK(after.find("Last failover: none") == std::string::npos);
+}
+
+TEST_CASE("status page: a browser shows a paused replica as down, and back once it resumes") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  std::string page;
+  REQUIRE_MESSAGE(WaitFor(
+                      [&] {
+                        page = exporter.Get("/status").body;
+                        return Healthy(page, topo.data(0));
+                      },
+                      30s),
+                  page);
+  const int replica = topo.data_ports()[1];
+  const pid_t pid = topo.Pid(replica);
+  REQUIRE(pid > 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid};
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  // The stopped process still accepts connections; its INFO times out (--redis.timeout 2s).
+  REQUIRE_MESSAGE(WaitFor(
+                      [&] {
+                        page = exporter.Get("/status").body;
+                        return page.find("&#10007; down: ") != std::string::npos;
+                      },
+                      30s),
+                  page);
+  const std::string dom = DumpDom(Url(exporter));
+  const std::string row = "<tr><td>" + topo.data(1) + "</td>";
+  const auto at = dom.find(row);
+  REQUIRE_MESSAGE(at != std::string::npos, dom);
+  const std::string cells = dom.substr(at, dom.find("</tr>", at) - at);
+  CHECK(cells.find(kCross + " down: ") != std::string::npos);  // in words, not colour alone
+  CHECK(Count(dom, kCross + " DOWN") >= 1);                     // and in the picture
+  CHECK(dom.find("Agreed master: <b>" + topo.data(0) + "</b>") != std::string::npos);
+
+  REQUIRE(kill(pid, SIGCONT) == 0);
+  CHECK(WaitFor([&] { return Healthy(exporter.Get("/status").body, topo.data(0)); }, 30s));
 }
 
 TEST_CASE("status page: a hostile Sentinel's names are text in the browser") {
