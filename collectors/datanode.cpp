@@ -31,6 +31,13 @@ std::vector<std::vector<std::string>> DataNodeCommands(const Needs& needs) {
   return cmds;
 }
 
+std::vector<std::vector<std::string>> DataNodeCommandsBefore7(const Needs& needs) {
+  auto cmds = DataNodeCommands(needs);
+  if (cmds.empty() || cmds[0][0] != "INFO" || cmds[0].size() < 3) return {};
+  cmds[0] = {"INFO", "all"};
+  return cmds;
+}
+
 void ReadOptionalReplies(const Needs& needs, const std::vector<redis::Reply>& replies, DataNode& node,
                          std::vector<std::pair<std::string, std::string>>& notes) {
   size_t i = 1;

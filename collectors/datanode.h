@@ -22,6 +22,10 @@ inline constexpr const char* kConfigNames[] = {"maxmemory", "maxclients", "io-th
 // INFO first (its reply decides whether the node is up), then CONFIG GET, then SLOWLOG LEN and
 // SLOWLOG GET 1, as `needs` asks.
 std::vector<std::vector<std::string>> DataNodeCommands(const Needs& needs);
+// The same for a node that refused the first INFO because it names several sections (Redis
+// before 7 takes one): INFO all, which has commandstats and errorstats there. Empty when
+// DataNodeCommands asks one section or none, so there is nothing to fall back to.
+std::vector<std::vector<std::string>> DataNodeCommandsBefore7(const Needs& needs);
 
 // Reads the replies after INFO (replies[0]) into `node`. A refused or failed command leaves its
 // part empty and adds a note (subject, message), which the scrape logs when it first appears.

@@ -88,7 +88,8 @@ class Discovery {
         transport_(transport),
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
-        data_commands_(collectors::DataNodeCommands(options.needs)) {}
+        data_commands_(collectors::DataNodeCommands(options.needs)),
+        data_commands_before7_(collectors::DataNodeCommandsBefore7(options.needs)) {}
 
   std::shared_ptr<Snapshot> Run() {
     for (const auto& addr : target_.sentinels) AskSentinel(addr);
@@ -264,14 +265,23 @@ class Discovery {
     const bool authenticate =
         MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
     transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
-                   [this, &node](Request& r) { OnDataReply(node, r); });
+                   [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r); });
   }
 
-  void OnDataReply(DataNode& node, Request& req) {
+  void OnDataReply(DataNode& node, bool authenticate, Request& req, bool before7 = false) {
     node.error = req.status;
     if (node.error.ok()) {
       Reply& reply = req.replies[0];
       const std::string& command = data_commands_[0][0];
+      if (reply.IsError() && !before7 && !data_commands_before7_.empty() && reply.str.rfind("ERR", 0) == 0) {
+        // Redis before 7 refuses INFO with several sections: ask once more, with INFO all.
+        notes_.push_back({"node " + node.master_name + " " + node.label + " INFO",
+                          "INFO with several sections refused (Redis before 7?): " + reply.str +
+                              "; asked INFO all instead, one more round trip per scrape"});
+        transport_.Ask(Transport::Kind::kData, node.address, node.master_name, authenticate, data_commands_before7_,
+                       [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r, true); });
+        return;
+      }
       if (reply.IsError()) {
         node.error = ReplyStatus(reply, command);
       } else if (!reply.IsText()) {
@@ -296,6 +306,7 @@ class Discovery {
   const bool named_;
   const bool ckquorum_;
   const std::vector<std::vector<std::string>> data_commands_;
+  const std::vector<std::vector<std::string>> data_commands_before7_;  // empty: no fallback
   std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
   std::deque<DataNode> nodes_;
   std::set<Address> known_sentinels_;

@@ -399,3 +399,66 @@ TEST_CASE("discovery with a pin: only the target's Sentinels and nodes inside th
   for (const auto& a : again.asked) CHECK(a.authenticate);
   for (const auto& [subject, message] : open->notes) CHECK(message.find("outside") == std::string::npos);
 }
+
+TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) is asked INFO all, and is up") {
+  // Redis 6.2 answers INFO with more than one argument with a syntax error.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                            "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[1] == "MYID") return Bulk("id-1");
+      if (argv[1] == "MASTERS") return "*1\r\n" + master;
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
+      return std::string("*0\r\n");
+    }
+    if (argv[0] == "INFO" && argv.size() > 2) return std::string("-ERR syntax error\r\n");
+    if (argv == std::vector<std::string>{"INFO", "all"}) {
+      return Bulk("# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n\r\n"
+                  "# Commandstats\r\ncmdstat_get:calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n");
+    }
+    return std::string("-ERR unknown command\r\n");
+  });
+  rse::FetchOptions options = Options();
+  options.needs.commandstats = true;
+  options.needs.latencystats = true;
+  rse::Target target{{Local(26379)}, {}};
+  for (int fetch = 0; fetch < 2; ++fetch) {
+    transport.asked.clear();
+    auto snap = rse::Discover(target, options, transport);
+    REQUIRE(snap->nodes.size() == 1);
+    CHECK(snap->nodes[0].up);
+    CHECK(snap->nodes[0].error.ok());
+    CHECK(rse::collectors::Field(snap->nodes[0].info, "cmdstat_get") ==
+          std::optional<std::string_view>("calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0"));
+    REQUIRE(transport.asked.size() == 4);
+    CHECK(transport.asked[2].commands[0] == std::vector<std::string>{"INFO", "default", "commandstats", "latencystats"});
+    CHECK(transport.asked[3].commands[0] == std::vector<std::string>{"INFO", "all"});
+    REQUIRE(snap->notes.size() == 1);
+    CHECK(snap->notes[0].second.find("INFO all") != std::string::npos);
+  }
+}
+
+TEST_CASE("a data node that refuses INFO for want of permission is down with the refusal, not asked again") {
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                            "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[1] == "MYID") return Bulk("id-1");
+      if (argv[1] == "MASTERS") return "*1\r\n" + master;
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
+      return std::string("*0\r\n");
+    }
+    return std::string("-NOPERM this user has no permissions to run the 'info' command\r\n");
+  });
+  rse::FetchOptions options = Options();
+  options.needs.commandstats = true;
+  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK_FALSE(snap->nodes[0].up);
+  CHECK(snap->nodes[0].error.message.find("NOPERM") != std::string::npos);
+  CHECK(transport.asked.size() == 3);
+}
