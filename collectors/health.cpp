@@ -33,14 +33,19 @@ std::optional<redis::Address> AdvertisedMaster(const MasterView& view) {
   return AddressOf(view.master);
 }
 
-std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
-  std::map<std::string, GroupHealth> groups;
-  std::map<std::string, std::map<std::string, std::pair<int, double>>> votes;  // name -> addr -> (votes, epoch)
+namespace {
 
-  // A failover past its promotion: the leader gives clients the promoted replica, while its
-  // peers name the old master until the leader's next hello (every 2 s) reaches them. They
-  // are behind the same configuration, not disagreeing: their votes go to the new master.
-  std::map<std::string, std::map<std::string, std::string>> switching;  // name -> old -> new
+using Groups = std::map<std::string, GroupHealth>;
+// Per group, per named address: (votes, highest config epoch among its voters).
+using Votes = std::map<std::string, std::map<std::string, std::pair<int, double>>>;
+// Per group: old master -> promoted replica, for failovers past their promotion.
+using Switching = std::map<std::string, std::map<std::string, std::string>>;
+
+// A failover past its promotion: the leader gives clients the promoted replica, while its
+// peers name the old master until the leader's next hello (every 2 s) reaches them. They
+// are behind the same configuration, not disagreeing: their votes go to the new master.
+Switching FailoversPastPromotion(const Snapshot& snapshot) {
+  Switching switching;
   for (const auto& s : snapshot.sentinels) {
     if (!s.up) continue;
     for (const auto& m : s.masters) {
@@ -50,7 +55,11 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       if (old && now && *old != *now) switching[m.name][old->ToString()] = now->ToString();
     }
   }
+  return switching;
+}
 
+// Each answering Sentinel's view of each group it monitors, and its vote.
+void AddSentinelViews(const Snapshot& snapshot, Switching& switching, Groups& groups, Votes& votes) {
   for (const auto& s : snapshot.sentinels) {
     if (!s.up) continue;
     const bool tilt = Field(s.info, "sentinel_tilt").value_or("0") != "0";
@@ -79,9 +88,11 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       g.sentinels.push_back(std::move(view));
     }
   }
+}
 
+// Most votes wins; a tie goes to the newer configuration (higher epoch), then the address.
+void ElectMasters(Groups& groups, Votes& votes) {
   for (auto& [name, g] : groups) {
-    // Most votes wins; a tie goes to the newer configuration (higher epoch), then the address.
     double best_epoch = -1;
     for (const auto& [addr, v] : votes[name]) {
       g.master_addresses.push_back(addr);
@@ -92,7 +103,10 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       }
     }
   }
+}
 
+// Every data node of a known group, as it reports itself.
+void AddNodes(const Snapshot& snapshot, Groups& groups) {
   for (const auto& n : snapshot.nodes) {
     auto it = groups.find(n.master_name);
     if (it == groups.end()) continue;
@@ -116,9 +130,11 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
     if (node.addr == g.agreed_master) g.master_up = node.up && node.role == "master";
     g.nodes.push_back(std::move(node));
   }
+}
 
-  // Lag in the agreed master's own view: its offset minus what each replica last acknowledged.
-  // That view keeps counting while a replica is paused or unreachable.
+// Lag in the agreed master's own view: its offset minus what each replica last acknowledged.
+// That view keeps counting while a replica is paused or unreachable.
+void AddLag(const Snapshot& snapshot, Groups& groups) {
   for (auto& [name, g] : groups) {
     const DataNode* master = nullptr;
     for (const auto& n : snapshot.nodes) {
@@ -135,7 +151,18 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       }
     }
   }
+}
 
+}  // namespace
+
+std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
+  Groups groups;
+  Votes votes;
+  Switching switching = FailoversPastPromotion(snapshot);
+  AddSentinelViews(snapshot, switching, groups, votes);
+  ElectMasters(groups, votes);
+  AddNodes(snapshot, groups);
+  AddLag(snapshot, groups);
   std::vector<GroupHealth> out;
   for (auto& [name, g] : groups) out.push_back(std::move(g));
   return out;
