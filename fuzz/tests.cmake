@@ -5,7 +5,8 @@
 #   include(${CMAKE_SOURCE_DIR}/fuzz/tests.cmake OPTIONAL)
 # Fuzzing itself (clang, libFuzzer) is scripts/fuzz.sh, with fuzz/CMakeLists.txt.
 set(_rse_fuzz_dir ${CMAKE_CURRENT_LIST_DIR})
-foreach(t resp_reader info sentinel_reply ckquorum address pipeline web_config probe_config http_request events)
+include(${_rse_fuzz_dir}/targets.cmake)
+foreach(t IN LISTS RSE_FUZZ_TARGETS)
   add_executable(fuzz_replay_${t} ${_rse_fuzz_dir}/${t}.cpp ${_rse_fuzz_dir}/replay_main.cpp)
   target_link_libraries(fuzz_replay_${t} PRIVATE rse_collectors rse_exporter)
   add_test(NAME "fuzz replay: ${t}"

@@ -59,9 +59,9 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
 make -C "$build" -j"$jobs" fuzzers >/dev/null
 
-# The targets fuzz/CMakeLists.txt builds (RSE_FUZZ_TARGETS), so the two lists cannot drift apart.
-read -r -a targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/CMakeLists.txt")
-[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no targets found in fuzz/CMakeLists.txt" >&2; exit 1; }
+# The targets of fuzz/targets.cmake (RSE_FUZZ_TARGETS), the one list the builds use too.
+read -r -a targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no targets found in fuzz/targets.cmake" >&2; exit 1; }
 if [ ${#only[@]} -gt 0 ]; then targets=("${only[@]}"); fi
 for t in "${targets[@]}"; do
   if [ ! -x "$build/fuzz_$t" ]; then echo "fuzz: no target '$t'" >&2; exit 3; fi
