@@ -566,15 +566,4 @@ void Batch::Run() {
   }
 }
 
-void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options) {
-  Batch batch(deadline, options);
-  for (auto& r : requests) {
-    batch.Add(r.connection, r.commands, [&r](Request& done) {
-      r.status = std::move(done.status);
-      r.replies = std::move(done.replies);
-    });
-  }
-  batch.Run();
-}
-
 }  // namespace rse::redis
