@@ -107,11 +107,6 @@ std::optional<std::pair<std::string, std::string>> ParsePubSubMessage(const redi
   return std::make_pair(reply.elements[2].str, reply.elements[3].str);
 }
 
-bool IsSubscribeConfirmation(const redis::Reply& reply) {
-  return reply.IsArray() && reply.elements.size() == 3 && reply.elements[0].IsText() &&
-         reply.elements[0].str == "psubscribe";
-}
-
 std::string EventState::GroupLabel(const std::string& name) {
   if (name.empty() || groups_.count(name)) return name;
   if (groups_.size() >= kMaxGroups) return {};

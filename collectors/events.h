@@ -62,8 +62,6 @@ Event ParseEvent(std::string_view channel, std::string_view payload);
 // A Pub/Sub push of PSUBSCRIBE: ["pmessage", pattern, channel, payload] gives (channel,
 // payload); ["psubscribe", pattern, count] and anything else gives nullopt.
 std::optional<std::pair<std::string, std::string>> ParsePubSubMessage(const redis::Reply& reply);
-// True for the ["psubscribe", pattern, count] confirmation.
-bool IsSubscribeConfirmation(const redis::Reply& reply);
 
 // Upper bounds of the failover-duration histogram, in seconds.
 inline constexpr std::array<double, 12> kFailoverDurationBuckets = {0.1, 0.25, 0.5, 1,  2.5, 5,

@@ -22,13 +22,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // Digits after "slave" / "db": the numbered INFO keys.
 bool IsNumberedKey(std::string_view key, std::string_view prefix) {
-  if (!StartsWith(key, prefix) || key.size() == prefix.size()) return false;
+  if (!key.starts_with(prefix) || key.size() == prefix.size()) return false;
   for (char c : key.substr(prefix.size())) {
     if (!std::isdigit(static_cast<unsigned char>(c))) return false;
   }
@@ -298,10 +294,10 @@ Parsed<Ckquorum> ParseCkquorum(const redis::Reply& reply) {
   }
   std::string_view text = reply.str;
   Ckquorum out;
-  if (reply.type == redis::Reply::Type::kStatus && StartsWith(text, "OK")) {
+  if (reply.type == redis::Reply::Type::kStatus && text.starts_with("OK")) {
     out.ok = true;
     text.remove_prefix(2);
-  } else if (reply.IsError() && StartsWith(text, "NOQUORUM")) {
+  } else if (reply.IsError() && text.starts_with("NOQUORUM")) {
     out.ok = false;
     text.remove_prefix(8);
   } else {
@@ -457,7 +453,7 @@ void ForEachWithPrefix(const FieldMap& info, std::string_view prefix, F f) {
                              [](const FieldMap::value_type& field, std::string_view p) { return field.first < p; });
   for (; it != info.end(); ++it) {
     auto [key, value] = *it;
-    if (!StartsWith(key, prefix)) break;
+    if (!key.starts_with(prefix)) break;
     if (key.size() > prefix.size()) f(key.substr(prefix.size()), value);
   }
 }

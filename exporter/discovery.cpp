@@ -27,10 +27,8 @@ using redis::Status;
 
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 Status ReplyStatus(const Reply& reply, std::string_view command) {
-  Cause cause = StartsWith(reply.str, "NOPERM") ? Cause::kAuth : Cause::kProtocol;
+  Cause cause = reply.str.starts_with("NOPERM") ? Cause::kAuth : Cause::kProtocol;
   return {cause, std::string(command) + " failed: " + reply.str};
 }
 

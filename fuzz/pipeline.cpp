@@ -62,8 +62,6 @@ constexpr Cause kDownCauses[] = {Cause::kRefused, Cause::kTimeout, Cause::kAuth,
 constexpr Needs::DataInfo kDataInfo[] = {Needs::DataInfo::kNone, Needs::DataInfo::kReplication,
                                          Needs::DataInfo::kFull, Needs::DataInfo::kFull};
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // Answers discovery's requests from the decoder, first asked, first served: one reply per
 // command. A node whose replies run out has failed with the layout's cause; requests beyond
 // kMaxRequests end as timeouts, as at a deadline.
@@ -165,7 +163,7 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
     FUZZ_CHECK(nl != std::string_view::npos, "text does not end in a newline");
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
-    if (StartsWith(line, "# HELP ")) {
+    if (line.starts_with("# HELP ")) {
       line.remove_prefix(7);
       auto space = line.find(' ');
       FUZZ_CHECK(space != std::string_view::npos && space + 1 < line.size(), "HELP without text");
@@ -175,7 +173,7 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
       series.clear();
       continue;
     }
-    if (StartsWith(line, "# TYPE ")) {
+    if (line.starts_with("# TYPE ")) {
       summary = line == "# TYPE " + family + " summary";
       FUZZ_CHECK(line == "# TYPE " + family + " gauge" || line == "# TYPE " + family + " counter" || summary,
                  "TYPE line out of place: %.*s", static_cast<int>(line.size()), line.data());
@@ -185,9 +183,9 @@ std::string CheckExposition(const std::string& text, bool distinct_series) {
     // A summary's samples: the family's name, or it with _sum or _count.
     size_t name_size = family.size();
     for (const char* suffix : {"_sum", "_count"}) {
-      if (summary && StartsWith(line, family + suffix)) name_size = family.size() + std::string_view(suffix).size();
+      if (summary && line.starts_with(family + suffix)) name_size = family.size() + std::string_view(suffix).size();
     }
-    FUZZ_CHECK(!family.empty() && StartsWith(line, family) && line.size() > name_size &&
+    FUZZ_CHECK(!family.empty() && line.starts_with(family) && line.size() > name_size &&
                    (line[name_size] == '{' || line[name_size] == ' '),
                "sample line outside its family: %s", shown.c_str());
     size_t i = name_size;

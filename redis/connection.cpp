@@ -179,20 +179,20 @@ class Executor {
     return POLLIN;
   }
 
-  void Start(Deadline deadline) {
+  void Start() {
     req_.status = {};
     req_.replies.clear();
     Connection& c = *req_.connection;
     reused_ = c.IsOpen();
     if (!c.IsOpen()) {
-      Connect(deadline);
+      Connect();
       if (done()) return;
     } else {
       BeginWrite();
     }
   }
 
-  void OnEvents(short revents, Deadline deadline) {
+  void OnEvents(short revents) {
     if (phase_ == Phase::kResolving) {
       std::lock_guard lock(lookup_->mu);
       if (lookup_->rc != 0 || lookup_->results.empty()) {
@@ -219,8 +219,8 @@ class Executor {
     // phase is waiting for tells what happened.
     want_ = 0;
     if (phase_ == Phase::kHandshake) return Handshake();
-    if (phase_ == Phase::kWriting) return Write(deadline);
-    if (phase_ == Phase::kReading) return Read(deadline);
+    if (phase_ == Phase::kWriting) return Write();
+    if (phase_ == Phase::kReading) return Read();
   }
 
   void TimeOut() {
@@ -262,7 +262,7 @@ class Executor {
   }
 
   // Plain or TLS send/recv. Returns bytes moved, 0 to wait (want_ set), -1 after Fail/retry.
-  ssize_t Send(const char* data, size_t len, Deadline deadline) {
+  ssize_t Send(const char* data, size_t len) {
     Connection& c = *req_.connection;
     if (!c.tls_session_) {
       for (;;) {
@@ -270,7 +270,7 @@ class Executor {
         if (n >= 0) return n;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
         if (errno != EINTR) {
-          FailOrRetry(ErrnoStatus("send", errno), deadline);
+          FailOrRetry(ErrnoStatus("send", errno));
           return -1;
         }
       }
@@ -278,22 +278,22 @@ class Executor {
     size_t n = 0;
     std::string error;
     const TlsSession::Result r = c.tls_session_->Write(data, len, n, error);
-    return TlsOutcome(r, n, error, "write", deadline);
+    return TlsOutcome(r, n, error, "write");
   }
 
-  ssize_t Recv(char* buf, size_t len, Deadline deadline) {
+  ssize_t Recv(char* buf, size_t len) {
     Connection& c = *req_.connection;
     if (!c.tls_session_) {
       for (;;) {
         ssize_t n = ::recv(fd(), buf, len, 0);
         if (n > 0) return n;
         if (n == 0) {
-          FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+          FailOrRetry({Cause::kClosed, "connection closed by the server"});
           return -1;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
         if (errno != EINTR) {
-          FailOrRetry(ErrnoStatus("recv", errno), deadline);
+          FailOrRetry(ErrnoStatus("recv", errno));
           return -1;
         }
       }
@@ -301,16 +301,16 @@ class Executor {
     size_t n = 0;
     std::string error;
     const TlsSession::Result r = c.tls_session_->Read(buf, len, n, error);
-    return TlsOutcome(r, n, error, "read", deadline);
+    return TlsOutcome(r, n, error, "read");
   }
 
-  ssize_t TlsOutcome(TlsSession::Result r, size_t n, const std::string& error, const char* what, Deadline deadline) {
+  ssize_t TlsOutcome(TlsSession::Result r, size_t n, const std::string& error, const char* what) {
     switch (r) {
       case TlsSession::Result::kOk: return static_cast<ssize_t>(n);
       case TlsSession::Result::kWantRead: want_ = POLLIN; return 0;
       case TlsSession::Result::kWantWrite: want_ = POLLOUT; return 0;
       case TlsSession::Result::kClosed:
-        FailOrRetry({Cause::kClosed, "connection closed by the server"}, deadline);
+        FailOrRetry({Cause::kClosed, "connection closed by the server"});
         return -1;
       case TlsSession::Result::kError: break;
     }
@@ -318,7 +318,7 @@ class Executor {
     return -1;
   }
 
-  void Connect(Deadline) {
+  void Connect() {
     Connection& c = *req_.connection;
     c.Close();
     addresses_ = NumericAddress(c.address_);
@@ -381,9 +381,9 @@ class Executor {
     phase_ = Phase::kWriting;
   }
 
-  void Write(Deadline deadline) {
+  void Write() {
     while (out_off_ < out_.size()) {
-      ssize_t n = Send(out_.data() + out_off_, out_.size() - out_off_, deadline);
+      ssize_t n = Send(out_.data() + out_off_, out_.size() - out_off_);
       if (n <= 0) return;
       out_off_ += static_cast<size_t>(n);
     }
@@ -393,12 +393,12 @@ class Executor {
     phase_ = Phase::kReading;
   }
 
-  void Read(Deadline deadline) {
+  void Read() {
     // One read buffer per batch, off the stack: the batch runs on HTTP worker threads, and
     // every page of stack a worker ever touches stays resident.
     char* buf = read_buffer_.data();
     for (;;) {
-      ssize_t n = Recv(buf, read_buffer_.size(), deadline);
+      ssize_t n = Recv(buf, read_buffer_.size());
       if (n <= 0) return;
       received_bytes_ += static_cast<size_t>(n);
       if (received_bytes_ > options_.max_reply_bytes) {
@@ -452,11 +452,11 @@ class Executor {
 
   // A kept-open connection may have been closed by the server while idle (timeout,
   // restart); that is not the node's failure, so reconnect once before reporting it.
-  void FailOrRetry(Status st, Deadline deadline) {
+  void FailOrRetry(Status st) {
     if (reused_ && received_bytes_ == 0 && (st.cause == Cause::kClosed || st.cause == Cause::kIo)) {
       reused_ = false;
       req_.replies.clear();
-      Connect(deadline);
+      Connect();
       return;
     }
     Fail(std::move(st));
@@ -513,7 +513,7 @@ void Batch::Add(Connection* connection, std::vector<std::vector<std::string>> co
     e.executor.Abort({Cause::kTimeout, "scrape deadline reached before this node was asked"});
     return;
   }
-  e.executor.Start(deadline_);
+  e.executor.Start();
 }
 
 // Runs the callbacks of requests that have finished; returns whether any ran. Callbacks may
@@ -562,20 +562,9 @@ void Batch::Run() {
       continue;
     }
     for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) owners[i]->OnEvents(fds[i].revents, deadline_);
+      if (fds[i].revents != 0) owners[i]->OnEvents(fds[i].revents);
     }
   }
-}
-
-void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options) {
-  Batch batch(deadline, options);
-  for (auto& r : requests) {
-    batch.Add(r.connection, r.commands, [&r](Request& done) {
-      r.status = std::move(done.status);
-      r.replies = std::move(done.replies);
-    });
-  }
-  batch.Run();
 }
 
 }  // namespace rse::redis

@@ -75,7 +75,7 @@ class Connection {
 struct Request {
   Connection* connection = nullptr;
   std::vector<std::vector<std::string>> commands;
-  Status status;               // set by Execute
+  Status status;               // set when the request has finished
   std::vector<Reply> replies;  // one per command when status.ok(); error replies included
   // Bytes that arrived after the last expected reply, with the parser holding them: set only
   // then. A subscription's first pushes can come in the same read as its confirmation.
@@ -118,8 +118,5 @@ class Batch {
   std::deque<Entry> entries_;
   size_t first_unfinished_ = 0;
 };
-
-// Runs the requests as one batch; results are written into them.
-void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options = {});
 
 }  // namespace rse::redis

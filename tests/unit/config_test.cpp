@@ -117,6 +117,21 @@ TEST_CASE("configuration errors are clear and exit 2") {
            {{"--no-such-flag"}, "no-such-flag"},
            {{"--redis.password=secret"}, "redis.password"},
            {{"stray"}, "unexpected argument"},
+           {{"--sentinel.user=s"}, "--sentinel.user needs --sentinel.password-file"},
+           {{"--redis.master-password-file=m"}, "--redis.master-password-file: 'm' is not NAME=FILE"},
+           {{"--redis.master-password-file=m=/nonexistent/pw"}, "--redis.master-password-file: cannot read"},
+           {{"--scrape.timeout-offset=soon"}, "--scrape.timeout-offset: not a duration"},
+           {{"--web.max-requests=0"}, "--web.max-requests must be 1 to 1024"},
+           {{"--web.max-requests=many"}, "failed to parse (see --help)"},
+           {{"--web.max-connections=0"}, "--web.max-connections must be 1 to 1000000"},
+           {{"--web.max-header-bytes=100"}, "--web.max-header-bytes must be 1024 to 1048576"},
+           {{"--web.idle-timeout=0s"}, "--web.idle-timeout: '0s' is not a positive duration"},
+           {{"--web.telemetry-path=/-/ready"}, "cannot be /-/ready"},
+           {{"--output=xml"}, "--output must be text or json"},
+           {{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file: /nonexistent/web.yml"},
+           {{"--probe.config.file=/nonexistent/probe.yml"}, "--probe.config.file: cannot read"},
+           {{"--redis.tls-ca-file=/nonexistent/ca.pem"}, "--redis.tls: cannot load CA file /nonexistent/ca.pem"},
+           {{"--sentinel.tls-cert-file=/nonexistent/c.pem"}, "--sentinel.tls: a client certificate needs both"},
        }) {
     auto r = Parse(c.args);
     INFO(c.args[0]);
@@ -124,6 +139,29 @@ TEST_CASE("configuration errors are clear and exit 2") {
     CHECK(r.exit_code == 2);
     CHECK(r.output.find(c.says) != std::string::npos);
   }
+}
+
+TEST_CASE("flag values are checked before the files they name are loaded; the first error is shown") {
+  auto r = Parse({"--redis.tls-ca-file=/nonexistent/ca.pem", "--web.config.file=/nonexistent/web.yml",
+                  "--probe.config.file=/nonexistent/probe.yml", "--web.max-requests=0"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output == "--web.max-requests must be 1 to 1024");
+  auto files = Parse({"--redis.tls-ca-file=/nonexistent/ca.pem", "--web.config.file=/nonexistent/web.yml"});
+  CHECK(files.output.find("--redis.tls: ") == 0);
+}
+
+TEST_CASE("check: usage errors exit 3, never a verdict") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check"}, {"check", "--sentinel.addr=a:1", "--output=xml"}, {"check", "--no-such-flag"}}) {
+    auto r = Parse(args);
+    INFO(args.back());
+    CHECK(r.action == rse::ParsedArgs::Action::kExit);
+    CHECK(r.exit_code == 3);
+  }
+  auto ok = Parse({"check", "--sentinel.addr=a:1", "--output=json"});
+  REQUIRE(ok.action == rse::ParsedArgs::Action::kRun);
+  CHECK(ok.config.mode == rse::Config::Mode::kCheck);
+  CHECK(ok.config.output == "json");
 }
 
 TEST_CASE("a password file's content never appears in an error") {

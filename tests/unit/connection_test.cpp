@@ -18,6 +18,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Runs the requests as one batch; results are written into them.
+void Execute(std::vector<Request>& requests, Deadline deadline, const ExecuteOptions& options = {}) {
+  Batch batch(deadline, options);
+  for (auto& r : requests) {
+    batch.Add(r.connection, r.commands, [&r](Request& done) {
+      r.status = std::move(done.status);
+      r.replies = std::move(done.replies);
+    });
+  }
+  batch.Run();
+}
+
 Address Local(int port) { return Address{"127.0.0.1", static_cast<std::uint16_t>(port)}; }
 
 Request Req(Connection& c, std::vector<std::vector<std::string>> commands) {
