@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/health.h"
+#include "exporter/exporter.h"
 #include "exporter/log.h"
-#include "exporter/scrape.h"
+#include "exporter/topology.h"
 
 namespace rse {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include "exporter/scrape.h"
+#include "exporter/topology.h"
 #include "redis/reply.h"
 #include "tests/unit/fake_server.h"
 

@@ -1,0 +1,104 @@
+#pragma once
+
+// Collect orchestration: the configured topology and the /probe targets' topologies, the
+// enabled collectors run over their snapshots, and the exporter's own metrics.
+
+#include <chrono>
+#include <compare>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/snapshot.h"
+#include "exporter/config.h"
+#include "exporter/discovery.h"
+#include "exporter/topology.h"
+#include "http/server.h"
+#include "redis/connection.h"
+#include "redis/subscriber.h"
+
+namespace rse {
+
+// The credentials and TLS of the configuration; `needs` is left for the caller.
+FetchOptions FetchOptionsFrom(const Config& config);
+
+// Runs the enabled collectors over snapshots and adds the exporter's own metrics.
+//
+// Threads: every public member but SetHttpStats and Prefetch is called from the HTTP handler
+// threads, concurrently; scrapes of different targets fetch in parallel and collect one at a
+// time (collect_mu_), scrapes of one target share its fetch (Topology). SetHttpStats and
+// Prefetch are called by main before the server starts.
+// Ownership: the exporter owns the subscriber, the configured topology and the /probe
+// topologies; a scrape holds its probe topology by shared_ptr, so an evicted one lives until
+// the scrapes using it end.
+class Exporter {
+ public:
+  explicit Exporter(const Config& config);
+
+  // The configured topology's families plus the exporter's own (the telemetry path), as
+  // text exposition blocks (collectors::MetricSink::Take).
+  std::vector<std::string> Metrics(std::chrono::milliseconds timeout);
+  // The topology behind one Sentinel (the /probe endpoint), with the credentials of the first
+  // --probe.config.file binding whose targets match `sentinel`, and none without one.
+  std::vector<std::string> Probe(const redis::Address& sentinel, const std::string& master,
+                                 std::chrono::milliseconds timeout);
+  // Why /probe must refuse `sentinel` (HTTP 403, this as the body); empty when it may probe it.
+  std::string ProbeRefused(const redis::Address& sentinel) const;
+  // /-/ready: true once the configured topology has been fetched once (whatever it found: a
+  // Sentinel being down is what the metrics are for), or at once without one.
+  bool Ready() const { return !configured_ || configured_->fetched(); }
+  // One fetch of the configured topology (at startup, so readiness does not wait for a scrape).
+  void Prefetch();
+  // The HTTP front's counters, rendered with the exporter's own metrics. Must outlive this.
+  void SetHttpStats(const http::ServerStats* stats) { http_stats_ = stats; }
+
+  const Config& config() const { return config_; }
+  // The configured topology's recent events as a JSON document (the /events endpoint).
+  std::string EventsJson() const;
+
+  // What the /status page shows: a snapshot from the same fetch the scrape uses (concurrent
+  // callers share it; its groups are analysed, Snapshot::groups), and the topology's recent
+  // events. `snapshot` is null without a topology.
+  struct StatusData {
+    std::shared_ptr<const collectors::Snapshot> snapshot;
+    std::vector<collectors::RecordedEvent> events;
+  };
+  StatusData Status(std::chrono::milliseconds timeout);
+  // The same for one /probe target (the caller checks ProbeRefused first).
+  StatusData ProbeStatus(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);
+
+ private:
+  // Which /probe topology: the binding is part of it, so topologies (and their authenticated
+  // connections) are never shared between bindings.
+  struct ProbeKey {
+    std::string binding;   // the --probe.config.file binding's name; "" for none
+    std::string sentinel;  // the target, host:port
+    std::string master;    // the master= parameter; "" for every group
+    auto operator<=>(const ProbeKey&) const = default;
+  };
+  struct ProbeEntry {
+    std::shared_ptr<Topology> topology;
+    redis::Clock::time_point last_used;
+  };
+
+  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
+  std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
+  FetchOptions ProbeOptions(const ProbeBinding* binding) const;
+
+  const Config config_;
+  FetchOptions fetch_options_;  // set in the constructor, read-only after
+  std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
+  // Declared before the topologies, so destroyed after them: they unsubscribe when destroyed.
+  std::unique_ptr<redis::Subscriber> subscriber_;
+  std::mutex collect_mu_;  // Guards the collectors' use: collectors may keep state between scrapes.
+  std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
+  const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
+  std::mutex probe_mu_;  // Guards probes_ (the map; each Topology is thread-safe itself).
+  std::map<ProbeKey, ProbeEntry> probes_;
+};
+
+}  // namespace rse
