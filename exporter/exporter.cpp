@@ -69,8 +69,9 @@ Exporter::Exporter(const Config& config) : config_(config), fetch_options_(Fetch
   }
 }
 
-void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) {
-  std::lock_guard lock(collect_mu_);
+// No lock: the collectors keep no state and collectors_ is not written after construction,
+// so scrapes of different targets collect at once.
+void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) const {
   collectors::CollectReachability(snapshot, sink);
   struct Outcome {
     const std::string* name;

@@ -29,9 +29,9 @@ FetchOptions FetchOptionsFrom(const Config& config);
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.
 //
 // Threads: every public member but SetHttpStats and Prefetch is called from the HTTP handler
-// threads, concurrently; scrapes of different targets fetch in parallel and collect one at a
-// time (collect_mu_), scrapes of one target share its fetch (Topology). SetHttpStats and
-// Prefetch are called by main before the server starts.
+// threads, concurrently; scrapes of different targets fetch and collect in parallel (the
+// collectors keep no state, collectors/collector.h), scrapes of one target share its fetch
+// (Topology). SetHttpStats and Prefetch are called by main before the server starts.
 // Ownership: the exporter owns the subscriber, the configured topology and the /probe
 // topologies; a scrape holds its probe topology by shared_ptr, so an evicted one lives until
 // the scrapes using it end.
@@ -85,16 +85,16 @@ class Exporter {
     redis::Clock::time_point last_used;
   };
 
-  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
+  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink) const;
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
   FetchOptions ProbeOptions(const ProbeBinding* binding) const;
 
   const Config config_;
   FetchOptions fetch_options_;  // set in the constructor, read-only after
+  // Read-only after the constructor; called concurrently (stateless).
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
   // Declared before the topologies, so destroyed after them: they unsubscribe when destroyed.
   std::unique_ptr<redis::Subscriber> subscriber_;
-  std::mutex collect_mu_;  // Guards the collectors' use: collectors may keep state between scrapes.
   std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
   const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
   std::mutex probe_mu_;  // Guards probes_ (the map; each Topology is thread-safe itself).
