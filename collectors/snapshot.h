@@ -16,6 +16,8 @@
 
 namespace rse::collectors {
 
+struct GroupHealth;  // collectors/health.h
+
 // One Sentinel's view of one master group.
 struct MasterView {
   std::string name;
@@ -59,6 +61,10 @@ struct Snapshot {
   std::vector<std::pair<std::string, std::string>> notes;
   // The target's event-stream state at the time of the scrape; null without subscriptions.
   std::shared_ptr<const EventCounts> events;
+  // AnalyzeGroups(*this) (collectors/health.h), computed once by the fetch for its failover
+  // count and read by the collectors and pages; null on snapshots built elsewhere (tests, the
+  // fuzzer), for which readers analyse the groups themselves.
+  std::shared_ptr<const std::vector<GroupHealth>> groups;
 };
 
 }  // namespace rse::collectors

@@ -126,8 +126,10 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   pool_.DropUnused();
   LogChanges(*snap);
   if (subscriber_) Subscribe(*snap);
-  events_->ObserveAgreedMasters(collectors::AgreedMasters(collectors::AnalyzeGroups(*snap)), UnixNow(),
-                                redis::Clock::now());
+  // Analysed once per fetch: the failover count here, the collectors and pages from the snapshot.
+  auto groups = std::make_shared<const std::vector<collectors::GroupHealth>>(collectors::AnalyzeGroups(*snap));
+  events_->ObserveAgreedMasters(collectors::AgreedMasters(*groups), UnixNow(), redis::Clock::now());
+  snap->groups = std::move(groups);
   snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
   fetched_.store(true);
   return snap;

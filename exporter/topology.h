@@ -42,6 +42,7 @@ class Topology {
   Topology(const Topology&) = delete;
   Topology& operator=(const Topology&) = delete;
 
+  // The snapshot of one fetch, its groups analysed (Snapshot::groups).
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
   // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
   // for it to end and then asks every node itself, never answering with data from before it.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/datanode.h"
+#include "collectors/health.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
 #include "collectors/snapshot.h"
@@ -969,4 +970,25 @@ TEST_CASE("collectors: consistency: healthy, then role mismatch, ghost replica, 
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "replicas"}}) == 2);
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "sentinels"}}) == 2);
   }
+}
+
+TEST_CASE("collectors: the topology collector reads the groups the fetch analysed, when the snapshot has them") {
+  auto t = BuildTopology();
+  const auto analysed = rse::collectors::AnalyzeGroups(t.snapshot);
+  REQUIRE(analysed.size() == 1);
+  const std::string name = analysed[0].name;
+  const auto without = Run(t.snapshot);
+  CHECK(without.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", t.master}}));
+
+  // The same analysis passed along: the same metrics.
+  t.snapshot.groups = std::make_shared<const std::vector<rse::collectors::GroupHealth>>(analysed);
+  CHECK(Run(t.snapshot).text == without.text);
+
+  // An analysis that differs from the replies is what it reports: it is not analysed again.
+  auto changed = analysed;
+  changed[0].agreed_master = "192.0.2.1:6379";
+  t.snapshot.groups = std::make_shared<const std::vector<rse::collectors::GroupHealth>>(changed);
+  const auto out = Run(t.snapshot);
+  CHECK(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", "192.0.2.1:6379"}}));
+  CHECK_FALSE(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", t.master}}));
 }

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "collectors/health.h"
 #include "exporter/topology.h"
 #include "redis/reply.h"
 #include "tests/unit/fake_server.h"
@@ -90,6 +91,23 @@ TEST_CASE("a fake Sentinel's master is discovered and fetched") {
   REQUIRE(snap->nodes.size() == 1);
   CHECK(snap->nodes[0].up);
   CHECK(snap->nodes[0].master_name == "m1");
+}
+
+TEST_CASE("a fetch's snapshot carries its groups, analysed once, as AnalyzeGroups finds them") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->groups);
+  const auto again = rse::collectors::AnalyzeGroups(*snap);
+  REQUIRE(snap->groups->size() == 1);
+  REQUIRE(again.size() == 1);
+  const auto& g = (*snap->groups)[0];
+  CHECK(g.name == "m1");
+  CHECK(g.agreed_master == "127.0.0.1:" + std::to_string(master.port()));
+  CHECK(g.agreed_master == again[0].agreed_master);
+  CHECK(g.master_up);
+  CHECK(g.sentinels_up == again[0].sentinels_up);
 }
 
 TEST_CASE("a master address that is really a Sentinel is reported as not a data node") {
