@@ -42,7 +42,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   // are behind the same configuration, not disagreeing: their votes go to the new master.
   std::map<std::string, std::map<std::string, std::string>> switching;  // name -> old -> new
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) continue;
+    if (!s.up()) continue;
     for (const auto& m : s.masters) {
       const auto state = FailoverState(m.master);
       if (state != "reconf_slaves" && state != "update_config") continue;
@@ -52,7 +52,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   }
 
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) continue;
+    if (!s.up()) continue;
     const bool tilt = Field(s.info, "sentinel_tilt").value_or("0") != "0";
     for (const auto& m : s.masters) {
       GroupHealth& g = groups[m.name];
@@ -63,7 +63,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
       g.config_epoch = Max(g.config_epoch, epoch);
       g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
       GroupHealth::SentinelView view;
-      view.sentinel = s.label;
+      view.sentinel = s.label();
       if (auto addr = AdvertisedMaster(m)) {
         view.master_address = addr->ToString();
         const auto& moved = switching[m.name];
@@ -98,10 +98,10 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
     if (it == groups.end()) continue;
     GroupHealth& g = it->second;
     GroupHealth::Node node;
-    node.addr = n.label;
-    node.up = n.up;
-    if (!n.up) node.cause = redis::CauseName(n.error.cause);
-    if (n.up) {
+    node.addr = n.label();
+    node.up = n.up();
+    if (!n.up()) node.cause = redis::CauseName(n.error.cause);
+    if (n.up()) {
       auto role = Field(n.info, "role");
       if (role && IsPrimaryRole(*role)) {
         node.role = "master";
@@ -122,7 +122,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   for (auto& [name, g] : groups) {
     const DataNode* master = nullptr;
     for (const auto& n : snapshot.nodes) {
-      if (n.master_name == name && n.label == g.agreed_master && n.up) master = &n;
+      if (n.master_name == name && n.label() == g.agreed_master && n.up()) master = &n;
     }
     if (!master) continue;
     auto master_offset = Num(master->info, "master_repl_offset");
@@ -151,10 +151,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
   Verdict v;
   bool any_sentinel = false;
   for (const auto& s : snapshot.sentinels) {
-    if (s.up) {
+    if (s.up()) {
       any_sentinel = true;
     } else {
-      v.degraded.push_back("sentinel " + s.label + " down (" + redis::CauseName(s.error.cause) + ")");
+      v.degraded.push_back("sentinel " + s.label() + " down (" + redis::CauseName(s.error.cause) + ")");
     }
   }
   if (!any_sentinel) v.critical.push_back("no Sentinel answered");

@@ -134,7 +134,6 @@ class Discovery {
         configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     asked.node.address = addr;
-    asked.node.label = addr.ToString();
     std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
     if (named_) {
       for (const auto& name : target_.master_names) {
@@ -212,7 +211,7 @@ class Discovery {
           node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
           return;
         }
-        notes_.push_back({"sentinel " + node.label + " master " + name,
+        notes_.push_back({"sentinel " + node.label() + " master " + name,
                           "Sentinel does not know the master: " + master.error});
         i += GroupCommandCount(ckquorum_);
         continue;
@@ -233,8 +232,7 @@ class Discovery {
       node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
                             "set --sentinel.password-file)";
     }
-    node.up = node.error.ok();
-    if (!node.up) {
+    if (!node.up()) {
       node.masters.clear();
       return;
     }
@@ -260,9 +258,8 @@ class Discovery {
     DataNode& node = nodes_.emplace_back();
     node.master_name = group;
     node.address = *addr;
-    node.label = addr->ToString();
     const bool authenticate =
-        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
+        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label());
     transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
                    [this, &node](Request& r) { OnDataReply(node, r); });
   }
@@ -287,7 +284,6 @@ class Discovery {
       }
       if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, notes_);
     }
-    node.up = node.error.ok();
   }
 
   const Target& target_;

@@ -170,7 +170,7 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
   collectors::MetricSink sink;
   Collect(*snapshot, sink);
   bool any_up = std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(),
-                            [](const auto& s) { return s.up; });
+                            [](const auto& s) { return s.up(); });
   sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
   sink.Add(kProbeDuration, {}, SecondsSince(start));
   return sink.Take();

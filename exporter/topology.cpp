@@ -166,12 +166,12 @@ void Topology::LogChanges(const Snapshot& snapshot) {
                what + (repeated ? " still unreachable" : " unreachable"), fields);
   };
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) report("sentinel " + s.label, "sentinel", {{"sentinel", s.label}}, s.error);
+    if (!s.up()) report("sentinel " + s.label(), "sentinel", {{"sentinel", s.label()}}, s.error);
   }
   for (const auto& n : snapshot.nodes) {
-    if (!n.up) {
-      report("node " + n.master_name + " " + n.label, "data node",
-             {{"addr", n.label}, {"master_name", n.master_name}}, n.error);
+    if (!n.up()) {
+      report("node " + n.master_name + " " + n.label(), "data node",
+             {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
     }
   }
   for (const auto& [subject, message] : snapshot.notes) {
