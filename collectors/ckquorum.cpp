@@ -16,10 +16,10 @@ class CkquorumCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& s : snapshot.sentinels) {
-      if (!s.up) continue;
+      if (!s.up()) continue;
       for (const auto& m : s.masters) {
         if (!m.ckquorum) continue;
-        Labels labels{{"sentinel", s.label}, {"master_name", m.name}};
+        Labels labels{{"sentinel", s.label()}, {"master_name", m.name}};
         sink.Add(kOk, labels, Bool(m.ckquorum->ok));
         sink.AddIf(kUsable, labels, m.ckquorum->usable_sentinels);
       }

@@ -35,6 +35,9 @@ struct Needs {
 
 // Turns a snapshot into metric families. Problems (a field that should be a number and is
 // not) are reported, not thrown: the collector's success metric says 0 and the scrape goes on.
+// Keeps no state: one instance serves the scrapes of every target, several at once (state
+// that outlives a scrape belongs to the target, as EventState does, and reaches the collector
+// through the snapshot).
 class Collector {
  public:
   virtual ~Collector() = default;

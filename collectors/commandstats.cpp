@@ -23,13 +23,13 @@ const Desc kLatency{"redis_latency_percentiles_usec",
                     MetricType::Summary};
 const Desc kErrors{"redis_errors_total", "Error replies per error prefix.", MetricType::Counter};
 
-Labels NodeLabels(const DataNode& n) { return Labels{{"master_name", n.master_name}, {"addr", n.label}}; }
+Labels NodeLabels(const DataNode& n) { return Labels{{"master_name", n.master_name}, {"addr", n.label()}}; }
 
 class CommandStatsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up) continue;
+      if (!n.up()) continue;
       const Labels labels = NodeLabels(n);
       Labels l = labels;
       const size_t node_mark = l.size();
@@ -49,7 +49,7 @@ class LatencyStatsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up) continue;
+      if (!n.up()) continue;
       const Labels labels = NodeLabels(n);
       // Count and sum come from commandstats; both lists are in command name order.
       const auto calls = ParseCommandStats(n.info);
@@ -78,7 +78,7 @@ class ErrorStatsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up) continue;
+      if (!n.up()) continue;
       const Labels labels = NodeLabels(n);
       Labels l = labels;
       const size_t node_mark = l.size();

@@ -31,8 +31,8 @@ class ConsistencyCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     // Each data node's own view, by (group, address).
-    std::map<std::pair<std::string_view, std::string_view>, const DataNode*> nodes;
-    for (const auto& n : snapshot.nodes) nodes[{n.master_name, n.label}] = &n;
+    std::map<std::pair<std::string_view, std::string>, const DataNode*> nodes;  // the address text is built: owned
+    for (const auto& n : snapshot.nodes) nodes[{n.master_name, n.label()}] = &n;
     auto node = [&](const std::string& group, const std::string& addr) -> const DataNode* {
       auto it = nodes.find({group, addr});
       return it == nodes.end() ? nullptr : it->second;
@@ -45,7 +45,7 @@ class ConsistencyCollector final : public Collector {
     std::map<std::string, Spread> groups;
 
     for (const auto& s : snapshot.sentinels) {
-      if (!s.up) continue;
+      if (!s.up()) continue;
       for (const auto& m : s.masters) {
         Spread& spread = groups[m.name];
         for (const char* setting : kSettings) {
@@ -56,11 +56,11 @@ class ConsistencyCollector final : public Collector {
           spread.sentinels.insert(std::to_string(static_cast<long long>(*v) + 1));  // itself included
         }
 
-        const Labels group_labels{{"sentinel", s.label}, {"master_name", m.name}};
+        const Labels group_labels{{"sentinel", s.label()}, {"master_name", m.name}};
         auto master = AddressOf(m.master);
         const std::string master_addr = master ? master->ToString() : "";
         // Its master: a node that answers and calls itself a replica is a mismatch.
-        if (const DataNode* n = master ? node(m.name, master_addr) : nullptr; n && n->up) {
+        if (const DataNode* n = master ? node(m.name, master_addr) : nullptr; n && n->up()) {
           if (auto role = Field(n->info, "role")) {
             sink.Add(kRoleMismatch, With(group_labels, "addr", master_addr), Bool(!IsPrimaryRole(*role)));
           }
@@ -72,7 +72,7 @@ class ConsistencyCollector final : public Collector {
           const std::string replica_addr = addr->ToString();
           const Labels l = With(group_labels, "addr", replica_addr);
           const DataNode* n = node(m.name, replica_addr);
-          if (!n || !n->up) {
+          if (!n || !n->up()) {
             sink.Add(kGhostReplica, l, 1);
             continue;
           }

@@ -42,7 +42,7 @@ void ReadOptionalReplies(const Needs& needs, const std::vector<redis::Reply>& re
                          std::vector<std::pair<std::string, std::string>>& notes) {
   size_t i = 1;
   auto note = [&](const char* command, const std::string& why) {
-    notes.push_back({"node " + node.master_name + " " + node.label + " " + command,
+    notes.push_back({"node " + node.master_name + " " + node.label() + " " + command,
                      std::string(command) + " not answered, its metrics are left out: " + why});
   };
   if (needs.config) {

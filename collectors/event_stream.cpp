@@ -44,10 +44,11 @@ class EventsCollector final : public Collector {
     std::set<std::string> groups;
     for (const auto& s : snapshot.sentinels) {
       for (const auto& m : s.masters) groups.insert(m.name);
-      if (!c.stream_up.count(s.label)) continue;
+      const std::string label = s.label();
+      if (!c.stream_up.count(label)) continue;
       auto zero = [&](const std::string& master, std::string_view event) {
-        if (!c.events.count({s.label, master, std::string(event)})) {
-          sink.Add(kEvents, {{"sentinel", s.label}, {"master_name", master}, {"event", event}}, 0);
+        if (!c.events.count({label, master, std::string(event)})) {
+          sink.Add(kEvents, {{"sentinel", label}, {"master_name", master}, {"event", event}}, 0);
         }
       };
       for (auto event : kSentinelEvents) zero("", event);

@@ -4,7 +4,7 @@
 // event ("+sdown", "+switch-master", ...), parsed without I/O; and the state the events of one
 // target build up between scrapes (counters, failovers deduplicated across Sentinels, failover
 // durations, a ring of recent events). The state belongs to the target's Topology
-// (exporter/scrape.h); collectors read a copy of it (EventCounts) and keep none.
+// (exporter/topology.h); collectors read a copy of it (EventCounts) and keep none.
 
 #include <array>
 #include <chrono>

@@ -47,7 +47,7 @@ using Switching = std::map<std::string, std::map<std::string, std::string>>;
 Switching FailoversPastPromotion(const Snapshot& snapshot) {
   Switching switching;
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) continue;
+    if (!s.up()) continue;
     for (const auto& m : s.masters) {
       const auto state = FailoverState(m.master);
       if (state != "reconf_slaves" && state != "update_config") continue;
@@ -61,7 +61,7 @@ Switching FailoversPastPromotion(const Snapshot& snapshot) {
 // Each answering Sentinel's view of each group it monitors, and its vote.
 void AddSentinelViews(const Snapshot& snapshot, Switching& switching, Groups& groups, Votes& votes) {
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up) continue;
+    if (!s.up()) continue;
     const bool tilt = Field(s.info, "sentinel_tilt").value_or("0") != "0";
     for (const auto& m : s.masters) {
       GroupHealth& g = groups[m.name];
@@ -72,7 +72,7 @@ void AddSentinelViews(const Snapshot& snapshot, Switching& switching, Groups& gr
       g.config_epoch = Max(g.config_epoch, epoch);
       g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
       GroupHealth::SentinelView view;
-      view.sentinel = s.label;
+      view.sentinel = s.label();
       if (auto addr = AdvertisedMaster(m)) {
         view.master_address = addr->ToString();
         const auto& moved = switching[m.name];
@@ -112,10 +112,10 @@ void AddNodes(const Snapshot& snapshot, Groups& groups) {
     if (it == groups.end()) continue;
     GroupHealth& g = it->second;
     GroupHealth::Node node;
-    node.addr = n.label;
-    node.up = n.up;
-    if (!n.up) node.cause = redis::CauseName(n.error.cause);
-    if (n.up) {
+    node.addr = n.label();
+    node.up = n.up();
+    if (!n.up()) node.cause = redis::CauseName(n.error.cause);
+    if (n.up()) {
       auto role = Field(n.info, "role");
       if (role && IsPrimaryRole(*role)) {
         node.role = "master";
@@ -138,7 +138,7 @@ void AddLag(const Snapshot& snapshot, Groups& groups) {
   for (auto& [name, g] : groups) {
     const DataNode* master = nullptr;
     for (const auto& n : snapshot.nodes) {
-      if (n.master_name == name && n.label == g.agreed_master && n.up) master = &n;
+      if (n.master_name == name && n.label() == g.agreed_master && n.up()) master = &n;
     }
     if (!master) continue;
     auto master_offset = Num(master->info, "master_repl_offset");
@@ -178,10 +178,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
   Verdict v;
   bool any_sentinel = false;
   for (const auto& s : snapshot.sentinels) {
-    if (s.up) {
+    if (s.up()) {
       any_sentinel = true;
     } else {
-      v.degraded.push_back("sentinel " + s.label + " down (" + redis::CauseName(s.error.cause) + ")");
+      v.degraded.push_back("sentinel " + s.label() + " down (" + redis::CauseName(s.error.cause) + ")");
     }
   }
   if (!any_sentinel) v.critical.push_back("no Sentinel answered");

@@ -199,9 +199,9 @@ class InfoCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up) continue;
-      const std::string where = "node " + n.label;
-      Labels labels{{"master_name", n.master_name}, {"addr", n.label}};
+      if (!n.up()) continue;
+      const std::string where = "node " + n.label();
+      Labels labels{{"master_name", n.master_name}, {"addr", n.label()}};
       AddInstanceInfo(n, labels, sink);
       for (const auto& f : kFields) {
         sink.AddIf(f.desc, labels, NumberField(n.info, f.field, where, problems, f.scale));

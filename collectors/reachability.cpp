@@ -11,9 +11,9 @@ const Desc kUp{"redis_up", "1 when the data node answered this scrape's commands
 }  // namespace
 
 void CollectReachability(const Snapshot& snapshot, MetricSink& sink) {
-  for (const auto& s : snapshot.sentinels) sink.Add(kSentinelUp, {{"sentinel", s.label}}, Bool(s.up));
+  for (const auto& s : snapshot.sentinels) sink.Add(kSentinelUp, {{"sentinel", s.label()}}, Bool(s.up()));
   for (const auto& n : snapshot.nodes) {
-    sink.Add(kUp, {{"master_name", n.master_name}, {"addr", n.label}}, Bool(n.up));
+    sink.Add(kUp, {{"master_name", n.master_name}, {"addr", n.label()}}, Bool(n.up()));
   }
 }
 

@@ -30,18 +30,18 @@ class ReplicasCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
-      if (!s.up) continue;
+      if (!s.up()) continue;
       for (const auto& m : s.masters) {
         if (!m.replicas) continue;
         for (const auto& r : *m.replicas) {
           auto addr = AddressOf(r);
           if (!addr) {
-            problems.push_back("sentinel " + s.label + " master " + m.name + ": replica without a valid ip/port");
+            problems.push_back("sentinel " + s.label() + " master " + m.name + ": replica without a valid ip/port");
             continue;
           }
           const std::string label = addr->ToString();
-          const std::string where = "sentinel " + s.label + " master " + m.name + " replica " + label;
-          Labels labels{{"sentinel", s.label}, {"master_name", m.name}, {"addr", label}};
+          const std::string where = "sentinel " + s.label() + " master " + m.name + " replica " + label;
+          Labels labels{{"sentinel", s.label()}, {"master_name", m.name}, {"addr", label}};
           if (auto followed = AddressOf(r, "master-host", "master-port")) {
             sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
           }

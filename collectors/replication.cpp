@@ -49,9 +49,9 @@ class ReplicationCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up) continue;
-      const std::string where = "node " + n.label;
-      Labels labels{{"master_name", n.master_name}, {"addr", n.label}};
+      if (!n.up()) continue;
+      const std::string where = "node " + n.label();
+      Labels labels{{"master_name", n.master_name}, {"addr", n.label()}};
       auto role = Field(n.info, "role");
       if (!role) continue;
       const bool is_master = IsPrimaryRole(*role);

@@ -44,9 +44,9 @@ class SentinelCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
-      if (!s.up) continue;
-      const std::string where = "sentinel " + s.label;
-      Labels node{{"sentinel", s.label}};
+      if (!s.up()) continue;
+      const std::string where = "sentinel " + s.label();
+      Labels node{{"sentinel", s.label()}};
       if (auto tilt = NumberField(s.info, "sentinel_tilt", where, problems)) {
         sink.Add(kTilt, node, *tilt != 0 ? 1 : 0);
       }
@@ -56,7 +56,7 @@ class SentinelCollector final : public Collector {
 
       for (const auto& m : s.masters) {
         const std::string mwhere = where + " master " + m.name;
-        Labels labels{{"sentinel", s.label}, {"master_name", m.name}};
+        Labels labels{{"sentinel", s.label()}, {"master_name", m.name}};
         if (auto addr = AdvertisedMaster(m)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
         const std::string flags(Field(m.master, "flags").value_or(""));
         sink.Add(kStatus, labels, Bool(IsPrimaryRole(flags)));

@@ -21,18 +21,18 @@ class SentinelsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
-      if (!s.up) continue;
+      if (!s.up()) continue;
       for (const auto& m : s.masters) {
         if (!m.sentinels) continue;
         for (const auto& p : *m.sentinels) {
           auto addr = AddressOf(p);
           if (!addr) {
-            problems.push_back("sentinel " + s.label + " master " + m.name + ": peer without a valid ip/port");
+            problems.push_back("sentinel " + s.label() + " master " + m.name + ": peer without a valid ip/port");
             continue;
           }
           const std::string label = addr->ToString();
-          const std::string where = "sentinel " + s.label + " master " + m.name + " peer " + label;
-          Labels labels{{"sentinel", s.label}, {"master_name", m.name}, {"peer", label}};
+          const std::string where = "sentinel " + s.label() + " master " + m.name + " peer " + label;
+          Labels labels{{"sentinel", s.label()}, {"master_name", m.name}, {"peer", label}};
           const std::string flags(Field(p, "flags").value_or(""));
           sink.Add(kOk, labels, Bool(flags == "sentinel"));
           sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));

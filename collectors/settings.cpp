@@ -25,15 +25,15 @@ const Desc kSlowlogLastId{"redis_slowlog_last_id", "Id of the newest slowlog ent
 const Desc kLastSlow{"redis_last_slow_execution_duration_seconds",
                      "Seconds the newest slowlog entry took (0: empty)."};
 
-Labels NodeLabels(const DataNode& n) { return Labels{{"master_name", n.master_name}, {"addr", n.label}}; }
+Labels NodeLabels(const DataNode& n) { return Labels{{"master_name", n.master_name}, {"addr", n.label()}}; }
 
 class ConfigCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up || n.config.empty()) continue;
+      if (!n.up() || n.config.empty()) continue;
       const Labels labels = NodeLabels(n);
-      for (const auto& s : kSettings) sink.AddIf(s.desc, labels, NumberField(n.config, s.name, "node " + n.label, problems));
+      for (const auto& s : kSettings) sink.AddIf(s.desc, labels, NumberField(n.config, s.name, "node " + n.label(), problems));
     }
   }
 };
@@ -42,7 +42,7 @@ class SlowlogCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
-      if (!n.up || !n.slowlog) continue;
+      if (!n.up() || !n.slowlog) continue;
       const Labels labels = NodeLabels(n);
       sink.Add(kSlowlogLength, labels, n.slowlog->length);
       sink.Add(kSlowlogLastId, labels, n.slowlog->last_id);

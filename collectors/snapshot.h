@@ -16,6 +16,8 @@
 
 namespace rse::collectors {
 
+struct GroupHealth;  // collectors/health.h
+
 // One Sentinel's view of one master group.
 struct MasterView {
   std::string name;
@@ -30,28 +32,32 @@ struct MasterView {
   std::optional<redis::Address> client_master;
 };
 
+// A node is up when its `error` is ok: discovery records an outcome for every node it lists
+// (the request's status, or why the node is not what it should be).
 struct SentinelNode {
   redis::Address address;
-  std::string label;  // address.ToString(), the `sentinel` label value
-  bool up = false;
-  redis::Status error;  // why it is down
+  redis::Status error;  // why it is down; ok when it answered
   FieldMap info;        // INFO sentinel
   std::vector<MasterView> masters;
+
+  bool up() const { return error.ok(); }
+  std::string label() const { return address.ToString(); }  // the `sentinel` label value
 };
 
 struct DataNode {
   std::string master_name;
   redis::Address address;
-  std::string label;  // address.ToString(), the `addr` label value
-  bool up = false;
-  redis::Status error;
+  redis::Status error;  // why it is down; ok when it answered
   FieldMap info;  // INFO fields (the sections the enabled collectors need)
   FieldMap config;                // CONFIG GET name/value pairs; empty when not asked or refused
   std::optional<Slowlog> slowlog;  // nullopt when not asked or refused
+
+  bool up() const { return error.ok(); }
+  std::string label() const { return address.ToString(); }  // the `addr` label value
 };
 
 struct Snapshot {
-  std::string target;  // which topology this is (configured or a /probe target): keys collector state
+  std::string target;  // which topology this is (configured or a /probe target)
   std::vector<SentinelNode> sentinels;
   std::vector<DataNode> nodes;
   // Things worth a log line that are not a node failure: (subject, message), e.g. a
@@ -59,6 +65,10 @@ struct Snapshot {
   std::vector<std::pair<std::string, std::string>> notes;
   // The target's event-stream state at the time of the scrape; null without subscriptions.
   std::shared_ptr<const EventCounts> events;
+  // AnalyzeGroups(*this) (collectors/health.h), computed once by the fetch for its failover
+  // count and read by the topology collector; null on snapshots built elsewhere (tests, the
+  // fuzzer), for which readers analyse the groups themselves.
+  std::shared_ptr<const std::vector<GroupHealth>> groups;
 };
 
 }  // namespace rse::collectors

@@ -38,7 +38,9 @@ const Desc kLastFailover{"redis_sentinel_last_failover_timestamp_seconds",
 class TopologyCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
-    const auto groups = AnalyzeGroups(snapshot);
+    std::vector<GroupHealth> analysed;  // only for a snapshot that carries no analysis
+    if (!snapshot.groups) analysed = AnalyzeGroups(snapshot);
+    const auto& groups = snapshot.groups ? *snapshot.groups : analysed;
     for (const auto& g : groups) {
       Labels labels{{"master_name", g.name}};
       sink.Add(kMasterAddresses, labels, static_cast<double>(g.master_addresses.size()));

@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/health.h"
+#include "exporter/exporter.h"
 #include "exporter/log.h"
-#include "exporter/scrape.h"
+#include "exporter/topology.h"
 
 namespace rse {
 namespace {
@@ -45,8 +46,8 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out << "Sentinel topology: " << upper << " (exit " << verdict.status << ")\n\nSentinels\n";
   for (const auto& s : snap.sentinels) {
-    out << "  " << std::left << std::setw(24) << s.label
-        << (s.up ? "up" : std::string("DOWN  ") + redis::CauseName(s.error.cause) + ": " + s.error.message) << "\n";
+    out << "  " << std::left << std::setw(24) << s.label()
+        << (s.up() ? "up" : std::string("DOWN  ") + redis::CauseName(s.error.cause) + ": " + s.error.message) << "\n";
   }
   for (const auto& g : groups) {
     out << "\nMaster group " << g.name << ": master " << (g.agreed_master.empty() ? "?" : g.agreed_master)
@@ -109,10 +110,10 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
   doc["degraded"] = verdict.degraded;
   doc["sentinels"] = J::array();
   for (const auto& s : snap.sentinels) {
-    doc["sentinels"].push_back({{"sentinel", s.label},
-                                {"up", s.up},
-                                {"cause", s.up ? J(nullptr) : J(redis::CauseName(s.error.cause))},
-                                {"error", s.up ? J(nullptr) : J(s.error.message)}});
+    doc["sentinels"].push_back({{"sentinel", s.label()},
+                                {"up", s.up()},
+                                {"cause", s.up() ? J(nullptr) : J(redis::CauseName(s.error.cause))},
+                                {"error", s.up() ? J(nullptr) : J(s.error.message)}});
   }
   doc["groups"] = J::array();
   for (const auto& g : groups) {

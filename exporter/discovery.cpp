@@ -133,7 +133,6 @@ class Discovery {
         configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     asked.node.address = addr;
-    asked.node.label = addr.ToString();
     std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
     if (named_) {
       for (const auto& name : target_.master_names) {
@@ -211,7 +210,7 @@ class Discovery {
           node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
           return;
         }
-        notes_.push_back({"sentinel " + node.label + " master " + name,
+        notes_.push_back({"sentinel " + node.label() + " master " + name,
                           "Sentinel does not know the master: " + master.error});
         i += GroupCommandCount(ckquorum_);
         continue;
@@ -232,8 +231,7 @@ class Discovery {
       node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
                             "set --sentinel.password-file)";
     }
-    node.up = node.error.ok();
-    if (!node.up) {
+    if (!node.up()) {
       node.masters.clear();
       return;
     }
@@ -259,9 +257,8 @@ class Discovery {
     DataNode& node = nodes_.emplace_back();
     node.master_name = group;
     node.address = *addr;
-    node.label = addr->ToString();
     const bool authenticate =
-        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label);
+        MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label());
     transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
                    [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r); });
   }
@@ -273,7 +270,7 @@ class Discovery {
       const std::string& command = data_commands_[0][0];
       if (reply.IsError() && !before7 && !data_commands_before7_.empty() && reply.str.rfind("ERR", 0) == 0) {
         // Redis before 7 refuses INFO with several sections: ask once more, with INFO all.
-        notes_.push_back({"node " + node.master_name + " " + node.label + " INFO",
+        notes_.push_back({"node " + node.master_name + " " + node.label() + " INFO",
                           "INFO with several sections refused (Redis before 7?): " + reply.str +
                               "; asked INFO all instead, one more round trip per scrape"});
         transport_.Ask(Transport::Kind::kData, node.address, node.master_name, authenticate, data_commands_before7_,
@@ -295,7 +292,6 @@ class Discovery {
       }
       if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, notes_);
     }
-    node.up = node.error.ok();
   }
 
   const Target& target_;

@@ -34,7 +34,7 @@ struct FetchOptions {
 };
 
 // How discovery reaches the nodes: the exporter sends the commands over its connections
-// (exporter/scrape.cpp), the pipeline fuzzer answers them from its input (fuzz/pipeline.cpp).
+// (exporter/pool.h), the pipeline fuzzer answers them from its input (fuzz/pipeline.cpp).
 class Transport {
  public:
   enum class Kind { kSentinel, kData };

@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "exporter/scrape.h"
+#include "exporter/exporter.h"
 #include "exporter/web_config.h"
 #include "http/server.h"
 

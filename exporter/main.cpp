@@ -10,7 +10,7 @@
 #include "exporter/config.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
-#include "exporter/scrape.h"
+#include "exporter/exporter.h"
 #include "version.h"
 
 namespace {

@@ -55,7 +55,7 @@ std::string Ago(double now, double then) {
 // Replicas' own view of the link: seconds since the master last sent anything.
 std::optional<double> LastIoSeconds(const collectors::Snapshot& snap, const std::string& addr) {
   for (const auto& n : snap.nodes) {
-    if (n.label != addr || !n.up) continue;
+    if (n.label() != addr || !n.up()) continue;
     if (auto v = n.info.Get("master_last_io_seconds_ago")) {
       try {
         return std::stod(std::string(*v));
@@ -293,12 +293,12 @@ std::string RenderStatusPage(const StatusPageInput& in) {
   const auto& snap = *in.snapshot;
   std::vector<const collectors::SentinelNode*> down;
   for (const auto& s : snap.sentinels) {
-    if (!s.up) down.push_back(&s);
+    if (!s.up()) down.push_back(&s);
   }
   if (!down.empty()) {
     o << "<p>Sentinels not answering:</p><ul>";
     for (const auto* s : down) {
-      o << "<li>" << State(false, "", "DOWN") << " " << E(s->label) << ": " << E(s->error.message) << "</li>";
+      o << "<li>" << State(false, "", "DOWN") << " " << E(s->label()) << ": " << E(s->error.message) << "</li>";
     }
     o << "</ul>";
   }

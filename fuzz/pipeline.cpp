@@ -233,7 +233,7 @@ void DumpSnapshot(const Snapshot& snap) {
   std::fprintf(stderr, "--- snapshot %s: %zu sentinels, %zu data nodes\n", snap.target.c_str(), snap.sentinels.size(),
                snap.nodes.size());
   for (const auto& s : snap.sentinels) {
-    std::fprintf(stderr, "sentinel %s up=%d %s %s\n", s.label.c_str(), s.up, rse::redis::CauseName(s.error.cause),
+    std::fprintf(stderr, "sentinel %s up=%d %s %s\n", s.label().c_str(), s.up(), rse::redis::CauseName(s.error.cause),
                  rse::fuzz::Printable(s.error.message).c_str());
     for (const auto& m : s.masters) {
       std::fprintf(stderr, "  master \"%s\" at %s:%s, %zu replicas, %zu peers, ckquorum %s\n",
@@ -251,7 +251,7 @@ void DumpSnapshot(const Snapshot& snap) {
   }
   for (const auto& n : snap.nodes) {
     std::fprintf(stderr, "node %s %s up=%d %s %s\n", rse::fuzz::Printable(n.master_name).c_str(),
-                 rse::fuzz::Printable(n.label).c_str(), n.up, rse::redis::CauseName(n.error.cause),
+                 rse::fuzz::Printable(n.label()).c_str(), n.up(), rse::redis::CauseName(n.error.cause),
                  rse::fuzz::Printable(n.error.message).c_str());
   }
 }

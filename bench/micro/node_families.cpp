@@ -57,8 +57,6 @@ Result Run(const std::string& info, int nodes, const std::vector<const char*>& n
       DataNode n;
       n.master_name = "group-" + std::to_string(i / 3);
       n.address = {"127.0.0.1", static_cast<std::uint16_t>(20000 + i)};
-      n.label = n.address.ToString();
-      n.up = true;
       n.info = ParseInfo(std::string(info));
       snap.nodes.push_back(std::move(n));
     }

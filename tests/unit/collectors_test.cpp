@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/datanode.h"
+#include "collectors/health.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
 #include "collectors/snapshot.h"
@@ -196,37 +197,27 @@ Topology BuildTopology() {
 
   SentinelNode up;
   up.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 3)};
-  up.label = up.address.ToString();
-  up.up = true;
   up.info = rse::test::LoadInfoFixture("info-sentinel.resp");
   up.masters.push_back(HealthyView());
 
   SentinelNode down;
   down.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 5)};
-  down.label = down.address.ToString();
-  down.up = false;
   down.error = {rse::redis::Cause::kRefused, "connection refused"};
   down.info = rse::test::LoadInfoFixture("info-sentinel.resp");  // stale
 
   DataNode master;
   master.master_name = kMaster;
   master.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p)};
-  master.label = master.address.ToString();
-  master.up = true;
   master.info = rse::test::LoadInfoFixture("info-master.resp");
 
   DataNode replica;
   replica.master_name = kMaster;
   replica.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 1)};
-  replica.label = replica.address.ToString();
-  replica.up = true;
   replica.info = rse::test::LoadInfoFixture("info-replica.resp");
 
   DataNode node_down;
   node_down.master_name = kMaster;
   node_down.address = {"127.0.0.1", static_cast<std::uint16_t>(t.p + 2)};
-  node_down.label = node_down.address.ToString();
-  node_down.up = false;
   node_down.error = {rse::redis::Cause::kTimeout, "timed out"};
   node_down.info = rse::test::LoadInfoFixture("info-replica.resp");  // stale
 
@@ -713,8 +704,6 @@ Snapshot FullSnapshot() {
   DataNode master;
   master.master_name = kMaster;
   master.address = {"127.0.0.1", 23791};
-  master.label = master.address.ToString();
-  master.up = true;
   master.info = rse::test::LoadInfoFixture("info-full-master.resp");
   master.config = rse::test::LoadFieldArrayFixture("config-get.resp");
   auto slowlog = rse::collectors::ParseSlowlog(rse::test::LoadFixture("slowlog-len.resp"),
@@ -723,7 +712,6 @@ Snapshot FullSnapshot() {
   master.slowlog = *slowlog.value;
   DataNode replica = master;
   replica.address.port = 23792;
-  replica.label = replica.address.ToString();
   replica.info = rse::test::LoadInfoFixture("info-full-replica.resp");
   snap.nodes = {master, replica};
   return snap;
@@ -887,8 +875,6 @@ TEST_CASE("collectors: Valkey 8 INFO (server_name, valkey_version, server_mode)"
   DataNode node;
   node.master_name = kMaster;
   node.address = {"127.0.0.1", 6379};
-  node.label = node.address.ToString();
-  node.up = true;
   node.info = rse::test::LoadInfoFixture("valkey-info-doc.resp");
   snap.nodes = {node};
   const auto out = Run(snap);
@@ -919,9 +905,8 @@ TEST_CASE("collectors: consistency: healthy, then role mismatch, ghost replica, 
   // Two answering Sentinels with the same view of a healthy group.
   SentinelNode second = t.snapshot.sentinels[0];
   second.address.port = static_cast<std::uint16_t>(t.p + 4);
-  second.label = second.address.ToString();
   t.snapshot.sentinels[1] = second;
-  const std::string s1 = t.sentinel_up, s2 = second.label;
+  const std::string s1 = t.sentinel_up, s2 = second.label();
 
   SUBCASE("healthy: every check at its healthy value, except the replica that is down") {
     const auto out = Run(t.snapshot);
@@ -943,7 +928,7 @@ TEST_CASE("collectors: consistency: healthy, then role mismatch, ghost replica, 
 
   SUBCASE("a replica that calls itself master, and one that follows another master") {
     t.snapshot.nodes[1].info.insert_or_assign("role", "master");
-    t.snapshot.nodes[2].up = true;  // the P+2 replica answers, following some other master
+    t.snapshot.nodes[2].error = {};  // the P+2 replica answers, following some other master
     t.snapshot.nodes[2].info.insert_or_assign("master_port", "1");
     const auto out = Run(t.snapshot);
     CHECK(out.Value("redis_sentinel_role_mismatch", {{"sentinel", s1}, {"addr", t.replica}}) == 1);
@@ -969,4 +954,25 @@ TEST_CASE("collectors: consistency: healthy, then role mismatch, ghost replica, 
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "replicas"}}) == 2);
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "sentinels"}}) == 2);
   }
+}
+
+TEST_CASE("collectors: the topology collector reads the groups the fetch analysed, when the snapshot has them") {
+  auto t = BuildTopology();
+  const auto analysed = rse::collectors::AnalyzeGroups(t.snapshot);
+  REQUIRE(analysed.size() == 1);
+  const std::string name = analysed[0].name;
+  const auto without = Run(t.snapshot);
+  CHECK(without.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", t.master}}));
+
+  // The same analysis passed along: the same metrics.
+  t.snapshot.groups = std::make_shared<const std::vector<rse::collectors::GroupHealth>>(analysed);
+  CHECK(Run(t.snapshot).text == without.text);
+
+  // An analysis that differs from the replies is what it reports: it is not analysed again.
+  auto changed = analysed;
+  changed[0].agreed_master = "192.0.2.1:6379";
+  t.snapshot.groups = std::make_shared<const std::vector<rse::collectors::GroupHealth>>(changed);
+  const auto out = Run(t.snapshot);
+  CHECK(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", "192.0.2.1:6379"}}));
+  CHECK_FALSE(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", t.master}}));
 }

@@ -9,7 +9,8 @@
 
 #include <doctest/doctest.h>
 
-#include "exporter/scrape.h"
+#include "collectors/health.h"
+#include "exporter/topology.h"
 #include "redis/reply.h"
 #include "tests/unit/fake_server.h"
 
@@ -84,12 +85,29 @@ TEST_CASE("a fake Sentinel's master is discovered and fetched") {
   rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->sentinels.size() == 1);
-  CHECK(snap->sentinels[0].up);
+  CHECK(snap->sentinels[0].up());
   REQUIRE(snap->sentinels[0].masters.size() == 1);
   CHECK(snap->sentinels[0].masters[0].ckquorum->ok);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].up());
   CHECK(snap->nodes[0].master_name == "m1");
+}
+
+TEST_CASE("a fetch's snapshot carries its groups, analysed once, as AnalyzeGroups finds them") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->groups);
+  const auto again = rse::collectors::AnalyzeGroups(*snap);
+  REQUIRE(snap->groups->size() == 1);
+  REQUIRE(again.size() == 1);
+  const auto& g = (*snap->groups)[0];
+  CHECK(g.name == "m1");
+  CHECK(g.agreed_master == "127.0.0.1:" + std::to_string(master.port()));
+  CHECK(g.agreed_master == again[0].agreed_master);
+  CHECK(g.master_up);
+  CHECK(g.sentinels_up == again[0].sentinels_up);
 }
 
 TEST_CASE("a master address that is really a Sentinel is reported as not a data node") {
@@ -99,7 +117,7 @@ TEST_CASE("a master address that is really a Sentinel is reported as not a data 
   rse::Topology topo({{Local(s.port())}, {"m1"}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK_FALSE(snap->nodes[0].up);
+  CHECK_FALSE(snap->nodes[0].up());
   CHECK(snap->nodes[0].error.cause == rse::redis::Cause::kProtocol);
   CHECK(snap->nodes[0].error.message.find("not a Redis data node") != std::string::npos);
 }
@@ -109,7 +127,7 @@ TEST_CASE("a Sentinel address that is really a data node is reported as not a Se
   rse::Topology topo({{Local(data.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->sentinels.size() == 1);
-  CHECK_FALSE(snap->sentinels[0].up);
+  CHECK_FALSE(snap->sentinels[0].up());
   CHECK(snap->sentinels[0].error.message.find("not a Sentinel") != std::string::npos);
   CHECK(snap->nodes.empty());
 }
@@ -120,7 +138,7 @@ TEST_CASE("a configured master name a Sentinel does not know leaves it up, with 
   rse::Topology topo({{Local(sentinel.port())}, {"m1", "unknown-master"}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->sentinels.size() == 1);
-  CHECK(snap->sentinels[0].up);
+  CHECK(snap->sentinels[0].up());
   REQUIRE(snap->sentinels[0].masters.size() == 1);
   CHECK(snap->sentinels[0].masters[0].name == "m1");
   REQUIRE(snap->notes.size() == 1);
@@ -144,9 +162,9 @@ TEST_CASE("garbage from a configured Sentinel: that Sentinel is down, the other 
   rse::Topology topo({{Local(garbage.port()), Local(good.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->sentinels.size() == 2);
-  CHECK_FALSE(SentinelAt(*snap, garbage.port()).up);
+  CHECK_FALSE(SentinelAt(*snap, garbage.port()).up());
   CHECK(SentinelAt(*snap, garbage.port()).error.cause == rse::redis::Cause::kProtocol);
-  CHECK(SentinelAt(*snap, good.port()).up);
+  CHECK(SentinelAt(*snap, good.port()).up());
   CHECK(snap->nodes.size() == 1);
 }
 
@@ -167,7 +185,7 @@ TEST_CASE("concurrent fetches of one topology share a single round of commands")
   for (int i = 0; i < 10; ++i) {
     threads.emplace_back([&] {
       auto snap = topo.Fetch(rse::redis::Clock::now() + 3s);
-      if (!snap->nodes.empty() && snap->nodes[0].up) ++ok;
+      if (!snap->nodes.empty() && snap->nodes[0].up()) ++ok;
     });
     std::this_thread::sleep_for(5ms);
   }
@@ -186,16 +204,16 @@ TEST_CASE("a hung Sentinel delays only itself: the data nodes another Sentinel n
   CHECK(rse::redis::Clock::now() - start < 1s);
   REQUIRE(snap->sentinels.size() == 2);
   CHECK(SentinelAt(*snap, hung.port()).error.cause == rse::redis::Cause::kTimeout);
-  CHECK(SentinelAt(*snap, good.port()).up);
+  CHECK(SentinelAt(*snap, good.port()).up());
   REQUIRE(snap->nodes.size() == 1);
-  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].up());
 }
 
 TEST_CASE("fetches in steady state reuse their connections") {
   FakeServer master(FakeMaster());
   FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
   rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
-  for (int i = 0; i < 5; ++i) REQUIRE(topo.Fetch(rse::redis::Clock::now() + 2s)->nodes.at(0).up);
+  for (int i = 0; i < 5; ++i) REQUIRE(topo.Fetch(rse::redis::Clock::now() + 2s)->nodes.at(0).up());
   CHECK(topo.connects() == 2);  // one Sentinel, one data node
   CHECK(master.accepted() == 1);
 }
@@ -206,9 +224,9 @@ TEST_CASE("a Sentinel naming its master by host name: resolved, labelled by the 
   rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 3s);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK(snap->nodes[0].label == "localhost:" + std::to_string(master.port()));
+  CHECK(snap->nodes[0].label() == "localhost:" + std::to_string(master.port()));
   // "localhost" may resolve to ::1 first; the IPv4 listener is found on the next address.
-  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].up());
 }
 
 TEST_CASE("a Sentinel naming an IPv6 master: [::1]:port in labels") {
@@ -218,8 +236,8 @@ TEST_CASE("a Sentinel naming an IPv6 master: [::1]:port in labels") {
   rse::Topology topo({{Local(sentinel.port())}, {}}, Options());
   auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK(snap->nodes[0].label == "[::1]:" + std::to_string(master.port()));
-  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].label() == "[::1]:" + std::to_string(master.port()));
+  CHECK(snap->nodes[0].up());
 }
 
 TEST_CASE("a master name that does not resolve: that node is down with a resolve error, quickly") {
@@ -228,10 +246,10 @@ TEST_CASE("a master name that does not resolve: that node is down with a resolve
   auto start = rse::redis::Clock::now();
   auto snap = topo.Fetch(start + 3s);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK_FALSE(snap->nodes[0].up);
+  CHECK_FALSE(snap->nodes[0].up());
   CHECK((snap->nodes[0].error.cause == rse::redis::Cause::kResolve ||
          snap->nodes[0].error.cause == rse::redis::Cause::kTimeout));
-  CHECK(snap->sentinels.at(0).up);
+  CHECK(snap->sentinels.at(0).up());
 }
 
 TEST_CASE("RESP errors from a Sentinel: unknown command and NOPERM are that Sentinel's failure, with the text") {
@@ -246,7 +264,7 @@ TEST_CASE("RESP errors from a Sentinel: unknown command and NOPERM are that Sent
     auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
     REQUIRE(snap->sentinels.size() == 1);
     const auto& s = snap->sentinels[0];
-    CHECK_FALSE(s.up);
+    CHECK_FALSE(s.up());
     CHECK(s.error.message.find(error.substr(1, 20)) != std::string::npos);
     CHECK(s.error.cause == (error[1] == 'N' ? rse::redis::Cause::kAuth : rse::redis::Cause::kProtocol));
   }
@@ -334,12 +352,12 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
 
   CHECK(snap->target == "127.0.0.1:26379,");
   REQUIRE(snap->sentinels.size() == 1);
-  CHECK(snap->sentinels[0].up);
+  CHECK(snap->sentinels[0].up());
   REQUIRE(snap->sentinels[0].masters.size() == 1);
   CHECK(snap->sentinels[0].masters[0].ckquorum);
   CHECK(snap->sentinels[0].masters[0].client_master == Local(6380));
   REQUIRE(snap->nodes.size() == 1);
-  CHECK(snap->nodes[0].up);
+  CHECK(snap->nodes[0].up());
   CHECK(snap->nodes[0].master_name == "m1");
 }
 
@@ -428,7 +446,7 @@ TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) 
     transport.asked.clear();
     auto snap = rse::Discover(target, options, transport);
     REQUIRE(snap->nodes.size() == 1);
-    CHECK(snap->nodes[0].up);
+    CHECK(snap->nodes[0].up());
     CHECK(snap->nodes[0].error.ok());
     CHECK(rse::collectors::Field(snap->nodes[0].info, "cmdstat_get") ==
           std::optional<std::string_view>("calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0"));
@@ -458,7 +476,7 @@ TEST_CASE("a data node that refuses INFO for want of permission is down with the
   options.needs.commandstats = true;
   auto snap = rse::Discover({{Local(26379)}, {}}, options, transport);
   REQUIRE(snap->nodes.size() == 1);
-  CHECK_FALSE(snap->nodes[0].up);
+  CHECK_FALSE(snap->nodes[0].up());
   CHECK(snap->nodes[0].error.message.find("NOPERM") != std::string::npos);
   CHECK(transport.asked.size() == 3);
 }

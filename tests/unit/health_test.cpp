@@ -30,8 +30,6 @@ World Healthy() {
   for (int i = 0; i < 3; ++i) {
     SentinelNode s;
     s.address = {"127.0.0.1", static_cast<std::uint16_t>(w.p + 3 + i)};
-    s.label = s.address.ToString();
-    s.up = true;
     s.info = rse::test::LoadInfoFixture("info-sentinel.resp");
     MasterView v;
     v.name = kGroup;
@@ -46,8 +44,6 @@ World Healthy() {
     DataNode n;
     n.master_name = kGroup;
     n.address = {"127.0.0.1", static_cast<std::uint16_t>(w.p + i)};
-    n.label = n.address.ToString();
-    n.up = true;
     n.info = rse::test::LoadInfoFixture(i == 0 ? "info-master.resp" : "info-replica.resp");
     w.snap.nodes.push_back(n);
   }
@@ -178,9 +174,9 @@ TEST_CASE("health: a tie goes to the newer configuration epoch") {
 
 TEST_CASE("health: fewer Sentinels than the quorum, or CKQUORUM failing, is critical") {
   auto w = Healthy();
-  w.snap.sentinels[1].up = false;
+  w.snap.sentinels[1].error = {rse::redis::Cause::kRefused, "connection refused"};
   w.snap.sentinels[1].masters.clear();
-  w.snap.sentinels[2].up = false;
+  w.snap.sentinels[2].error = {rse::redis::Cause::kRefused, "connection refused"};
   w.snap.sentinels[2].masters.clear();
   auto groups = AnalyzeGroups(w.snap);
   CHECK(groups[0].sentinels_up == 1);
@@ -194,7 +190,7 @@ TEST_CASE("health: fewer Sentinels than the quorum, or CKQUORUM failing, is crit
 
 TEST_CASE("health: a replica down, a link down or a lag over the bound is degraded") {
   auto w = Healthy();
-  w.snap.nodes[2].up = false;
+  w.snap.nodes[2].error = {rse::redis::Cause::kRefused, "connection refused"};
   w.snap.nodes[2].info.clear();
   auto v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
   CHECK(v.status == 1);
@@ -212,7 +208,7 @@ TEST_CASE("health: a replica down, a link down or a lag over the bound is degrad
 
 TEST_CASE("health: the agreed master down is critical even with the replicas fine") {
   auto w = Healthy();
-  w.snap.nodes[0].up = false;
+  w.snap.nodes[0].error = {rse::redis::Cause::kRefused, "connection refused"};
   w.snap.nodes[0].info.clear();
   auto v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
   CHECK(v.status == 2);

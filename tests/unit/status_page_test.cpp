@@ -20,8 +20,6 @@ Snapshot Healthy(const std::string& group = kGroup) {
   for (int i = 0; i < 3; ++i) {
     SentinelNode s;
     s.address = {"127.0.0.1", static_cast<std::uint16_t>(p + 3 + i)};
-    s.label = s.address.ToString();
-    s.up = true;
     s.info = rse::test::LoadInfoFixture("info-sentinel.resp");
     MasterView v;
     v.name = group;
@@ -36,8 +34,6 @@ Snapshot Healthy(const std::string& group = kGroup) {
     DataNode n;
     n.master_name = group;
     n.address = {"127.0.0.1", static_cast<std::uint16_t>(p + i)};
-    n.label = n.address.ToString();
-    n.up = true;
     n.info = rse::test::LoadInfoFixture(i == 0 ? "info-master.resp" : "info-replica.resp");
     snap.nodes.push_back(n);
   }
@@ -97,10 +93,10 @@ TEST_CASE("status page: a disagreeing group") {
 TEST_CASE("status page: hostile names are text") {
   const std::string hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
   auto snap = Healthy(hostile);
-  snap.sentinels[0].label = hostile;
+  snap.sentinels[0].address.host = hostile;
   snap.sentinels.push_back({});
-  snap.sentinels.back().label = hostile;
-  snap.sentinels.back().error.message = hostile;
+  snap.sentinels.back().address.host = hostile;
+  snap.sentinels.back().error = {rse::redis::Cause::kRefused, hostile};
   RecordedEvent e;
   e.time = 1.7e9 - 10;
   e.sentinel = hostile;

@@ -1,12 +1,14 @@
 #pragma once
 
-#include <atomic>
+// Collect orchestration: the configured topology and the /probe targets' topologies, the
+// enabled collectors run over their snapshots, and the exporter's own metrics.
+
 #include <chrono>
+#include <compare>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -14,62 +16,25 @@
 #include "collectors/snapshot.h"
 #include "exporter/config.h"
 #include "exporter/discovery.h"
+#include "exporter/topology.h"
 #include "http/server.h"
 #include "redis/connection.h"
 #include "redis/subscriber.h"
 
 namespace rse {
 
-namespace detail {
-class ConnectionPool;
-}
-
 // The credentials and TLS of the configuration; `needs` is left for the caller.
 FetchOptions FetchOptionsFrom(const Config& config);
 
-// Fetches one topology: discovery through the Sentinels and every data node they name, all
-// nodes concurrently under one deadline, each node asked as soon as a reply names it. Keeps
-// its connections open between fetches.
-// Thread-safe: concurrent callers share the fetch already under way instead of starting another.
-class Topology {
- public:
-  // With a `subscriber` (which must outlive the topology), every Sentinel the topology knows
-  // (configured and discovered) keeps an event subscription while the topology lives.
-  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr);
-  ~Topology();
-  Topology(const Topology&) = delete;
-  Topology& operator=(const Topology&) = delete;
-
-  std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
-  // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
-  // for it to end and then asks every node itself, never answering with data from before it.
-  void Warm(redis::Deadline deadline);
-  // New TCP connections opened so far (tests and benchmarks).
-  std::uint64_t connects() const;
-  // Whether a fetch has completed, whatever it found.
-  bool fetched() const { return fetched_.load(); }
-  // The events received, newest last (the /events endpoint).
-  std::vector<collectors::RecordedEvent> RecentEvents() const;
-
- private:
-  std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
-  void LogChanges(const collectors::Snapshot& snapshot);
-
-  const Target target_;
-  const FetchOptions options_;
-  mutable std::mutex fetch_mu_;  // one fetch at a time uses the pool
-  std::mutex share_mu_;
-  std::shared_ptr<struct InFlight> in_flight_;
-  std::shared_ptr<detail::ConnectionPool> pool_;
-  std::map<std::string, std::string> last_error_;  // node key -> last logged cause
-  std::atomic<bool> fetched_{false};
-  redis::Subscriber* subscriber_;
-  // Failovers and events: outlives scrapes, dies with the topology.
-  std::shared_ptr<collectors::EventState> events_;
-  std::shared_ptr<redis::Subscriber::Sink> event_sink_;
-};
-
 // Runs the enabled collectors over snapshots and adds the exporter's own metrics.
+//
+// Threads: every public member but SetHttpStats and Prefetch is called from the HTTP handler
+// threads, concurrently; scrapes of different targets fetch and collect in parallel (the
+// collectors keep no state, collectors/collector.h), scrapes of one target share its fetch
+// (Topology). SetHttpStats and Prefetch are called by main before the server starts.
+// Ownership: the exporter owns the subscriber, the configured topology and the /probe
+// topologies; a scrape holds its probe topology by shared_ptr, so an evicted one lives until
+// the scrapes using it end.
 class Exporter {
  public:
   explicit Exporter(const Config& config);
@@ -96,7 +61,8 @@ class Exporter {
   std::string EventsJson() const;
 
   // What the /status page shows: a snapshot from the same fetch the scrape uses (concurrent
-  // callers share it), and the topology's recent events. `snapshot` is null without a topology.
+  // callers share it; its groups are analysed, Snapshot::groups), and the topology's recent
+  // events. `snapshot` is null without a topology.
   struct StatusData {
     std::shared_ptr<const collectors::Snapshot> snapshot;
     std::vector<collectors::RecordedEvent> events;
@@ -106,21 +72,33 @@ class Exporter {
   StatusData ProbeStatus(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);
 
  private:
-  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink);
+  // Which /probe topology: the binding is part of it, so topologies (and their authenticated
+  // connections) are never shared between bindings.
+  struct ProbeKey {
+    std::string binding;   // the --probe.config.file binding's name; "" for none
+    std::string sentinel;  // the target, host:port
+    std::string master;    // the master= parameter; "" for every group
+    auto operator<=>(const ProbeKey&) const = default;
+  };
+  struct ProbeEntry {
+    std::shared_ptr<Topology> topology;
+    redis::Clock::time_point last_used;
+  };
+
+  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink) const;
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
   FetchOptions ProbeOptions(const ProbeBinding* binding) const;
 
-  Config config_;
-  FetchOptions fetch_options_;
+  const Config config_;
+  FetchOptions fetch_options_;  // set in the constructor, read-only after
+  // Read-only after the constructor; called concurrently (stateless).
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
-  // Declared before the topologies: it must outlive them (they unsubscribe when destroyed).
+  // Declared before the topologies, so destroyed after them: they unsubscribe when destroyed.
   std::unique_ptr<redis::Subscriber> subscriber_;
-  std::mutex collect_mu_;  // collectors may keep state between scrapes
-  std::unique_ptr<Topology> configured_;
-  const http::ServerStats* http_stats_ = nullptr;
-  std::mutex probe_mu_;
-  using ProbeKey = std::tuple<std::string, std::string, std::string>;  // binding, sentinel, master
-  std::map<ProbeKey, std::pair<std::shared_ptr<Topology>, redis::Clock::time_point>> probes_;
+  std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
+  const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
+  std::mutex probe_mu_;  // Guards probes_ (the map; each Topology is thread-safe itself).
+  std::map<ProbeKey, ProbeEntry> probes_;
 };
 
 }  // namespace rse

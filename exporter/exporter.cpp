@@ -1,0 +1,206 @@
+#include "exporter/exporter.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "collectors/registry.h"
+#include "exporter/log.h"
+#include "version.h"
+
+namespace rse {
+
+using collectors::Snapshot;
+
+namespace {
+const collectors::Desc kBuildInfo{"redis_sentinel_exporter_build_info",
+                                  "The exporter's version and revision (value 1)."};
+const collectors::Desc kScrapeDuration{"redis_sentinel_exporter_scrape_duration_seconds",
+                                       "Seconds the last scrape of the topology took."};
+const collectors::Desc kCollectorDuration{"redis_sentinel_exporter_collector_duration_seconds",
+                                          "Seconds each collector took to build its metrics."};
+const collectors::Desc kCollectorSuccess{"redis_sentinel_exporter_collector_success",
+                                         "1 when the collector built its metrics without a problem."};
+const collectors::Desc kHttpConnections{"redis_sentinel_exporter_http_connections",
+                                        "HTTP connections open now, idle ones included."};
+const collectors::Desc kHttpAccepted{"redis_sentinel_exporter_http_connections_accepted_total",
+                                     "HTTP connections accepted.", prometheus::MetricType::Counter};
+const collectors::Desc kHttpClosed{"redis_sentinel_exporter_http_connections_closed_total",
+                                   "HTTP connections closed, by reason: client_closed (or done), header_timeout, "
+                                   "idle_timeout, write_timeout, evicted (at --web.max-connections), bad_request, "
+                                   "tls_error, server_closed.",
+                                   prometheus::MetricType::Counter};
+const collectors::Desc kHttpRequests{"redis_sentinel_exporter_http_requests_total",
+                                     "Complete HTTP requests handed to a handler.", prometheus::MetricType::Counter};
+const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
+const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
+
+double SecondsSince(redis::Clock::time_point start) {
+  return std::chrono::duration<double>(redis::Clock::now() - start).count();
+}
+
+constexpr size_t kMaxProbeTopologies = 256;
+constexpr auto kProbeIdle = std::chrono::minutes(10);
+}  // namespace
+
+FetchOptions FetchOptionsFrom(const Config& config) {
+  FetchOptions o;
+  o.redis_credentials = config.redis_credentials;
+  o.group_credentials = config.group_credentials;
+  o.sentinel_credentials = config.sentinel_credentials;
+  o.redis_tls = config.redis_tls;
+  o.sentinel_tls = config.sentinel_tls;
+  o.allowed_addresses = config.redis_allowed_addresses;
+  return o;
+}
+
+Exporter::Exporter(const Config& config) : config_(config), fetch_options_(FetchOptionsFrom(config)) {
+  for (const auto& name : config.collectors) {
+    const auto* spec = collectors::FindCollector(name);
+    if (!spec) continue;
+    fetch_options_.needs.Merge(spec->needs);
+    collectors_.emplace_back(name, spec->factory());
+  }
+  if (fetch_options_.needs.events) subscriber_ = std::make_unique<redis::Subscriber>();
+  if (!config.sentinels.empty()) {
+    configured_ = std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_,
+                                             subscriber_.get());
+  }
+}
+
+// No lock: the collectors keep no state and collectors_ is not written after construction,
+// so scrapes of different targets collect at once.
+void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) const {
+  collectors::CollectReachability(snapshot, sink);
+  struct Outcome {
+    const std::string* name;
+    double seconds;
+    bool ok;
+  };
+  std::vector<Outcome> outcomes;
+  for (const auto& [name, collector] : collectors_) {
+    auto start = redis::Clock::now();
+    std::vector<std::string> problems;
+    collector->Collect(snapshot, sink, problems);
+    for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
+    outcomes.push_back({&name, SecondsSince(start), problems.empty()});
+  }
+  // The exporter's own families after the topology's, each family in one block.
+  for (const auto& o : outcomes) sink.Add(kCollectorDuration, {{"collector", *o.name}}, o.seconds);
+  for (const auto& o : outcomes) sink.Add(kCollectorSuccess, {{"collector", *o.name}}, o.ok ? 1 : 0);
+}
+
+std::vector<std::string> Exporter::Metrics(std::chrono::milliseconds timeout) {
+  auto start = redis::Clock::now();
+  collectors::MetricSink sink;
+  if (configured_) {
+    auto snapshot = configured_->Fetch(start + timeout);
+    Collect(*snapshot, sink);
+  }
+  sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
+  sink.Add(kScrapeDuration, {}, SecondsSince(start));
+  if (const http::ServerStats* h = http_stats_) {
+    sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
+    sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));
+    for (int r = 0; r < http::ServerStats::kCloseReasons; ++r) {
+      sink.Add(kHttpClosed, {{"reason", http::ServerStats::CloseName(r)}},
+               static_cast<double>(h->closed[r].load(std::memory_order_relaxed)));
+    }
+    sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
+  }
+  return sink.Take();
+}
+
+void Exporter::Prefetch() {
+  if (configured_) configured_->Warm(redis::Clock::now() + config_.timeout);
+}
+
+std::string Exporter::ProbeRefused(const redis::Address& sentinel) const {
+  if (config_.probe_allowed_targets.empty() || MatchesAny(config_.probe_allowed_targets, sentinel)) return {};
+  return "target " + sentinel.ToString() + " is not allowed by --probe.allowed-targets";
+}
+
+// A /probe target's options: TLS and needs from the flags, credentials only from the binding
+// the operator made for it (none without one), never the configured topology's.
+FetchOptions Exporter::ProbeOptions(const ProbeBinding* binding) const {
+  FetchOptions o = fetch_options_;
+  o.redis_credentials = {};
+  o.group_credentials.clear();
+  o.sentinel_credentials = {};
+  o.allowed_addresses.clear();
+  if (binding) {
+    o.redis_credentials = binding->redis_credentials;
+    o.group_credentials = binding->group_credentials;
+    o.sentinel_credentials = binding->sentinel_credentials;
+    o.allowed_addresses = binding->allowed_addresses;
+  }
+  return o;
+}
+
+std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel, const std::string& master) {
+  const ProbeBinding* binding = config_.probe.Match(sentinel);
+  std::lock_guard lock(probe_mu_);
+  const auto now = redis::Clock::now();
+  for (auto it = probes_.begin(); it != probes_.end();) {
+    it = now - it->second.last_used > kProbeIdle ? probes_.erase(it) : std::next(it);
+  }
+  ProbeKey key{binding ? binding->name : std::string(), sentinel.ToString(), master};
+  auto it = probes_.find(key);
+  if (it == probes_.end()) {
+    if (probes_.size() >= kMaxProbeTopologies) {
+      auto oldest = std::min_element(probes_.begin(), probes_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      });
+      probes_.erase(oldest);
+    }
+    Target target{{sentinel}, master.empty() ? std::vector<std::string>{} : std::vector<std::string>{master}};
+    auto topology = std::make_shared<Topology>(target, ProbeOptions(binding), subscriber_.get());
+    it = probes_.emplace(std::move(key), ProbeEntry{std::move(topology), now}).first;
+  }
+  it->second.last_used = now;
+  return it->second.topology;
+}
+
+std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
+                                         std::chrono::milliseconds timeout) {
+  auto start = redis::Clock::now();
+  auto topology = ProbeTopology(sentinel, master);
+  auto snapshot = topology->Fetch(start + timeout);
+  collectors::MetricSink sink;
+  Collect(*snapshot, sink);
+  bool any_up = std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(),
+                            [](const auto& s) { return s.up(); });
+  sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
+  sink.Add(kProbeDuration, {}, SecondsSince(start));
+  return sink.Take();
+}
+
+Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {
+  if (!configured_) return {};
+  return {configured_->Fetch(redis::Clock::now() + timeout), configured_->RecentEvents()};
+}
+
+Exporter::StatusData Exporter::ProbeStatus(const redis::Address& sentinel, const std::string& master,
+                                           std::chrono::milliseconds timeout) {
+  auto topology = ProbeTopology(sentinel, master);
+  return {topology->Fetch(redis::Clock::now() + timeout), topology->RecentEvents()};
+}
+
+std::string Exporter::EventsJson() const {
+  nlohmann::json events = nlohmann::json::array();
+  if (configured_) {
+    for (const auto& r : configured_->RecentEvents()) {
+      nlohmann::json e{{"time", r.time},         {"sentinel", r.sentinel},
+                       {"event", r.event.type},  {"master_name", r.event.master_name},
+                       {"payload", r.event.payload}};
+      if (r.event.new_master) e["new_master"] = r.event.new_master->ToString();
+      events.push_back(std::move(e));
+    }
+  }
+  // Peers' text may hold any bytes: replace invalid UTF-8 rather than throw.
+  return nlohmann::json{{"events", std::move(events)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+}  // namespace rse

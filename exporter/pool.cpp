@@ -1,0 +1,48 @@
+#include "exporter/pool.h"
+
+namespace rse {
+
+redis::Connection* ConnectionPool::Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
+                                       const std::shared_ptr<const redis::TlsContext>& tls,
+                                       const std::string& group) {
+  auto& e = entries_[Key{kind, addr, group}];
+  if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls);
+  e.used = true;
+  return e.conn.get();
+}
+
+void ConnectionPool::DropUnused() {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!it->second.used) {
+      closed_connects_ += it->second.conn->connects();
+      it = entries_.erase(it);
+    } else {
+      it->second.used = false;
+      ++it;
+    }
+  }
+}
+
+std::uint64_t ConnectionPool::Connects() const {
+  std::uint64_t n = closed_connects_;
+  for (const auto& [key, e] : entries_) n += e.conn->connects();
+  return n;
+}
+
+// A node's pool entry is keyed by its address and group, and whether it authenticates is a
+// function of those for a given Topology, so an entry never changes credentials.
+void PoolTransport::Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
+                        std::vector<std::vector<std::string>> commands, Callback done) {
+  static const redis::Credentials kNone;
+  redis::Connection* conn;
+  if (kind == Kind::kSentinel) {
+    conn = pool_.Get(ConnectionPool::kSentinel, addr, authenticate ? options_.sentinel_credentials : kNone,
+                     options_.sentinel_tls);
+  } else {
+    conn = pool_.Get(ConnectionPool::kData, addr, authenticate ? DataCredentials(options_, group) : kNone,
+                     options_.redis_tls, group);
+  }
+  batch_.Add(conn, std::move(commands), std::move(done));
+}
+
+}  // namespace rse

@@ -1,0 +1,70 @@
+#pragma once
+
+// The connections a topology keeps open between fetches, and discovery's transport over them.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exporter/discovery.h"
+#include "redis/connection.h"
+
+namespace rse {
+
+// Connections kept open between fetches, one per (kind, address, group): a node named in two
+// groups (a misconfiguration, but possible) is asked twice, each on its own connection.
+// Entries a fetch did not use are closed at its end, so nodes that left the topology do not
+// keep sockets open.
+// Not thread-safe: the owning Topology lets one fetch at a time use it (its fetch_mu_).
+class ConnectionPool {
+ public:
+  enum Kind { kSentinel, kData };
+
+  ConnectionPool() = default;
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // The entry's connection, opened (lazily, by the connection itself) with `creds` and `tls`
+  // the first time; marks it used by the current fetch.
+  redis::Connection* Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
+                         const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {});
+  // Closes the entries the fetch just ended did not use; clears the mark of the others.
+  void DropUnused();
+  // New TCP connections opened so far, by live and dropped entries alike.
+  std::uint64_t Connects() const;
+
+ private:
+  struct Key {
+    Kind kind;
+    redis::Address address;
+    std::string group;  // data nodes: the master group that named it; "" for a Sentinel
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Entry {
+    std::unique_ptr<redis::Connection> conn;
+    bool used = false;  // by the fetch under way
+  };
+  std::map<Key, Entry> entries_;
+  std::uint64_t closed_connects_ = 0;  // connects of connections already dropped
+};
+
+// Discovery's requests as one redis::Batch over a pool's connections; lives for one fetch.
+// `options` and `pool` must outlive it.
+class PoolTransport : public Transport {
+ public:
+  PoolTransport(const FetchOptions& options, ConnectionPool& pool, redis::Deadline deadline)
+      : options_(options), pool_(pool), batch_(deadline) {}
+
+  void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
+           std::vector<std::vector<std::string>> commands, Callback done) override;
+  void Run() override { batch_.Run(); }
+
+ private:
+  const FetchOptions& options_;
+  ConnectionPool& pool_;
+  redis::Batch batch_;
+};
+
+}  // namespace rse

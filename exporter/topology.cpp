@@ -1,0 +1,188 @@
+#include "exporter/topology.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "collectors/health.h"
+#include "exporter/log.h"
+
+namespace rse {
+
+using collectors::Snapshot;
+using redis::Address;
+using redis::Status;
+
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Events into the target's state, and one log line each. Runs on the subscriber's thread.
+class EventSink : public redis::Subscriber::Sink {
+ public:
+  explicit EventSink(std::shared_ptr<collectors::EventState> state) : state_(std::move(state)) {}
+
+  void OnState(const Address& address, bool up, const Status& why) override {
+    const std::string label = address.ToString();
+    state_->SetStreamUp(label, up);
+    std::string state = up ? "up" : std::string(redis::CauseName(why.cause)) + ": " + why.message;
+    std::lock_guard lock(mu_);
+    auto& last = last_state_[label];
+    if (last == state) return;  // a Sentinel that stays down is not logged on every retry
+    last = state;
+    if (up) {
+      log::Info("event stream subscribed", {{"sentinel", label}});
+    } else {
+      log::Warn("event stream down; the Sentinel is still polled",
+                {{"sentinel", label}, {"cause", redis::CauseName(why.cause)}, {"err", why.message}});
+    }
+  }
+
+  void OnMessage(const Address& address, const redis::Reply& reply) override {
+    auto message = collectors::ParsePubSubMessage(reply);
+    if (!message) return;
+    auto event = collectors::ParseEvent(message->first, message->second);
+    const std::string label = address.ToString();
+    log::Write(collectors::IsWarningEvent(event.type) ? spdlog::level::warn : spdlog::level::info, "sentinel event",
+               {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name},
+                {"payload", event.payload}});
+    state_->Record(label, std::move(event), UnixNow(), redis::Clock::now());
+  }
+
+ private:
+  std::shared_ptr<collectors::EventState> state_;
+  std::mutex mu_;  // Guards last_state_.
+  std::map<std::string, std::string> last_state_;  // Sentinel label -> last logged state
+};
+
+}  // namespace
+
+Topology::Topology(Target target, FetchOptions options, redis::Subscriber* subscriber)
+    : target_(std::move(target)),
+      options_(std::move(options)),
+      subscriber_(subscriber),
+      events_(std::make_shared<collectors::EventState>()) {
+  if (subscriber_) event_sink_ = std::make_shared<EventSink>(events_);
+}
+
+Topology::~Topology() {
+  if (subscriber_) subscriber_->Remove(this);
+}
+
+std::vector<collectors::RecordedEvent> Topology::RecentEvents() const { return events_->Recent(); }
+
+std::uint64_t Topology::connects() const {
+  std::lock_guard lock(fetch_mu_);
+  return pool_.Connects();
+}
+
+void Topology::Warm(redis::Deadline deadline) {
+  std::lock_guard lock(fetch_mu_);
+  FetchLocked(deadline);
+}
+
+std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
+  std::shared_ptr<InFlight> mine;
+  {
+    std::unique_lock lock(share_mu_);
+    if (in_flight_) {
+      // A fetch is under way: share its result rather than ask every node again.
+      auto other = in_flight_;
+      lock.unlock();
+      std::unique_lock wait(other->mu);
+      other->cv.wait(wait, [&] { return other->done; });
+      return other->result;
+    }
+    mine = in_flight_ = std::make_shared<InFlight>();
+  }
+  std::shared_ptr<const Snapshot> result;
+  {
+    std::lock_guard lock(fetch_mu_);
+    result = FetchLocked(deadline);
+  }
+  {
+    std::lock_guard lock(share_mu_);
+    in_flight_.reset();
+  }
+  {
+    std::lock_guard lock(mine->mu);
+    mine->result = result;
+    mine->done = true;
+  }
+  mine->cv.notify_all();
+  return result;
+}
+
+std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
+  std::shared_ptr<Snapshot> snap;
+  {
+    // Scoped: the transport's batch holds pool connections by pointer, so it ends before the
+    // pool drops any.
+    PoolTransport transport(options_, pool_, deadline);
+    snap = Discover(target_, options_, transport);
+  }
+  pool_.DropUnused();
+  LogChanges(*snap);
+  if (subscriber_) Subscribe(*snap);
+  // Analysed once per fetch: the failover count here, the collectors and pages from the snapshot.
+  auto groups = std::make_shared<const std::vector<collectors::GroupHealth>>(collectors::AnalyzeGroups(*snap));
+  events_->ObserveAgreedMasters(collectors::AgreedMasters(*groups), UnixNow(), redis::Clock::now());
+  snap->groups = std::move(groups);
+  snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
+  fetched_.store(true);
+  return snap;
+}
+
+// Every Sentinel named, answering or not: a Sentinel down now is subscribed when it is back.
+// A peer outside the pin is not subscribed: the subscription would carry the Sentinel
+// password there (discovery asks it without AUTH).
+void Topology::Subscribe(const Snapshot& snapshot) {
+  std::vector<Address> sentinels = target_.sentinels;
+  for (const auto& s : snapshot.sentinels) {
+    if (std::find(sentinels.begin(), sentinels.end(), s.address) != sentinels.end()) continue;
+    if (MayReceiveCredentials(options_, s.address, options_.sentinel_credentials)) sentinels.push_back(s.address);
+  }
+  redis::Subscriber::Options o;
+  o.credentials = options_.sentinel_credentials;
+  o.tls = options_.sentinel_tls;
+  subscriber_->Set(this, sentinels, o, event_sink_);
+}
+
+// One log line when a node starts failing or its cause changes, and one when it recovers:
+// a down node does not flood the log on every scrape.
+void Topology::LogChanges(const Snapshot& snapshot) {
+  std::map<std::string, std::string> now;
+  auto report = [&](const std::string& key, const std::string& what, log::Fields where, const Status& error) {
+    std::string state = std::string(redis::CauseName(error.cause)) + ": " + error.message;
+    now[key] = state;
+    auto it = last_error_.find(key);
+    const bool repeated = it != last_error_.end() && it->second == state;
+    std::vector<std::pair<std::string_view, std::string_view>> fields(where);
+    fields.emplace_back("cause", redis::CauseName(error.cause));
+    fields.emplace_back("err", error.message);
+    log::Write(repeated ? spdlog::level::debug : spdlog::level::warn,
+               what + (repeated ? " still unreachable" : " unreachable"), fields);
+  };
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up()) report("sentinel " + s.label(), "sentinel", {{"sentinel", s.label()}}, s.error);
+  }
+  for (const auto& n : snapshot.nodes) {
+    if (!n.up()) {
+      report("node " + n.master_name + " " + n.label(), "data node",
+             {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
+    }
+  }
+  for (const auto& [subject, message] : snapshot.notes) {
+    now[subject] = message;
+    auto it = last_error_.find(subject);
+    if (it == last_error_.end() || it->second != message) log::Warn(message, {{"where", subject}});
+  }
+  for (const auto& [key, state] : last_error_) {
+    if (!now.count(key)) log::Info("recovered", {{"where", key}});
+  }
+  last_error_ = std::move(now);
+}
+
+}  // namespace rse

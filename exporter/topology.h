@@ -1,0 +1,85 @@
+#pragma once
+
+// One target's state between scrapes: its connections, the fetch under way (shared by
+// concurrent callers), the nodes' last logged failures, and its event subscriptions and
+// failover history.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collectors/events.h"
+#include "collectors/snapshot.h"
+#include "exporter/discovery.h"
+#include "exporter/pool.h"
+#include "redis/connection.h"
+#include "redis/subscriber.h"
+
+namespace rse {
+
+// Fetches one topology: discovery through the Sentinels and every data node they name, all
+// nodes concurrently under one deadline, each node asked as soon as a reply names it. Keeps
+// its connections open between fetches.
+//
+// Threads: Fetch, RecentEvents, connects and fetched are called from any thread (the HTTP
+// handlers of concurrent scrapes); concurrent Fetch callers share the fetch already under way
+// instead of starting another. Warm is called once, at startup. The subscriber's thread calls
+// into the event sink, which writes only to the EventState (itself thread-safe).
+// Ownership: the topology owns its pool, its event state and its sink; the subscriber is
+// borrowed and must outlive the topology.
+class Topology {
+ public:
+  // With a `subscriber`, every Sentinel the topology knows (configured and discovered) keeps
+  // an event subscription while the topology lives.
+  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr);
+  // Ends the subscriptions first: no sink callback runs once the members below are destroyed.
+  ~Topology();
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+
+  // The snapshot of one fetch, its groups analysed (Snapshot::groups).
+  std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
+  // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
+  // for it to end and then asks every node itself, never answering with data from before it.
+  void Warm(redis::Deadline deadline);
+  // New TCP connections opened so far (tests and benchmarks).
+  std::uint64_t connects() const;
+  // Whether a fetch has completed, whatever it found.
+  bool fetched() const { return fetched_.load(); }
+  // The events received, newest last (the /events endpoint).
+  std::vector<collectors::RecordedEvent> RecentEvents() const;
+
+ private:
+  // A fetch under way, whose result every caller that arrived meanwhile receives.
+  struct InFlight {
+    std::mutex mu;  // Guards done, result.
+    std::condition_variable cv;
+    bool done = false;
+    std::shared_ptr<const collectors::Snapshot> result;
+  };
+
+  std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
+  void Subscribe(const collectors::Snapshot& snapshot);
+  void LogChanges(const collectors::Snapshot& snapshot);
+
+  const Target target_;
+  const FetchOptions options_;
+  // Held for a whole fetch: one fetch at a time uses the pool. Never taken while share_mu_ is held.
+  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_.
+  ConnectionPool pool_;
+  std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  std::mutex share_mu_;  // Guards in_flight_.
+  std::shared_ptr<InFlight> in_flight_;
+  std::atomic<bool> fetched_{false};
+  redis::Subscriber* const subscriber_;  // borrowed; null without event subscriptions
+  // Failovers and events: outlives scrapes, dies with the topology. Thread-safe itself.
+  const std::shared_ptr<collectors::EventState> events_;
+  std::shared_ptr<redis::Subscriber::Sink> event_sink_;  // set once in the constructor
+};
+
+}  // namespace rse

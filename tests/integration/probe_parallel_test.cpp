@@ -1,0 +1,86 @@
+// Scrapes of different /probe targets run at once: a target whose Sentinel is slow to answer
+// holds up its own probe only. The slow Sentinel's discovery reply waits at a gate the test
+// opens, so the ordering is asserted, not a duration.
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/fake_sentinel.h"
+#include "tests/support/http.h"
+
+using namespace rse::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Where the slow Sentinel's reply waits: until the test opens it, or `limit` at the latest,
+// so a failing test never hangs.
+class Gate {
+ public:
+  // On the Sentinel's connection thread.
+  void Wait(std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    arrived_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, limit, [&] { return open_; });
+  }
+  // Whether a reply reached the gate within `limit`.
+  bool Arrived(std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return arrived_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;  // Guards arrived_, open_.
+  std::condition_variable cv_;
+  bool arrived_ = false;
+  bool open_ = false;
+};
+
+std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+
+}  // namespace
+
+TEST_CASE("probe: a target whose Sentinel is slow does not hold up the probe of another") {
+  auto gate = std::make_shared<Gate>();
+  FakeTopology slow("slow-group", [gate](const Command& argv) {
+    if (argv.size() >= 2 && argv[0] == "SENTINEL" && argv[1] == "MASTERS") gate->Wait(15s);
+  });
+  FakeTopology fast("fast-group");
+  ExporterProcess exporter({"--redis.timeout=30s"});
+  const std::string slow_path = "/probe?target=" + slow.sentinel->addr();
+  const std::string fast_path = "/probe?target=" + fast.sentinel->addr();
+
+  // Destroyed in reverse: the gate opens first, then the slow probe's thread is joined (its
+  // request ends once the reply is let through), then the exporter and the fakes go.
+  auto slow_probe = std::async(std::launch::async, [&] { return exporter.Get(slow_path, {}, 40s); });
+  struct OpenOnExit {
+    Gate& gate;
+    ~OpenOnExit() { gate.Open(); }
+  } open_on_exit{*gate};
+
+  REQUIRE(gate->Arrived(10s));  // the slow probe is in flight, held at its Sentinel
+  // Shorter than the gate's own limit: were probes collected one at a time, this would fail.
+  auto fast_result = exporter.Get(fast_path, {}, 10s);
+  CHECK(slow_probe.wait_for(0s) == std::future_status::timeout);  // still held
+  CHECK(fast_result.status == 200);
+  CHECK(Sample(fast_result.body, "probe_success") == 1);
+  CHECK(Sample(fast_result.body, "redis_up", {L("addr", fast.node->addr())}) == 1);
+
+  gate->Open();
+  auto slow_result = slow_probe.get();
+  CHECK(slow_result.status == 200);
+  CHECK(Sample(slow_result.body, "probe_success") == 1);
+  CHECK(Sample(slow_result.body, "redis_up", {L("addr", slow.node->addr())}) == 1);
+}
