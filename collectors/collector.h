@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "collectors/metrics.h"
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 
 namespace rse::collectors {
 

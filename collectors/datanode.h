@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 #include "redis/reply.h"
 
 namespace rse::collectors {

@@ -3,7 +3,7 @@
 // the per-Sentinel series. The failover count itself is the topology collector's.
 #include <set>
 
-#include "collectors/events.h"
+#include "model/events.h"
 #include "collectors/fields.h"
 #include "collectors/registry.h"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "collectors/metrics.h"
-#include "collectors/parse.h"
+#include "model/parse.h"
 
 namespace rse::collectors {
 

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "collectors/fields.h"
-#include "collectors/health.h"
+#include "model/health.h"
 #include "collectors/registry.h"
 
 namespace rse::collectors {

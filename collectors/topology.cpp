@@ -4,7 +4,7 @@
 // between scrapes, each failover once).
 
 #include "collectors/fields.h"
-#include "collectors/health.h"
+#include "model/health.h"
 #include "collectors/registry.h"
 
 namespace rse::collectors {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "exporter/exporter.h"
 #include "exporter/log.h"
 #include "exporter/topology.h"

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "collectors/datanode.h"
-#include "collectors/parse.h"
+#include "model/parse.h"
 
 namespace rse {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 #include "exporter/probe_config.h"
 #include "redis/connection.h"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 #include "exporter/config.h"
 #include "exporter/discovery.h"
 #include "exporter/topology.h"

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/events.h"
-#include "collectors/health.h"
-#include "collectors/snapshot.h"
+#include "model/events.h"
+#include "model/health.h"
+#include "model/snapshot.h"
 
 namespace rse {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <utility>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "exporter/log.h"
 
 namespace rse {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/events.h"
-#include "collectors/snapshot.h"
+#include "model/events.h"
+#include "model/snapshot.h"
 #include "exporter/discovery.h"
 #include "exporter/pool.h"
 #include "redis/connection.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/events.h"
+#include "model/events.h"
 #include "fuzz/common.h"
 
 using namespace rse::collectors;

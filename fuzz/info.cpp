@@ -12,7 +12,7 @@
 #include <string_view>
 #include <utility>
 
-#include "collectors/parse.h"
+#include "model/parse.h"
 #include "fuzz/common.h"
 
 using namespace rse::collectors;

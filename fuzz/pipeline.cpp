@@ -42,7 +42,7 @@
 
 #include <prometheus/check_names.h>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "collectors/registry.h"
 #include "exporter/discovery.h"
 #include "fuzz/common.h"

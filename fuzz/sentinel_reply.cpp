@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/parse.h"
+#include "model/parse.h"
 #include "fuzz/common.h"
 
 using namespace rse::collectors;

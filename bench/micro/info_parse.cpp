@@ -1,5 +1,5 @@
 // Micro-benchmark behind bench/README.md recommendation 1: collectors::ParseInfo and
-// ParseFieldArrays (the flat FieldMap of collectors/parse.h) against the
+// ParseFieldArrays (the flat FieldMap of model/parse.h) against the
 // std::map<std::string, std::string> they used to build, kept here only for comparison.
 // For each: the parse, lookups (25 per INFO, about what the collectors read per node; 5 per
 // Sentinel entry), the heap allocations, and the heap the maps keep (a scrape's snapshot keeps
@@ -24,7 +24,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "collectors/parse.h"
+#include "model/parse.h"
 #include "redis/reply.h"
 
 // ---------------------------------------------------------------- heap accounting ----

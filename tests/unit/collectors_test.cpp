@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "collectors/datanode.h"
-#include "collectors/health.h"
+#include "model/health.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 #include "fixtures.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// collectors/events.h: Sentinel's event messages, parsed and folded into a target's event state,
+// model/events.h: Sentinel's event messages, parsed and folded into a target's event state,
 // on events recorded from real Sentinels (tests/fixtures/sentinel-events-failover.txt).
 #include <doctest/doctest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/events.h"
+#include "model/events.h"
 #include "collectors/registry.h"
 #include "tests/unit/fixtures.h"
 

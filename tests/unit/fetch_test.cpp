@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "exporter/topology.h"
 #include "redis/reply.h"
 #include "tests/unit/fake_server.h"

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/parse.h"
+#include "model/parse.h"
 #include "redis/reply.h"
 
 namespace rse::test {

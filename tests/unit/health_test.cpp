@@ -1,4 +1,4 @@
-// The derived topology view (collectors/health.h) and the `topology` collector, on snapshots
+// The derived topology view (model/health.h) and the `topology` collector, on snapshots
 // built from recorded replies and then bent into the failures the drills produce for real.
 #include <chrono>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "collectors/registry.h"
 #include "tests/unit/fixtures.h"
 

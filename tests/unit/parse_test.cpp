@@ -1,4 +1,4 @@
-// collectors/parse.h: pure functions from recorded Redis / Sentinel replies to values.
+// model/parse.h: pure functions from recorded Redis / Sentinel replies to values.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/parse.h"
+#include "model/parse.h"
 #include "fixtures.h"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "collectors/health.h"
+#include "model/health.h"
 #include "exporter/status_page.h"
 #include "tests/unit/fixtures.h"
 

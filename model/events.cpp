@@ -1,4 +1,4 @@
-#include "collectors/events.h"
+#include "model/events.h"
 
 #include <algorithm>
 #include <charconv>

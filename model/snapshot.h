@@ -9,14 +9,14 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/events.h"
-#include "collectors/parse.h"
+#include "model/events.h"
+#include "model/parse.h"
 #include "redis/address.h"
 #include "redis/connection.h"
 
 namespace rse::collectors {
 
-struct GroupHealth;  // collectors/health.h
+struct GroupHealth;  // model/health.h
 
 // One Sentinel's view of one master group.
 struct MasterView {
@@ -65,7 +65,7 @@ struct Snapshot {
   std::vector<std::pair<std::string, std::string>> notes;
   // The target's event-stream state at the time of the scrape; null without subscriptions.
   std::shared_ptr<const EventCounts> events;
-  // AnalyzeGroups(*this) (collectors/health.h), computed once by the fetch for its failover
+  // AnalyzeGroups(*this) (model/health.h), computed once by the fetch for its failover
   // count and read by the topology collector; null on snapshots built elsewhere (tests, the
   // fuzzer), for which readers analyse the groups themselves.
   std::shared_ptr<const std::vector<GroupHealth>> groups;

@@ -1,4 +1,4 @@
-#include "collectors/parse.h"
+#include "model/parse.h"
 
 #include <algorithm>
 #include <bit>

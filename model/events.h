@@ -81,7 +81,7 @@ struct FailoverStats {
   double duration_sum = 0;
 };
 
-// One group's agreed master in one scrape (collectors/health.h's AnalyzeGroups).
+// One group's agreed master in one scrape (model/health.h's AnalyzeGroups).
 struct AgreedMaster {
   std::string name;
   std::string master;  // "host:port"; "" when no Sentinel named one

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/snapshot.h"
+#include "model/snapshot.h"
 
 namespace rse::collectors {
 

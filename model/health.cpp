@@ -1,4 +1,4 @@
-#include "collectors/health.h"
+#include "model/health.h"
 
 #include <algorithm>
 #include <cstdio>
