@@ -164,7 +164,7 @@ int RunCheck(const Config& config, std::ostream& out) {
   options.needs.ckquorum = true;
   Topology topology(Target{config.sentinels, config.master_names}, options);
   auto snapshot = topology.Fetch(redis::Clock::now() + config.timeout);
-  auto groups = collectors::AnalyzeGroups(*snapshot);
+  const auto groups = snapshot->groups ? *snapshot->groups : collectors::AnalyzeGroups(*snapshot);
   auto verdict = collectors::Judge(*snapshot, groups, config.max_lag_bytes);
   if (config.output == "json") {
     Json(out, *snapshot, groups, verdict);

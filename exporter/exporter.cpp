@@ -1,5 +1,7 @@
 #include "exporter/exporter.h"
 
+#include "exporter/status_page.h"
+
 #include <algorithm>
 #include <iterator>
 
@@ -178,13 +180,13 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
 
 Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {
   if (!configured_) return {};
-  return {configured_->Fetch(redis::Clock::now() + timeout), configured_->RecentEvents()};
+  return {configured_->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)), configured_->RecentEvents()};
 }
 
 Exporter::StatusData Exporter::ProbeStatus(const redis::Address& sentinel, const std::string& master,
                                            std::chrono::milliseconds timeout) {
   auto topology = ProbeTopology(sentinel, master);
-  return {topology->Fetch(redis::Clock::now() + timeout), topology->RecentEvents()};
+  return {topology->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)), topology->RecentEvents()};
 }
 
 std::string Exporter::EventsJson() const {

@@ -67,6 +67,8 @@ class Exporter {
     std::shared_ptr<const collectors::Snapshot> snapshot;
     std::vector<collectors::RecordedEvent> events;
   };
+  // A page view reuses a collection younger than the page's reload interval
+  // (kStatusRefreshSeconds, Topology::Fetch's `reuse`).
   StatusData Status(std::chrono::milliseconds timeout);
   // The same for one /probe target (the caller checks ProbeRefused first).
   StatusData ProbeStatus(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);

@@ -194,9 +194,13 @@ http::Response HttpServer::Status(const http::Request& request) {
     in.title = "configured topology";
   }
   in.snapshot = data.snapshot.get();
-  if (data.snapshot) in.groups = collectors::AnalyzeGroups(*data.snapshot);
+  if (data.snapshot) {
+    in.groups = data.snapshot->groups ? *data.snapshot->groups : collectors::AnalyzeGroups(*data.snapshot);
+  }
   in.events = std::move(data.events);
-  in.now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  in.now = data.snapshot && data.snapshot->fetched_at > 0
+               ? data.snapshot->fetched_at
+               : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return Html(RenderStatusPage(in));
 }
 

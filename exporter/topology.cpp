@@ -83,10 +83,11 @@ void Topology::Warm(redis::Deadline deadline) {
   FetchLocked(deadline);
 }
 
-std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
+std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
   std::shared_ptr<InFlight> mine;
   {
     std::unique_lock lock(share_mu_);
+    if (reuse.count() > 0 && last_ && redis::Clock::now() - last_at_ < reuse) return last_;
     if (in_flight_) {
       // A fetch is under way: share its result rather than ask every node again.
       auto other = in_flight_;
@@ -105,6 +106,8 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline) {
   {
     std::lock_guard lock(share_mu_);
     in_flight_.reset();
+    last_ = result;
+    last_at_ = redis::Clock::now();
   }
   {
     std::lock_guard lock(mine->mu);
@@ -130,6 +133,7 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
   auto groups = std::make_shared<const std::vector<collectors::GroupHealth>>(collectors::AnalyzeGroups(*snap));
   events_->ObserveAgreedMasters(collectors::AgreedMasters(*groups), UnixNow(), redis::Clock::now());
   snap->groups = std::move(groups);
+  snap->fetched_at = UnixNow();
   snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
   fetched_.store(true);
   return snap;

@@ -42,8 +42,12 @@ class Topology {
   Topology(const Topology&) = delete;
   Topology& operator=(const Topology&) = delete;
 
-  // The snapshot of one fetch, its groups analysed (Snapshot::groups).
-  std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline);
+  // The snapshot of one fetch, its groups analysed (Snapshot::groups). With `reuse` above
+  // zero, a snapshot whose fetch ended less than `reuse` ago is returned as it is (the status
+  // page: any number of open pages cost no more than one fetch per interval); scrapes pass 0
+  // and always see a fetch that started after they arrived, or share one under way.
+  std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline,
+                                                    std::chrono::milliseconds reuse = std::chrono::milliseconds(0));
   // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
   // for it to end and then asks every node itself, never answering with data from before it.
   void Warm(redis::Deadline deadline);
@@ -73,8 +77,10 @@ class Topology {
   mutable std::mutex fetch_mu_;  // Guards pool_, last_error_.
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
-  std::mutex share_mu_;  // Guards in_flight_.
+  std::mutex share_mu_;  // Guards in_flight_, last_, last_at_.
   std::shared_ptr<InFlight> in_flight_;
+  std::shared_ptr<const collectors::Snapshot> last_;  // the newest fetch's result, and when it ended
+  redis::Clock::time_point last_at_{};
   std::atomic<bool> fetched_{false};
   redis::Subscriber* const subscriber_;  // borrowed; null without event subscriptions
   // Failovers and events: outlives scrapes, dies with the topology. Thread-safe itself.

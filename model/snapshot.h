@@ -69,6 +69,7 @@ struct Snapshot {
   // count and read by the topology collector; null on snapshots built elsewhere (tests, the
   // fuzzer), for which readers analyse the groups themselves.
   std::shared_ptr<const std::vector<GroupHealth>> groups;
+  double fetched_at = 0;  // Unix seconds when the fetch ended; 0 on snapshots built elsewhere
 };
 
 }  // namespace rse::collectors

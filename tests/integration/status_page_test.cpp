@@ -12,10 +12,12 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "exporter/status_page.h"
 #include "tests/support/exporter.h"
 #include "tests/support/process.h"
 #include "tests/support/topology.h"
@@ -196,6 +198,31 @@ TEST_CASE("status page: a browser shows a paused replica as down, and back once 
 
   REQUIRE(kill(pid, SIGCONT) == 0);
   CHECK(WaitFor([&] { return Healthy(exporter.Get("/status").body, topo.data(0)); }, 30s));
+}
+
+// Calls of INFO the node has served so far (this call not counted).
+long InfoCalls(const LocalTopology& topo, int port) {
+  const std::string stats = topo.Cli(port, {"INFO", "commandstats"});
+  const auto at = stats.find("cmdstat_info:calls=");
+  REQUIRE(at != std::string::npos);
+  return std::stol(stats.substr(at + 19));
+}
+
+TEST_CASE("status page: ten views within the reload interval cost one round of commands; a scrape asks again") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  REQUIRE(WaitFor([&] { return Healthy(exporter.Get("/status").body, topo.data(0)); }, 30s));
+  const int master = topo.data_ports()[0];
+  // Wait out the reuse window of the views above: the first view below fetches afresh.
+  std::this_thread::sleep_for(std::chrono::seconds(rse::kStatusRefreshSeconds));
+  const long before = InfoCalls(topo, master);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) REQUIRE(exporter.Get("/status").status == 200);
+  const bool within = std::chrono::steady_clock::now() - start < std::chrono::seconds(rse::kStatusRefreshSeconds);
+  const long after_views = InfoCalls(topo, master);
+  if (within) CHECK(after_views - before == 1 + 1);  // one fetch for ten views, and our own INFO
+  REQUIRE(exporter.Get("/metrics").status == 200);
+  CHECK(InfoCalls(topo, master) - after_views == 1 + 1);  // a scrape never reuses a page's fetch
 }
 
 TEST_CASE("status page: a hostile Sentinel's names are text in the browser") {
