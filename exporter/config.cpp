@@ -533,9 +533,9 @@ ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv) {
     result.output = std::move(*exit);
   } else if (!st.ok()) {
     result.action = ParsedArgs::Action::kExit;
-    // check's 0/1/2 are healthy/degraded/critical; its usage errors are 3 ("unknown", as in
-    // the monitoring plugin convention), so a typo never reads as a verdict.
-    result.exit_code = check ? 3 : 2;
+    // 3 in both modes, as in the scripts (scripts/lib/base.sh): check's 0/1/2 are
+    // healthy/degraded/critical, so a typo never reads as a verdict.
+    result.exit_code = 3;
     result.output = st.message();
   } else {
     result.config = std::move(settings.config);

@@ -282,10 +282,10 @@ TEST_CASE("command line: --version, --help, bad flags, busy port") {
     CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
   }
   auto bad = Run({RSE_EXPORTER_BINARY, "--sentinel.addr=nohost"});
-  CHECK(bad.exit_code == 2);
+  CHECK(bad.exit_code == 3);
   CHECK(bad.err.find("not host:port") != std::string::npos);
   // A password given on the command line is refused: it would show in ps.
-  CHECK(Run({RSE_EXPORTER_BINARY, "--redis.password=x"}).exit_code == 2);
+  CHECK(Run({RSE_EXPORTER_BINARY, "--redis.password=x"}).exit_code == 3);
 
   ExporterProcess first({});
   auto busy = Run({RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())},

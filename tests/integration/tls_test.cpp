@@ -159,7 +159,7 @@ TEST_CASE("TLS: the exporter scrapes TLS-only Sentinels and data nodes with clie
 
 TEST_CASE("TLS: a certificate file that cannot be loaded is a startup error") {
   auto r = Run({RSE_EXPORTER_BINARY, "--redis.tls-ca-file=/nonexistent/ca.crt"});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 3);
   CHECK(r.err.find("--redis.tls: cannot load CA file /nonexistent/ca.crt") != std::string::npos);
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("TLS: a missing or broken TLS module is a startup error naming it") {
                                          "--web.listen-address=127.0.0.1:0", "--redis.tls"};
 
   auto missing = Run(args);
-  CHECK(missing.exit_code == 2);
+  CHECK(missing.exit_code == 3);
   CHECK(missing.err.find("--redis.tls: cannot load the TLS module librse_tls.so") != std::string::npos);
   CHECK(missing.err.find("cannot open shared object file") != std::string::npos);
 
@@ -200,7 +200,7 @@ TEST_CASE("TLS: a missing or broken TLS module is a startup error naming it") {
   const std::string broken = dir + "/lib/redis_sentinel_exporter/librse_tls.so";
   std::ofstream(broken) << std::string(4096, '#');
   auto bad = Run(args);
-  CHECK(bad.exit_code == 2);
+  CHECK(bad.exit_code == 3);
   CHECK(bad.err.find("--redis.tls: cannot load the TLS module librse_tls.so") != std::string::npos);
   CHECK(bad.err.find(broken + ": invalid ELF header") != std::string::npos);
   Run({"rm", "-rf", dir});

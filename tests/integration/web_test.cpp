@@ -127,7 +127,7 @@ TEST_CASE("web config: mistakes are startup errors that name the key") {
     auto path = f.Write("bad.yml", c.yaml);
     auto r = Run({RSE_EXPORTER_BINARY, "--web.config.file=" + path});
     INFO(c.yaml);
-    CHECK(r.exit_code == 2);
+    CHECK(r.exit_code == 3);
     CHECK(r.err.find(c.says) != std::string::npos);
   }
 }

