@@ -338,10 +338,10 @@ struct Conn {
 };
 
 struct Totals {
-  long connects = 0;        // connections opened
-  long retries = 0;         // requests resent after a kept-alive connection turned out closed
+  long connects = 0;  // connections opened
+  long retries = 0;   // requests resent after a kept-alive connection turned out closed
   long gzip_responses = 0;
-  size_t body_bytes = 0;    // as received (compressed when gzipped)
+  size_t body_bytes = 0;  // as received (compressed when gzipped)
 };
 
 void CloseConn(Conn& c) {
@@ -493,7 +493,7 @@ void OnSignal(int) { g_stop = 1; }
 
 // Hold mode: idle and slowloris connections, reopened when closed, until told to stop.
 int Hold(const Options& o) {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = OnSignal;  // no SA_RESTART: poll returns EINTR
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
@@ -598,8 +598,8 @@ int Hold(const Options& o) {
       "hold_idle=%ld hold_slow=%ld ready_s=%.3f open_at_end=%ld min_open_after_ready=%ld opened=%ld "
       "closed_by_server_idle=%ld closed_by_server_slow=%ld connect_failures=%ld slow_bytes=%ld seconds=%.3f "
       "client_cpu_ms=%.1f\n",
-      o.hold_idle, o.hold_slow, ready_s, open_end, ready ? min_open_after_ready : 0, opened, closed_idle,
-      closed_slow, connect_failures, slow_bytes, std::chrono::duration<double>(Clock::now() - t0).count(), CpuMs());
+      o.hold_idle, o.hold_slow, ready_s, open_end, ready ? min_open_after_ready : 0, opened, closed_idle, closed_slow,
+      connect_failures, slow_bytes, std::chrono::duration<double>(Clock::now() - t0).count(), CpuMs());
   return ready ? 0 : 1;
 }
 
@@ -654,8 +654,8 @@ int main(int argc, char** argv) {
       "connects_per_view=%.3f retries=%ld gzip_share=%.3f keep_alive=%d gzip=%d elapsed_s=%.3f "
       "client_cpu_ms=%.1f\n",
       times.size(), o.urls.size(), failed_views, failed_requests, sorted.empty() ? 0 : sorted.front(),
-      Percentile(sorted, 0.50), Percentile(sorted, 0.90), Percentile(sorted, 0.99),
-      sorted.empty() ? 0 : sorted.back(), n > 0 ? sum / n : 0, n > 0 ? static_cast<double>(wire_bytes) / n : 0,
+      Percentile(sorted, 0.50), Percentile(sorted, 0.90), Percentile(sorted, 0.99), sorted.empty() ? 0 : sorted.back(),
+      n > 0 ? sum / n : 0, n > 0 ? static_cast<double>(wire_bytes) / n : 0,
       n > 0 ? static_cast<double>(totals.body_bytes) / n : 0, n > 0 ? static_cast<double>(totals.connects) / n : 0,
       totals.retries, requests > 0 ? static_cast<double>(totals.gzip_responses) / requests : 0, o.keep_alive ? 1 : 0,
       o.gzip ? 1 : 0, elapsed, CpuMs());

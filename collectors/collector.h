@@ -41,8 +41,7 @@ struct Needs {
 class Collector {
  public:
   virtual ~Collector() = default;
-  virtual void Collect(const Snapshot& snapshot, MetricSink& sink,
-                       std::vector<std::string>& problems) = 0;
+  virtual void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) = 0;
 };
 
 }  // namespace rse::collectors

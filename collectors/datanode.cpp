@@ -6,9 +6,14 @@ std::vector<std::vector<std::string>> DataNodeCommands(const Needs& needs) {
   std::vector<std::vector<std::string>> cmds;
   std::vector<std::string> info{"INFO"};
   switch (needs.data_info) {
-    case Needs::DataInfo::kFull: info.emplace_back("default"); break;
-    case Needs::DataInfo::kReplication: info.emplace_back("replication"); break;
-    case Needs::DataInfo::kNone: break;
+    case Needs::DataInfo::kFull:
+      info.emplace_back("default");
+      break;
+    case Needs::DataInfo::kReplication:
+      info.emplace_back("replication");
+      break;
+    case Needs::DataInfo::kNone:
+      break;
   }
   // Redis 7 takes several sections in one INFO; errorstats is among the default ones.
   if (needs.commandstats) info.emplace_back("commandstats");

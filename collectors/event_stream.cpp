@@ -3,9 +3,9 @@
 // the per-Sentinel series. The failover count itself is the topology collector's.
 #include <set>
 
-#include "model/events.h"
 #include "collectors/fields.h"
 #include "collectors/registry.h"
+#include "model/events.h"
 
 namespace rse::collectors {
 namespace {
@@ -13,8 +13,7 @@ namespace {
 using prometheus::MetricType;
 
 const Desc kEvents{"redis_sentinel_events_total",
-                   "Events a Sentinel published, by event name (unknown names count as 'other').",
-                   MetricType::Counter};
+                   "Events a Sentinel published, by event name (unknown names count as 'other').", MetricType::Counter};
 const Desc kStreamUp{"redis_sentinel_event_stream_up",
                      "1 while the exporter's event subscription (PSUBSCRIBE *) to the Sentinel is confirmed."};
 const Desc kLastEvent{"redis_sentinel_last_event_timestamp_seconds",
@@ -25,8 +24,13 @@ const Desc kDuration{"redis_sentinel_failover_duration_seconds",
 
 // Events alerts count with increase(): each starts at 0 for every subscribed Sentinel and the
 // groups it monitors, so the first occurrence is an increase and not a new series.
-constexpr std::string_view kGroupEvents[] = {"+sdown", "-sdown", "+odown", "+try-failover", "+switch-master",
-                                             "-failover-abort-not-elected", "-failover-abort-no-good-slave",
+constexpr std::string_view kGroupEvents[] = {"+sdown",
+                                             "-sdown",
+                                             "+odown",
+                                             "+try-failover",
+                                             "+switch-master",
+                                             "-failover-abort-not-elected",
+                                             "-failover-abort-no-good-slave",
                                              "-failover-abort-slave-timeout"};
 constexpr std::string_view kSentinelEvents[] = {"+tilt", "-tilt"};
 
@@ -63,7 +67,8 @@ class EventsCollector final : public Collector {
     }
     const FailoverStats none;
     for (const auto& g : groups) {
-      if (!c.failovers.count(g)) sink.AddHistogram(kDuration, {{"master_name", g}}, kFailoverDurationBuckets, none.buckets, 0, 0);
+      if (!c.failovers.count(g))
+        sink.AddHistogram(kDuration, {{"master_name", g}}, kFailoverDurationBuckets, none.buckets, 0, 0);
     }
   }
 };

@@ -3,8 +3,8 @@
 // and labels, plus `master_name` and `addr`. INFO replication's families are the replication
 // collector's; commandstats, latencystats and errorstats have collectors of their own.
 #include <array>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 #include "collectors/fields.h"
@@ -34,8 +34,7 @@ const std::array kFields{
     NumericField{"connected_clients", {"redis_connected_clients", "Client connections (replicas excluded)."}},
     NumericField{"blocked_clients", {"redis_blocked_clients", "Clients blocked in a blocking call."}},
     NumericField{"tracking_clients", {"redis_tracking_clients", "Clients with client-side caching tracking on."}},
-    NumericField{"clients_in_timeout_table",
-                 {"redis_clients_in_timeout_table", "Blocked clients with a timeout."}},
+    NumericField{"clients_in_timeout_table", {"redis_clients_in_timeout_table", "Blocked clients with a timeout."}},
     NumericField{"cluster_connections", {"redis_cluster_connections", "Sockets of the cluster bus."}},
     NumericField{"client_recent_max_input_buffer",
                  {"redis_client_recent_max_input_buffer_bytes", "Largest client input buffer lately, in bytes."}},
@@ -53,8 +52,7 @@ const std::array kFields{
     NumericField{"used_memory_scripts", {"redis_memory_used_scripts_bytes", "Memory of cached scripts, in bytes."}},
     NumericField{"maxmemory",
                  {"redis_memory_max_bytes", "The maxmemory setting in bytes (0: no limit, so no ratio to it)."}},
-    NumericField{"mem_fragmentation_ratio",
-                 {"redis_mem_fragmentation_ratio", "Resident memory over used memory."}},
+    NumericField{"mem_fragmentation_ratio", {"redis_mem_fragmentation_ratio", "Resident memory over used memory."}},
     NumericField{"mem_fragmentation_bytes",
                  {"redis_mem_fragmentation_bytes", "Resident memory minus used memory, in bytes."}},
     NumericField{"mem_clients_slaves", {"redis_mem_clients_slaves", "Memory of replica clients, in bytes."}},
@@ -83,8 +81,7 @@ const std::array kFields{
                  {"redis_rdb_last_bgsave_duration_sec", "Seconds the last RDB save took (-1: none yet)."}},
     NumericField{"rdb_current_bgsave_time_sec",
                  {"redis_rdb_current_bgsave_duration_sec", "Seconds the running RDB save has taken (-1: none)."}},
-    NumericField{"rdb_last_cow_size",
-                 {"redis_rdb_last_cow_size_bytes", "Copy-on-write bytes of the last RDB save."}},
+    NumericField{"rdb_last_cow_size", {"redis_rdb_last_cow_size_bytes", "Copy-on-write bytes of the last RDB save."}},
     NumericField{"aof_enabled", {"redis_aof_enabled", "1 when the append-only file is on."}},
     NumericField{"aof_rewrite_in_progress", {"redis_aof_rewrite_in_progress", "1 while an AOF rewrite runs."}},
     NumericField{"aof_rewrite_scheduled",
@@ -107,15 +104,12 @@ const std::array kFields{
     NumericField{"module_fork_last_cow_size",
                  {"redis_module_fork_last_cow_size", "Copy-on-write bytes of the last module fork."}},
     // Stats
-    NumericField{"total_connections_received",
-                 {"redis_connections_received_total", "Connections accepted.", kCounter}},
+    NumericField{"total_connections_received", {"redis_connections_received_total", "Connections accepted.", kCounter}},
     NumericField{"rejected_connections",
                  {"redis_rejected_connections_total", "Connections rejected (maxclients).", kCounter}},
     NumericField{"total_commands_processed", {"redis_commands_processed_total", "Commands processed.", kCounter}},
-    NumericField{"total_net_input_bytes",
-                 {"redis_net_input_bytes_total", "Bytes read from the network.", kCounter}},
-    NumericField{"total_net_output_bytes",
-                 {"redis_net_output_bytes_total", "Bytes written to the network.", kCounter}},
+    NumericField{"total_net_input_bytes", {"redis_net_input_bytes_total", "Bytes read from the network.", kCounter}},
+    NumericField{"total_net_output_bytes", {"redis_net_output_bytes_total", "Bytes written to the network.", kCounter}},
     NumericField{"expired_keys", {"redis_expired_keys_total", "Keys expired.", kCounter}},
     NumericField{"evicted_keys", {"redis_evicted_keys_total", "Keys evicted because of maxmemory.", kCounter}},
     NumericField{"keyspace_hits", {"redis_keyspace_hits_total", "Successful key lookups.", kCounter}},
@@ -132,8 +126,7 @@ const std::array kFields{
     NumericField{"pubsub_channels", {"redis_pubsub_channels", "Pub/sub channels with subscribers."}},
     NumericField{"pubsub_patterns", {"redis_pubsub_patterns", "Pub/sub patterns with subscribers."}},
     NumericField{"latest_fork_usec", {"redis_latest_fork_seconds", "Seconds the latest fork took."}, 1e-6},
-    NumericField{"sync_full",
-                 {"redis_replica_resyncs_full", "Full resyncs this node served to replicas (a counter)."}},
+    NumericField{"sync_full", {"redis_replica_resyncs_full", "Full resyncs this node served to replicas (a counter)."}},
     NumericField{"sync_partial_ok",
                  {"redis_replica_partial_resync_accepted", "Partial resyncs this node accepted (a counter)."}},
     NumericField{"sync_partial_err",
@@ -236,7 +229,8 @@ class InfoCollector final : public Collector {
   static void AddKeyspace(const DataNode& n, const Labels& labels, MetricSink& sink) {
     int databases = kDefaultDatabases;
     if (auto configured = Field(n.config, "databases")) {
-      if (auto v = ParseNumber(*configured); v && *v >= 0) databases = static_cast<int>(std::min<double>(*v, kMaxDatabases));
+      if (auto v = ParseNumber(*configured); v && *v >= 0)
+        databases = static_cast<int>(std::min<double>(*v, kMaxDatabases));
     }
     std::vector<bool> seen(static_cast<size_t>(databases), false);
     Labels l = labels;

@@ -33,9 +33,15 @@ void AppendEscaped(std::string& out, std::string_view s, bool quote, bool utf8) 
     const char* escape = nullptr;
     size_t len = 1;
     switch (s[i]) {
-      case '\\': escape = "\\\\"; break;
-      case '\n': escape = "\\n"; break;
-      case '"': escape = quote ? "\\\"" : nullptr; break;
+      case '\\':
+        escape = "\\\\";
+        break;
+      case '\n':
+        escape = "\\n";
+        break;
+      case '"':
+        escape = quote ? "\\\"" : nullptr;
+        break;
       default:
         if (utf8 && static_cast<unsigned char>(s[i]) >= 0x80) {
           len = Utf8Length(s, i);
@@ -81,11 +87,16 @@ void AppendValue(std::string& out, double v) {
 
 const char* TypeName(prometheus::MetricType type) {
   switch (type) {
-    case prometheus::MetricType::Counter: return "counter";
-    case prometheus::MetricType::Gauge: return "gauge";
-    case prometheus::MetricType::Summary: return "summary";
-    case prometheus::MetricType::Histogram: return "histogram";
-    case prometheus::MetricType::Untyped: break;
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    case prometheus::MetricType::Untyped:
+      break;
   }
   return "untyped";
 }

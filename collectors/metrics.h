@@ -71,7 +71,6 @@ class MetricSink {
   std::vector<std::string> Take();
 
  private:
-
   std::vector<std::string> blocks_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
   struct Slot {

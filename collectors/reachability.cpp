@@ -5,8 +5,7 @@
 
 namespace rse::collectors {
 namespace {
-const Desc kSentinelUp{"redis_sentinel_up",
-                       "1 when the Sentinel answered this scrape's commands, 0 when it did not."};
+const Desc kSentinelUp{"redis_sentinel_up", "1 when the Sentinel answered this scrape's commands, 0 when it did not."};
 const Desc kUp{"redis_up", "1 when the data node answered this scrape's commands, 0 when it did not."};
 }  // namespace
 

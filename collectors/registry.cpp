@@ -7,18 +7,17 @@ namespace rse::collectors {
 namespace {
 using DI = Needs::DataInfo;
 constexpr std::array kCollectors{
-    CollectorSpec{"sentinel", true, "SENTINEL MASTER fields per (Sentinel, master) and INFO sentinel",
-                  Needs{}, &NewSentinelCollector},
-    CollectorSpec{"replicas", true, "each Sentinel's view of each replica (SENTINEL REPLICAS)",
-                  Needs{}, &NewReplicasCollector},
-    CollectorSpec{"sentinels", true, "each Sentinel's view of its peers (SENTINEL SENTINELS)",
-                  Needs{}, &NewSentinelsCollector},
-    CollectorSpec{"ckquorum", true, "SENTINEL CKQUORUM per (Sentinel, master)",
-                  Needs{.ckquorum = true}, &NewCkquorumCollector},
-    CollectorSpec{"replication", true, "INFO replication from every data node",
-                  Needs{.data_info = DI::kReplication}, &NewReplicationCollector},
-    CollectorSpec{"info", true,
-                  "clients, memory, commands, keys, uptime and persistence from every data node's INFO",
+    CollectorSpec{"sentinel", true, "SENTINEL MASTER fields per (Sentinel, master) and INFO sentinel", Needs{},
+                  &NewSentinelCollector},
+    CollectorSpec{"replicas", true, "each Sentinel's view of each replica (SENTINEL REPLICAS)", Needs{},
+                  &NewReplicasCollector},
+    CollectorSpec{"sentinels", true, "each Sentinel's view of its peers (SENTINEL SENTINELS)", Needs{},
+                  &NewSentinelsCollector},
+    CollectorSpec{"ckquorum", true, "SENTINEL CKQUORUM per (Sentinel, master)", Needs{.ckquorum = true},
+                  &NewCkquorumCollector},
+    CollectorSpec{"replication", true, "INFO replication from every data node", Needs{.data_info = DI::kReplication},
+                  &NewReplicationCollector},
+    CollectorSpec{"info", true, "clients, memory, commands, keys, uptime and persistence from every data node's INFO",
                   Needs{.data_info = DI::kFull}, &NewInfoCollector},
     CollectorSpec{"commandstats", true, "calls, time, rejected and failed calls per command (INFO commandstats)",
                   Needs{.commandstats = true}, &NewCommandStatsCollector},
@@ -38,8 +37,7 @@ constexpr std::array kCollectors{
                   "each Sentinel's view against the nodes' own (role mismatch, ghost replicas) and against "
                   "its peers (failover settings, counts)",
                   Needs{.data_info = DI::kReplication}, &NewConsistencyCollector},
-    CollectorSpec{"events", true,
-                  "the Sentinels' event streams: events by name, failovers and their durations",
+    CollectorSpec{"events", true, "the Sentinels' event streams: events by name, failovers and their durations",
                   Needs{.events = true}, &NewEventsCollector},
 };
 }  // namespace

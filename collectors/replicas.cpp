@@ -21,8 +21,7 @@ const Desc kLinkDown{"redis_sentinel_replica_master_link_down_seconds",
                      "Seconds the replica's link to its master has been down (0 when up)."};
 const Desc kOffset{"redis_sentinel_replica_repl_offset_bytes",
                    "The replication offset the replica last reported to the Sentinel."};
-const Desc kPriority{"redis_sentinel_replica_priority",
-                     "The replica's priority for promotion (0: never promoted)."};
+const Desc kPriority{"redis_sentinel_replica_priority", "The replica's priority for promotion (0: never promoted)."};
 const Desc kLastOkPing{"redis_sentinel_replica_last_ok_ping_reply_seconds",
                        "Seconds since the replica last answered the Sentinel's PING validly."};
 

@@ -34,7 +34,8 @@ struct NumericField {
   Desc desc;
 };
 const std::array kFields{
-    NumericField{"repl_backlog_size", {"redis_replication_backlog_bytes", "Size of the replication backlog, in bytes."}},
+    NumericField{"repl_backlog_size",
+                 {"redis_replication_backlog_bytes", "Size of the replication backlog, in bytes."}},
     NumericField{"repl_backlog_active", {"redis_repl_backlog_is_active", "1 when the replication backlog is on."}},
     NumericField{"repl_backlog_first_byte_offset",
                  {"redis_repl_backlog_first_byte_offset", "Replication offset of the backlog's first byte."}},

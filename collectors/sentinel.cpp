@@ -2,16 +2,18 @@
 #include <string>
 
 #include "collectors/fields.h"
-#include "model/health.h"
 #include "collectors/registry.h"
+#include "model/health.h"
 
 namespace rse::collectors {
 namespace {
 
-const Desc kMasterInfo{"redis_sentinel_master_info",
-                       "The master address a Sentinel gives clients for a master group (GET-MASTER-ADDR-BY-NAME; value 1)."};
-const Desc kFailoverState{"redis_sentinel_master_failover_state",
-                          "1 for the failover state the Sentinel reports for the master, 0 for the others (state set)."};
+const Desc kMasterInfo{
+    "redis_sentinel_master_info",
+    "The master address a Sentinel gives clients for a master group (GET-MASTER-ADDR-BY-NAME; value 1)."};
+const Desc kFailoverState{
+    "redis_sentinel_master_failover_state",
+    "1 for the failover state the Sentinel reports for the master, 0 for the others (state set)."};
 const Desc kStatus{"redis_sentinel_master_status",
                    "1 when the Sentinel's flags for the master are just 'master' (healthy)."};
 const Desc kSdown{"redis_sentinel_master_sdown", "1 when the Sentinel sees the master subjectively down."};
@@ -85,10 +87,8 @@ class SentinelCollector final : public Collector {
           sink.Add(kOkSentinels, labels, ok);
         }
         sink.AddIf(kQuorum, labels, NumberField(m.master, "quorum", mwhere, problems));
-        sink.AddIf(kDownAfter, labels,
-                   NumberField(m.master, "down-after-milliseconds", mwhere, problems, 0.001));
-        sink.AddIf(kFailoverTimeout, labels,
-                   NumberField(m.master, "failover-timeout", mwhere, problems, 0.001));
+        sink.AddIf(kDownAfter, labels, NumberField(m.master, "down-after-milliseconds", mwhere, problems, 0.001));
+        sink.AddIf(kFailoverTimeout, labels, NumberField(m.master, "failover-timeout", mwhere, problems, 0.001));
         sink.AddIf(kParallelSyncs, labels, NumberField(m.master, "parallel-syncs", mwhere, problems));
       }
     }

@@ -10,8 +10,7 @@ namespace {
 const Desc kOk{"redis_sentinel_peer_ok",
                "1 when a Sentinel's flags for a peer Sentinel are just 'sentinel' (not down or disconnected)."};
 const Desc kSdown{"redis_sentinel_peer_sdown", "1 when a Sentinel sees a peer Sentinel subjectively down."};
-const Desc kDisconnected{"redis_sentinel_peer_disconnected",
-                         "1 when a Sentinel has no connection to a peer Sentinel."};
+const Desc kDisconnected{"redis_sentinel_peer_disconnected", "1 when a Sentinel has no connection to a peer Sentinel."};
 const Desc kLastHello{"redis_sentinel_peer_last_hello_seconds",
                       "Seconds since a Sentinel last received a hello message from a peer."};
 const Desc kLastOkPing{"redis_sentinel_peer_last_ok_ping_reply_seconds",

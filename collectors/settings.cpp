@@ -22,8 +22,7 @@ const std::array kSettings{
 
 const Desc kSlowlogLength{"redis_slowlog_length", "Entries in the slowlog."};
 const Desc kSlowlogLastId{"redis_slowlog_last_id", "Id of the newest slowlog entry (0: empty)."};
-const Desc kLastSlow{"redis_last_slow_execution_duration_seconds",
-                     "Seconds the newest slowlog entry took (0: empty)."};
+const Desc kLastSlow{"redis_last_slow_execution_duration_seconds", "Seconds the newest slowlog entry took (0: empty)."};
 
 Labels NodeLabels(const DataNode& n) { return Labels{{"master_name", n.master_name}, {"addr", n.label()}}; }
 
@@ -33,7 +32,8 @@ class ConfigCollector final : public Collector {
     for (const auto& n : snapshot.nodes) {
       if (!n.up() || n.config.empty()) continue;
       const Labels labels = NodeLabels(n);
-      for (const auto& s : kSettings) sink.AddIf(s.desc, labels, NumberField(n.config, s.name, "node " + n.label(), problems));
+      for (const auto& s : kSettings)
+        sink.AddIf(s.desc, labels, NumberField(n.config, s.name, "node " + n.label(), problems));
     }
   }
 };

@@ -4,8 +4,8 @@
 // between scrapes, each failover once).
 
 #include "collectors/fields.h"
-#include "model/health.h"
 #include "collectors/registry.h"
+#include "model/health.h"
 
 namespace rse::collectors {
 namespace {
@@ -26,8 +26,9 @@ const Desc kReplicasKnown{"redis_sentinel_topology_replicas_known",
                           "Replicas the Sentinels know for the group (highest num-slaves reported)."};
 const Desc kConfigEpoch{"redis_sentinel_topology_config_epoch",
                         "Highest config-epoch any Sentinel reports; it increases with every failover."};
-const Desc kLag{"redis_replication_lag_bytes",
-                "Bytes a replica is behind, in the agreed master's view: its offset minus the replica's acknowledged one."};
+const Desc kLag{
+    "redis_replication_lag_bytes",
+    "Bytes a replica is behind, in the agreed master's view: its offset minus the replica's acknowledged one."};
 const Desc kFailovers{"redis_sentinel_failovers_total",
                       "Failovers of the group, each once: seen in the Sentinels' event streams (deduplicated by "
                       "epoch) or as a change of the agreed master between scrapes.",

@@ -8,10 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/health.h"
 #include "exporter/exporter.h"
 #include "exporter/log.h"
 #include "exporter/topology.h"
+#include "model/health.h"
 
 namespace rse {
 namespace {
@@ -54,16 +54,16 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
         << ", named by " << g.agreed_votes << " of " << g.sentinels_up << " Sentinels, quorum " << Opt(g.quorum)
         << ", config epoch " << Opt(g.config_epoch) << "\n";
     for (const auto& s : g.sentinels) {
-      out << "  sentinel " << std::left << std::setw(24) << s.sentinel << "names " << std::setw(22)
-          << s.master_address << (s.master_ok ? "flags ok" : "flags NOT ok");
+      out << "  sentinel " << std::left << std::setw(24) << s.sentinel << "names " << std::setw(22) << s.master_address
+          << (s.master_ok ? "flags ok" : "flags NOT ok");
       if (s.ckquorum_ok) out << (*s.ckquorum_ok ? "   ckquorum ok" : "   CKQUORUM FAILS");
       if (s.tilt) out << "   TILT";
       if (s.failover_state != "none") out << "   failover " << (s.failover_state.empty() ? "?" : s.failover_state);
       out << "\n";
     }
     for (const auto& n : g.nodes) {
-      out << "  node     " << std::left << std::setw(24) << n.addr << std::setw(9)
-          << (n.role.empty() ? "-" : n.role) << (n.up ? "up  " : "DOWN");
+      out << "  node     " << std::left << std::setw(24) << n.addr << std::setw(9) << (n.role.empty() ? "-" : n.role)
+          << (n.up ? "up  " : "DOWN");
       if (!n.up) out << " (" << n.cause << ")";
       if (n.role == "replica") out << "   link " << (n.link_up.value_or(false) ? "up" : "DOWN");
       if (n.role == "replica" && n.follows != g.agreed_master) out << "   follows " << n.follows;

@@ -7,19 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "exporter/probe_config.h"
+#include "exporter/web_config.h"
 #include "redis/address.h"
 #include "redis/connection.h"
 #include "redis/tls.h"
-#include "exporter/probe_config.h"
-#include "exporter/web_config.h"
 
 namespace rse {
 
 struct Config {
   enum class Mode { kServe, kCheck };
-  Mode mode = Mode::kServe;  // `redis_sentinel_exporter check ...`: one scrape, a report, an exit status
-  std::string output = "text";           // check: text or json
-  double max_lag_bytes = 1024 * 1024;    // check: a replica further behind is degraded
+  Mode mode = Mode::kServe;            // `redis_sentinel_exporter check ...`: one scrape, a report, an exit status
+  std::string output = "text";         // check: text or json
+  double max_lag_bytes = 1024 * 1024;  // check: a replica further behind is degraded
   std::vector<redis::Address> sentinels;
   std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
   redis::Credentials redis_credentials;
@@ -42,9 +42,9 @@ struct Config {
   std::string telemetry_path = "/metrics";
   std::string log_level = "info";
   std::string log_format = "logfmt";
-  std::vector<std::string> collectors;            // enabled collector names
+  std::vector<std::string> collectors;                // enabled collector names
   std::vector<AddressPattern> probe_allowed_targets;  // empty: any target (403 for the rest)
-  ProbeConfig probe;  // --probe.config.file: the only source of /probe credentials
+  ProbeConfig probe;                                  // --probe.config.file: the only source of /probe credentials
   // Discovered nodes of the configured topology that may receive its passwords; empty: any.
   std::vector<AddressPattern> redis_allowed_addresses;
 };

@@ -119,8 +119,9 @@ class Discovery {
   // reply named only inside the pin. One log line (a note) says when one is withheld.
   bool MayAuthenticate(const Address& addr, const redis::Credentials& creds, const std::string& subject) {
     if (MayReceiveCredentials(options_, addr, creds)) return true;
-    notes_.push_back({subject, "outside the allowed addresses (--redis.allowed-addresses or the binding's "
-                               "allowed_addresses): asked without AUTH"});
+    notes_.push_back({subject,
+                      "outside the allowed addresses (--redis.allowed-addresses or the binding's "
+                      "allowed_addresses): asked without AUTH"});
     return false;
   }
 
@@ -157,14 +158,14 @@ class Discovery {
       for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
       transport_.Ask(Transport::Kind::kSentinel, node.address, {}, authenticate, std::move(cmds),
                      [this, &node](Request& r) {
-        node.error = r.status;
-        size_t i = 0;
-        for (auto& view : node.masters) {
-          if (!node.error.ok()) break;
-          node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
-        }
-        SentinelDone(node);
-      });
+                       node.error = r.status;
+                       size_t i = 0;
+                       for (auto& view : node.masters) {
+                         if (!node.error.ok()) break;
+                         node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
+                       }
+                       SentinelDone(node);
+                     });
       return;
     }
     SentinelDone(node);
@@ -173,8 +174,8 @@ class Discovery {
   void ReadSentinelReplies(Asked& asked, const std::vector<Reply>& rs) {
     SentinelNode& node = asked.node;
     if (!rs[0].IsText()) {
-      node.error = rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel")
-                                   : Status{Cause::kProtocol, "unexpected reply to INFO"};
+      node.error =
+          rs[0].IsError() ? ReplyStatus(rs[0], "INFO sentinel") : Status{Cause::kProtocol, "unexpected reply to INFO"};
       return;
     }
     node.info = collectors::ParseInfo(rs[0].str);
@@ -189,9 +190,9 @@ class Discovery {
     if (!named_) {
       auto masters = collectors::ParseFieldArrays(rs[2]);
       if (!masters.ok()) {
-        node.error = rs[2].IsError() ? ReplyStatus(rs[2], "SENTINEL MASTERS")
-                                     : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " +
-                                                                    masters.error};
+        node.error = rs[2].IsError()
+                         ? ReplyStatus(rs[2], "SENTINEL MASTERS")
+                         : Status{Cause::kProtocol, "unexpected reply to SENTINEL MASTERS: " + masters.error};
         return;
       }
       for (auto& m : *masters.value) {
@@ -210,8 +211,8 @@ class Discovery {
           node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
           return;
         }
-        notes_.push_back({"sentinel " + node.label() + " master " + name,
-                          "Sentinel does not know the master: " + master.error});
+        notes_.push_back(
+            {"sentinel " + node.label() + " master " + name, "Sentinel does not know the master: " + master.error});
         i += GroupCommandCount(ckquorum_);
         continue;
       }
@@ -228,8 +229,9 @@ class Discovery {
   void SentinelDone(SentinelNode& node) {
     if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
       // Sentinels usually have no password; one that wants it is often a data node.
-      node.error.message += " (a data node given as a Sentinel? if this Sentinel has its own password, "
-                            "set --sentinel.password-file)";
+      node.error.message +=
+          " (a data node given as a Sentinel? if this Sentinel has its own password, "
+          "set --sentinel.password-file)";
     }
     if (!node.up()) {
       node.masters.clear();
@@ -280,8 +282,8 @@ class Discovery {
       if (reply.IsError()) {
         node.error = ReplyStatus(reply, command);
       } else if (!reply.IsText()) {
-        node.error = {Cause::kProtocol, std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " +
-                                            command};
+        node.error = {Cause::kProtocol,
+                      std::string("unexpected ") + redis::TypeName(reply.type) + " reply to " + command};
       } else if (command == "INFO") {
         node.info = collectors::ParseInfo(std::move(reply.str));  // the map keeps the text: no copy
         if (collectors::ServerMode(node.info) == std::optional<std::string_view>("sentinel") ||

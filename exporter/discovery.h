@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "model/snapshot.h"
 #include "exporter/probe_config.h"
+#include "model/snapshot.h"
 #include "redis/connection.h"
 
 namespace rse {
@@ -42,9 +42,9 @@ class Transport {
 
   virtual ~Transport() = default;
   // Sends the commands, pipelined, to the node at `addr` (a data node of master group `group`;
-  // empty for a Sentinel), after AUTH with the node's credentials only if `authenticate`. `done` runs during Run() once the request has finished: its status
-  // says whether it did, and when it did, its replies hold one reply per command. `done` may
-  // ask more.
+  // empty for a Sentinel), after AUTH with the node's credentials only if `authenticate`. `done` runs during Run() once
+  // the request has finished: its status says whether it did, and when it did, its replies hold one reply per command.
+  // `done` may ask more.
   virtual void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
                    std::vector<std::vector<std::string>> commands, Callback done) = 0;
   // Returns when every request, including those asked by callbacks, has finished.
@@ -62,7 +62,6 @@ bool MayReceiveCredentials(const FetchOptions& options, const redis::Address& ad
 // One discovery: the configured Sentinels are asked first; peers they name and data nodes
 // they name are asked as soon as a reply names them, so a hung node delays nothing but
 // itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
-std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options,
-                                               Transport& transport);
+std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport);
 
 }  // namespace rse

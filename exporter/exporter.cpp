@@ -66,8 +66,8 @@ Exporter::Exporter(const Config& config) : config_(config), fetch_options_(Fetch
   }
   if (fetch_options_.needs.events) subscriber_ = std::make_unique<redis::Subscriber>();
   if (!config.sentinels.empty()) {
-    configured_ = std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_,
-                                             subscriber_.get());
+    configured_ =
+        std::make_unique<Topology>(Target{config.sentinels, config.master_names}, fetch_options_, subscriber_.get());
   }
 }
 
@@ -171,8 +171,8 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
   auto snapshot = topology->Fetch(start + timeout);
   collectors::MetricSink sink;
   Collect(*snapshot, sink);
-  bool any_up = std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(),
-                            [](const auto& s) { return s.up(); });
+  bool any_up =
+      std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(), [](const auto& s) { return s.up(); });
   sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
   sink.Add(kProbeDuration, {}, SecondsSince(start));
   return sink.Take();
@@ -180,21 +180,25 @@ std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const s
 
 Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {
   if (!configured_) return {};
-  return {configured_->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)), configured_->RecentEvents()};
+  return {configured_->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)),
+          configured_->RecentEvents()};
 }
 
 Exporter::StatusData Exporter::ProbeStatus(const redis::Address& sentinel, const std::string& master,
                                            std::chrono::milliseconds timeout) {
   auto topology = ProbeTopology(sentinel, master);
-  return {topology->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)), topology->RecentEvents()};
+  return {topology->Fetch(redis::Clock::now() + timeout, std::chrono::seconds(kStatusRefreshSeconds)),
+          topology->RecentEvents()};
 }
 
 std::string Exporter::EventsJson() const {
   nlohmann::json events = nlohmann::json::array();
   if (configured_) {
     for (const auto& r : configured_->RecentEvents()) {
-      nlohmann::json e{{"time", r.time},         {"sentinel", r.sentinel},
-                       {"event", r.event.type},  {"master_name", r.event.master_name},
+      nlohmann::json e{{"time", r.time},
+                       {"sentinel", r.sentinel},
+                       {"event", r.event.type},
+                       {"master_name", r.event.master_name},
                        {"payload", r.event.payload}};
       if (r.event.new_master) e["new_master"] = r.event.new_master->ToString();
       events.push_back(std::move(e));

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "model/snapshot.h"
 #include "exporter/config.h"
 #include "exporter/discovery.h"
 #include "exporter/topology.h"
 #include "http/server.h"
+#include "model/snapshot.h"
 #include "redis/connection.h"
 #include "redis/subscriber.h"
 
@@ -97,9 +97,9 @@ class Exporter {
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
   // Declared before the topologies, so destroyed after them: they unsubscribe when destroyed.
   std::unique_ptr<redis::Subscriber> subscriber_;
-  std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
+  std::unique_ptr<Topology> configured_;           // null without --sentinel.addr; itself thread-safe
   const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
-  std::mutex probe_mu_;  // Guards probes_ (the map; each Topology is thread-safe itself).
+  std::mutex probe_mu_;                            // Guards probes_ (the map; each Topology is thread-safe itself).
   std::map<ProbeKey, ProbeEntry> probes_;
 };
 

@@ -85,7 +85,8 @@ void HttpServer::WatchWebConfig() {
       case WebConfigWatcher::Change::kFailed:
         log::Error("web configuration not reloaded: the previous one stays in force", {{"err", error}});
         break;
-      case WebConfigWatcher::Change::kNone: break;
+      case WebConfigWatcher::Change::kNone:
+        break;
     }
   }
 }
@@ -98,8 +99,8 @@ std::chrono::milliseconds HttpServer::Timeout(const http::Request& request) cons
     char* end = nullptr;
     double seconds = std::strtod(header->c_str(), &end);
     if (end != header->c_str() && seconds > 0 && seconds < 86400) {  // a day at most: no overflow below
-      auto from_header = std::chrono::milliseconds(static_cast<long long>(seconds * 1000)) -
-                         exporter_.config().timeout_offset;
+      auto from_header =
+          std::chrono::milliseconds(static_cast<long long>(seconds * 1000)) - exporter_.config().timeout_offset;
       if (from_header.count() > 0 && from_header < timeout) timeout = from_header;
     }
   }

@@ -8,9 +8,9 @@
 
 #include "exporter/check.h"
 #include "exporter/config.h"
+#include "exporter/exporter.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
-#include "exporter/exporter.h"
 #include "version.h"
 
 namespace {
@@ -75,8 +75,9 @@ int main(int argc, char** argv) {
   const std::string masters = Join(cfg.master_names);
   rse::log::Info("starting redis_sentinel_exporter", {{"version", rse::kVersion}, {"revision", rse::kRevision}});
   if (cfg.sentinels.empty()) {
-    rse::log::Warn("no --sentinel.addr or REDIS_SENTINEL_HOSTS: the telemetry path has exporter metrics only; "
-                   "use /probe?target=");
+    rse::log::Warn(
+        "no --sentinel.addr or REDIS_SENTINEL_HOSTS: the telemetry path has exporter metrics only; "
+        "use /probe?target=");
   }
   rse::log::Info("configuration", {{"sentinels", Join(sentinels)},
                                    {"master_names", masters.empty() ? "(all)" : masters},

@@ -3,8 +3,7 @@
 namespace rse {
 
 redis::Connection* ConnectionPool::Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
-                                       const std::shared_ptr<const redis::TlsContext>& tls,
-                                       const std::string& group) {
+                                       const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group) {
   auto& e = entries_[Key{kind, addr, group}];
   if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls);
   e.used = true;

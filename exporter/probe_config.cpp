@@ -134,8 +134,8 @@ void ReadCredentials(const YAML::Node& node, const std::string& where, const std
   OnlyKeys(node, where, keys);
   if (node["user"]) creds.user = Scalar(node["user"], where + ".user");
   if (node["password_file"]) {
-    creds.password = Secret(Path(Scalar(node["password_file"], where + ".password_file"), base_dir),
-                            where + ".password_file");
+    creds.password =
+        Secret(Path(Scalar(node["password_file"], where + ".password_file"), base_dir), where + ".password_file");
   }
   if (per_group && node["master_password_files"]) {
     const auto files = node["master_password_files"];
@@ -293,8 +293,7 @@ std::optional<std::string> ReadSecretFile(const std::string& path, const std::st
   return secret;
 }
 
-std::optional<ProbeConfig> ParseProbeConfig(const std::string& yaml, const std::string& base_dir,
-                                            std::string& error) {
+std::optional<ProbeConfig> ParseProbeConfig(const std::string& yaml, const std::string& base_dir, std::string& error) {
   ProbeConfig cfg;
   try {
     YAML::Node root = YAML::Load(yaml);
@@ -325,7 +324,8 @@ std::optional<ProbeConfig> ParseProbeConfig(const std::string& yaml, const std::
       if (node["allowed_addresses"]) {
         b.allowed_addresses = PatternList(node["allowed_addresses"], where + ".allowed_addresses");
         if (b.allowed_addresses.empty()) {
-          throw Invalid{where + ".allowed_addresses: an empty list would allow no node; leave the key out to allow any"};
+          throw Invalid{where +
+                        ".allowed_addresses: an empty list would allow no node; leave the key out to allow any"};
         }
       }
       cfg.bindings.push_back(std::move(b));

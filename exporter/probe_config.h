@@ -58,10 +58,10 @@ class AddressPattern {
  private:
   enum class Kind { kHostGlob, kNetwork };
   Kind kind_ = Kind::kHostGlob;
-  std::string glob_;             // kHostGlob: lower case, no trailing dot
-  bool v6_ = false;              // kNetwork: the family
-  std::uint8_t network_[16]{};   // kNetwork: the address bytes (4 used for IPv4), host bits zero
-  int prefix_ = 0;               // kNetwork: prefix length in bits
+  std::string glob_;                   // kHostGlob: lower case, no trailing dot
+  bool v6_ = false;                    // kNetwork: the family
+  std::uint8_t network_[16]{};         // kNetwork: the address bytes (4 used for IPv4), host bits zero
+  int prefix_ = 0;                     // kNetwork: prefix length in bits
   std::optional<std::uint16_t> port_;  // nullopt: any port
   std::string text_;
 };
@@ -93,8 +93,7 @@ struct ProbeConfig {
 
 // Parses and validates the YAML text; secret files are read now, relative to `base_dir`.
 // Unknown keys and bad values are errors naming the key. Returns nullopt with `error` set.
-std::optional<ProbeConfig> ParseProbeConfig(const std::string& yaml, const std::string& base_dir,
-                                            std::string& error);
+std::optional<ProbeConfig> ParseProbeConfig(const std::string& yaml, const std::string& base_dir, std::string& error);
 // The same for a file; errors start with "--probe.config.file: ".
 std::optional<ProbeConfig> LoadProbeConfig(const std::string& path, std::string& error);
 

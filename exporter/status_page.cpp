@@ -105,8 +105,8 @@ struct Box {
 };
 
 void DrawBox(std::ostringstream& o, const Box& b) {
-  o << "<rect x=\"" << b.x << "\" y=\"" << b.y << "\" width=\"" << b.w << "\" height=\"" << b.h
-    << "\" rx=\"6\" fill=\"" << b.fill << "\" stroke=\"" << b.stroke << "\" stroke-width=\"2\"/>";
+  o << "<rect x=\"" << b.x << "\" y=\"" << b.y << "\" width=\"" << b.w << "\" height=\"" << b.h << "\" rx=\"6\" fill=\""
+    << b.fill << "\" stroke=\"" << b.stroke << "\" stroke-width=\"2\"/>";
   double y = b.y + 18;
   bool first = true;
   for (const auto& line : b.lines) {
@@ -124,12 +124,14 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
   const GroupHealth::Node* master = nullptr;
   std::vector<const GroupHealth::Node*> others;
   for (const auto& n : g.nodes) {
-    if (!master && n.addr == g.agreed_master) master = &n;
-    else others.push_back(&n);
+    if (!master && n.addr == g.agreed_master)
+      master = &n;
+    else
+      others.push_back(&n);
   }
   const double height = replica_y + (others.empty() ? 0 : node_h) + 12;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << kWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height << "\" viewBox=\"0 0 "
+    << kWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
   auto row_x = [&](std::size_t count, std::size_t i) {
     double total = static_cast<double>(count) * kBoxW + static_cast<double>(count - 1) * kGap;
     return (kWidth - total) / 2 + static_cast<double>(i) * (kBoxW + kGap);
@@ -141,22 +143,22 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
     const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
     const double x = row_x(g.sentinels.size(), i);
     if (agrees) {
-      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h - 6 << "\" x2=\"" << master_x + kBoxW / 2
-        << "\" y2=\"" << master_y << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
+      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h - 6 << "\" x2=\""
+        << master_x + kBoxW / 2 << "\" y2=\"" << master_y << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
     }
     std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
                                    "names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)),
                                    agrees ? "&#10003; agrees" : "&#10007; DISAGREES"};
     if (s.tilt) lines.back() += ", &#9888; TILT";
-    if (s.failover_state != "none" && !s.failover_state.empty()) lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
+    if (s.failover_state != "none" && !s.failover_state.empty())
+      lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
     DrawBox(o, {x, sentinel_y, kBoxW, sentinel_h - 6, agrees ? "#eef6ff" : "#ffebe9", agrees ? "#0969da" : "#c0262d",
                 std::move(lines)});
   }
   auto node_lines = [&](const GroupHealth::Node& n, bool is_master) {
     std::string role = n.role.empty() ? "unknown role" : n.role;
-    std::vector<std::string> lines{E(Cut(n.addr, 30)),
-                                   (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
-                                       (n.up ? " &#10003; up" : " &#10007; DOWN")};
+    std::vector<std::string> lines{E(Cut(n.addr, 30)), (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
+                                                           (n.up ? " &#10003; up" : " &#10007; DOWN")};
     if (!is_master && n.link_up) {
       std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
       if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
@@ -173,7 +175,12 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
     DrawBox(o, {master_x, master_y, kBoxW, node_h - 6, master->up ? "#dafbe1" : "#ffebe9",
                 master->up ? "#1a7f37" : "#c0262d", node_lines(*master, true)});
   } else {
-    DrawBox(o, {master_x, master_y, kBoxW, node_h - 6, "#ffebe9", "#c0262d",
+    DrawBox(o, {master_x,
+                master_y,
+                kBoxW,
+                node_h - 6,
+                "#ffebe9",
+                "#c0262d",
                 {"&#10007; NO AGREED MASTER", E(Cut(g.agreed_master, 30))}});
   }
   for (std::size_t i = 0; i < others.size(); ++i) {
@@ -196,8 +203,8 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
 void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
            const std::vector<RecordedEvent>& events, double now) {
   o << "<section class=\"group\"><h2>Master group " << E(g.name) << "</h2>";
-  o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> ("
-    << g.agreed_votes << " of " << g.sentinels_up << " Sentinels) &mdash; "
+  o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> (" << g.agreed_votes
+    << " of " << g.sentinels_up << " Sentinels) &mdash; "
     << State(g.SentinelsAgree(), "Sentinels agree", "Sentinels DISAGREE") << " &mdash; "
     << State(g.master_up, "master up", "master DOWN") << " &mdash; quorum "
     << (g.quorum ? Number(*g.quorum) : std::string("unknown"));
@@ -268,12 +275,23 @@ std::string HtmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

@@ -22,11 +22,11 @@ std::string HtmlEscape(std::string_view s);
 inline constexpr int kStatusRefreshSeconds = 5;
 
 struct StatusPageInput {
-  std::string title;                           // what this topology is ("configured topology", a probe target)
+  std::string title;                               // what this topology is ("configured topology", a probe target)
   const collectors::Snapshot* snapshot = nullptr;  // null: no topology configured
   std::vector<collectors::GroupHealth> groups;     // collectors::AnalyzeGroups(*snapshot)
   std::vector<collectors::RecordedEvent> events;   // newest last
-  double now = 0;                                   // Unix seconds: when the snapshot was fetched
+  double now = 0;                                  // Unix seconds: when the snapshot was fetched
   int refresh_seconds = kStatusRefreshSeconds;
 };
 

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <utility>
 
-#include "model/health.h"
 #include "exporter/log.h"
+#include "model/health.h"
 
 namespace rse {
 
@@ -15,9 +15,7 @@ using redis::Status;
 
 namespace {
 
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double UnixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 // Events into the target's state, and one log line each. Runs on the subscriber's thread.
 class EventSink : public redis::Subscriber::Sink {
@@ -45,15 +43,15 @@ class EventSink : public redis::Subscriber::Sink {
     if (!message) return;
     auto event = collectors::ParseEvent(message->first, message->second);
     const std::string label = address.ToString();
-    log::Write(collectors::IsWarningEvent(event.type) ? spdlog::level::warn : spdlog::level::info, "sentinel event",
-               {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name},
-                {"payload", event.payload}});
+    log::Write(
+        collectors::IsWarningEvent(event.type) ? spdlog::level::warn : spdlog::level::info, "sentinel event",
+        {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name}, {"payload", event.payload}});
     state_->Record(label, std::move(event), UnixNow(), redis::Clock::now());
   }
 
  private:
   std::shared_ptr<collectors::EventState> state_;
-  std::mutex mu_;  // Guards last_state_.
+  std::mutex mu_;                                  // Guards last_state_.
   std::map<std::string, std::string> last_state_;  // Sentinel label -> last logged state
 };
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "model/events.h"
-#include "model/snapshot.h"
 #include "exporter/discovery.h"
 #include "exporter/pool.h"
+#include "model/events.h"
+#include "model/snapshot.h"
 #include "redis/connection.h"
 #include "redis/subscriber.h"
 
@@ -77,7 +77,7 @@ class Topology {
   mutable std::mutex fetch_mu_;  // Guards pool_, last_error_.
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
-  std::mutex share_mu_;  // Guards in_flight_, last_, last_at_.
+  std::mutex share_mu_;                            // Guards in_flight_, last_, last_at_.
   std::shared_ptr<InFlight> in_flight_;
   std::shared_ptr<const collectors::Snapshot> last_;  // the newest fetch's result, and when it ended
   redis::Clock::time_point last_at_{};

@@ -129,8 +129,8 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
       if (t.cert_file.empty() || t.key_file.empty()) {
         throw Invalid{"tls_server_config: cert_file and key_file are both required"};
       }
-      const bool verifies = t.client_auth_type == "VerifyClientCertIfGiven" ||
-                            t.client_auth_type == "RequireAndVerifyClientCert";
+      const bool verifies =
+          t.client_auth_type == "VerifyClientCertIfGiven" || t.client_auth_type == "RequireAndVerifyClientCert";
       if (verifies && t.client_ca_file.empty()) {
         throw Invalid{"tls_server_config: client_auth_type " + t.client_auth_type + " needs client_ca_file"};
       }

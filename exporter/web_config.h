@@ -36,7 +36,7 @@ struct WebConfig {
   };
   std::optional<Tls> tls;
   std::shared_ptr<const redis::ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
-  std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+  std::map<std::string, std::string> basic_auth_users;         // user -> bcrypt hash
   std::vector<std::string> files;  // the YAML file and every file it names, watched for changes
 };
 

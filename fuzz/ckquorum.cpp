@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "model/parse.h"
 #include "fuzz/common.h"
+#include "model/parse.h"
 
 using namespace rse::collectors;
 using rse::redis::Reply;

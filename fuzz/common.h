@@ -14,14 +14,14 @@
 #include "redis/reply.h"
 
 // On failure: one line "FUZZ_CHECK failed at file:line: condition: message", then abort().
-#define FUZZ_CHECK(cond, ...)                                                                  \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-      std::fprintf(stderr, __VA_ARGS__);                                                       \
-      std::fprintf(stderr, "\n");                                                              \
-      std::abort();                                                                            \
-    }                                                                                          \
+#define FUZZ_CHECK(cond, ...)                                                              \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                                   \
+      std::fprintf(stderr, "\n");                                                          \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
 
 namespace rse::fuzz {

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "model/events.h"
 #include "fuzz/common.h"
+#include "model/events.h"
 
 using namespace rse::collectors;
 

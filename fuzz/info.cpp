@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "model/parse.h"
 #include "fuzz/common.h"
+#include "model/parse.h"
 
 using namespace rse::collectors;
 
@@ -100,8 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
 
     FieldMap list = ParseInfoList(value);
     for (const auto& [k, v] : list) {
-      FUZZ_CHECK(!k.empty() && k.find(',') == std::string::npos && k.find('=') == std::string::npos,
-                 "bad list key");
+      FUZZ_CHECK(!k.empty() && k.find(',') == std::string::npos && k.find('=') == std::string::npos, "bad list key");
       FUZZ_CHECK(v.find(',') == std::string::npos, "list value with a comma");
     }
 
@@ -116,8 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   for (const auto& r : ParseConnectedReplicas(info)) {
     FUZZ_CHECK(!r.address.host.empty() && r.address.port != 0, "bad replica address");
     auto back = rse::redis::ParseAddress(r.address.ToString());
-    FUZZ_CHECK(back && *back == r.address, "replica address does not round-trip: %s",
-               r.address.ToString().c_str());
+    FUZZ_CHECK(back && *back == r.address, "replica address does not round-trip: %s", r.address.ToString().c_str());
     if (r.offset) FUZZ_CHECK(std::isfinite(*r.offset), "offset");
     if (r.lag_seconds) FUZZ_CHECK(std::isfinite(*r.lag_seconds), "lag");
   }

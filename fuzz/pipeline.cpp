@@ -42,10 +42,10 @@
 
 #include <prometheus/check_names.h>
 
-#include "model/health.h"
 #include "collectors/registry.h"
 #include "exporter/discovery.h"
 #include "fuzz/common.h"
+#include "model/health.h"
 
 using namespace rse::collectors;
 using rse::redis::Address;
@@ -59,8 +59,8 @@ constexpr size_t kMaxRequests = 96;
 const std::vector<std::string> kNames = {"aragora-master", "other-master"};
 constexpr Cause kDownCauses[] = {Cause::kRefused, Cause::kTimeout, Cause::kAuth, Cause::kProtocol,
                                  Cause::kClosed,  Cause::kResolve, Cause::kIo};
-constexpr Needs::DataInfo kDataInfo[] = {Needs::DataInfo::kNone, Needs::DataInfo::kReplication,
-                                         Needs::DataInfo::kFull, Needs::DataInfo::kFull};
+constexpr Needs::DataInfo kDataInfo[] = {Needs::DataInfo::kNone, Needs::DataInfo::kReplication, Needs::DataInfo::kFull,
+                                         Needs::DataInfo::kFull};
 
 // Answers discovery's requests from the decoder, first asked, first served: one reply per
 // command. A node whose replies run out has failed with the layout's cause; requests beyond
@@ -236,11 +236,11 @@ void DumpSnapshot(const Snapshot& snap) {
     std::fprintf(stderr, "sentinel %s up=%d %s %s\n", s.label().c_str(), s.up(), rse::redis::CauseName(s.error.cause),
                  rse::fuzz::Printable(s.error.message).c_str());
     for (const auto& m : s.masters) {
-      std::fprintf(stderr, "  master \"%s\" at %s:%s, %zu replicas, %zu peers, ckquorum %s\n",
-                   rse::fuzz::Printable(m.name).c_str(), rse::fuzz::Printable(Field(m.master, "ip").value_or("?")).c_str(),
-                   rse::fuzz::Printable(Field(m.master, "port").value_or("?")).c_str(),
-                   m.replicas ? m.replicas->size() : 0, m.sentinels ? m.sentinels->size() : 0,
-                   m.ckquorum ? (m.ckquorum->ok ? "ok" : "fails") : "-");
+      std::fprintf(
+          stderr, "  master \"%s\" at %s:%s, %zu replicas, %zu peers, ckquorum %s\n",
+          rse::fuzz::Printable(m.name).c_str(), rse::fuzz::Printable(Field(m.master, "ip").value_or("?")).c_str(),
+          rse::fuzz::Printable(Field(m.master, "port").value_or("?")).c_str(), m.replicas ? m.replicas->size() : 0,
+          m.sentinels ? m.sentinels->size() : 0, m.ckquorum ? (m.ckquorum->ok ? "ok" : "fails") : "-");
       if (m.replicas) {
         for (const auto& r : *m.replicas) {
           std::fprintf(stderr, "    replica %s:%s\n", rse::fuzz::Printable(Field(r, "ip").value_or("?")).c_str(),

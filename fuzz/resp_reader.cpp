@@ -95,17 +95,26 @@ void* BoundedDefaultArray(const redisReadTask* task, int elements) {
 Reply FromHiredis(const redisReply* r) {
   Reply out;
   switch (r->type) {
-    case REDIS_REPLY_STRING: out = Reply{Reply::Type::kString, std::string(r->str, r->len), 0, {}}; break;
-    case REDIS_REPLY_STATUS: out = Reply{Reply::Type::kStatus, std::string(r->str, r->len), 0, {}}; break;
-    case REDIS_REPLY_ERROR: out = Reply{Reply::Type::kError, std::string(r->str, r->len), 0, {}}; break;
-    case REDIS_REPLY_INTEGER: out.type = Reply::Type::kInteger, out.integer = r->integer; break;
+    case REDIS_REPLY_STRING:
+      out = Reply{Reply::Type::kString, std::string(r->str, r->len), 0, {}};
+      break;
+    case REDIS_REPLY_STATUS:
+      out = Reply{Reply::Type::kStatus, std::string(r->str, r->len), 0, {}};
+      break;
+    case REDIS_REPLY_ERROR:
+      out = Reply{Reply::Type::kError, std::string(r->str, r->len), 0, {}};
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::kInteger, out.integer = r->integer;
+      break;
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::kArray;
       for (size_t i = 0; i < r->elements; ++i) {
         out.elements.push_back(r->element[i] == nullptr ? Reply{} : FromHiredis(r->element[i]));
       }
       break;
-    default: break;  // nil
+    default:
+      break;  // nil
   }
   return out;
 }
@@ -175,8 +184,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   // Replies stop at kMaxReplies in both; compare what both produced.
   const bool capped = whole.replies.size() >= kMaxReplies || chunked.replies.size() >= kMaxReplies;
   if (!capped) {
-    FUZZ_CHECK(whole.replies.size() == chunked.replies.size(), "whole: %zu replies, chunked: %zu",
-               whole.replies.size(), chunked.replies.size());
+    FUZZ_CHECK(whole.replies.size() == chunked.replies.size(), "whole: %zu replies, chunked: %zu", whole.replies.size(),
+               chunked.replies.size());
     FUZZ_CHECK(whole.error == chunked.error, "whole error %d, chunked error %d", whole.error, chunked.error);
   }
   for (size_t i = 0; i < whole.replies.size() && i < chunked.replies.size(); ++i) {

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "model/parse.h"
 #include "fuzz/common.h"
+#include "model/parse.h"
 
 using namespace rse::collectors;
 using rse::redis::Reply;
@@ -59,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     FUZZ_CHECK(one.value->size() == ref.size(), "%zu fields, expected %zu", one.value->size(), ref.size());
     auto it = ref.begin();
     for (const auto& [name, value] : *one.value) {
-      FUZZ_CHECK(name == it->first && value == it->second, "field %s differs",
-                 rse::fuzz::Printable(it->first).c_str());
+      FUZZ_CHECK(name == it->first && value == it->second, "field %s differs", rse::fuzz::Printable(it->first).c_str());
       ++it;
     }
     const FieldMap copy = *one.value;

@@ -205,7 +205,8 @@ int RequestParser::OnHeadersComplete(http_parser* p) {
   auto& r = self->request_;
   r.method = http_method_str(static_cast<http_method>(p->method));
   r.path = url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-  if ((u.field_set & (1 << UF_QUERY)) != 0) r.query = url.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+  if ((u.field_set & (1 << UF_QUERY)) != 0)
+    r.query = url.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
   for (auto& [k, v] : r.headers) {
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   }

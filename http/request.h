@@ -18,9 +18,9 @@ struct http_parser;
 namespace rse::http {
 
 struct Request {
-  std::string method;  // as sent: "GET", "HEAD", ...
-  std::string path;    // percent-decoding is left to the handler: "/probe"
-  std::string query;   // without '?': "target=a%3A1&master=m"
+  std::string method;       // as sent: "GET", "HEAD", ...
+  std::string path;         // percent-decoding is left to the handler: "/probe"
+  std::string query;        // without '?': "target=a%3A1&master=m"
   bool keep_alive = false;  // HTTP/1.1 unless "Connection: close"; HTTP/1.0 with "keep-alive"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
 

@@ -2,16 +2,16 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <libdeflate.h>
 
 #include <cerrno>
 #include <condition_variable>
@@ -30,21 +30,36 @@ std::string Errno(const char* call) { return std::string(call) + ": " + std::str
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
@@ -152,15 +167,24 @@ Response Response::Text(int status, std::string text) {
 
 const char* ServerStats::CloseName(int reason) {
   switch (reason) {
-    case kClientClosed: return "client_closed";
-    case kHeaderTimeout: return "header_timeout";
-    case kIdleTimeout: return "idle_timeout";
-    case kWriteTimeout: return "write_timeout";
-    case kEvicted: return "evicted";
-    case kBadRequest: return "bad_request";
-    case kTlsError: return "tls_error";
-    case kServerClosed: return "server_closed";
-    default: return "unknown";
+    case kClientClosed:
+      return "client_closed";
+    case kHeaderTimeout:
+      return "header_timeout";
+    case kIdleTimeout:
+      return "idle_timeout";
+    case kWriteTimeout:
+      return "write_timeout";
+    case kEvicted:
+      return "evicted";
+    case kBadRequest:
+      return "bad_request";
+    case kTlsError:
+      return "tls_error";
+    case kServerClosed:
+      return "server_closed";
+    default:
+      return "unknown";
   }
 }
 
@@ -316,7 +340,11 @@ class Workers {
 class Server::Loop {
  public:
   Loop(Server& server, int listen_fd, int epoll_fd, int wake_fd)
-      : server_(server), options_(server.options_), listen_fd_(listen_fd), epoll_fd_(epoll_fd), wake_fd_(wake_fd),
+      : server_(server),
+        options_(server.options_),
+        listen_fd_(listen_fd),
+        epoll_fd_(epoll_fd),
+        wake_fd_(wake_fd),
         workers_(server.options_.max_handlers) {}
 
   ~Loop() {
@@ -351,7 +379,7 @@ class Server::Loop {
     int close_reason = ServerStats::kClientClosed;  // counted when a close-after-write ends
     bool head_started = false;
     Clock::time_point deadline;
-    std::uint32_t events = 0;  // epoll interest now registered
+    std::uint32_t events = 0;                     // epoll interest now registered
     std::list<std::uint64_t>::iterator idle_pos;  // in idle_ while kReading or kHandshake
     bool in_idle_list = false;
   };
@@ -522,10 +550,18 @@ void Server::Loop::Close(Conn& c, int reason) {
 
 void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
   switch (c.phase) {
-    case Phase::kHandshake: Handshake(c); return;
-    case Phase::kReading: Read(c); return;
-    case Phase::kWriting: Write(c); return;
-    case Phase::kDraining: Drain(c); return;
+    case Phase::kHandshake:
+      Handshake(c);
+      return;
+    case Phase::kReading:
+      Read(c);
+      return;
+    case Phase::kWriting:
+      Write(c);
+      return;
+    case Phase::kDraining:
+      Drain(c);
+      return;
     case Phase::kHandling:
       // Not reading while a handler runs; a hang-up is noticed when the response is written.
       if ((events & (EPOLLERR | EPOLLHUP)) != 0) Interest(c, 0);
@@ -559,10 +595,14 @@ void Server::Loop::Handshake(Conn& c) {
       c.deadline = Clock::now() + options_.read_header_timeout;
     }
     switch (PeekHello(c.fd)) {
-      case Hello::kWait: return Touch(c);
-      case Hello::kBad: return Close(c, ServerStats::kTlsError);
-      case Hello::kClosed: return Close(c, ServerStats::kClientClosed);
-      case Hello::kReady: break;
+      case Hello::kWait:
+        return Touch(c);
+      case Hello::kBad:
+        return Close(c, ServerStats::kTlsError);
+      case Hello::kClosed:
+        return Close(c, ServerStats::kClientClosed);
+      case Hello::kReady:
+        break;
     }
     c.tls = c.tls_context->NewSession(c.fd, error);
     if (!c.tls) return Close(c, ServerStats::kTlsError);
@@ -573,9 +613,12 @@ void Server::Loop::Handshake(Conn& c) {
       c.phase = Phase::kReading;
       Interest(c, EPOLLIN);
       return Read(c);  // OpenSSL may already hold the request's first bytes
-    case redis::TlsSession::Result::kWantRead: return Interest(c, EPOLLIN);
-    case redis::TlsSession::Result::kWantWrite: return Interest(c, EPOLLOUT);
-    default: return Close(c, ServerStats::kTlsError);
+    case redis::TlsSession::Result::kWantRead:
+      return Interest(c, EPOLLIN);
+    case redis::TlsSession::Result::kWantWrite:
+      return Interest(c, EPOLLOUT);
+    default:
+      return Close(c, ServerStats::kTlsError);
   }
 }
 
@@ -622,10 +665,12 @@ void Server::Loop::Parse(Conn& c) {
   const std::size_t used = c.parser->Feed(c.in.data(), c.in.size());
   c.in.erase(0, used);
   switch (c.parser->state()) {
-    case RequestParser::State::kIncomplete: return;
+    case RequestParser::State::kIncomplete:
+      return;
     case RequestParser::State::kError:
       return Respond(c, c.parser->error_status(), c.parser->error() + "\n");
-    case RequestParser::State::kComplete: return Dispatch(c);
+    case RequestParser::State::kComplete:
+      return Dispatch(c);
   }
 }
 

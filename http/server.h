@@ -28,7 +28,7 @@ struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
-  std::vector<std::string> body;  // pieces, sent in order without being joined
+  std::vector<std::string> body;                             // pieces, sent in order without being joined
 
   static Response Text(int status, std::string text);
 };
@@ -45,13 +45,22 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{120000};        // between requests on a kept-alive connection
   std::chrono::milliseconds write_timeout{60000};        // to write one response
   int max_handlers = 16;                                 // requests handled at once; more wait
-  int gzip_min_bytes = 1024;  // smaller bodies are sent as they are
+  int gzip_min_bytes = 1024;                             // smaller bodies are sent as they are
 };
 
 // Counters for the exporter's own metrics; read with relaxed loads.
 struct ServerStats {
-  enum Close { kClientClosed, kHeaderTimeout, kIdleTimeout, kWriteTimeout, kEvicted, kBadRequest, kTlsError,
-               kServerClosed, kCloseReasons };
+  enum Close {
+    kClientClosed,
+    kHeaderTimeout,
+    kIdleTimeout,
+    kWriteTimeout,
+    kEvicted,
+    kBadRequest,
+    kTlsError,
+    kServerClosed,
+    kCloseReasons
+  };
   static const char* CloseName(int reason);
   std::atomic<std::int64_t> open{0};
   std::atomic<std::uint64_t> accepted{0};

@@ -46,12 +46,12 @@ inline constexpr std::size_t kMaxEventPayload = 1024;
 //   +new-epoch: "<epoch>";  +vote-for-leader: "<leader-runid> <epoch>";  +tilt: "#tilt mode entered"
 // Fields the payload does not give stay empty.
 struct Event {
-  std::string type;             // the channel, cut to kMaxEventName
-  std::string payload;          // cut to kMaxEventPayload
-  std::string instance_type;    // "master", "slave", "sentinel"; "" when there is no instance
-  std::string instance;         // the instance's name
+  std::string type;                              // the channel, cut to kMaxEventName
+  std::string payload;                           // cut to kMaxEventPayload
+  std::string instance_type;                     // "master", "slave", "sentinel"; "" when there is no instance
+  std::string instance;                          // the instance's name
   std::optional<redis::Address> address;         // the instance's address
-  std::string master_name;      // the group the event is about; "" when none (+tilt, +new-epoch)
+  std::string master_name;                       // the group the event is about; "" when none (+tilt, +new-epoch)
   std::optional<redis::Address> master_address;  // the group's master (old master for +switch-master)
   std::optional<redis::Address> new_master;      // +switch-master
   std::optional<std::uint64_t> epoch;            // +new-epoch, +vote-for-leader
@@ -74,8 +74,8 @@ struct RecordedEvent {
 };
 
 struct FailoverStats {
-  double failovers = 0;     // distinct failovers (deduplicated across Sentinels)
-  double last_time = 0;     // Unix seconds of the latest; 0 none
+  double failovers = 0;                                           // distinct failovers (deduplicated across Sentinels)
+  double last_time = 0;                                           // Unix seconds of the latest; 0 none
   std::array<double, kFailoverDurationBuckets.size()> buckets{};  // per bucket, not cumulative
   double duration_count = 0;
   double duration_sum = 0;
@@ -126,8 +126,8 @@ class EventState {
     bool elected = false;
   };
   struct PerSentinel {
-    std::optional<std::uint64_t> epoch;        // the Sentinel's current epoch, as its events told
-    std::map<std::string, Pending> pending;    // master name
+    std::optional<std::uint64_t> epoch;      // the Sentinel's current epoch, as its events told
+    std::map<std::string, Pending> pending;  // master name
   };
   struct Seen {
     std::string master_name;

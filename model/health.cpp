@@ -207,7 +207,8 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
     }
     for (const auto& node : g.nodes) {
       if (!node.up) {
-        if (node.addr != g.agreed_master) v.degraded.push_back(n + ": node " + node.addr + " down (" + node.cause + ")");
+        if (node.addr != g.agreed_master)
+          v.degraded.push_back(n + ": node " + node.addr + " down (" + node.cause + ")");
         continue;
       }
       if (node.role == "replica" && !node.link_up.value_or(false)) {

@@ -23,20 +23,20 @@ std::optional<redis::Address> AdvertisedMaster(const MasterView& view);
 
 struct GroupHealth {
   struct SentinelView {
-    std::string sentinel;       // label
-    std::string master_address; // the master it names (AdvertisedMaster), as it names it
-    std::string failover_state; // FailoverState: "none", "reconf_slaves", ...; "" unknown
-    bool master_ok = false;     // its flags for the master are just "master"
+    std::string sentinel;        // label
+    std::string master_address;  // the master it names (AdvertisedMaster), as it names it
+    std::string failover_state;  // FailoverState: "none", "reconf_slaves", ...; "" unknown
+    bool master_ok = false;      // its flags for the master are just "master"
     bool tilt = false;
     std::optional<bool> ckquorum_ok;
   };
   struct Node {
     std::string addr;
     bool up = false;
-    std::string cause;   // why not up
-    std::string role;    // "master", "replica" or "" when unknown
-    std::string follows; // replicas: the master they follow
-    std::optional<bool> link_up;        // replicas
+    std::string cause;            // why not up
+    std::string role;             // "master", "replica" or "" when unknown
+    std::string follows;          // replicas: the master they follow
+    std::optional<bool> link_up;  // replicas
     // Replicas of the agreed master: the master's master_repl_offset minus the offset this
     // replica last acknowledged, both from the master's INFO replication ("slaveN:...,offset=").
     // The master's view keeps growing while a replica is paused or cut off, which the
@@ -53,15 +53,15 @@ struct GroupHealth {
   // configuration (higher config-epoch), then the lower address. "" when none names one.
   std::string agreed_master;
   int agreed_votes = 0;
-  bool master_up = false;                     // the agreed master answers and reports role:master
-  int sentinels_up = 0;                       // Sentinels that answered for this group
-  std::optional<double> quorum;               // highest quorum reported
-  std::optional<double> config_epoch;         // highest config-epoch reported
-  std::optional<double> replicas_known;       // highest num-slaves reported
-  int masters = 0;                            // reachable nodes reporting role:master
-  int replicas_linked = 0;                    // replicas of the agreed master with link up
+  bool master_up = false;                // the agreed master answers and reports role:master
+  int sentinels_up = 0;                  // Sentinels that answered for this group
+  std::optional<double> quorum;          // highest quorum reported
+  std::optional<double> config_epoch;    // highest config-epoch reported
+  std::optional<double> replicas_known;  // highest num-slaves reported
+  int masters = 0;                       // reachable nodes reporting role:master
+  int replicas_linked = 0;               // replicas of the agreed master with link up
   std::vector<SentinelView> sentinels;
-  std::vector<Node> nodes;                    // every data node of the group
+  std::vector<Node> nodes;  // every data node of the group
 
   // Every answering Sentinel names the same master (a failover has converged).
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }

@@ -92,9 +92,8 @@ int FieldMap::Compare(const Entry& e, std::uint64_t prefix, std::string_view nam
 
 std::vector<FieldMap::Entry>::const_iterator FieldMap::LowerBound(std::string_view name) const {
   const std::uint64_t prefix = Prefix(name);
-  return std::lower_bound(index_.begin(), index_.end(), name, [this, prefix](const Entry& e, std::string_view n) {
-    return Compare(e, prefix, n) < 0;
-  });
+  return std::lower_bound(index_.begin(), index_.end(), name,
+                          [this, prefix](const Entry& e, std::string_view n) { return Compare(e, prefix, n) < 0; });
 }
 
 FieldMap::const_iterator FieldMap::find(std::string_view name) const {
@@ -245,8 +244,7 @@ Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply) {
   using R = Parsed<FieldMap>;
   if (reply.IsError()) return R::Fail(reply.str);
   if (!reply.IsArray()) {
-    return R::Fail(std::string("expected an array of name/value pairs, got ") +
-                   redis::TypeName(reply.type));
+    return R::Fail(std::string("expected an array of name/value pairs, got ") + redis::TypeName(reply.type));
   }
   if (reply.elements.size() % 2 != 0) {
     return R::Fail("expected an even number of elements, got " + std::to_string(reply.elements.size()));
@@ -256,8 +254,8 @@ Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply) {
     const auto& k = reply.elements[i];
     const auto& v = reply.elements[i + 1];
     if (!k.IsText() || !v.IsText()) {
-      return R::Fail(std::string("expected string name/value pairs, got ") + redis::TypeName(k.type) +
-                     "/" + redis::TypeName(v.type));
+      return R::Fail(std::string("expected string name/value pairs, got ") + redis::TypeName(k.type) + "/" +
+                     redis::TypeName(v.type));
     }
     bytes += k.str.size() + v.str.size();
   }
@@ -266,7 +264,8 @@ Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply) {
   FieldMap out;
   out.buffer_.reserve(bytes);
   out.index_.reserve(reply.elements.size() / 2);
-  for (size_t i = 0; i < reply.elements.size(); i += 2) out.AddUnsorted(reply.elements[i].str, reply.elements[i + 1].str);
+  for (size_t i = 0; i < reply.elements.size(); i += 2)
+    out.AddUnsorted(reply.elements[i].str, reply.elements[i + 1].str);
   out.SortIndex();
   return R{std::move(out), {}};
 }
@@ -403,11 +402,16 @@ std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
     if (!IsNumberedKey(key, "slave")) continue;
     std::optional<std::string_view> ip, port, state, offset, lag;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
-      if (k == "ip") ip = v;
-      else if (k == "port") port = v;
-      else if (k == "state") state = v;
-      else if (k == "offset") offset = v;
-      else if (k == "lag") lag = v;
+      if (k == "ip")
+        ip = v;
+      else if (k == "port")
+        port = v;
+      else if (k == "state")
+        state = v;
+      else if (k == "offset")
+        offset = v;
+      else if (k == "lag")
+        lag = v;
     });
     if (!ip || !port) continue;
     auto addr = redis::MakeAddress(*ip, *port);
@@ -430,9 +434,12 @@ std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info) {
     if (!IsNumberedKey(key, "db")) continue;
     std::optional<std::string_view> keys, expires, avg_ttl;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
-      if (k == "keys") keys = v;
-      else if (k == "expires") expires = v;
-      else if (k == "avg_ttl") avg_ttl = v;
+      if (k == "keys")
+        keys = v;
+      else if (k == "expires")
+        expires = v;
+      else if (k == "avg_ttl")
+        avg_ttl = v;
     });
     KeyspaceEntry e{std::string(key), std::nullopt, std::nullopt, std::nullopt};
     if (keys) e.keys = ParseNumber(*keys);
@@ -466,10 +473,14 @@ std::vector<CommandStat> ParseCommandStats(const FieldMap& info) {
     CommandStat& s = out.emplace_back();
     s.cmd = cmd;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
-      if (k == "calls") s.calls = ParseNumber(v);
-      else if (k == "usec") s.usec = ParseNumber(v);
-      else if (k == "rejected_calls") s.rejected_calls = ParseNumber(v);
-      else if (k == "failed_calls") s.failed_calls = ParseNumber(v);
+      if (k == "calls")
+        s.calls = ParseNumber(v);
+      else if (k == "usec")
+        s.usec = ParseNumber(v);
+      else if (k == "rejected_calls")
+        s.rejected_calls = ParseNumber(v);
+      else if (k == "failed_calls")
+        s.failed_calls = ParseNumber(v);
     });
   });
   return out;

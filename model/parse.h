@@ -226,9 +226,8 @@ Parsed<std::optional<redis::Address>> ParseMasterAddr(const redis::Reply& reply)
 // The states Sentinel reports in SENTINEL MASTER's "failover-state" field while a failover is
 // in progress (sentinelFailoverStateStr), in the order a failover goes through them. "none"
 // is also what a master without a failover is in.
-inline constexpr std::string_view kFailoverStates[] = {"none",           "wait_start",         "select_slave",
-                                                      "send_slaveof_noone", "wait_promotion", "reconf_slaves",
-                                                      "update_config"};
+inline constexpr std::string_view kFailoverStates[] = {
+    "none", "wait_start", "select_slave", "send_slaveof_noone", "wait_promotion", "reconf_slaves", "update_config"};
 // The master's failover state: "none" without the failover_in_progress flag, else the
 // "failover-state" field when it names a known state, else "" (unknown).
 std::string_view FailoverState(const FieldMap& master);
@@ -249,7 +248,7 @@ std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view
 // One "slaveN" value of INFO replication on a master.
 struct ConnectedReplica {
   redis::Address address;
-  std::string state;                // "online", "wait_bgsave", ...
+  std::string state;  // "online", "wait_bgsave", ...
   std::optional<double> offset;
   std::optional<double> lag_seconds;
 };
@@ -293,7 +292,7 @@ std::vector<ErrorStat> ParseErrorStats(const FieldMap& info);
 // The slowlog's length and newest entry, from the replies to SLOWLOG LEN and SLOWLOG GET 1.
 struct Slowlog {
   double length = 0;
-  double last_id = 0;                // 0 with an empty slowlog, as redis_exporter reports it
+  double last_id = 0;  // 0 with an empty slowlog, as redis_exporter reports it
   double last_duration_seconds = 0;
 };
 Parsed<Slowlog> ParseSlowlog(const redis::Reply& len, const redis::Reply& get);

@@ -21,7 +21,7 @@ struct GroupHealth;  // model/health.h
 // One Sentinel's view of one master group.
 struct MasterView {
   std::string name;
-  FieldMap master;  // SENTINEL MASTER fields
+  FieldMap master;                                 // SENTINEL MASTER fields
   std::optional<std::vector<FieldMap>> replicas;   // SENTINEL REPLICAS; nullopt if unanswered
   std::optional<std::vector<FieldMap>> sentinels;  // SENTINEL SENTINELS (peers, not itself)
   std::optional<Ckquorum> ckquorum;                // SENTINEL CKQUORUM; nullopt if not asked
@@ -47,9 +47,9 @@ struct SentinelNode {
 struct DataNode {
   std::string master_name;
   redis::Address address;
-  redis::Status error;  // why it is down; ok when it answered
-  FieldMap info;  // INFO fields (the sections the enabled collectors need)
-  FieldMap config;                // CONFIG GET name/value pairs; empty when not asked or refused
+  redis::Status error;             // why it is down; ok when it answered
+  FieldMap info;                   // INFO fields (the sections the enabled collectors need)
+  FieldMap config;                 // CONFIG GET name/value pairs; empty when not asked or refused
   std::optional<Slowlog> slowlog;  // nullopt when not asked or refused
 
   bool up() const { return error.ok(); }

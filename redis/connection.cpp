@@ -4,8 +4,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/eventfd.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,15 +21,24 @@ namespace rse::redis {
 
 const char* CauseName(Cause cause) {
   switch (cause) {
-    case Cause::kOk: return "ok";
-    case Cause::kRefused: return "refused";
-    case Cause::kTimeout: return "timeout";
-    case Cause::kAuth: return "auth";
-    case Cause::kProtocol: return "protocol";
-    case Cause::kClosed: return "closed";
-    case Cause::kResolve: return "resolve";
-    case Cause::kIo: return "io";
-    case Cause::kTls: return "tls";
+    case Cause::kOk:
+      return "ok";
+    case Cause::kRefused:
+      return "refused";
+    case Cause::kTimeout:
+      return "timeout";
+    case Cause::kAuth:
+      return "auth";
+    case Cause::kProtocol:
+      return "protocol";
+    case Cause::kClosed:
+      return "closed";
+    case Cause::kResolve:
+      return "resolve";
+    case Cause::kIo:
+      return "io";
+    case Cause::kTls:
+      return "tls";
   }
   return "unknown";
 }
@@ -75,11 +84,19 @@ Status Connection::ReadAvailable(char* buf, std::size_t len, std::size_t& n, sho
   } else {
     std::string error;
     switch (tls_session_->Read(buf, len, n, error)) {
-      case TlsSession::Result::kOk: return {};
-      case TlsSession::Result::kWantRead: return {};
-      case TlsSession::Result::kWantWrite: want = POLLOUT; return {};
-      case TlsSession::Result::kClosed: st = {Cause::kClosed, "connection closed by the server"}; break;
-      case TlsSession::Result::kError: st = {Cause::kTls, "TLS read failed: " + error}; break;
+      case TlsSession::Result::kOk:
+        return {};
+      case TlsSession::Result::kWantRead:
+        return {};
+      case TlsSession::Result::kWantWrite:
+        want = POLLOUT;
+        return {};
+      case TlsSession::Result::kClosed:
+        st = {Cause::kClosed, "connection closed by the server"};
+        break;
+      case TlsSession::Result::kError:
+        st = {Cause::kTls, "TLS read failed: " + error};
+        break;
     }
   }
   Close();
@@ -252,11 +269,17 @@ class Executor {
   void Handshake() {
     std::string why;
     switch (req_.connection->tls_session_->Handshake(why)) {
-      case TlsSession::Result::kOk: return BeginWrite();
-      case TlsSession::Result::kWantRead: want_ = POLLIN; return;
-      case TlsSession::Result::kWantWrite: want_ = POLLOUT; return;
+      case TlsSession::Result::kOk:
+        return BeginWrite();
+      case TlsSession::Result::kWantRead:
+        want_ = POLLIN;
+        return;
+      case TlsSession::Result::kWantWrite:
+        want_ = POLLOUT;
+        return;
       case TlsSession::Result::kClosed:  // not reported by a handshake; as an error if it were
-      case TlsSession::Result::kError: break;
+      case TlsSession::Result::kError:
+        break;
     }
     Fail({Cause::kTls, "TLS: " + why});
   }
@@ -306,13 +329,19 @@ class Executor {
 
   ssize_t TlsOutcome(TlsSession::Result r, size_t n, const std::string& error, const char* what) {
     switch (r) {
-      case TlsSession::Result::kOk: return static_cast<ssize_t>(n);
-      case TlsSession::Result::kWantRead: want_ = POLLIN; return 0;
-      case TlsSession::Result::kWantWrite: want_ = POLLOUT; return 0;
+      case TlsSession::Result::kOk:
+        return static_cast<ssize_t>(n);
+      case TlsSession::Result::kWantRead:
+        want_ = POLLIN;
+        return 0;
+      case TlsSession::Result::kWantWrite:
+        want_ = POLLOUT;
+        return 0;
       case TlsSession::Result::kClosed:
         FailOrRetry({Cause::kClosed, "connection closed by the server"});
         return -1;
-      case TlsSession::Result::kError: break;
+      case TlsSession::Result::kError:
+        break;
     }
     Fail({Cause::kTls, std::string("TLS ") + what + " failed: " + error});
     return -1;
@@ -402,8 +431,7 @@ class Executor {
       if (n <= 0) return;
       received_bytes_ += static_cast<size_t>(n);
       if (received_bytes_ > options_.max_reply_bytes) {
-        return Fail({Cause::kProtocol, "reply larger than " + std::to_string(options_.max_reply_bytes) +
-                                           " bytes"});
+        return Fail({Cause::kProtocol, "reply larger than " + std::to_string(options_.max_reply_bytes) + " bytes"});
       }
       if (!parser_->Feed(buf, static_cast<size_t>(n))) {
         return Fail({Cause::kProtocol, "not a Redis reply: " + parser_->Error()});
@@ -499,8 +527,7 @@ struct Batch::Entry {
   bool notified = false;
 };
 
-Batch::Batch(Deadline deadline, ExecuteOptions options)
-    : deadline_(deadline), options_(options), read_buffer_(16384) {}
+Batch::Batch(Deadline deadline, ExecuteOptions options) : deadline_(deadline), options_(options), read_buffer_(16384) {}
 
 Batch::~Batch() = default;
 

@@ -46,9 +46,15 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
   Reply* r = Place(task);
   if (r == nullptr) return nullptr;
   switch (task->type) {
-    case REDIS_REPLY_STATUS: r->type = Reply::Type::kStatus; break;
-    case REDIS_REPLY_ERROR: r->type = Reply::Type::kError; break;
-    default: r->type = Reply::Type::kString; break;
+    case REDIS_REPLY_STATUS:
+      r->type = Reply::Type::kStatus;
+      break;
+    case REDIS_REPLY_ERROR:
+      r->type = Reply::Type::kError;
+      break;
+    default:
+      r->type = Reply::Type::kString;
+      break;
   }
   try {
     r->str.assign(str, len);
@@ -112,12 +118,18 @@ constexpr size_t DigitCount(size_t n) {
 
 const char* TypeName(Reply::Type type) {
   switch (type) {
-    case Reply::Type::kString: return "bulk string";
-    case Reply::Type::kStatus: return "status";
-    case Reply::Type::kError: return "error";
-    case Reply::Type::kInteger: return "integer";
-    case Reply::Type::kNil: return "nil";
-    case Reply::Type::kArray: return "array";
+    case Reply::Type::kString:
+      return "bulk string";
+    case Reply::Type::kStatus:
+      return "status";
+    case Reply::Type::kError:
+      return "error";
+    case Reply::Type::kInteger:
+      return "integer";
+    case Reply::Type::kNil:
+      return "nil";
+    case Reply::Type::kArray:
+      return "array";
   }
   return "unknown";
 }
@@ -161,9 +173,12 @@ bool ParseOneReply(std::string_view bytes, Reply& out, std::string* error) {
   };
   if (!parser.Feed(bytes.data(), bytes.size())) return fail(parser.Error());
   switch (parser.Next(out)) {
-    case RespParser::Result::kError: return fail(parser.Error());
-    case RespParser::Result::kNeedMore: return fail("incomplete reply");
-    case RespParser::Result::kReply: break;
+    case RespParser::Result::kError:
+      return fail(parser.Error());
+    case RespParser::Result::kNeedMore:
+      return fail("incomplete reply");
+    case RespParser::Result::kReply:
+      break;
   }
   Reply extra;
   if (parser.Next(extra) != RespParser::Result::kNeedMore || parser.HasUnreadBytes()) {

@@ -15,8 +15,8 @@ namespace rse::redis {
 struct Reply {
   enum class Type { kString, kStatus, kError, kInteger, kNil, kArray };
   Type type = Type::kNil;
-  std::string str;           // kString, kStatus, kError
-  long long integer = 0;     // kInteger
+  std::string str;              // kString, kStatus, kError
+  long long integer = 0;        // kInteger
   std::vector<Reply> elements;  // kArray
 
   bool IsError() const { return type == Type::kError; }

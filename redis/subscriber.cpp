@@ -12,7 +12,10 @@ namespace rse::redis {
 
 struct Subscriber::Sub {
   Sub(Address a, Options o, std::shared_ptr<Sink> s)
-      : address(a), options(std::move(o)), sink(std::move(s)), conn(std::make_unique<Connection>(a, options.credentials, options.tls)) {}
+      : address(a),
+        options(std::move(o)),
+        sink(std::move(s)),
+        conn(std::make_unique<Connection>(a, options.credentials, options.tls)) {}
   Address address;
   Options options;
   std::shared_ptr<Sink> sink;
@@ -20,7 +23,7 @@ struct Subscriber::Sub {
   std::unique_ptr<RespParser> parser;  // set while the subscription is confirmed
   std::size_t pending_bytes = 0;       // fed since the last complete push
   short want = POLLIN;
-  Clock::time_point next_attempt{};    // when down: the next try
+  Clock::time_point next_attempt{};  // when down: the next try
   std::chrono::milliseconds backoff{0};
   std::atomic<bool> removed{false};
   std::atomic<bool> up{false};
@@ -176,8 +179,8 @@ void Subscriber::Drain(Sub& sub) {
     sub.pending_bytes += n;
     if (!Deliver(sub)) return;
     if (sub.parser->HasUnreadBytes() && sub.pending_bytes > sub.options.max_message_bytes) {
-      return Down(sub, {Cause::kProtocol, "message larger than " + std::to_string(sub.options.max_message_bytes) +
-                                              " bytes"});
+      return Down(
+          sub, {Cause::kProtocol, "message larger than " + std::to_string(sub.options.max_message_bytes) + " bytes"});
     }
     // The parser keeps no more than one message's bytes: a fresh one frees hiredis' buffer.
     if (!sub.parser->HasUnreadBytes()) sub.parser = std::make_unique<RespParser>();

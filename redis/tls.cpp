@@ -22,7 +22,8 @@ Loaded Load() {
     const char* why = dlerror();
     out.error = std::string("cannot load the TLS module ") + kTlsModuleFile +
                 " (installed in lib/redis_sentinel_exporter/ beside the binary, or in "
-                "../lib/redis_sentinel_exporter/): " + (why ? why : "unknown error");
+                "../lib/redis_sentinel_exporter/): " +
+                (why ? why : "unknown error");
     return out;
   }
   using Entry = const TlsModule* (*)(unsigned);
@@ -54,8 +55,7 @@ std::shared_ptr<const TlsContext> TlsContext::Create(const TlsOptions& options, 
   return module->NewClientContext(options, error);
 }
 
-std::shared_ptr<const ServerTlsContext> ServerTlsContext::Create(const ServerTlsOptions& options,
-                                                                  std::string& error) {
+std::shared_ptr<const ServerTlsContext> ServerTlsContext::Create(const ServerTlsOptions& options, std::string& error) {
   const TlsModule* module = Module(error);
   if (module == nullptr) return nullptr;
   return module->NewServerContext(options, error);

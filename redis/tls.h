@@ -16,8 +16,8 @@ namespace rse::redis {
 // without TLS.
 struct TlsOptions {
   bool enabled = false;
-  std::string ca_file;      // trust these CAs (default: the system's)
-  std::string cert_file;    // client certificate, for servers with tls-auth-clients
+  std::string ca_file;    // trust these CAs (default: the system's)
+  std::string cert_file;  // client certificate, for servers with tls-auth-clients
   std::string key_file;
   std::string server_name;  // name to verify (and send as SNI); default: each node's host
   bool insecure_skip_verify = false;

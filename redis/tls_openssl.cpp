@@ -44,10 +44,12 @@ class OpenSslSession final : public TlsSession {
     if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
     error = OpenSslErrorText();
     long verify = SSL_get_verify_result(ssl_);
-    if (verify != X509_V_OK) error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    if (verify != X509_V_OK)
+      error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
     if (error.empty()) {
       error = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
-                  ? (server_ ? "connection closed during the handshake" : "connection closed during the handshake (not a TLS port?)")
+                  ? (server_ ? "connection closed during the handshake"
+                             : "connection closed during the handshake (not a TLS port?)")
                   : "handshake failed";
     }
     return Result::kError;
@@ -185,8 +187,8 @@ class OpenSslModule final : public TlsModule {
       }
       if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
           SSL_CTX_check_private_key(ctx) != 1) {
-        error = "cannot load key " + options.key_file + " (or it does not match the certificate): " +
-                OpenSslErrorText();
+        error =
+            "cannot load key " + options.key_file + " (or it does not match the certificate): " + OpenSslErrorText();
         return nullptr;
       }
     }
@@ -204,8 +206,8 @@ class OpenSslModule final : public TlsModule {
     auto out = std::make_unique<OpenSslServerContext>(ctx);
     // Idle connections keep no read or write buffers: a thousand idle HTTPS clients must cost
     // kilobytes each, not the 34 KiB OpenSSL keeps per session otherwise.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
       error = "cannot load cert_file " + tls.cert_file + ": " + OpenSslErrorText();
       return nullptr;

@@ -117,7 +117,7 @@ static rse::redis::Reply ReadReply(const char* path) {
 struct Result {
   double parse_ms = 0;
   double lookup_ms = 0;
-  double allocations = 0;  // per parse (one INFO, or one reply of several entries)
+  double allocations = 0;    // per parse (one INFO, or one reply of several entries)
   long long held_bytes = 0;  // live heap of all the maps, once their inputs are freed
 };
 
@@ -171,12 +171,31 @@ int main(int argc, char** argv) {
   const rse::redis::Reply arrays = ReadReply(argv[2]);
 
   // The fields the collectors read from a data node's INFO (some missing on purpose).
-  const std::vector<std::string_view> info_names{
-      "role", "connected_slaves", "master_repl_offset", "master_host", "master_port", "slave_repl_offset",
-      "master_link_status", "master_last_io_seconds_ago", "master_sync_in_progress", "redis_version",
-      "uptime_in_seconds", "connected_clients", "blocked_clients", "used_memory", "used_memory_rss",
-      "maxmemory", "mem_fragmentation_ratio", "total_commands_processed", "total_connections_received",
-      "expired_keys", "evicted_keys", "rdb_last_bgsave_status", "aof_last_bgrewrite_status", "db0", "no_such_field"};
+  const std::vector<std::string_view> info_names{"role",
+                                                 "connected_slaves",
+                                                 "master_repl_offset",
+                                                 "master_host",
+                                                 "master_port",
+                                                 "slave_repl_offset",
+                                                 "master_link_status",
+                                                 "master_last_io_seconds_ago",
+                                                 "master_sync_in_progress",
+                                                 "redis_version",
+                                                 "uptime_in_seconds",
+                                                 "connected_clients",
+                                                 "blocked_clients",
+                                                 "used_memory",
+                                                 "used_memory_rss",
+                                                 "maxmemory",
+                                                 "mem_fragmentation_ratio",
+                                                 "total_commands_processed",
+                                                 "total_connections_received",
+                                                 "expired_keys",
+                                                 "evicted_keys",
+                                                 "rdb_last_bgsave_status",
+                                                 "aof_last_bgrewrite_status",
+                                                 "db0",
+                                                 "no_such_field"};
   const std::vector<std::string_view> sentinel_names{"name", "ip", "port", "flags", "master-link-status"};
 
   const int nodes = 60;
@@ -194,14 +213,16 @@ int main(int argc, char** argv) {
     }
     return found;
   };
-  Print("std::map<string,string> (before)", Measure(nodes, copies, [](const std::string& t) { return OldParseInfo(t); },
-                                                   info_lookup));
-  Print("FieldMap, ParseInfo(string_view): a copy", Measure(nodes, copies, [](const std::string& t) {
-          return rse::collectors::ParseInfo(std::string_view(t));
-        }, info_lookup));
-  Print("FieldMap, ParseInfo(string&&): adopts", Measure(nodes, copies, [](std::string& t) {
-          return rse::collectors::ParseInfo(std::move(t));
-        }, info_lookup));
+  Print("std::map<string,string> (before)",
+        Measure(
+            nodes, copies, [](const std::string& t) { return OldParseInfo(t); }, info_lookup));
+  Print("FieldMap, ParseInfo(string_view): a copy",
+        Measure(
+            nodes, copies, [](const std::string& t) { return rse::collectors::ParseInfo(std::string_view(t)); },
+            info_lookup));
+  Print("FieldMap, ParseInfo(string&&): adopts",
+        Measure(
+            nodes, copies, [](std::string& t) { return rse::collectors::ParseInfo(std::move(t)); }, info_lookup));
 
   // One such reply per (Sentinel, group): 3 Sentinels x 20 groups.
   const int replies = 60;
@@ -222,9 +243,10 @@ int main(int argc, char** argv) {
     return found;
   };
   Print("std::vector<std::map<string,string>> (before)",
-        Measure(replies, reply_copies, [](const rse::redis::Reply& r) { return OldParseFieldArrays(r); }, arrays_lookup));
+        Measure(
+            replies, reply_copies, [](const rse::redis::Reply& r) { return OldParseFieldArrays(r); }, arrays_lookup));
   Print("FieldMap, ParseFieldArrays",
-        Measure(replies, reply_copies, [](const rse::redis::Reply& r) {
-          return *rse::collectors::ParseFieldArrays(r).value;
-        }, arrays_lookup));
+        Measure(
+            replies, reply_copies,
+            [](const rse::redis::Reply& r) { return *rse::collectors::ParseFieldArrays(r).value; }, arrays_lookup));
 }

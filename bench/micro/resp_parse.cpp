@@ -83,7 +83,8 @@ Reply Convert(const redisReply* r) {
         }
       }
       break;
-    default: out.type = Reply::Type::kNil;
+    default:
+      out.type = Reply::Type::kNil;
   }
   return out;
 }
@@ -156,9 +157,9 @@ int main(int argc, char** argv) {
   const int n = 2000;
   std::printf("%-34s %6s %6s | %10s %10s %6s | %8s %8s\n", "reply (N=2000, median of 21)", "bytes", "nodes", "old ns",
               "new ns", "ratio", "old allc", "new allc");
-  for (const char* name : {"sentinel-replicas.resp", "sentinel-masters.resp", "sentinel-master.resp",
-                           "sentinel-sentinels.resp", "info-master.resp", "info-replication-master.resp",
-                           "sentinel-ckquorum-ok.resp"}) {
+  for (const char* name :
+       {"sentinel-replicas.resp", "sentinel-masters.resp", "sentinel-master.resp", "sentinel-sentinels.resp",
+        "info-master.resp", "info-replication-master.resp", "sentinel-ckquorum-ok.resp"}) {
     const std::string bytes = Slurp(dir + "/" + name);
     if (bytes.empty()) {
       std::fprintf(stderr, "bench_resp_parse: cannot read %s/%s\n", dir.c_str(), name);

@@ -52,12 +52,12 @@ struct ArgvSpy {
       while (!p.empty() && p.back() == '\n') p.pop_back();
       return p;
     }();
-    Write("redis-cli", "port=\"\" prev=\"\"\nfor a in \"$@\"; do [ \"$prev\" = -p ] && port=$a; prev=$a; done\n"
-                       "printf 'redis-cli port=%s auth=%s argv=%s\\n' \"$port\" \"${REDISCLI_AUTH:+yes}\" \"$*\" >>'" +
-                           log + "'\nexec '" + real_cli + "' \"$@\"\n");
-    Write("redis_sentinel_exporter",
-          "printf 'exporter auth=%s argv=%s\\n' \"${REDIS_PASSWORD:+yes}\" \"$*\" >>'" + log + "'\nexec '" +
-              std::string(RSE_EXPORTER_BINARY) + "' \"$@\"\n");
+    Write("redis-cli",
+          "port=\"\" prev=\"\"\nfor a in \"$@\"; do [ \"$prev\" = -p ] && port=$a; prev=$a; done\n"
+          "printf 'redis-cli port=%s auth=%s argv=%s\\n' \"$port\" \"${REDISCLI_AUTH:+yes}\" \"$*\" >>'" +
+              log + "'\nexec '" + real_cli + "' \"$@\"\n");
+    Write("redis_sentinel_exporter", "printf 'exporter auth=%s argv=%s\\n' \"${REDIS_PASSWORD:+yes}\" \"$*\" >>'" +
+                                         log + "'\nexec '" + std::string(RSE_EXPORTER_BINARY) + "' \"$@\"\n");
   }
   void Write(const std::string& name, const std::string& body) {
     const std::string path = dir.path + "/" + name;
@@ -77,9 +77,12 @@ struct ArgvSpy {
 
 // The exporter's variables, as the runbook's users set them; the password only in a file.
 std::vector<std::string> OpsEnv(const LocalTopology& topo, std::vector<std::string> extra = {}) {
-  std::vector<std::string> env = {"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=" + kMaster,
-                                  "REDIS_PASSWORD_FILE=" + topo.password_file(), "REDIS_PASSWORD=",
-                                  "REDISCLI_AUTH=", "EXPORTER_BIN=" + std::string(RSE_EXPORTER_BINARY)};
+  std::vector<std::string> env = {"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0),
+                                  "REDIS_SENTINEL_MASTER=" + kMaster,
+                                  "REDIS_PASSWORD_FILE=" + topo.password_file(),
+                                  "REDIS_PASSWORD=",
+                                  "REDISCLI_AUTH=",
+                                  "EXPORTER_BIN=" + std::string(RSE_EXPORTER_BINARY)};
   env.insert(env.end(), extra.begin(), extra.end());
   return EnvWith(env);
 }
@@ -243,10 +246,13 @@ TEST_CASE("rolling-restart.sh restarts the replicas, fails over, restarts the ol
   REQUIRE(r.exit_code == 0);
   CHECK(Has(r.out, "done, 7 steps"));
   // Replicas first, then the failover, the old master, the Sentinels.
-  const std::vector<std::string> order = {
-      "step 1/7: restart replica", "step 2/7: restart replica", "step 3/7: manual failover away from " + topo.data(0),
-      "step 4/7: restart the old master " + topo.data(0), "step 5/7: restart Sentinel", "step 6/7: restart Sentinel",
-      "step 7/7: restart Sentinel"};
+  const std::vector<std::string> order = {"step 1/7: restart replica",
+                                          "step 2/7: restart replica",
+                                          "step 3/7: manual failover away from " + topo.data(0),
+                                          "step 4/7: restart the old master " + topo.data(0),
+                                          "step 5/7: restart Sentinel",
+                                          "step 6/7: restart Sentinel",
+                                          "step 7/7: restart Sentinel"};
   size_t pos = 0;
   for (const auto& s : order) {
     INFO(s);
@@ -284,7 +290,8 @@ TEST_CASE("rolling-restart.sh stops at the first replica that does not come back
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   std::smatch m;
-  REQUIRE(std::regex_search(r.err, m, std::regex("STOPPED at step 1 of 7 \\(restart replica 127\\.0\\.0\\.1:([0-9]+)\\)")));
+  REQUIRE(
+      std::regex_search(r.err, m, std::regex("STOPPED at step 1 of 7 \\(restart replica 127\\.0\\.0\\.1:([0-9]+)\\)")));
   const int stopped = std::stoi(m[1]);
   CHECK(Has(r.err, "answering again"));
   CHECK(Has(r.err, "Connection refused"));
@@ -358,10 +365,10 @@ TEST_CASE("every script: --help, usage errors (exit 3), no Sentinel reachable (e
   CHECK(keep.exit_code == 3);
   CHECK(Has(keep.err, "--keep"));
   TempDir out;
-  auto unreachable = Ops("backup.sh",
-                         {"--sentinel.addr=127.0.0.1:" + std::to_string(FreePort()), "--sentinel.master-name=m",
-                          "--dir=" + out.path},
-                         no_config, 30s);
+  auto unreachable =
+      Ops("backup.sh",
+          {"--sentinel.addr=127.0.0.1:" + std::to_string(FreePort()), "--sentinel.master-name=m", "--dir=" + out.path},
+          no_config, 30s);
   CHECK(unreachable.exit_code == 2);
   CHECK(Has(unreachable.err, "no Sentinel answered"));
 }

@@ -15,8 +15,9 @@ CommandResult Check(const LocalTopology& topo, std::vector<std::string> extra = 
   std::vector<std::string> argv = {RSE_EXPORTER_BINARY, "check", "--redis.timeout=2s"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   // Configured as the runbook's clients are: environment variables.
-  return Run(argv, EnvWith({"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=aragora-master",
-                            "REDIS_PASSWORD=" + topo.options().password}),
+  return Run(argv,
+             EnvWith({"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=aragora-master",
+                      "REDIS_PASSWORD=" + topo.options().password}),
              std::chrono::seconds(30));
 }
 
@@ -116,8 +117,8 @@ TEST_CASE("check: quorum lost is critical, exit 2") {
 }
 
 TEST_CASE("check: nothing reachable is critical; a usage error is 3, never a verdict") {
-  auto r = Run({RSE_EXPORTER_BINARY, "check", "--sentinel.addr=127.0.0.1:" + std::to_string(FreePort())},
-               EnvWith({}), std::chrono::seconds(30));
+  auto r = Run({RSE_EXPORTER_BINARY, "check", "--sentinel.addr=127.0.0.1:" + std::to_string(FreePort())}, EnvWith({}),
+               std::chrono::seconds(30));
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("no Sentinel answered") != std::string::npos);
   auto usage = Run({RSE_EXPORTER_BINARY, "check"}, EnvWith({"REDIS_SENTINEL_HOSTS="}), std::chrono::seconds(10));

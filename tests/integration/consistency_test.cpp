@@ -122,10 +122,14 @@ class JsonParser {
     for (int k = 0; k < 4; ++k) {
       const char c = t_[i_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-      else Fail("bad \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        Fail("bad \\u escape");
     }
     return v;
   }
@@ -144,14 +148,30 @@ class JsonParser {
       if (i_ >= t_.size()) Fail("unterminated escape");
       const char e = t_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned cp = Hex4();
           if (cp >= 0xD800 && cp < 0xDC00) {
@@ -163,7 +183,8 @@ class JsonParser {
           Utf8(out, cp);
           break;
         }
-        default: Fail("bad escape");
+        default:
+          Fail("bad escape");
       }
     }
   }
@@ -242,18 +263,16 @@ class JsonParser {
 // ---- PromQL --------------------------------------------------------------------------------
 
 const std::set<std::string> kFunctions = {
-    "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time",
-    "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month",
-    "day_of_week", "day_of_year", "days_in_month", "deg", "delta", "deriv", "exp", "floor", "histogram_count",
-    "histogram_fraction", "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase",
-    "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "max_over_time",
-    "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time",
-    "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt",
-    "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector",
-    "year",
+    "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil",
+    "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month", "day_of_week",
+    "day_of_year", "days_in_month", "deg", "delta", "deriv", "exp", "floor", "histogram_count", "histogram_fraction",
+    "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase", "irate", "label_join",
+    "label_replace", "last_over_time", "ln", "log10", "log2", "max_over_time", "min_over_time", "minute", "month", "pi",
+    "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn",
+    "sin", "sinh", "sort", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh",
+    "time", "timestamp", "vector", "year",
     // aggregations
-    "avg", "bottomk", "count", "count_values", "group", "max", "min", "quantile", "stddev", "stdvar", "sum",
-    "topk",
+    "avg", "bottomk", "count", "count_values", "group", "max", "min", "quantile", "stddev", "stdvar", "sum", "topk",
     // @ modifier
     "start", "end"};
 const std::set<std::string> kLabelListKeywords = {"by", "without", "on", "ignoring", "group_left", "group_right"};
@@ -360,7 +379,9 @@ std::string Trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-size_t Indent(const std::string& line) { return line.find_first_not_of(' ') == std::string::npos ? line.size() : line.find_first_not_of(' '); }
+size_t Indent(const std::string& line) {
+  return line.find_first_not_of(' ') == std::string::npos ? line.size() : line.find_first_not_of(' ');
+}
 
 // A plain or quoted scalar on the key's line.
 std::string InlineScalar(std::string v) {
@@ -466,8 +487,10 @@ std::set<std::string> MarkdownAnchors(const std::string& md) {
     std::string slug;
     for (char c : title) {
       const unsigned char u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '-' || c == '_' || u >= 0x80) slug += static_cast<char>(std::tolower(u));
-      else if (c == ' ') slug += '-';
+      if (std::isalnum(u) || c == '-' || c == '_' || u >= 0x80)
+        slug += static_cast<char>(std::tolower(u));
+      else if (c == ' ')
+        slug += '-';
     }
     out.insert(slug);
   }
@@ -508,8 +531,10 @@ std::string LabelValuesSelector(const std::string& q) {
   const std::string inner = t.substr(prefix.size(), t.size() - prefix.size() - 1);
   size_t comma = std::string::npos;
   for (size_t i = 0; i < inner.size(); ++i) {
-    if (inner[i] == '{') i = SkipTo(inner, i, '}') - 1;
-    else if (inner[i] == ',') comma = i;
+    if (inner[i] == '{')
+      i = SkipTo(inner, i, '}') - 1;
+    else if (inner[i] == ',')
+      comma = i;
   }
   return comma == std::string::npos ? "" : inner.substr(0, comma);
 }
@@ -768,7 +793,8 @@ TEST_CASE("rules: the dashboard is valid Grafana JSON with units, a datasource v
   int n = 0;
   for (const auto& e : queries.exprs) {
     std::string quoted;
-    for (char c : WithoutGrafanaVariables(e)) quoted += c == '\'' ? std::string("''") : c == '\n' ? std::string(" ") : std::string(1, c);
+    for (char c : WithoutGrafanaVariables(e))
+      quoted += c == '\'' ? std::string("''") : c == '\n' ? std::string(" ") : std::string(1, c);
     yaml += "      - record: dashboard_query_" + std::to_string(n++) + "\n        expr: '" + quoted + "'\n";
   }
   const std::string path = TempFile(yaml);
@@ -814,7 +840,8 @@ TEST_CASE("rules: every metric the rules and the dashboard use is one the export
     return out;
   };
   WaitFor([&] { return missing().empty(); }, std::chrono::seconds(15));
-  for (const auto& m : missing()) CHECK_MESSAGE(false, m << " (used by " << where[m] << ") is not emitted by the exporter");
+  for (const auto& m : missing())
+    CHECK_MESSAGE(false, m << " (used by " << where[m] << ") is not emitted by the exporter");
   // The recording rules do not shadow an exporter metric.
   for (const auto& a : allowed) CHECK_MESSAGE(!emitted.count(a), a);
 }

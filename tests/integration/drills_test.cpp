@@ -34,8 +34,7 @@ std::string AgreedMaster(const std::string& metrics) {
 }
 
 std::vector<std::string> ExporterArgs(const LocalTopology& topo) {
-  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-          "--redis.timeout=2s"};
+  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"};
 }
 
 // Polls the exporter until the group has one agreed master other than `old`, exactly one
@@ -144,7 +143,8 @@ TEST_CASE("drill: a Sentinel that names another master for the same name is a di
     const std::string m = exporter.Metrics();
     CHECK(Sample(m, "redis_sentinel_topology_master_addresses", {kGroup}) == 2);
     CHECK(Sample(m, "redis_sentinel_master_info",
-                 {L("sentinel", "127.0.0.1:" + std::to_string(port)), L("master_address", "127.0.0.1:" + std::to_string(ghost))}) == 1);
+                 {L("sentinel", "127.0.0.1:" + std::to_string(port)),
+                  L("master_address", "127.0.0.1:" + std::to_string(ghost))}) == 1);
     // Three Sentinels against one: the agreed master is still the real one.
     CHECK(AgreedMaster(m) == topo.data(0));
   }
@@ -246,8 +246,8 @@ TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
   options.down_after_ms = 30000;
   options.failover_timeout_ms = 60000;
   LocalTopology topo(options);
-  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-                            "--redis.timeout=1s"});
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=1s"});
   const std::string old = topo.data(0), promoted = topo.data(1), slow = topo.data(2);
   // The slow replica is the less preferred candidate, so data(1) is promoted.
   REQUIRE(topo.Cli(PortOf(slow), {"CONFIG", "SET", "replica-priority", "200"}) == "OK");

@@ -22,8 +22,7 @@ const std::string kGroup = L("master_name", kMaster);
 int PortOf(const std::string& addr) { return std::stoi(addr.substr(addr.rfind(':') + 1)); }
 
 std::vector<std::string> Args(const LocalTopology& topo) {
-  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-          "--redis.timeout=2s"};
+  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"};
 }
 
 double Events(const std::string& m, const std::string& sentinel, const std::string& event,
@@ -117,7 +116,8 @@ TEST_CASE("events: a replica paused 3 s between two scrapes 10 s apart is counte
 
 TEST_CASE("events: with no replica eligible the failover aborts, and is counted") {
   LocalTopology topo;
-  for (int i = 1; i < 3; ++i) REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  for (int i = 1; i < 3; ++i)
+    REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
   ExporterProcess exporter(Args(topo));
   std::string m;
   REQUIRE(AllStreamsUp(exporter, topo, m));
@@ -147,15 +147,28 @@ TEST_CASE("events: a restarted Sentinel's stream reconnects and counters only go
   REQUIRE(kill(pid, SIGSTOP) == 0);
   std::this_thread::sleep_for(5000ms);
   kill(pid, SIGCONT);
-  REQUIRE(WaitFor([&] { m = exporter.Metrics(); return Events(m, s2, "-sdown") >= 1; }, 15s));
+  REQUIRE(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Events(m, s2, "-sdown") >= 1;
+      },
+      15s));
   const double before = Events(m, s2, "+sdown");
 
   topo.StopNode(topo.sentinel_ports()[2]);
-  CHECK(WaitFor([&] { m = exporter.Metrics(); return Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", s2)}) == 0; },
-                30s));
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", s2)}) == 0;
+      },
+      30s));
   topo.StartNode(topo.sentinel_ports()[2]);
-  CHECK(WaitFor([&] { m = exporter.Metrics(); return Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", s2)}) == 1; },
-                60s));
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", s2)}) == 1;
+      },
+      60s));
   CHECK(Events(m, s2, "+sdown") >= before);
   CHECK(exporter.Log().find("event stream down") != std::string::npos);
 }

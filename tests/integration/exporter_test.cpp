@@ -153,8 +153,8 @@ TEST_CASE("a wrong password yields redis_up 0 and one clear log line without the
 
 TEST_CASE("a SIGSTOPped replica costs at most the timeout and leaves the rest correct") {
   LocalTopology topo;
-  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-                            "--redis.timeout=2s"});
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"});
   REQUIRE(Sample(exporter.Metrics(), "redis_up", {L("addr", topo.data(2))}) == 1);
   const int pid = topo.Pid(topo.data_ports()[2]);
   REQUIRE(pid > 0);
@@ -192,8 +192,8 @@ TEST_CASE("a data node given as a Sentinel is reported, not trusted") {
   // With a password on the data node, the Sentinel connection (no AUTH) is refused: the log
   // says so and suggests the likely mistake.
   LocalTopology topo;
-  ExporterProcess exporter({"--sentinel.addr=" + topo.data(0) + "," + topo.sentinel(0),
-                            "--redis.password-file=" + topo.password_file()});
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.data(0) + "," + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
   const std::string m = exporter.Metrics();
   CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.data(0))}) == 0);
   CHECK(Sample(m, "redis_up", {L("addr", topo.data(0))}) == 1);
@@ -276,9 +276,9 @@ TEST_CASE("command line: --version, --help, bad flags, busy port") {
   CHECK(version.out.find("revision") != std::string::npos);
   auto help = Run({RSE_EXPORTER_BINARY, "--help"});
   CHECK(help.exit_code == 0);
-  for (const char* flag : {"--sentinel.addr", "--sentinel.master-name", "--redis.password-file", "--redis.timeout",
-                           "--web.listen-address", "--web.telemetry-path", "--log.format", "--collector.info",
-                           "--no-collector.info", "--probe.allowed-targets"}) {
+  for (const char* flag :
+       {"--sentinel.addr", "--sentinel.master-name", "--redis.password-file", "--redis.timeout", "--web.listen-address",
+        "--web.telemetry-path", "--log.format", "--collector.info", "--no-collector.info", "--probe.allowed-targets"}) {
     CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
   }
   auto bad = Run({RSE_EXPORTER_BINARY, "--sentinel.addr=nohost"});
@@ -288,8 +288,8 @@ TEST_CASE("command line: --version, --help, bad flags, busy port") {
   CHECK(Run({RSE_EXPORTER_BINARY, "--redis.password=x"}).exit_code == 3);
 
   ExporterProcess first({});
-  auto busy = Run({RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())},
-                  EnvWith({}), std::chrono::seconds(10));
+  auto busy = Run({RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())}, EnvWith({}),
+                  std::chrono::seconds(10));
   CHECK(busy.exit_code == 1);
   CHECK(busy.err.find("cannot listen") != std::string::npos);
 }

@@ -198,16 +198,20 @@ void RunHostile(bool tls) {
   REQUIRE_MESSAGE(lim.rlim_cur >= 2000, "needs 2000 descriptors");
 
   LocalTopology topo;
-  std::vector<std::string> args = {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()};
+  std::vector<std::string> args = {"--sentinel.addr=" + topo.sentinel(0),
+                                   "--redis.password-file=" + topo.password_file()};
   std::string dir;
   if (tls) {
     // P-256, not RSA: a handshake per scrape costs far less, so the measured p99 is the server's.
     char tmpl[] = "/tmp/rse-hostile-XXXXXX";
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir = tmpl;
-    auto r = Run({"sh", "-c", "cd " + dir + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                  "-keyout s.key -out s.crt -days 2 -subj /CN=exporter 2>&1 && printf 'tls_server_config:\\n  cert_file: s.crt\\n  key_file: "
-                  "s.key\\n' > web.yml"});
+    auto r = Run({"sh", "-c",
+                  "cd " + dir +
+                      " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                      "-keyout s.key -out s.crt -days 2 -subj /CN=exporter 2>&1 && printf 'tls_server_config:\\n  "
+                      "cert_file: s.crt\\n  key_file: "
+                      "s.key\\n' > web.yml"});
     REQUIRE_MESSAGE(r.exit_code == 0, r.out);
     args.push_back("--web.config.file=" + dir + "/web.yml");
   }
@@ -220,9 +224,10 @@ void RunHostile(bool tls) {
   auto open_connections = [&] {
     // Read over the same protocol; this scrape's own connection is one of them.
     if (!tls) return Sample(exporter.Metrics(), "redis_sentinel_exporter_http_connections");
-    return Sample(Run({"curl", "-sk", "--max-time", "5", "https://127.0.0.1:" + std::to_string(exporter.port()) +
-                                                          "/metrics"}).out,
-                  "redis_sentinel_exporter_http_connections");
+    return Sample(
+        Run({"curl", "-sk", "--max-time", "5", "https://127.0.0.1:" + std::to_string(exporter.port()) + "/metrics"})
+            .out,
+        "redis_sentinel_exporter_http_connections");
   };
 
   Scrapes(get, topo.sentinel(0), 10, 0ms);  // warm: connections to the topology, caches
@@ -250,8 +255,8 @@ void RunHostile(bool tls) {
 
   const double p99_unloaded = P99(unloaded), p99_loaded = P99(loaded);
   const std::string scheme = tls ? "HTTPS" : "HTTP";
-  MESSAGE(scheme << ": scrape p99 " << p99_unloaded << " ms unloaded, " << p99_loaded
-                                   << " ms with the crowd; RSS " << rss_before << " -> " << rss_peak << " KiB");
+  MESSAGE(scheme << ": scrape p99 " << p99_unloaded << " ms unloaded, " << p99_loaded << " ms with the crowd; RSS "
+                 << rss_before << " -> " << rss_peak << " KiB");
 #if !defined(__SANITIZE_ADDRESS__)
   // Twice the unloaded p99, plus 5 ms for scheduler ticks on a scrape of a few ms. Over HTTPS,
   // where every scrape here makes a full handshake on the server's loop, the crowd adds about

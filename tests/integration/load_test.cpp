@@ -70,8 +70,8 @@ TEST_CASE("load: 50 concurrent scrapes cost the nodes one round of commands, not
 
 TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --redis.timeout") {
   LocalTopology topo;
-  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-                            "--redis.timeout=10s"});
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=10s"});
   exporter.Metrics();
   const int pid = topo.Pid(topo.data_ports()[1]);
   REQUIRE(kill(pid, SIGSTOP) == 0);

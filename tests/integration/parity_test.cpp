@@ -120,10 +120,10 @@ class RedisExporter {
  public:
   RedisExporter(const LocalTopology& topo, const std::string& node) : port_(FreePort()) {
     log_ = topo.dir() + "/redis_exporter-" + std::to_string(port_) + ".log";
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{kRedisExporter, "-redis.addr=redis://" + node,
-                                 "-web.listen-address=127.0.0.1:" + std::to_string(port_)},
-        EnvWith({"REDIS_PASSWORD=" + topo.options().password}), log_);
+    process_ =
+        std::make_unique<Process>(std::vector<std::string>{kRedisExporter, "-redis.addr=redis://" + node,
+                                                           "-web.listen-address=127.0.0.1:" + std::to_string(port_)},
+                                  EnvWith({"REDIS_PASSWORD=" + topo.options().password}), log_);
   }
   // A scrape in which the node answered (redis_up 1).
   std::string Metrics() {
@@ -194,8 +194,8 @@ TEST_CASE("parity: every family redis_exporter emits for a data node, same type 
                                            << "does not say why)");
         continue;
       }
-      CHECK_MESSAGE(it->second.type == want.type, family << ": type " << it->second.type << ", redis_exporter "
-                                                          << want.type);
+      CHECK_MESSAGE(it->second.type == want.type,
+                    family << ": type " << it->second.type << ", redis_exporter " << want.type);
       std::set<std::string> ours_labels = it->second.label_names;
       ours_labels.erase("master_name");
       ours_labels.erase("addr");

@@ -124,7 +124,9 @@ TEST_CASE("bindings: a configured Sentinel that names a node outside --redis.all
   CHECK(log.find(kDataPw) == std::string::npos);
 }
 
-TEST_CASE("bindings: a peer Sentinel outside --redis.allowed-addresses gets neither the Sentinel password nor a subscription") {
+TEST_CASE(
+    "bindings: a peer Sentinel outside --redis.allowed-addresses gets neither the Sentinel password nor a "
+    "subscription") {
   Files files;
   auto node = FakeNode();
   auto peer = FakeSentinel("good", node->port());  // a Sentinel the operator never configured
@@ -165,7 +167,7 @@ TEST_CASE("bindings: a bound target receives its own credentials and no other") 
   Files files;
   FakeTopology a("group-a");
   FakeTopology b("group-b");
-  FakeTopology c("group-c");  // bound, with a pin its Sentinel's node is outside of
+  FakeTopology c("group-c");        // bound, with a pin its Sentinel's node is outside of
   FakeTopology unbound("unbound");  // matches no binding
   const std::string pw_a = "binding-a-data-pw", pw_a_sentinel = "binding-a-sentinel-pw", pw_b = "binding-b-data-pw",
                     pw_c = "binding-c-data-pw";
@@ -173,24 +175,30 @@ TEST_CASE("bindings: a bound target receives its own credentials and no other") 
   files.Write("a-sentinel", pw_a_sentinel + "\n");
   files.Write("b", pw_b + "\n");
   files.Write("c", pw_c + "\n");
-  const std::string config = files.Write(
-      "probe.yml",
-      "bindings:\n"
-      "  - name: a\n"
-      "    targets: ['" + a.sentinel->addr() + "']\n"
-      "    redis: {user: exporter, password_file: a}\n"
-      "    sentinel: {password_file: a-sentinel}\n"
-      "  - name: b\n"
-      "    targets: ['[::1]:" + std::to_string(b.sentinel->port()) + "', '127.0.0.0/8:" +
-          std::to_string(b.sentinel->port()) + "']\n"
-      "    redis:\n"
-      "      master_password_files: {group-b: b}\n"
-      "  - name: c\n"
-      "    targets: ['" + c.sentinel->addr() + "']\n"
-      "    redis: {password_file: c}\n"
-      "    allowed_addresses: ['10.0.0.0/8']\n");
-  ExporterProcess exporter({"--probe.config.file=" + config, "--sentinel.password-file=" + files.Write("s", kSentinelPw)},
-                           {"REDIS_PASSWORD_FILE=" + files.Write("r", kDataPw)});
+  const std::string config =
+      files.Write("probe.yml",
+                  "bindings:\n"
+                  "  - name: a\n"
+                  "    targets: ['" +
+                      a.sentinel->addr() +
+                      "']\n"
+                      "    redis: {user: exporter, password_file: a}\n"
+                      "    sentinel: {password_file: a-sentinel}\n"
+                      "  - name: b\n"
+                      "    targets: ['[::1]:" +
+                      std::to_string(b.sentinel->port()) + "', '127.0.0.0/8:" + std::to_string(b.sentinel->port()) +
+                      "']\n"
+                      "    redis:\n"
+                      "      master_password_files: {group-b: b}\n"
+                      "  - name: c\n"
+                      "    targets: ['" +
+                      c.sentinel->addr() +
+                      "']\n"
+                      "    redis: {password_file: c}\n"
+                      "    allowed_addresses: ['10.0.0.0/8']\n");
+  ExporterProcess exporter(
+      {"--probe.config.file=" + config, "--sentinel.password-file=" + files.Write("s", kSentinelPw)},
+      {"REDIS_PASSWORD_FILE=" + files.Write("r", kDataPw)});
   for (const auto* t : {&a, &b, &c, &unbound, &a, &b}) {
     auto r = exporter.Get("/probe?target=" + t->sentinel->addr());
     REQUIRE(r.status == 200);

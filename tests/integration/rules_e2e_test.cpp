@@ -38,8 +38,7 @@ const std::string kRuleFile = kRoot + "/rules/redis_sentinel.rules.yml";
 const std::string kDashboard = kRoot + "/dashboards/redis-sentinel.json";
 
 // The string value of the first `"key":"..."` in text[from, to); "" when there is none.
-std::string JsonField(const std::string& text, const std::string& key, size_t from = 0,
-                      size_t to = std::string::npos) {
+std::string JsonField(const std::string& text, const std::string& key, size_t from = 0, size_t to = std::string::npos) {
   const std::string needle = "\"" + key + "\":\"";
   const size_t p = text.find(needle, from);
   if (p == std::string::npos || (to != std::string::npos && p >= to)) return "";
@@ -89,7 +88,8 @@ std::vector<ActiveAlert> Alerts(const PrometheusProcess& prometheus) {
 std::string Describe(const std::vector<ActiveAlert>& alerts) {
   std::string out;
   std::set<std::string> distinct;
-  for (const auto& a : alerts) distinct.insert(a.name + "{" + a.master_name + (a.addr.empty() ? "" : "," + a.addr) + "} " + a.state);
+  for (const auto& a : alerts)
+    distinct.insert(a.name + "{" + a.master_name + (a.addr.empty() ? "" : "," + a.addr) + "} " + a.state);
   for (const auto& a : distinct) out += (out.empty() ? "" : "; ") + a;
   return out.empty() ? "none" : out;
 }
@@ -108,11 +108,14 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
       "  scrape_timeout: 1s\n"
       "  evaluation_interval: 1s\n"
       "rule_files:\n"
-      "  - '" + kRuleFile + "'\n"
+      "  - '" +
+      kRuleFile +
+      "'\n"
       "scrape_configs:\n"
       "  - job_name: redis_sentinel\n"
       "    static_configs:\n"
-      "      - targets: ['127.0.0.1:" + std::to_string(exporter.port()) + "']\n");
+      "      - targets: ['127.0.0.1:" +
+      std::to_string(exporter.port()) + "']\n");
   INFO("prometheus log:\n", prometheus.Log());
 
   // Scraped, and the recording rules joined the three Sentinels' views (peers' addresses
@@ -153,8 +156,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   //   second failover, leaving two real masters for a second or two (about one run in fifteen).
   //   A timeout can only lower the count of masters, so a split brain needs that second
   //   failover to explain it.
-  const std::set<std::string> forbidden = {"RedisSplitBrain", "RedisSentinelQuorumLost",
-                                           "RedisSentinelCkquorumFailed"};
+  const std::set<std::string> forbidden = {"RedisSplitBrain", "RedisSentinelQuorumLost", "RedisSentinelCkquorumFailed"};
   std::map<std::string, std::chrono::steady_clock::time_point> active_since;
   std::chrono::milliseconds longest{0};
   std::string longest_alert;
@@ -188,17 +190,23 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   MESSAGE("RedisMasterChanged firing " << fired_after.count() << " ms after the master was stopped");
   CHECK(changed.master_name == topo.options().master_name);
   const std::string prefix = "Master group " + topo.options().master_name + " failed over; the master is now ";
-  CHECK_MESSAGE((changed.summary == prefix + topo.data(1) || changed.summary == prefix + topo.data(2)), changed.summary);
+  CHECK_MESSAGE((changed.summary == prefix + topo.data(1) || changed.summary == prefix + topo.data(2)),
+                changed.summary);
 
   // Long enough after the failover for a lasting problem to show as one.
-  WaitFor([&] { poll(); return false; }, 6s);
+  WaitFor(
+      [&] {
+        poll();
+        return false;
+      },
+      6s);
   const std::string failovers = "max_over_time(redis_sentinel_failovers_total[1m])";
   if (seen_forbidden.empty()) {
     CHECK(prometheus.Value(failovers) == 1);
     return;
   }
-  MESSAGE("seen: " << Describe(seen_forbidden) << "; longest active " << longest.count() << " ms ("
-                   << longest_alert << ")\nSentinels answering in the last 30 s: "
+  MESSAGE("seen: " << Describe(seen_forbidden) << "; longest active " << longest.count() << " ms (" << longest_alert
+                   << ")\nSentinels answering in the last 30 s: "
                    << prometheus.Query("redis_sentinel_topology_sentinels_up[30s]")
                    << "\nscrape durations: " << prometheus.Query("scrape_duration_seconds[30s]"));
   bool split_brain = false;
@@ -232,11 +240,14 @@ std::string PrometheusConfig(int exporter_port) {
          "  scrape_timeout: 1s\n"
          "  evaluation_interval: 1s\n"
          "rule_files:\n"
-         "  - '" + kRuleFile + "'\n"
+         "  - '" +
+         kRuleFile +
+         "'\n"
          "scrape_configs:\n"
          "  - job_name: redis_sentinel\n"
          "    static_configs:\n"
-         "      - targets: ['127.0.0.1:" + std::to_string(exporter_port) + "']\n";
+         "      - targets: ['127.0.0.1:" +
+         std::to_string(exporter_port) + "']\n";
 }
 
 }  // namespace
@@ -267,7 +278,8 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
   int reconf_evaluations = 0;
   WaitFor(
       [&] {
-        for (const auto& a : Alerts(prometheus)) disagreement = disagreement || a.name == "RedisSentinelsDisagreeOnMaster";
+        for (const auto& a : Alerts(prometheus))
+          disagreement = disagreement || a.name == "RedisSentinelsDisagreeOnMaster";
         in_reconf = prometheus.Value(reconf) == 1;
         reconf_evaluations += in_reconf;
         return reconf_evaluations > 0 && !in_reconf;
@@ -281,14 +293,17 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
 // Every replica at replica-priority 0: the Sentinels try, find no replica to promote, and abort.
 TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverAborted") {
   LocalTopology topo({.down_after_ms = 1000});
-  for (int i = 1; i < 3; ++i) REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  for (int i = 1; i < 3; ++i)
+    REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--scrape.timeout-offset=200ms"});
   PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
   INFO("prometheus log:\n", prometheus.Log());
   // The event counters exist (at 0) before anything happens, so the first abort is an increase.
   REQUIRE(WaitFor(
-      [&] { return prometheus.Value("count(redis_sentinel_events_total{event=\"-failover-abort-no-good-slave\"})") == 3; },
+      [&] {
+        return prometheus.Value("count(redis_sentinel_events_total{event=\"-failover-abort-no-good-slave\"})") == 3;
+      },
       30s));
   topo.StopNode(topo.data_ports()[0]);
   ActiveAlert aborted;

@@ -66,8 +66,7 @@ TEST_CASE("security: ACL users with exactly the documented commands are enough, 
   const std::string sentinel_pw = "acl-sentinel-secret-9d0";
   for (int port : topo.data_ports()) SetUser(topo, port, "exporter", data_pw, kDataNodeAcl);
   for (int port : topo.sentinel_ports()) SetUser(topo, port, "exporter", sentinel_pw, kSentinelAcl);
-  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.user=exporter",
-                            "--sentinel.user=exporter",
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.user=exporter", "--sentinel.user=exporter",
                             "--sentinel.password-file=" + WriteSecret(topo, "sentinel-pw", sentinel_pw)},
                            {"REDIS_PASSWORD=" + data_pw});
   const std::string m = exporter.Metrics();
@@ -75,8 +74,8 @@ TEST_CASE("security: ACL users with exactly the documented commands are enough, 
     CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
     CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
   }
-  for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info", "topology",
-                        "config", "slowlog"}) {
+  for (const char* c :
+       {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info", "topology", "config", "slowlog"}) {
     CHECK(Sample(m, "redis_sentinel_exporter_collector_success", {L("collector", c)}) == 1);
   }
   CHECK(Series(m, "redis_config_maxclients").size() == 3);
@@ -160,7 +159,8 @@ TEST_CASE("security: a Sentinel that refuses the event subscription is still pol
   }
   const std::string log = exporter.Log();
   size_t lines = 0;
-  for (size_t p = log.find("event stream down"); p != std::string::npos; p = log.find("event stream down", p + 1)) ++lines;
+  for (size_t p = log.find("event stream down"); p != std::string::npos; p = log.find("event stream down", p + 1))
+    ++lines;
   CHECK(lines == 3);
   CHECK(log.find("subscription refused: NOPERM") != std::string::npos);
   CHECK(log.find(sentinel_pw) == std::string::npos);

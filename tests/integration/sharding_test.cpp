@@ -34,7 +34,8 @@ TEST_CASE("sharding: hashmod over two exporters scrapes each of 10 groups exactl
 
   std::string targets;
   int count = 0;
-  for (auto [topo, name, groups] : {std::tuple{&a, std::string("shard-a"), 6}, std::tuple{&b, std::string("shard-b"), 4}}) {
+  for (auto [topo, name, groups] :
+       {std::tuple{&a, std::string("shard-a"), 6}, std::tuple{&b, std::string("shard-b"), 4}}) {
     for (int i = 1; i <= groups; ++i, ++count) {
       targets += "      - targets: ['" + topo->sentinel(0) + "']\n        labels: {__param_master: " + name + "-" +
                  std::to_string(i) + "}\n";
@@ -44,9 +45,11 @@ TEST_CASE("sharding: hashmod over two exporters scrapes each of 10 groups exactl
   std::string jobs;
   for (const auto* shard : {&shard0, &shard1}) {
     const std::string k = shard == &shard0 ? "0" : "1";
-    jobs += "  - job_name: shard-" + k + "\n"
+    jobs += "  - job_name: shard-" + k +
+            "\n"
             "    metrics_path: /probe\n"
-            "    static_configs:\n" + targets +
+            "    static_configs:\n" +
+            targets +
             "    relabel_configs:\n"
             "      - source_labels: [__address__]\n"
             "        target_label: __param_target\n"
@@ -58,10 +61,13 @@ TEST_CASE("sharding: hashmod over two exporters scrapes each of 10 groups exactl
             "        target_label: __tmp_shard\n"
             "        action: hashmod\n"
             "      - source_labels: [__tmp_shard]\n"
-            "        regex: " + k + "\n"
+            "        regex: " +
+            k +
+            "\n"
             "        action: keep\n"
             "      - target_label: __address__\n"
-            "        replacement: 127.0.0.1:" + std::to_string(shard->port()) + "\n";
+            "        replacement: 127.0.0.1:" +
+            std::to_string(shard->port()) + "\n";
   }
   PrometheusProcess prometheus("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n" + jobs);
   INFO("prometheus log:\n", prometheus.Log());

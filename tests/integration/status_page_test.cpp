@@ -45,9 +45,15 @@ std::size_t Count(const std::string& text, const std::string& what) {
 std::string DumpDom(const std::string& url, std::chrono::milliseconds timeout = 60s) {
   char dir[] = "/tmp/rse-chromium-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
-  const std::vector<std::string> argv{"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                      "--disable-dev-shm-usage", "--no-first-run",
-                                      std::string("--user-data-dir=") + dir, "--dump-dom", url};
+  const std::vector<std::string> argv{"/usr/bin/chromium",
+                                      "--headless",
+                                      "--no-sandbox",
+                                      "--disable-gpu",
+                                      "--disable-dev-shm-usage",
+                                      "--no-first-run",
+                                      std::string("--user-data-dir=") + dir,
+                                      "--dump-dom",
+                                      url};
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -91,8 +97,7 @@ std::string DumpDom(const std::string& url, std::chrono::milliseconds timeout = 
 }
 
 std::vector<std::string> ExporterArgs(const LocalTopology& topo) {
-  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
-          "--redis.timeout=2s"};
+  return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"};
 }
 
 std::string Url(const ExporterProcess& exporter, const std::string& path = "/status") {
@@ -135,9 +140,9 @@ TEST_CASE("status page: a browser shows the real topology, and the new master af
   CHECK(dom.find("Agreed master: <b>" + old + "</b> (3 of 3 Sentinels)") != std::string::npos);
   CHECK(dom.find(kCheck + " Sentinels agree") != std::string::npos);
   CHECK(dom.find("DISAGREE") == std::string::npos);
-  CHECK(Count(dom, "MASTER (agreed)") == 1);                  // one master
-  CHECK(Count(dom, kCheck + " link up</span>") == 2);         // two linked replicas
-  CHECK(Count(dom, kCheck + " agrees</span>") == 3);          // three Sentinels that agree
+  CHECK(Count(dom, "MASTER (agreed)") == 1);           // one master
+  CHECK(Count(dom, kCheck + " link up</span>") == 2);  // two linked replicas
+  CHECK(Count(dom, kCheck + " agrees</span>") == 3);   // three Sentinels that agree
   CHECK(Count(dom, "names " + old + "</text>") == 3);
   CHECK(dom.find("<script") == std::string::npos);
 
@@ -193,7 +198,7 @@ TEST_CASE("status page: a browser shows a paused replica as down, and back once 
   REQUIRE_MESSAGE(at != std::string::npos, dom);
   const std::string cells = dom.substr(at, dom.find("</tr>", at) - at);
   CHECK(cells.find(kCross + " down: ") != std::string::npos);  // in words, not colour alone
-  CHECK(Count(dom, kCross + " DOWN") >= 1);                     // and in the picture
+  CHECK(Count(dom, kCross + " DOWN") >= 1);                    // and in the picture
   CHECK(dom.find("Agreed master: <b>" + topo.data(0) + "</b>") != std::string::npos);
 
   REQUIRE(kill(pid, SIGCONT) == 0);
@@ -229,17 +234,18 @@ TEST_CASE("status page: a hostile Sentinel's names are text in the browser") {
   const std::string hostile = "<script>document.title='owned'</script>\"><img src=x onerror=alert(1)>";
   FakeServer node(FakeServer::Scripted([](const std::vector<std::string>& argv) -> std::string {
     if (argv[0] == "INFO") {
-      return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
-                  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+      return Bulk(
+          "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+          "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
     }
     return "+PONG\r\n";
   }));
   REQUIRE(node.ok());
   const int node_port = node.port();
   FakeServer sentinel(FakeServer::Scripted([&](const std::vector<std::string>& argv) -> std::string {
-    const std::string master = FlatArray({"name", hostile, "ip", "127.0.0.1", "port", std::to_string(node_port),
-                                          "flags", "master", "num-slaves", "0", "num-other-sentinels", "0", "quorum",
-                                          "1"});
+    const std::string master =
+        FlatArray({"name", hostile, "ip", "127.0.0.1", "port", std::to_string(node_port), "flags", "master",
+                   "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
     if (argv[0] == "INFO") return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\n");
     if (argv[0] != "SENTINEL" || argv.size() < 2) return "-ERR unknown command\r\n";
     if (argv[1] == "MYID") return Bulk(std::string(40, 'e'));

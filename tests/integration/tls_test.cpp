@@ -41,7 +41,8 @@ std::string TlsConf(const Certs& c, int port) {
   std::ostringstream out;
   out << "port 0\ntls-port " << port << "\nbind 127.0.0.1\n"
       << "tls-cert-file " << c("server.crt") << "\ntls-key-file " << c("server.key") << "\n"
-      << "tls-ca-cert-file " << c("ca.crt") << "\ntls-auth-clients yes\ntls-replication yes\n"
+      << "tls-ca-cert-file " << c("ca.crt")
+      << "\ntls-auth-clients yes\ntls-replication yes\n"
       // The server's own outgoing connections (replication, Sentinel) present this one.
       << "tls-client-cert-file " << c("client.crt") << "\ntls-client-key-file " << c("client.key") << "\n";
   return out.str();
@@ -96,21 +97,20 @@ TEST_CASE("TLS: the exporter scrapes TLS-only Sentinels and data nodes with clie
   };
   const std::string common = "save \"\"\nappendonly no\nrequirepass " + pw + "\nmasterauth " + pw + "\n";
   auto master_conf = write("master.conf", TlsConf(certs, master) + common + "dir " + dir + "\n");
-  auto replica_conf = write("replica.conf", TlsConf(certs, replica) + common + "dir " + dir +
-                                                "\nreplicaof 127.0.0.1 " + std::to_string(master) + "\n");
-  auto sentinel_conf = write("sentinel.conf", TlsConf(certs, sentinel) + "dir " + dir +
-                                                  "\nsentinel monitor tls-master 127.0.0.1 " +
-                                                  std::to_string(master) + " 1\nsentinel auth-pass tls-master " +
-                                                  pw + "\n");
+  auto replica_conf = write("replica.conf", TlsConf(certs, replica) + common + "dir " + dir + "\nreplicaof 127.0.0.1 " +
+                                                std::to_string(master) + "\n");
+  auto sentinel_conf =
+      write("sentinel.conf", TlsConf(certs, sentinel) + "dir " + dir + "\nsentinel monitor tls-master 127.0.0.1 " +
+                                 std::to_string(master) + " 1\nsentinel auth-pass tls-master " + pw + "\n");
   {
     Process m({"/usr/bin/redis-server", master_conf}, EnvWith({}), dir + "/master.log");
     Process r({"/usr/bin/redis-server", replica_conf}, EnvWith({}), dir + "/replica.log");
     Process s({"/usr/bin/redis-sentinel", sentinel_conf}, EnvWith({}), dir + "/sentinel.log");
     const std::string pw_file = write("pw", pw + "\n");
     const std::vector<std::string> tls = {
-        "--sentinel.tls-ca-file=" + certs("ca.crt"), "--sentinel.tls-cert-file=" + certs("client.crt"),
+        "--sentinel.tls-ca-file=" + certs("ca.crt"),      "--sentinel.tls-cert-file=" + certs("client.crt"),
         "--sentinel.tls-key-file=" + certs("client.key"), "--redis.tls-ca-file=" + certs("ca.crt"),
-        "--redis.tls-cert-file=" + certs("client.crt"), "--redis.tls-key-file=" + certs("client.key")};
+        "--redis.tls-cert-file=" + certs("client.crt"),   "--redis.tls-key-file=" + certs("client.key")};
     std::vector<std::string> args = {"--sentinel.addr=127.0.0.1:" + std::to_string(sentinel),
                                      "--redis.password-file=" + pw_file, "--redis.timeout=2s"};
     args.insert(args.end(), tls.begin(), tls.end());
@@ -137,10 +137,9 @@ TEST_CASE("TLS: the exporter scrapes TLS-only Sentinels and data nodes with clie
     CHECK(Maps(libs, "/libcrypto.so.3\n"));
 
     // Certificates from another CA are refused, with the reason in the log.
-    std::vector<std::string> wrong = {"--sentinel.addr=127.0.0.1:" + std::to_string(sentinel),
-                                      "--sentinel.tls-ca-file=" + certs("other-ca.crt"),
-                                      "--sentinel.tls-cert-file=" + certs("client.crt"),
-                                      "--sentinel.tls-key-file=" + certs("client.key")};
+    std::vector<std::string> wrong = {
+        "--sentinel.addr=127.0.0.1:" + std::to_string(sentinel), "--sentinel.tls-ca-file=" + certs("other-ca.crt"),
+        "--sentinel.tls-cert-file=" + certs("client.crt"), "--sentinel.tls-key-file=" + certs("client.key")};
     ExporterProcess untrusting(wrong);
     CHECK(Sample(untrusting.Metrics(), "redis_sentinel_up", {L("sentinel", "127.0.0.1:" + std::to_string(sentinel))}) ==
           0);

@@ -68,13 +68,14 @@ TEST_CASE("web config: HTTPS with a required client certificate and basic auth")
                                      "  client_auth_type: RequireAndVerifyClientCert\n"
                                      "  client_ca_file: ca.crt\n"
                                      "basic_auth_users:\n"
-                                     "  prometheus: '" + Bcrypt("scrape-secret") + "'\n");
+                                     "  prometheus: '" +
+                                         Bcrypt("scrape-secret") + "'\n");
   ExporterProcess exporter({"--web.config.file=" + config});
   const int port = exporter.port();
   CHECK(exporter.Log().find("tls=yes basic_auth=yes") != std::string::npos);
 
-  const std::vector<std::string> cert = {"--cacert", f.dir + "/ca.crt", "--cert", f.dir + "/client.crt", "--key",
-                                         f.dir + "/client.key"};
+  const std::vector<std::string> cert = {"--cacert", f.dir + "/ca.crt",    "--cert", f.dir + "/client.crt",
+                                         "--key",    f.dir + "/client.key"};
   auto with = [&](std::vector<std::string> extra) {
     auto o = cert;
     o.insert(o.end(), extra.begin(), extra.end());
@@ -97,9 +98,9 @@ TEST_CASE("web config: HTTPS with a required client certificate and basic auth")
 
 TEST_CASE("web config: min_version is enforced; no client certificate asked by default") {
   WebFixture f;
-  const std::string config = f.Write("web.yml",
-                                     "tls_server_config:\n  cert_file: " + f.dir + "/server.crt\n  key_file: " +
-                                         f.dir + "/server.key\n  min_version: TLS13\n");
+  const std::string config =
+      f.Write("web.yml", "tls_server_config:\n  cert_file: " + f.dir + "/server.crt\n  key_file: " + f.dir +
+                             "/server.key\n  min_version: TLS13\n");
   ExporterProcess exporter({"--web.config.file=" + config});
   const int port = exporter.port();
   CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt"}) == "200");
@@ -136,8 +137,9 @@ namespace {
 
 // The subject of the certificate the exporter presents now, or "" when no handshake completes.
 std::string PresentedSubject(const WebFixture& f, int port) {
-  auto r = Run({"sh", "-c", "timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-                                " </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null"},
+  auto r = Run({"sh", "-c",
+                "timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                    " </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null"},
                EnvWith({}), std::chrono::seconds(10));
   (void)f;
   return r.out;
@@ -167,14 +169,14 @@ TEST_CASE("web config: a rotated certificate is served without a restart; a brok
 
   // Rotation as cert-manager or a deploy does it: new files under the same names.
   f.Sh("cp b.key live.key.new && cp b.crt live.crt.new && mv live.key.new live.key && mv live.crt.new live.crt");
-  CHECK(Within(std::chrono::seconds(15), [&] { return PresentedSubject(f, port).find("CN = rotated") != std::string::npos; }));
+  CHECK(Within(std::chrono::seconds(15),
+               [&] { return PresentedSubject(f, port).find("CN = rotated") != std::string::npos; }));
   CHECK(exporter.Log().find("web configuration reloaded") != std::string::npos);
 
   // A broken file: an error in the log, and the certificate in force stays.
   f.Write("web.yml", "tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n  oops: 1\n");
-  CHECK(Within(std::chrono::seconds(15), [&] {
-    return exporter.Log().find("web configuration not reloaded") != std::string::npos;
-  }));
+  CHECK(Within(std::chrono::seconds(15),
+               [&] { return exporter.Log().find("web configuration not reloaded") != std::string::npos; }));
   CHECK(exporter.Log().find("unknown key 'oops'") != std::string::npos);
   CHECK(PresentedSubject(f, port).find("CN = rotated") != std::string::npos);
 

@@ -32,8 +32,7 @@ class Recording {
  public:
   using Answer = std::function<std::string(const Command&)>;
   explicit Recording(Answer answer)
-      : log_(std::make_shared<Log>()),
-        server_(FakeServer::Scripted([log = log_, answer](const Command& argv) {
+      : log_(std::make_shared<Log>()), server_(FakeServer::Scripted([log = log_, answer](const Command& argv) {
           {
             std::lock_guard lock(log->mu);
             log->commands.push_back(argv);
@@ -79,8 +78,9 @@ inline std::unique_ptr<Recording> FakeNode() {
   return std::make_unique<Recording>([](const Command& argv) -> std::string {
     if (argv[0] == "AUTH") return "+OK\r\n";
     if (argv[0] == "INFO") {
-      return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
-                  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+      return Bulk(
+          "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+          "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
     }
     return "+PONG\r\n";
   });
@@ -98,8 +98,8 @@ inline std::unique_ptr<Recording> FakeSentinel(const std::string& name, int node
   std::string peers = "*" + std::to_string(peer_ports.size()) + "\r\n";
   for (int port : peer_ports) {
     const std::string peer_id = std::string(39, 'p') + std::to_string(port % 10);
-    peers += FlatArray({"name", peer_id, "ip", "127.0.0.1", "port", std::to_string(port), "runid", peer_id, "flags",
-                        "sentinel"});
+    peers += FlatArray(
+        {"name", peer_id, "ip", "127.0.0.1", "port", std::to_string(port), "runid", peer_id, "flags", "sentinel"});
   }
   return std::make_unique<Recording>([=](const Command& argv) -> std::string {
     if (before_reply) before_reply(argv);

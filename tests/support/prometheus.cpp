@@ -38,12 +38,15 @@ std::string JsonStringAt(const std::string& text, size_t pos) {
       continue;
     }
     const char e = text[++i];
-    if (e == 'n') out += '\n';
-    else if (e == 't') out += '\t';
+    if (e == 'n')
+      out += '\n';
+    else if (e == 't')
+      out += '\t';
     else if (e == 'u' && i + 4 < text.size()) {
       out += static_cast<char>(std::stoi(text.substr(i + 1, 4), nullptr, 16));
       i += 4;
-    } else out += e;
+    } else
+      out += e;
   }
   return out;
 }
@@ -59,11 +62,11 @@ PrometheusProcess::PrometheusProcess(const std::string& config) {
   // The port is free when chosen; should another process take it first, try another.
   for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
     const int port = FreePort();
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{binary, "--config.file=" + dir_ + "/prometheus.yml",
-                                 "--storage.tsdb.path=" + dir_ + "/data",
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-        EnvWith({}), dir_ + "/prometheus.log");
+    process_ =
+        std::make_unique<Process>(std::vector<std::string>{binary, "--config.file=" + dir_ + "/prometheus.yml",
+                                                           "--storage.tsdb.path=" + dir_ + "/data",
+                                                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                                  EnvWith({}), dir_ + "/prometheus.log");
     if (WaitFor([&] { return HttpGet(port, "/-/ready", {}, 1s).status == 200 || !process_->Running(); }, 30s) &&
         process_->Running()) {
       port_ = port;

@@ -43,11 +43,19 @@ LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(optio
   char tmpl[] = "/tmp/rse-test-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  std::vector<std::string> args = {"bash", kScript, "start", "--dir", dir_ + "/topology",
-                                   "--groups", std::to_string(options_.groups),
-                                   "--master-name", options_.master_name,
-                                   "--down-after-ms", std::to_string(options_.down_after_ms),
-                                   "--failover-timeout-ms", std::to_string(options_.failover_timeout_ms)};
+  std::vector<std::string> args = {"bash",
+                                   kScript,
+                                   "start",
+                                   "--dir",
+                                   dir_ + "/topology",
+                                   "--groups",
+                                   std::to_string(options_.groups),
+                                   "--master-name",
+                                   options_.master_name,
+                                   "--down-after-ms",
+                                   std::to_string(options_.down_after_ms),
+                                   "--failover-timeout-ms",
+                                   std::to_string(options_.failover_timeout_ms)};
   if (!options_.password.empty()) {
     password_file_ = dir_ + "/password";
     std::ofstream(password_file_) << options_.password << "\n";
@@ -129,7 +137,9 @@ void LocalTopology::Script(const std::vector<std::string>& args) {
   if (r.exit_code != 0) throw std::runtime_error("topology.sh " + args[0] + " failed: " + r.err);
 }
 
-void LocalTopology::StopNode(int port) { Script({"stop-node", "--dir", dir_ + "/topology", "--port", std::to_string(port)}); }
+void LocalTopology::StopNode(int port) {
+  Script({"stop-node", "--dir", dir_ + "/topology", "--port", std::to_string(port)});
+}
 void LocalTopology::StartNode(int port) {
   Script({"start-node", "--dir", dir_ + "/topology", "--port", std::to_string(port)});
 }

@@ -40,10 +40,10 @@ TEST_CASE("address: ParseAddress accepts IPv4, bracketed IPv6 and host names") {
 }
 
 TEST_CASE("address: ParseAddress rejects ambiguous or incomplete input") {
-  for (const char* bad : {"::1:26379",  // unbracketed IPv6: where does the port start?
-                          "host", "host:", "host:0", "host:70000", "host:65536", "host:abc", "host:12a",
-                          "host:-1", "host:+1", ":26379", "", "[::1]", "[::1]26379", "[::1]:", "[]:26379",
-                          "[127.0.0.1]:26379", "ho st:1", "host:1 "}) {
+  for (const char* bad :
+       {"::1:26379",  // unbracketed IPv6: where does the port start?
+        "host", "host:", "host:0", "host:70000", "host:65536", "host:abc", "host:12a", "host:-1", "host:+1", ":26379",
+        "", "[::1]", "[::1]26379", "[::1]:", "[]:26379", "[127.0.0.1]:26379", "ho st:1", "host:1 "}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseAddress(bad).has_value());
   }

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "collectors/datanode.h"
-#include "model/health.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
-#include "model/snapshot.h"
 #include "fixtures.h"
+#include "model/health.h"
+#include "model/snapshot.h"
 
 namespace {
 
@@ -108,8 +108,8 @@ std::vector<Family> ParseExposition(const std::string& text) {
     value >> s.value;
     const bool parsed = !value.fail();
     REQUIRE_MESSAGE(parsed, "bad sample value: " << line);
-    const bool summary_part = family.type == "summary" &&
-                              (s.name == family.name + "_sum" || s.name == family.name + "_count");
+    const bool summary_part =
+        family.type == "summary" && (s.name == family.name + "_sum" || s.name == family.name + "_count");
     REQUIRE_MESSAGE((s.name == family.name || summary_part),
                     "sample of another family after " << family.name << ": " << line);
     family.metric.push_back(std::move(s));
@@ -231,10 +231,9 @@ Topology BuildTopology() {
 // ------------------------------------------------------------- registry -----
 
 TEST_CASE("collectors: the registry lists every collector, enabled by default, once") {
-  const std::vector<std::string> want{"sentinel",     "replicas",     "sentinels",  "ckquorum",
-                                      "replication",  "info",         "commandstats", "latencystats",
-                                      "errorstats",   "config",       "slowlog",    "topology",
-                                      "consistency",  "events"};
+  const std::vector<std::string> want{"sentinel", "replicas",     "sentinels",    "ckquorum",   "replication",
+                                      "info",     "commandstats", "latencystats", "errorstats", "config",
+                                      "slowlog",  "topology",     "consistency",  "events"};
   std::vector<std::string> names;
   for (const auto& spec : AllCollectors()) {
     CAPTURE(spec.name);
@@ -392,8 +391,10 @@ TEST_CASE("collectors: a healthy snapshot from recorded replies") {
     CHECK_FALSE(out.Has("redis_replica_master_info", {{"addr", t.master}}));
     for (int port : {t.p + 1, t.p + 2}) {
       CAPTURE(port);
-      const std::map<std::string, std::string> slave{
-          {"addr", t.master}, {"slave_ip", "127.0.0.1"}, {"slave_port", std::to_string(port)}, {"slave_state", "online"}};
+      const std::map<std::string, std::string> slave{{"addr", t.master},
+                                                     {"slave_ip", "127.0.0.1"},
+                                                     {"slave_port", std::to_string(port)},
+                                                     {"slave_state", "online"}};
       CHECK(out.Value("redis_connected_slave_offset_bytes", slave) >= 0);
       CHECK(out.Value("redis_connected_slave_lag_seconds", slave) >= 0);
     }
@@ -401,7 +402,8 @@ TEST_CASE("collectors: a healthy snapshot from recorded replies") {
     const std::map<std::string, std::string> followed{
         {"addr", t.replica}, {"master_host", "127.0.0.1"}, {"master_port", std::to_string(t.p)}};
     CHECK(out.Value("redis_master_link_up", followed) == 1);
-    CHECK(out.Value("redis_slave_info", {{"addr", t.replica}, {"read_only", "1"}, {"master_port", std::to_string(t.p)}}) == 1);
+    CHECK(out.Value("redis_slave_info",
+                    {{"addr", t.replica}, {"read_only", "1"}, {"master_port", std::to_string(t.p)}}) == 1);
     CHECK_FALSE(out.Has("redis_master_link_down_since_seconds", {{"addr", t.replica}}));  // only while down
   }
 
@@ -444,8 +446,7 @@ TEST_CASE("collectors: a down node or Sentinel has nothing but its up series") {
   // What is still said about the down replica comes from others' views of it: the up
   // Sentinel (SENTINEL REPLICAS) and the master (INFO replication), each labelled as such.
   CHECK(out.Has("redis_sentinel_replica_ok", {{"sentinel", t.sentinel_up}, {"addr", t.node_down}}));
-  CHECK(out.Has("redis_connected_slave_offset_bytes",
-                {{"addr", t.master}, {"slave_port", std::to_string(t.p + 2)}}));
+  CHECK(out.Has("redis_connected_slave_offset_bytes", {{"addr", t.master}, {"slave_port", std::to_string(t.p + 2)}}));
 }
 
 TEST_CASE("collectors: names, labels and types follow the Prometheus conventions") {
@@ -626,8 +627,8 @@ TEST_CASE("collectors: a non-numeric field is a problem and no sample; a missing
     REQUIRE(out.problems.size() == 1);
     CHECK(out.problems[0].find("quorum") != std::string::npos);
     CHECK(out.problems[0].find("abc") != std::string::npos);
-    CHECK(out.problems[0].find(t.sentinel_up) != std::string::npos);  // says where
-    CHECK_FALSE(out.Has("redis_sentinel_master_quorum", {}));         // missing, not 0
+    CHECK(out.problems[0].find(t.sentinel_up) != std::string::npos);                       // says where
+    CHECK_FALSE(out.Has("redis_sentinel_master_quorum", {}));                              // missing, not 0
     CHECK(out.Value("redis_sentinel_master_slaves", {{"sentinel", t.sentinel_up}}) == 2);  // the rest goes on
   }
   SUBCASE("quorum missing from SENTINEL MASTER") {
@@ -677,9 +678,9 @@ TEST_CASE("collectors: a non-numeric field is a problem and no sample; a missing
     view.ckquorum.reset();
     const auto out = Run(t.snapshot);
     CHECK(out.problems.empty());
-    for (const char* name : {"redis_sentinel_master_ok_slaves", "redis_sentinel_master_ok_sentinels",
-                             "redis_sentinel_master_ckquorum_ok", "redis_sentinel_replica_ok",
-                             "redis_sentinel_peer_ok"}) {
+    for (const char* name :
+         {"redis_sentinel_master_ok_slaves", "redis_sentinel_master_ok_sentinels", "redis_sentinel_master_ckquorum_ok",
+          "redis_sentinel_replica_ok", "redis_sentinel_peer_ok"}) {
       CAPTURE(name);
       CHECK_FALSE(out.Has(name, {}));
     }
@@ -949,7 +950,8 @@ TEST_CASE("collectors: consistency: healthy, then role mismatch, ghost replica, 
     view.master.insert_or_assign("num-slaves", "5");
     view.master.insert_or_assign("num-other-sentinels", "7");
     const auto out = Run(t.snapshot);
-    CHECK(out.Value("redis_sentinel_config_values", {{"master_name", kMaster}, {"setting", "down-after-milliseconds"}}) == 2);
+    CHECK(out.Value("redis_sentinel_config_values",
+                    {{"master_name", kMaster}, {"setting", "down-after-milliseconds"}}) == 2);
     CHECK(out.Value("redis_sentinel_config_values", {{"master_name", kMaster}, {"setting", "quorum"}}) == 1);
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "replicas"}}) == 2);
     CHECK(out.Value("redis_sentinel_count_values", {{"master_name", kMaster}, {"count", "sentinels"}}) == 2);

@@ -204,8 +204,8 @@ TEST_CASE("--help and --version exit 0 with their text") {
 
 TEST_CASE("credential bindings: --probe.config.file, --probe.allowed-targets and --redis.allowed-addresses") {
   const std::string secret = TempFile("probe-secret\n");
-  const std::string config = TempFile("bindings:\n  - name: a\n    targets: ['*.a.svc:26379']\n    redis: {password_file: " +
-                                      secret + "}\n");
+  const std::string config =
+      TempFile("bindings:\n  - name: a\n    targets: ['*.a.svc:26379']\n    redis: {password_file: " + secret + "}\n");
   auto ok = Parse({"--probe.config.file=" + config, "--probe.allowed-targets=10.0.0.0/8, *.a.svc:26379",
                    "--redis.allowed-addresses=10.0.0.0/8", "--redis.allowed-addresses=[fd00::/8]:6379"});
   REQUIRE(ok.action == rse::ParsedArgs::Action::kRun);

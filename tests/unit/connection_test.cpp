@@ -180,9 +180,8 @@ TEST_CASE("AUTH is sent first, once per connection, and a refusal is an auth fai
 }
 
 TEST_CASE("NOAUTH in reply to a command is an auth failure") {
-  FakeServer server(FakeServer::Scripted([](const std::vector<std::string>&) {
-    return std::string("-NOAUTH Authentication required.\r\n");
-  }));
+  FakeServer server(FakeServer::Scripted(
+      [](const std::vector<std::string>&) { return std::string("-NOAUTH Authentication required.\r\n"); }));
   Connection c(Local(server.port()), {});
   auto st = RunOne(c, {{"INFO"}}, 2s);
   CHECK(st.cause == Cause::kAuth);

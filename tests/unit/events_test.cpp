@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "model/events.h"
 #include "collectors/registry.h"
+#include "model/events.h"
 #include "tests/unit/fixtures.h"
 
 using namespace rse::collectors;
@@ -215,13 +215,16 @@ TEST_CASE("events: the events collector renders counters, stream state and the d
   CHECK(problems.empty());
   CHECK(text.find("redis_sentinel_event_stream_up{sentinel=\"127.0.0.1:26379\"} 1\n") != std::string::npos);
   CHECK(text.find("redis_sentinel_event_stream_up{sentinel=\"127.0.0.1:26380\"} 0\n") != std::string::npos);
-  CHECK(text.find("redis_sentinel_events_total{sentinel=\"127.0.0.1:26379\",master_name=\"m\",event=\"+switch-master\"} 1\n") !=
-        std::string::npos);
+  CHECK(
+      text.find(
+          "redis_sentinel_events_total{sentinel=\"127.0.0.1:26379\",master_name=\"m\",event=\"+switch-master\"} 1\n") !=
+      std::string::npos);
   CHECK(text.find("failovers_total") == std::string::npos);  // the topology collector's
   CHECK(text.find("# TYPE redis_sentinel_failover_duration_seconds histogram\n") != std::string::npos);
   CHECK(text.find("redis_sentinel_failover_duration_seconds_bucket{master_name=\"m\",le=\"2.5\"} 0\n") !=
         std::string::npos);
-  CHECK(text.find("redis_sentinel_failover_duration_seconds_bucket{master_name=\"m\",le=\"5\"} 1\n") != std::string::npos);
+  CHECK(text.find("redis_sentinel_failover_duration_seconds_bucket{master_name=\"m\",le=\"5\"} 1\n") !=
+        std::string::npos);
   CHECK(text.find("redis_sentinel_failover_duration_seconds_bucket{master_name=\"m\",le=\"+Inf\"} 1\n") !=
         std::string::npos);
   CHECK(text.find("redis_sentinel_failover_duration_seconds_sum{master_name=\"m\"} 3\n") != std::string::npos);

@@ -9,8 +9,8 @@
 
 #include <doctest/doctest.h>
 
-#include "model/health.h"
 #include "exporter/topology.h"
+#include "model/health.h"
 #include "redis/reply.h"
 #include "tests/unit/fake_server.h"
 
@@ -31,9 +31,9 @@ std::string FlatArray(const std::vector<std::string>& items) {
 FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const std::string& id,
                                  const std::string& master_host = "127.0.0.1") {
   return FakeServer::Scripted([=](const std::vector<std::string>& argv) -> std::string {
-    const std::string master = FlatArray({"name", name, "ip", master_host, "port", std::to_string(master_port),
-                                          "flags", "master", "num-slaves", "0", "num-other-sentinels", "0",
-                                          "quorum", "1", "config-epoch", "3"});
+    const std::string master =
+        FlatArray({"name", name, "ip", master_host, "port", std::to_string(master_port), "flags", "master",
+                   "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1", "config-epoch", "3"});
     if (argv[0] == "INFO") {
       return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:0\r\n");
     }
@@ -54,8 +54,10 @@ FakeServer::Handler FakeSentinel(const std::string& name, int master_port, const
 
 FakeServer::Handler FakeMaster() {
   return FakeServer::Scripted([](const std::vector<std::string>& argv) -> std::string {
-    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
-                                       "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    if (argv[0] == "INFO")
+      return Bulk(
+          "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+          "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
     return "+PONG\r\n";
   });
 }
@@ -342,9 +344,10 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   CHECK(transport.asked[0].commands == Commands{{"INFO", "sentinel"}, {"SENTINEL", "MYID"}, {"SENTINEL", "MASTERS"}});
   CHECK(transport.asked[1].kind == Kind::kSentinel);
   CHECK(transport.asked[1].addr == Local(sentinel_port));
-  CHECK(transport.asked[1].commands ==
-        Commands{{"SENTINEL", "REPLICAS", "m1"}, {"SENTINEL", "SENTINELS", "m1"}, {"SENTINEL", "CKQUORUM", "m1"},
-                 {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m1"}});
+  CHECK(transport.asked[1].commands == Commands{{"SENTINEL", "REPLICAS", "m1"},
+                                                {"SENTINEL", "SENTINELS", "m1"},
+                                                {"SENTINEL", "CKQUORUM", "m1"},
+                                                {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m1"}});
   CHECK(transport.asked[2].kind == Kind::kData);
   CHECK(transport.asked[2].addr == Local(master_port));
   CHECK(transport.asked[2].group == "m1");
@@ -433,8 +436,9 @@ TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) 
     }
     if (argv[0] == "INFO" && argv.size() > 2) return std::string("-ERR syntax error\r\n");
     if (argv == std::vector<std::string>{"INFO", "all"}) {
-      return Bulk("# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n\r\n"
-                  "# Commandstats\r\ncmdstat_get:calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n");
+      return Bulk(
+          "# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n\r\n"
+          "# Commandstats\r\ncmdstat_get:calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n");
     }
     return std::string("-ERR unknown command\r\n");
   });
@@ -451,7 +455,8 @@ TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) 
     CHECK(rse::collectors::Field(snap->nodes[0].info, "cmdstat_get") ==
           std::optional<std::string_view>("calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0"));
     REQUIRE(transport.asked.size() == 4);
-    CHECK(transport.asked[2].commands[0] == std::vector<std::string>{"INFO", "default", "commandstats", "latencystats"});
+    CHECK(transport.asked[2].commands[0] ==
+          std::vector<std::string>{"INFO", "default", "commandstats", "latencystats"});
     CHECK(transport.asked[3].commands[0] == std::vector<std::string>{"INFO", "all"});
     REQUIRE(snap->notes.size() == 1);
     CHECK(snap->notes[0].second.find("INFO all") != std::string::npos);

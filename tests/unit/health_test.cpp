@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "model/health.h"
 #include "collectors/registry.h"
+#include "model/health.h"
 #include "tests/unit/fixtures.h"
 
 using namespace rse::collectors;
@@ -120,7 +120,8 @@ TEST_CASE("health: Sentinels that disagree; the majority names the agreed master
 // every Sentinel (the leader included) already gives clients the promoted replica.
 TEST_CASE("health: a failover in its reconfiguration phase is not a disagreement") {
   auto w = Healthy();
-  for (auto& s : w.snap.sentinels) s.masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 1)};
+  for (auto& s : w.snap.sentinels)
+    s.masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 1)};
   for (int i = 1; i < 3; ++i) NameMaster(w.snap.sentinels[i], w.p + 1, 2);
   auto& leader = w.snap.sentinels[0].masters[0].master;
   leader["flags"] = "master,failover_in_progress";
@@ -138,7 +139,8 @@ TEST_CASE("health: a failover in its reconfiguration phase is not a disagreement
   CHECK(said);
 
   SUBCASE("a Sentinel that really names another master still disagrees") {
-    w.snap.sentinels[2].masters[0].client_master = rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 2)};
+    w.snap.sentinels[2].masters[0].client_master =
+        rse::redis::Address{"127.0.0.1", static_cast<std::uint16_t>(w.p + 2)};
     groups = AnalyzeGroups(w.snap);
     CHECK(groups[0].master_addresses.size() == 2);
     CHECK(Judge(w.snap, groups, 1 << 20).status == 2);
@@ -251,8 +253,8 @@ TEST_CASE("topology collector: a failover is counted once, per target") {
   // The event stream's +switch-master of the same failover (epoch 1) is not counted again.
   a.Record("127.0.0.1:1", ParseEvent("+new-epoch", "1"), 1.8e9, std::chrono::steady_clock::now());
   a.Record("127.0.0.1:1",
-           ParseEvent("+switch-master", kGroup + " 127.0.0.1 " + std::to_string(w.p) + " 127.0.0.1 " +
-                                            std::to_string(w.p + 1)),
+           ParseEvent("+switch-master",
+                      kGroup + " 127.0.0.1 " + std::to_string(w.p) + " 127.0.0.1 " + std::to_string(w.p + 1)),
            1.8e9, std::chrono::steady_clock::now());
   CHECK(Value(Scrape(*c, a, w.snap), "redis_sentinel_failovers_total" + group) == 1);
 

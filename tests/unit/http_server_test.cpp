@@ -91,9 +91,7 @@ bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
-int Status(const std::string& response) {
-  return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
-}
+int Status(const std::string& response) { return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0; }
 
 std::string Body(const std::string& response) {
   const auto head_end = response.find("\r\n\r\n");
@@ -268,7 +266,8 @@ TEST_CASE("http server: a slow handler holds no other request, and no connection
   TestServer s(o, [&](const Request& r) {
     int now = ++running;
     int seen = most.load();
-    while (now > seen && !most.compare_exchange_weak(seen, now)) {}
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
     if (r.path == "/slow") std::this_thread::sleep_for(800ms);
     --running;
     return Response::Text(200, "ok\n");

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "model/parse.h"
 #include "fixtures.h"
+#include "model/parse.h"
 
 namespace {
 
@@ -149,8 +149,9 @@ TEST_CASE("parse: INFO replication answered by a Sentinel has no fields") {
 }
 
 TEST_CASE("parse: ParseInfo skips headers, blank and colon-less lines, and handles LF or CRLF") {
-  const auto info = ParseInfo("# Server\r\nredis_version:7.0.15\r\n\r\nnot a field\r\n:novalue\r\n"
-                              "executable:/usr/bin/redis-server\nrole:master");
+  const auto info = ParseInfo(
+      "# Server\r\nredis_version:7.0.15\r\n\r\nnot a field\r\n:novalue\r\n"
+      "executable:/usr/bin/redis-server\nrole:master");
   CHECK(info.size() == 3);
   CHECK(Get(info, "redis_version") == "7.0.15");
   CHECK(Get(info, "executable") == "/usr/bin/redis-server");  // only the first colon splits
@@ -182,8 +183,8 @@ TEST_CASE("parse: ParseConnectedReplicas on the master's INFO") {
 TEST_CASE("parse: ParseConnectedReplicas keeps garbled numbers missing and skips entries without an address") {
   FieldMap info{{"slave0", "ip=10.0.0.1,port=6380,state=wait_bgsave,offset=abc"},
                 {"slave1", "ip=10.0.0.2,state=online,offset=1"},   // no port
-                {"slave2", "ip=10.0.0.3,port=0,state=online"},      // invalid port
-                {"slavex", "ip=10.0.0.4,port=6381,state=online"},   // not slaveN
+                {"slave2", "ip=10.0.0.3,port=0,state=online"},     // invalid port
+                {"slavex", "ip=10.0.0.4,port=6381,state=online"},  // not slaveN
                 {"slave_repl_offset", "100"}};
   const auto replicas = ParseConnectedReplicas(info);
   REQUIRE(replicas.size() == 1);
@@ -393,8 +394,8 @@ TEST_CASE("parse: ParseNumber keeps missing distinguishable from zero") {
   REQUIRE(zero.has_value());
   CHECK(*zero == 0.0);
   CHECK(ParseNumber("18446744073709551615").has_value());  // beyond int64: still a number
-  for (const char* bad : {"", "abc", "1x", "x1", " 12", "12 ", "inf", "-inf", "nan", "NaN", "1,5", "0x10", "--1",
-                          "+", "-", "."}) {
+  for (const char* bad :
+       {"", "abc", "1x", "x1", " 12", "12 ", "inf", "-inf", "nan", "NaN", "1,5", "0x10", "--1", "+", "-", "."}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseNumber(bad).has_value());
   }
@@ -433,8 +434,8 @@ TEST_CASE("parse: FieldMap keeps the last of duplicate names") {
   CHECK(Get(info, "role") == "sentinel");
   CHECK(Get(info, "used_memory") == "2");
 
-  auto fields = ParseFieldArray(Array({Str("flags"), Str("master"), Str("ip"), Str("10.0.0.1"), Str("flags"),
-                                       Str("s_down,master")}));
+  auto fields = ParseFieldArray(
+      Array({Str("flags"), Str("master"), Str("ip"), Str("10.0.0.1"), Str("flags"), Str("s_down,master")}));
   REQUIRE(fields.ok());
   CHECK(fields.value->size() == 2);
   CHECK(Get(*fields.value, "flags") == "s_down,master");
@@ -444,10 +445,9 @@ TEST_CASE("parse: FieldMap keeps the last of duplicate names") {
   CHECK(Get(list, "ip") == "10.0.0.2");
 
   // Empty names and values, which take no bytes, keep their order too.
-  for (const auto& [pairs, expected] :
-       {std::pair{std::vector<const char*>{"", "", "", "", "", "replica"}, "replica"},
-        std::pair{std::vector<const char*>{"", "a", "", "", "", ""}, ""},
-        std::pair{std::vector<const char*>{"", "", "x", "", "", "b", "x", "y"}, "b"}}) {
+  for (const auto& [pairs, expected] : {std::pair{std::vector<const char*>{"", "", "", "", "", "replica"}, "replica"},
+                                        std::pair{std::vector<const char*>{"", "a", "", "", "", ""}, ""},
+                                        std::pair{std::vector<const char*>{"", "", "x", "", "", "b", "x", "y"}, "b"}}) {
     std::vector<Reply> elements;
     for (const char* e : pairs) elements.push_back(Str(e));
     auto empty_names = ParseFieldArray(Array(std::move(elements)));
@@ -503,9 +503,8 @@ TEST_CASE("parse: FieldMap iterates in ascending name order") {
   CHECK(names.size() == full.size());
 
   // Connected replicas come in key order too.
-  const auto replicas = ParseConnectedReplicas(FieldMap{{"slave10", "ip=10.0.0.10,port=1"},
-                                                        {"slave2", "ip=10.0.0.2,port=1"},
-                                                        {"slave1", "ip=10.0.0.1,port=1"}});
+  const auto replicas = ParseConnectedReplicas(
+      FieldMap{{"slave10", "ip=10.0.0.10,port=1"}, {"slave2", "ip=10.0.0.2,port=1"}, {"slave1", "ip=10.0.0.1,port=1"}});
   REQUIRE(replicas.size() == 3);
   CHECK(replicas[0].address.host == "10.0.0.1");
   CHECK(replicas[1].address.host == "10.0.0.10");
@@ -514,7 +513,8 @@ TEST_CASE("parse: FieldMap iterates in ascending name order") {
 
 TEST_CASE("parse: a FieldMap copy or move keeps its values after the original is gone") {
   const std::string long_value(100, 'v');  // beyond any small-string buffer
-  auto original = std::make_unique<FieldMap>(ParseInfo(std::string("# Server\r\nname:" + long_value + "\r\nport:6379\r\n")));
+  auto original =
+      std::make_unique<FieldMap>(ParseInfo(std::string("# Server\r\nname:" + long_value + "\r\nport:6379\r\n")));
   FieldMap copy = *original;
   FieldMap assigned;
   assigned = *original;

@@ -92,7 +92,7 @@ TEST_CASE("address patterns: IP literals and CIDRs match IP literals only, as nu
   CHECK_FALSE(net.Matches(A("10.evil.example", 6379)));  // a name never matches a CIDR
   CHECK(net.Matches(A("::ffff:10.9.9.9", 6379)));        // IPv4-mapped counts as IPv4
   CHECK_FALSE(net.Matches(A("fd00::1", 6379)));
-  CHECK(P("10.1.2.3/8").Matches(A("10.200.0.1", 1)));   // host bits are cleared
+  CHECK(P("10.1.2.3/8").Matches(A("10.200.0.1", 1)));  // host bits are cleared
   CHECK(P("10.0.0.0/8:26379").Matches(A("10.0.0.1", 26379)));
   CHECK_FALSE(P("10.0.0.0/8:26379").Matches(A("10.0.0.1", 6379)));
   CHECK(P("0.0.0.0/0").Matches(A("192.168.1.1", 1)));
@@ -158,7 +158,9 @@ TEST_CASE("probe config: bindings, first match wins, secrets read from files rel
       "      master_password_files:\n"
       "        cache: a-cache\n"
       "    sentinel:\n"
-      "      password_file: " + dir.path + "/a-sentinel\n"
+      "      password_file: " +
+      dir.path +
+      "/a-sentinel\n"
       "    allowed_addresses: ['10.1.0.0/16', '*.a.svc']\n"
       "  - name: b\n"
       "    targets: ['10.0.0.0/8']\n"
@@ -203,7 +205,8 @@ TEST_CASE("probe config: every mistake is an error naming its key") {
       {"bindings:\n  - name: a\n    targets: [a.b]\n    extra: 1\n", "bindings[0]: unknown key 'extra'"},
       {"bindings:\n  - name: a\n    targets: [a.b]\n  - name: a\n    targets: [c.d]\n",
        "bindings[1].name: 'a' is used twice"},
-      {"bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password: x}\n", "bindings.a.redis: unknown key 'password'"},
+      {"bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password: x}\n",
+       "bindings.a.redis: unknown key 'password'"},
       {"bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password_file: missing}\n",
        "bindings.a.redis.password_file: cannot read"},
       {"bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password_file: empty}\n",
@@ -214,7 +217,8 @@ TEST_CASE("probe config: every mistake is an error naming its key") {
        "bindings.a.sentinel: unknown key 'master_password_files'"},
       {"bindings:\n  - name: a\n    targets: [a.b]\n    redis: {master_password_files: [pw]}\n",
        "bindings.a.redis.master_password_files: expected a mapping"},
-      {"bindings:\n  - name: a\n    targets: [a.b]\n    allowed_addresses: []\n", "bindings.a.allowed_addresses: an empty"},
+      {"bindings:\n  - name: a\n    targets: [a.b]\n    allowed_addresses: []\n",
+       "bindings.a.allowed_addresses: an empty"},
       {"bindings:\n  - name: a\n    targets: [a.b]\n    allowed_addresses: ['x:y']\n",
        "bindings.a.allowed_addresses[0]: 'x:y'"},
       {"bindings: [\n", "end of"},
@@ -228,8 +232,8 @@ TEST_CASE("probe config: every mistake is an error naming its key") {
   // A secret's content never appears in an error.
   dir.Write("secret", "hunter2-never-shown\n");
   std::string error;
-  CHECK_FALSE(Parse("bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password_file: secret, x: 1}\n", dir.path,
-                    error));
+  CHECK_FALSE(
+      Parse("bindings:\n  - name: a\n    targets: [a.b]\n    redis: {password_file: secret, x: 1}\n", dir.path, error));
   CHECK(error.find("hunter2") == std::string::npos);
 
   auto missing = rse::LoadProbeConfig(dir.path + "/nope.yml", error);

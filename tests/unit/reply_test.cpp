@@ -26,12 +26,23 @@ using rse::test::LoadFixture;
 
 // Every file scripts/record-fixtures.sh writes.
 const std::vector<std::string> kFixtures = {
-    "info-replication-master.resp",   "info-replication-replica.resp",  "info-master.resp",
-    "info-replica.resp",              "info-sentinel.resp",             "sentinel-masters.resp",
-    "sentinel-master.resp",           "sentinel-replicas.resp",         "sentinel-sentinels.resp",
-    "sentinel-myid.resp",             "sentinel-ckquorum-ok.resp",      "sentinel-ckquorum-unknown.resp",
-    "sentinel-master-unknown.resp",   "sentinel-ckquorum-noquorum.resp", "sentinel-sentinels-2-stopped.resp",
-    "sentinel-on-data-node.resp",     "info-replication-on-sentinel.resp",
+    "info-replication-master.resp",
+    "info-replication-replica.resp",
+    "info-master.resp",
+    "info-replica.resp",
+    "info-sentinel.resp",
+    "sentinel-masters.resp",
+    "sentinel-master.resp",
+    "sentinel-replicas.resp",
+    "sentinel-sentinels.resp",
+    "sentinel-myid.resp",
+    "sentinel-ckquorum-ok.resp",
+    "sentinel-ckquorum-unknown.resp",
+    "sentinel-master-unknown.resp",
+    "sentinel-ckquorum-noquorum.resp",
+    "sentinel-sentinels-2-stopped.resp",
+    "sentinel-on-data-node.resp",
+    "info-replication-on-sentinel.resp",
 };
 
 void CheckSame(const Reply& a, const Reply& b) {
@@ -175,11 +186,12 @@ TEST_CASE("reply: nil, integer and nested replies convert") {
 TEST_CASE("reply: nil elements in nested arrays, and errors inside arrays, keep their place and type") {
   Reply reply;
   // [[nil, nil-array, []], nil, [[nil, 1], -ERR, +OK, $"", -""]]
-  REQUIRE(ParseOneReply("*3\r\n"
-                        "*3\r\n$-1\r\n*-1\r\n*0\r\n"
-                        "$-1\r\n"
-                        "*5\r\n*2\r\n$-1\r\n:1\r\n-ERR inside\r\n+OK\r\n$0\r\n\r\n-\r\n",
-                        reply));
+  REQUIRE(
+      ParseOneReply("*3\r\n"
+                    "*3\r\n$-1\r\n*-1\r\n*0\r\n"
+                    "$-1\r\n"
+                    "*5\r\n*2\r\n$-1\r\n:1\r\n-ERR inside\r\n+OK\r\n$0\r\n\r\n-\r\n",
+                    reply));
   REQUIRE(reply.IsArray());
   REQUIRE(reply.elements.size() == 3);
   const Reply& first = reply.elements[0];
@@ -218,7 +230,7 @@ TEST_CASE("reply: nil elements in nested arrays, and errors inside arrays, keep 
 TEST_CASE("reply: replies fed byte by byte come out whole, in order, whatever is left in the target") {
   const std::string stream =
       "*3\r\n*2\r\n$-1\r\n-ERR x\r\n*-1\r\n*1\r\n*1\r\n:7\r\n"  // nested, with nils and an error
-      "$3\r\na\nb\r\n"                                                 // a bulk string holding LF
+      "$3\r\na\nb\r\n"                                          // a bulk string holding LF
       "-WRONGTYPE no\r\n"
       "*0\r\n"
       ":-3\r\n";
@@ -278,9 +290,9 @@ TEST_CASE("reply: a reader error or a dropped parser in the middle of a nested r
   // Each is cut or broken after some elements of nested arrays were built: the parser reports
   // the error (or waits) and frees what it built (the sanitizer build checks for leaks).
   for (const char* bytes : {
-           "*3\r\n+a\r\n*2\r\n$1\r\nb\r\n%bad\r\n",                       // bad type byte
-           "*2\r\n*2\r\n:1\r\n:x\r\n",                                          // bad integer
-           "*2\r\n*1\r\n$-7\r\n",                                                // bad bulk length
+           "*3\r\n+a\r\n*2\r\n$1\r\nb\r\n%bad\r\n",                         // bad type byte
+           "*2\r\n*2\r\n:1\r\n:x\r\n",                                      // bad integer
+           "*2\r\n*1\r\n$-7\r\n",                                           // bad bulk length
            "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n+x\r\n",  // nested too deep
        }) {
     CAPTURE(std::string(bytes));
@@ -311,7 +323,8 @@ TEST_CASE("reply: RespParser fed byte by byte yields the same reply as ParseOneR
       REQUIRE(parser.Feed(&bytes[i], 1));
       const auto result = parser.Next(out);
       if (i + 1 < bytes.size()) {
-        if (result != RespParser::Result::kNeedMore) FAIL("a reply after " << i + 1 << " of " << bytes.size() << " bytes");
+        if (result != RespParser::Result::kNeedMore)
+          FAIL("a reply after " << i + 1 << " of " << bytes.size() << " bytes");
       } else {
         REQUIRE(result == RespParser::Result::kReply);
       }

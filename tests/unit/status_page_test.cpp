@@ -3,8 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include "model/health.h"
 #include "exporter/status_page.h"
+#include "model/health.h"
 #include "tests/unit/fixtures.h"
 
 using namespace rse::collectors;

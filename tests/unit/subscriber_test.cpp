@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <fstream>
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -99,7 +99,8 @@ Subscriber::Options Fast() {
 
 TEST_CASE("subscriber: a confirmed subscription delivers every push, from several Sentinels on one thread") {
   std::string events;
-  for (int i = 0; i < 500; ++i) events += PMessage(i % 2 ? "+sdown" : "-sdown", "slave 127.0.0.1:1 127.0.0.1 1 @ m 127.0.0.1 2");
+  for (int i = 0; i < 500; ++i)
+    events += PMessage(i % 2 ? "+sdown" : "-sdown", "slave 127.0.0.1:1 127.0.0.1 1 @ m 127.0.0.1 2");
   FakeServer a(Publisher(kConfirm, events)), b(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
   auto rec = std::make_shared<Recorder>();
   Subscriber sub;
@@ -174,7 +175,8 @@ TEST_CASE("subscriber: nothing listening is down, retried, and costs no thread p
 }
 
 TEST_CASE("subscriber: pushes sent in the same packet as the confirmation are delivered") {
-  const std::string pushes = PMessage("+switch-master", "m 127.0.0.1 1 127.0.0.1 2") + PMessage("+tilt", "#tilt mode entered");
+  const std::string pushes =
+      PMessage("+switch-master", "m 127.0.0.1 1 127.0.0.1 2") + PMessage("+tilt", "#tilt mode entered");
   FakeServer a(Publisher(kConfirm + pushes, ""));
   auto rec = std::make_shared<Recorder>();
   Subscriber sub;
