@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest "clang-format" (scripts/tests.cmake, with -DRSE_CHECK_FORMAT=ON): every C++ source
+# ctest "clang-format" (scripts/tests.cmake): every C++ source
 # matches .clang-format. To format: scripts/check-format.sh --fix
 set -euo pipefail
 # shellcheck source=lib/base.sh
