@@ -140,7 +140,14 @@ RespParser::RespParser() : reader_(redisReaderCreateWithFunctions(&g_reply_funct
   if (!reader_) throw std::bad_alloc();
 }
 
-bool RespParser::HasUnreadBytes() const { return reader_->pos < reader_->len; }
+// A reply in progress counts too: hiredis consumes an array's header and its complete elements
+// into its task stack before the array ends, leaving pos == len. Its stack is in use when it
+// holds a nested task (ridx > 0) or a top-level one whose type byte was read; ridx == 0 with
+// no type is only the state an empty read leaves.
+bool RespParser::HasUnreadBytes() const {
+  const redisReader& r = *reader_;
+  return r.pos < r.len || r.ridx > 0 || (r.ridx == 0 && r.rstack[0].type >= 0);
+}
 
 RespParser::~RespParser() = default;
 

@@ -52,7 +52,8 @@ class RespParser {
   // their count is read: hiredis 0.14 accepts counts up to INT_MAX, and room for the elements
   // is reserved when the count arrives.
   static constexpr int kMaxArrayElements = 1 << 20;
-  // Bytes fed but not yet part of a complete reply.
+  // Bytes fed but not yet part of a complete reply, whether still buffered or already read
+  // into a reply in progress (an array whose first elements have arrived).
   bool HasUnreadBytes() const;
 
  private:

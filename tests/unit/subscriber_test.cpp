@@ -208,3 +208,29 @@ TEST_CASE("subscriber: Sentinels that accept but never answer are given up on to
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4500));
   sub.Remove(&sub);
 }
+
+TEST_CASE("subscriber: a push cut after one of its elements is completed by the next read, not misread") {
+  // The first read ends exactly after the array header and two whole elements.
+  const std::string first = "*4\r\n" + Bulk("pmessage") + Bulk("*");
+  const std::string rest = Bulk("+sdown") + Bulk("slave 127.0.0.1:1 127.0.0.1 1 @ m 127.0.0.1 2") +
+                           PMessage("-sdown", "slave 127.0.0.1:1 127.0.0.1 1 @ m 127.0.0.1 2");
+  FakeServer a([&](int fd, const std::atomic<bool>& stop) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0) return;
+    char buf[4096];
+    if (recv(fd, buf, sizeof(buf), 0) <= 0) return;
+    send(fd, kConfirm.data(), kConfirm.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // confirmed: now a stream read
+    send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the subscriber reads what came
+    send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  });
+  auto rec = std::make_shared<Recorder>();
+  Subscriber sub;
+  sub.Set(&sub, {Local(a.port())}, Fast(), rec);
+  REQUIRE(rec->Wait([&] { return rec->channels.size() == 2; }));
+  std::lock_guard lock(rec->mu);
+  CHECK(rec->channels == std::vector<std::string>{"+sdown", "-sdown"});
+  CHECK(rec->states.size() == 1);  // confirmed once, never dropped
+}
