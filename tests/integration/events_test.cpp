@@ -3,12 +3,21 @@
 // restarts. Waits are bounded polls of the exporter's own view.
 #include <signal.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <doctest/doctest.h>
 
+#include "model/events.h"
+#include "redis/reply.h"
 #include "tests/support/exporter.h"
+#include "tests/support/fake_sentinel.h"
+#include "tests/support/process.h"
 #include "tests/support/topology.h"
 
 using namespace rse::test;
@@ -171,4 +180,127 @@ TEST_CASE("events: a restarted Sentinel's stream reconnects and counters only go
       60s));
   CHECK(Events(m, s2, "+sdown") >= before);
   CHECK(exporter.Log().find("event stream down") != std::string::npos);
+}
+
+namespace {
+
+// A Sentinel that answers discovery like a real one, then abuses its event stream: the first
+// subscription gets thousands of events with invented names, invented master groups and
+// oversized payloads, then a message beyond the size limit and garbage; later subscriptions
+// are confirmed and left quiet.
+FakeServer::Handler HostileEventSentinel(int node_port, std::atomic<int>& subscriptions) {
+  const std::string master = FlatArray({"name", "evil", "ip", "127.0.0.1", "port", std::to_string(node_port), "flags",
+                                        "master", "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+  auto reply = [=](const Command& argv) -> std::string {
+    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_mode:sentinel\r\n\r\n# Sentinel\r\nsentinel_masters:1\r\n");
+    if (argv[0] != "SENTINEL" || argv.size() < 2) return "-ERR unknown command\r\n";
+    if (argv[1] == "MYID") return Bulk(std::string(40, 'e'));
+    if (argv[1] == "MASTERS") return "*1\r\n" + master;
+    if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels. Quorum and failover authorization can be reached\r\n";
+    if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
+    return "*0\r\n";
+  };
+  return [reply, &subscriptions](int fd, const std::atomic<bool>& stop) {
+    auto push = [](const std::string& channel, const std::string& payload) {
+      return "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(channel) + Bulk(payload);
+    };
+    rse::redis::RespParser parser;
+    while (!stop) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0 || !parser.Feed(buf, static_cast<size_t>(n))) return;
+      rse::redis::Reply cmd;
+      while (parser.Next(cmd) == rse::redis::RespParser::Result::kReply) {
+        Command argv;
+        for (const auto& e : cmd.elements) argv.push_back(e.str);
+        if (argv.empty()) return;
+        if (argv[0] != "PSUBSCRIBE") {
+          const std::string out = reply(argv);
+          send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+          continue;
+        }
+        std::string out = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
+        if (subscriptions++ == 0) {
+          for (int i = 0; i < 3000; ++i) {
+            const std::string id = std::to_string(i);
+            out += push("+invented-" + id, "master evil-" + id + " 127.0.0.1 1 " + std::string(2000, 'x'));
+            out += push("+switch-master", "group-" + id + " 127.0.0.1 1 127.0.0.1 2");
+            out += push(std::string(500, 'c'), std::string(30000, 'p'));  // long name, long payload
+          }
+          out += push("+sdown", std::string(200 * 1024, 'z'));  // beyond the 64 KiB message limit
+          out += "\x01\x02garbage\r\n";
+        }
+        for (size_t off = 0; off < out.size() && !stop;) {
+          ssize_t sent = send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+          if (sent <= 0) return;
+          off += static_cast<size_t>(sent);
+        }
+      }
+    }
+  };
+}
+
+long StatusKiB(int pid, const std::string& key) {
+  const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find(key + ":");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + key.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("events: a hostile Sentinel's flood, oversized and garbage pushes: no crash, bounded labels and memory") {
+  auto node = FakeNode();
+  std::atomic<int> subscriptions{0};
+  FakeServer sentinel(HostileEventSentinel(node->port(), subscriptions));
+  REQUIRE(sentinel.ok());
+  const std::string addr = "127.0.0.1:" + std::to_string(sentinel.port());
+  ExporterProcess exporter({"--sentinel.addr=" + addr, "--redis.timeout=2s"});
+  // The flood is counted, the oversized message ends that subscription, and it is reopened.
+  std::string m;
+  REQUIRE_MESSAGE(WaitFor(
+                      [&] {
+                        m = exporter.Metrics();
+                        return subscriptions.load() >= 2 &&
+                               Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", addr)}) == 1 &&
+                               Events(m, addr, "other", L("master_name", "")) > 0;
+                      },
+                      60s),
+                  m);
+  std::set<std::string> events, groups;
+  std::size_t series = 0;
+  double switches = 0, others = 0;
+  for (std::size_t at = m.find("\nredis_sentinel_events_total{"); at != std::string::npos;
+       at = m.find("\nredis_sentinel_events_total{", at + 1)) {
+    const std::string line = m.substr(at + 1, m.find('\n', at + 1) - at - 1);
+    ++series;
+    auto value = [&](const std::string& label) {
+      const auto from = line.find(label + "=\"") + label.size() + 2;
+      return line.substr(from, line.find('"', from) - from);
+    };
+    events.insert(value("event"));
+    groups.insert(value("master_name"));
+    const double v = std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+    if (value("event") == "+switch-master") switches += v;
+    if (value("event") == "other") others += v;
+  }
+  // Every push of the flood was read whole and in order, up to the oversized one.
+  CHECK(switches == 3000);
+  CHECK(others == 6000);
+  // Invented names count as "other"; master groups beyond the cap share one series.
+  std::set<std::string> allowed{"other"};
+  for (const auto& k : rse::collectors::KnownEvents()) allowed.insert(std::string(k));
+  for (const auto& e : events) CHECK_MESSAGE(allowed.count(e) == 1, e);
+  CHECK(groups.size() <= rse::collectors::EventState::kMaxGroups + 2);
+  CHECK(series <= allowed.size() * (rse::collectors::EventState::kMaxGroups + 2));
+  // The ring behind /events keeps its bound, and no payload beyond the cut.
+  const std::string json = exporter.Get("/events").body;
+  CHECK(json.size() < rse::collectors::EventState::kMaxRecent * (rse::collectors::kMaxEventPayload + 512));
+  CHECK(json.find(std::string(rse::collectors::kMaxEventPayload + 1, 'p')) == std::string::npos);
+  // Nothing of the flood is kept beyond those bounds: far below the ~100 MB it carried.
+  CHECK(StatusKiB(exporter.pid(), "VmHWM") < 64 * 1024);
+  CHECK(exporter.Get("/metrics").status == 200);
+  CHECK(exporter.Log().find("message larger than 65536 bytes") != std::string::npos);
+  CHECK(exporter.Log().find("not a Redis reply") == std::string::npos);
 }
