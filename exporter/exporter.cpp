@@ -191,10 +191,20 @@ Exporter::StatusData Exporter::ProbeStatus(const redis::Address& sentinel, const
           topology->RecentEvents()};
 }
 
-std::string Exporter::EventsJson() const {
+std::shared_ptr<Topology> Exporter::CachedProbeTopology(const redis::Address& sentinel, const std::string& master) {
+  const ProbeBinding* binding = config_.probe.Match(sentinel);
+  std::lock_guard lock(probe_mu_);
+  auto it = probes_.find(ProbeKey{binding ? binding->name : std::string(), sentinel.ToString(), master});
+  return it == probes_.end() ? nullptr : it->second.topology;
+}
+
+std::string Exporter::EventsJson(const redis::Address* sentinel, const std::string& master) {
+  std::shared_ptr<Topology> probe;
+  if (sentinel) probe = CachedProbeTopology(*sentinel, master);
+  const Topology* topology = sentinel ? probe.get() : configured_.get();
   nlohmann::json events = nlohmann::json::array();
-  if (configured_) {
-    for (const auto& r : configured_->RecentEvents()) {
+  if (topology) {
+    for (const auto& r : topology->RecentEvents()) {
       nlohmann::json e{{"time", r.time},
                        {"sentinel", r.sentinel},
                        {"event", r.event.type},

@@ -57,8 +57,10 @@ class Exporter {
   void SetHttpStats(const http::ServerStats* stats) { http_stats_ = stats; }
 
   const Config& config() const { return config_; }
-  // The configured topology's recent events as a JSON document (the /events endpoint).
-  std::string EventsJson() const;
+  // Recent events as a JSON document (the /events endpoint): the configured topology's, or with
+  // `sentinel` those of the /probe target cached for it (an empty list when it is not cached:
+  // this never starts a subscription). The caller checks ProbeRefused first.
+  std::string EventsJson(const redis::Address* sentinel = nullptr, const std::string& master = "");
 
   // What the /status page shows: a snapshot from the same fetch the scrape uses (concurrent
   // callers share it; its groups are analysed, Snapshot::groups), and the topology's recent
@@ -89,6 +91,7 @@ class Exporter {
 
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink) const;
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
+  std::shared_ptr<Topology> CachedProbeTopology(const redis::Address& sentinel, const std::string& master);
   FetchOptions ProbeOptions(const ProbeBinding* binding) const;
 
   const Config config_;

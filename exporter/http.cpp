@@ -136,9 +136,20 @@ http::Response HttpServer::Route(const http::Request& request) {
                              : http::Response::Text(503, "not ready: the first collection has not completed\n");
   }
   if (path == "/events") {
+    std::string json;
+    if (auto target = request.Query("target")) {
+      auto addr = redis::ParseAddress(*target);
+      if (!addr) return http::Response::Text(400, "target is not host:port\n");
+      if (const std::string why = exporter_.ProbeRefused(*addr); !why.empty()) {
+        return http::Response::Text(403, why + "\n");
+      }
+      json = exporter_.EventsJson(&*addr, request.Query("master").value_or(""));
+    } else {
+      json = exporter_.EventsJson();
+    }
     http::Response r;
     r.content_type = "application/json";
-    r.body.push_back(exporter_.EventsJson());
+    r.body.push_back(std::move(json));
     return r;
   }
   if (path == "/status") return Status(request);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "model/events.h"
 #include "redis/reply.h"
@@ -303,4 +304,30 @@ TEST_CASE("events: a hostile Sentinel's flood, oversized and garbage pushes: no 
   CHECK(exporter.Get("/metrics").status == 200);
   CHECK(exporter.Log().find("message larger than 65536 bytes") != std::string::npos);
   CHECK(exporter.Log().find("not a Redis reply") == std::string::npos);
+}
+
+TEST_CASE("events: /events?target= shows a cached /probe target's events, never subscribes on its own") {
+  auto node = FakeNode();
+  std::atomic<int> subscriptions{0};
+  FakeServer sentinel(HostileEventSentinel(node->port(), subscriptions));
+  REQUIRE(sentinel.ok());
+  const std::string addr = "127.0.0.1:" + std::to_string(sentinel.port());
+  ExporterProcess exporter({"--probe.allowed-targets=" + addr});
+  // Not probed yet: an empty list, and no subscription started by asking.
+  auto before = nlohmann::json::parse(exporter.Get("/events?target=" + addr).body);
+  CHECK(before["events"].empty());
+  CHECK(subscriptions.load() == 0);
+  CHECK(exporter.Get("/events?target=127.0.0.1:1").status == 403);  // outside --probe.allowed-targets
+  CHECK(exporter.Get("/events?target=nohost").status == 400);
+  // Probed: its stream is subscribed while it is cached, and its events are listed.
+  REQUIRE(exporter.Get("/probe?target=" + addr).status == 200);
+  nlohmann::json after;
+  REQUIRE(WaitFor(
+      [&] {
+        after = nlohmann::json::parse(exporter.Get("/events?target=" + addr).body);
+        return after["events"].size() == rse::collectors::EventState::kMaxRecent;
+      },
+      30s));
+  CHECK(after["events"][0]["sentinel"] == addr);
+  CHECK(nlohmann::json::parse(exporter.Get("/events").body)["events"].empty());  // the configured topology: none
 }
