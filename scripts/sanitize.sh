@@ -80,7 +80,7 @@ trap cleanup EXIT
 #   browser): the code they reach is reached by the faster integration tests that do run
 #   here, and the plain suite runs them all. This keeps .ci/run near 15 minutes.
 rc=0
-ctest --test-dir "$build" -L 'unit|integration' -E 'memory stays flat|integration: drill:|integration: rules: in a real Prometheus|integration: sharding:|integration: status page: a browser' \
+ctest --test-dir "$build" -L 'unit|integration' -E 'memory stays flat|integration: ?drill:|integration: ?rules: in a real Prometheus|integration: ?sharding:|integration: ?status page: a browser' \
   --output-on-failure -j"$jobs" \
   --timeout 300 "$@" || rc=$?
 
