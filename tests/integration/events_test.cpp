@@ -209,46 +209,24 @@ FakeServer::Handler HostileEventSentinel(int node_port, std::atomic<int>& subscr
     if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
     return "*0\r\n";
   };
-  return [reply, &subscriptions](int fd, const std::atomic<bool>& stop) {
+  return FakeServer::Scripted([reply, &subscriptions](const Command& argv) {
+    if (argv[0] != "PSUBSCRIBE") return reply(argv);
     auto push = [](const std::string& channel, const std::string& payload) {
       return "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(channel) + Bulk(payload);
     };
-    rse::redis::RespParser parser;
-    while (!stop) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      char buf[4096];
-      ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0 || !parser.Feed(buf, static_cast<size_t>(n))) return;
-      rse::redis::Reply cmd;
-      while (parser.Next(cmd) == rse::redis::RespParser::Result::kReply) {
-        Command argv;
-        for (const auto& e : cmd.elements) argv.push_back(e.str);
-        if (argv.empty()) return;
-        if (argv[0] != "PSUBSCRIBE") {
-          const std::string out = reply(argv);
-          send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-          continue;
-        }
-        std::string out = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
-        if (subscriptions++ == 0) {
-          for (int i = 0; i < kFloodRounds; ++i) {
-            const std::string id = std::to_string(i);
-            out += push("+invented-" + id, "master evil-" + id + " 127.0.0.1 1 " + std::string(2000, 'x'));
-            out += push("+switch-master", "group-" + id + " 127.0.0.1 1 127.0.0.1 2");
-            out += push(std::string(500, 'c'), std::string(30000, 'p'));  // long name, long payload
-          }
-          out += push("+sdown", std::string(200 * 1024, 'z'));  // beyond the 64 KiB message limit
-          out += "\x01\x02garbage\r\n";
-        }
-        for (size_t off = 0; off < out.size() && !stop;) {
-          ssize_t sent = send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-          if (sent <= 0) return;
-          off += static_cast<size_t>(sent);
-        }
+    std::string out = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
+    if (subscriptions++ == 0) {
+      for (int i = 0; i < kFloodRounds; ++i) {
+        const std::string id = std::to_string(i);
+        out += push("+invented-" + id, "master evil-" + id + " 127.0.0.1 1 " + std::string(2000, 'x'));
+        out += push("+switch-master", "group-" + id + " 127.0.0.1 1 127.0.0.1 2");
+        out += push(std::string(500, 'c'), std::string(30000, 'p'));  // long name, long payload
       }
+      out += push("+sdown", std::string(200 * 1024, 'z'));  // beyond the 64 KiB message limit
+      out += "\x01\x02garbage\r\n";
     }
-  };
+    return out;
+  });
 }
 
 [[maybe_unused]] long StatusKiB(int pid, const std::string& key) {

@@ -421,19 +421,22 @@ TEST_CASE("discovery with a pin: only the target's Sentinels and nodes inside th
   for (const auto& [subject, message] : open->notes) CHECK(message.find("outside") == std::string::npos);
 }
 
+// The Sentinel on 26379 of the two tests below: one master group m1, its master on 6379.
+std::string SentinelOfM1(const std::vector<std::string>& argv) {
+  const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                        "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
+  if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+  if (argv[1] == "MYID") return Bulk("id-1");
+  if (argv[1] == "MASTERS") return "*1\r\n" + master;
+  if (argv[1] == "CKQUORUM") return "+OK 1 usable Sentinels\r\n";
+  if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
+  return "*0\r\n";
+}
+
 TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) is asked INFO all, and is up") {
   // Redis 6.2 answers INFO with more than one argument with a syntax error.
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
-    if (addr.port == 26379) {
-      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
-                                            "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
-      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
-      if (argv[1] == "MYID") return Bulk("id-1");
-      if (argv[1] == "MASTERS") return "*1\r\n" + master;
-      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
-      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
-      return std::string("*0\r\n");
-    }
+    if (addr.port == 26379) return SentinelOfM1(argv);
     if (argv[0] == "INFO" && argv.size() > 2) return std::string("-ERR syntax error\r\n");
     if (argv == std::vector<std::string>{"INFO", "all"}) {
       return Bulk(
@@ -465,16 +468,7 @@ TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) 
 
 TEST_CASE("a data node that refuses INFO for want of permission is down with the refusal, not asked again") {
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
-    if (addr.port == 26379) {
-      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
-                                            "num-slaves", "0", "num-other-sentinels", "0", "quorum", "1"});
-      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
-      if (argv[1] == "MYID") return Bulk("id-1");
-      if (argv[1] == "MASTERS") return "*1\r\n" + master;
-      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
-      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
-      return std::string("*0\r\n");
-    }
+    if (addr.port == 26379) return SentinelOfM1(argv);
     return std::string("-NOPERM this user has no permissions to run the 'info' command\r\n");
   });
   rse::FetchOptions options = Options();
