@@ -15,7 +15,6 @@ namespace {
 
 using prometheus::MetricType;
 constexpr auto kCounter = MetricType::Counter;
-constexpr auto kGauge = MetricType::Gauge;
 
 struct NumericField {
   const char* field;  // INFO field
