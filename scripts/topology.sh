@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops a real local Redis Sentinel topology on 127.0.0.1 from
-# redis-server and redis-sentinel processes, rendered from config/*.conf.tmpl.
+# redis-server and redis-sentinel processes, rendered from scripts/topology/*.conf.tmpl.
 # Used by the demo, the C++ integration tests (which parse its stdout) and the
 # benchmarks. Run with --help for the interface.
 #
@@ -17,8 +17,8 @@ prog=topology
 umask 077 # every file and directory written here is private (configs hold the password)
 
 root=$rse_root
-redis_tmpl="$root/config/redis.conf.tmpl"
-sentinel_tmpl="$root/config/sentinel.conf.tmpl"
+redis_tmpl="$root/scripts/topology/redis.conf.tmpl"
+sentinel_tmpl="$root/scripts/topology/sentinel.conf.tmpl"
 
 readonly host=127.0.0.1
 readonly cli_timeout=2     # seconds, per redis-cli call (a SIGSTOPped node must not hang us)
@@ -704,7 +704,7 @@ cmd_start() {
   update_now
   t_start=$now_ms
   deadline_ms=$((now_ms + wait_seconds * 1000))
-  if [ ! -f "$redis_tmpl" ] || [ ! -f "$sentinel_tmpl" ]; then die 1 "templates not found under $root/config"; fi
+  if [ ! -f "$redis_tmpl" ] || [ ! -f "$sentinel_tmpl" ]; then die 1 "templates not found under $root/scripts/topology"; fi
   load_password_for_start
   compute_layout
 
