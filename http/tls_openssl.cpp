@@ -10,6 +10,7 @@
 namespace rse::http {
 namespace {
 
+using redis::NewSslContext;
 using redis::OpenSslErrorText;
 
 class OpenSslServerContext final : public ServerTlsContext {
@@ -30,12 +31,8 @@ class OpenSslServerContext final : public ServerTlsContext {
 class OpenSslServerModule final : public ServerTlsModule {
  public:
   std::unique_ptr<ServerTlsContext> NewServerContext(const ServerTlsOptions& tls, std::string& error) const override {
-    ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == nullptr) {
-      error = "cannot create a TLS context: " + OpenSslErrorText();
-      return nullptr;
-    }
+    SSL_CTX* ctx = NewSslContext(TLS_server_method(), error);
+    if (ctx == nullptr) return nullptr;
     auto out = std::make_unique<OpenSslServerContext>(ctx);
     // Idle connections keep no read or write buffers: a thousand idle HTTPS clients must cost
     // kilobytes each, not the 34 KiB OpenSSL keeps per session otherwise.

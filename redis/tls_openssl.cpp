@@ -25,6 +25,13 @@ std::string OpenSslErrorText() {
   return out;
 }
 
+SSL_CTX* NewSslContext(const SSL_METHOD* method, std::string& error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (ctx == nullptr) error = "cannot create a TLS context: " + OpenSslErrorText();
+  return ctx;
+}
+
 std::unique_ptr<OpenSslSession> NewOpenSslSession(SSL_CTX* ctx, int fd, bool server, std::string& error) {
   ERR_clear_error();
   SSL* ssl = SSL_new(ctx);  // holds a reference on ctx: a rotated server context lives on with it
@@ -132,12 +139,8 @@ class OpenSslContext final : public TlsContext {
 class OpenSslModule final : public TlsModule {
  public:
   std::unique_ptr<TlsContext> NewClientContext(const TlsOptions& options, std::string& error) const override {
-    ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == nullptr) {
-      error = "cannot create a TLS context: " + OpenSslErrorText();
-      return nullptr;
-    }
+    SSL_CTX* ctx = NewSslContext(TLS_client_method(), error);
+    if (ctx == nullptr) return nullptr;
     auto out = std::make_unique<OpenSslContext>(ctx, options);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

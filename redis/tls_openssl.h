@@ -18,6 +18,9 @@ std::string OpenSslErrorText();
 
 class OpenSslSession;
 
+// A new context for `method` (TLS_client_method(), TLS_server_method()). Null with `error` set.
+SSL_CTX* NewSslContext(const SSL_METHOD* method, std::string& error);
+
 // A session on `ctx` over the connected socket `fd`: the client side, or the server side when
 // `server`. Null with `error` set.
 std::unique_ptr<OpenSslSession> NewOpenSslSession(SSL_CTX* ctx, int fd, bool server, std::string& error);
