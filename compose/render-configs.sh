@@ -1,6 +1,6 @@
 #!/bin/sh
 # Renders the Redis and Sentinel configs of the docker-compose stack from the same templates
-# scripts/topology.sh uses (config/redis.conf.tmpl, config/sentinel.conf.tmpl), one private,
+# scripts/topology.sh uses (scripts/topology/redis.conf.tmpl and sentinel.conf.tmpl), one private,
 # writable file per node: OUT_DIR/NAME/redis.conf for a data node, OUT_DIR/NAME/sentinel.conf
 # for a Sentinel. Runs once as the one-shot service `redis-config` before any node starts
 # (POSIX sh: it runs in the redis:7 image); deploy/check-rendered-configs.sh runs it in CI.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest "deploy: compose redis/sentinel configs": compose/render-configs.sh (the compose stack's
-# one-shot config renderer) turns config/*.conf.tmpl into
+# one-shot config renderer) turns scripts/topology/*.conf.tmpl into
 #  1. the compose layout (container names, port 6379/26379, /data): six private files, no @TOKEN@
 #     left, the topology the stack promises (master, two replicas of redis-master, three
 #     Sentinels monitoring aragora-master with quorum 2, resolve/announce-hostnames, each its own
@@ -24,7 +24,7 @@ password='Compose-pw_1&|\x' # sed-special characters on purpose
 run_render() { # OUT_DIR [VAR=value...] ; password only through the environment
   local out=$1
   shift
-  env REDIS_PASSWORD="$password" TEMPLATE_DIR="$root/config" OUT_DIR="$out" OWNER="" "$@" \
+  env REDIS_PASSWORD="$password" TEMPLATE_DIR="$root/scripts/topology" OUT_DIR="$out" OWNER="" "$@" \
     sh "$render" 2>>"$tmp/render.log"
 }
 expect_line() { # FILE LINE : the file has exactly this line
@@ -80,10 +80,10 @@ run_render "$out" FORCE_RENDER=1 || fail "FORCE_RENDER=1 render failed"
 grep -q '^# rewritten by Sentinel$' "$out/sentinel-1/sentinel.conf" && fail "FORCE_RENDER=1 kept the old file"
 log "existing files kept; FORCE_RENDER=1 renders them again"
 
-if env REDIS_PASSWORD='has space' TEMPLATE_DIR="$root/config" OUT_DIR="$tmp/bad" OWNER="" sh "$render" 2>"$tmp/bad.err"; then
+if env REDIS_PASSWORD='has space' TEMPLATE_DIR="$root/scripts/topology" OUT_DIR="$tmp/bad" OWNER="" sh "$render" 2>"$tmp/bad.err"; then
   fail "a password with a space was accepted"
 fi
-if env -u REDIS_PASSWORD TEMPLATE_DIR="$root/config" OUT_DIR="$tmp/bad2" OWNER="" sh "$render" 2>"$tmp/bad2.err"; then
+if env -u REDIS_PASSWORD TEMPLATE_DIR="$root/scripts/topology" OUT_DIR="$tmp/bad2" OWNER="" sh "$render" 2>"$tmp/bad2.err"; then
   fail "an empty password was accepted"
 fi
 log "refused: a password with a space ($(cat "$tmp/bad.err")), no password"

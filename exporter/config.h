@@ -63,8 +63,8 @@ struct ParsedArgs {
 
 // Parses flags, with REDIS_SENTINEL_HOSTS, REDIS_SENTINEL_MASTER and REDIS_PASSWORD as
 // fallbacks. Secrets come only from files or the environment, never from a flag value.
-// Reads, then validates, then builds what the flags name (TLS contexts, web and probe
-// config); the first error found is the output, with exit code 2 (3 under `check`).
+// Reads (exporter/flags.*), then validates, then builds what the flags name (TLS contexts, web
+// and probe config); the first error found is the output, with exit code 3.
 ParsedArgs ParseArgs(int argc, const char* const argv[], const Getenv& getenv);
 
 // "5s", "250ms", "1m", "1.5s" or a bare number of seconds.

@@ -1,17 +1,15 @@
 #include "exporter/web_config.h"
 
-#include <crypt.h>
 #include <sys/stat.h>
 
 #include <cctype>
-#include <cstdint>
-#include <cstring>
 #include <memory>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
 
-#include "redis/tls.h"
+#include "http/basic_auth.h"
+#include "http/tls.h"
 
 namespace rse {
 namespace {
@@ -44,44 +42,9 @@ int TlsVersion(const std::string& name, const std::string& key) {
   throw Invalid{"tls_server_config." + key + ": '" + name + "' is not one of TLS10, TLS11, TLS12, TLS13"};
 }
 
-// Standard base64 with padding; "" for anything else.
-std::string Base64Decode(const std::string& in) {
-  if (in.size() % 4 != 0) return {};
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
-    std::uint32_t v = 0;
-    for (int j = 0; j < 4; ++j) {
-      int d = j >= 4 - pad ? 0 : value(in[i + j]);
-      if (d < 0) return {};
-      v = v << 6 | static_cast<std::uint32_t>(d);
-    }
-    out += static_cast<char>(v >> 16);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(v & 0xff);
-  }
-  return out;
-}
-
-bool ConstantTimeEqual(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-redis::ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
-  using Auth = redis::ServerTlsOptions::ClientAuth;
-  redis::ServerTlsOptions o;
+http::ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
+  using Auth = http::ServerTlsOptions::ClientAuth;
+  http::ServerTlsOptions o;
   o.cert_file = tls.cert_file;
   o.key_file = tls.key_file;
   o.client_ca_file = tls.client_ca_file;
@@ -167,7 +130,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
   cfg.files.push_back(path);
   if (cfg.tls) {
     // The files are loaded now, so a bad path fails here and not at the first request.
-    cfg.tls_context = redis::ServerTlsContext::Create(ServerOptions(*cfg.tls), error);
+    cfg.tls_context = http::ServerTlsContext::Create(ServerOptions(*cfg.tls), error);
     if (!cfg.tls_context) {
       error = "--web.config.file: " + error;
       return std::nullopt;
@@ -180,7 +143,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
     // Verified passwords are remembered as SHA-256 digests, from the TLS module: load it now,
     // so a missing module is a startup error rather than a bcrypt run on every request.
     std::string why;
-    if (redis::Sha256("", why).empty()) {
+    if (http::Sha256("", why).empty()) {
       error = "--web.config.file: basic_auth_users: " + why;
       return std::nullopt;
     }
@@ -190,7 +153,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
 
 WebConfigWatcher::WebConfigWatcher(std::string path, WebConfig initial) : path_(std::move(path)) {
   current_.tls = initial.tls_context;
-  if (!initial.basic_auth_users.empty()) current_.auth = std::make_shared<BasicAuth>(initial.basic_auth_users);
+  if (!initial.basic_auth_users.empty()) current_.auth = std::make_shared<http::BasicAuth>(initial.basic_auth_users);
   files_ = initial.files;
   stamps_ = Stamps(files_);
 }
@@ -233,44 +196,11 @@ WebConfigWatcher::Change WebConfigWatcher::Poll(std::string& error) {
     return Change::kFailed;
   }
   current_.tls = loaded->tls_context;
-  current_.auth = loaded->basic_auth_users.empty() ? nullptr : std::make_shared<BasicAuth>(loaded->basic_auth_users);
+  current_.auth =
+      loaded->basic_auth_users.empty() ? nullptr : std::make_shared<http::BasicAuth>(loaded->basic_auth_users);
   files_ = loaded->files;
   stamps_ = Stamps(files_);
   return Change::kReloaded;
-}
-
-bool BasicAuth::Check(const std::string* header) {
-  if (header == nullptr) return false;
-  const std::string& value = *header;
-  if (value.rfind("Basic ", 0) != 0) return false;
-  std::string decoded = Base64Decode(value.substr(6));
-  auto colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
-  std::string user = decoded.substr(0, colon);
-  std::string password = decoded.substr(colon + 1);
-  auto it = users_.find(user);
-  if (it == users_.end()) {
-    // Spend the same effort as for a known user, so timing does not reveal user names.
-    auto data = std::make_unique<crypt_data>();
-    crypt_r(password.c_str(), "$2b$10$abcdefghijklmnopqrstuu", data.get());
-    return false;
-  }
-  std::string unused;
-  const std::string digest = redis::Sha256(password, unused);  // "" only if the module vanished
-  if (!digest.empty()) {
-    std::lock_guard lock(mu_);
-    auto v = verified_.find(user);
-    if (v != verified_.end() && ConstantTimeEqual(v->second, digest)) return true;
-  }
-  auto data = std::make_unique<crypt_data>();
-  const char* out = crypt_r(password.c_str(), it->second.c_str(), data.get());
-  const bool ok = out != nullptr && out[0] != '*' && ConstantTimeEqual(out, it->second);
-  explicit_bzero(password.data(), password.size());
-  if (ok && !digest.empty()) {
-    std::lock_guard lock(mu_);
-    verified_[user] = digest;
-  }
-  return ok;
 }
 
 }  // namespace rse

@@ -21,7 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "redis/tls.h"
+#include "http/basic_auth.h"
+#include "http/tls.h"
 
 namespace rse {
 
@@ -35,31 +36,14 @@ struct WebConfig {
     int max_version = 0;
   };
   std::optional<Tls> tls;
-  std::shared_ptr<const redis::ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
-  std::map<std::string, std::string> basic_auth_users;         // user -> bcrypt hash
+  std::shared_ptr<const http::ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
+  std::map<std::string, std::string> basic_auth_users;        // user -> bcrypt hash
   std::vector<std::string> files;  // the YAML file and every file it names, watched for changes
 };
 
 // Parses and validates the file; unknown keys and bad values are errors naming the key.
 // Returns nullopt with `error` set.
 std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& error);
-
-// Checks HTTP basic auth credentials against the bcrypt hashes (crypt(3), libxcrypt).
-// A correct password is remembered by its SHA-256 so that frequent scrapes do not pay bcrypt's
-// cost every time; nothing else is stored.
-class BasicAuth {
- public:
-  explicit BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
-  bool enabled() const { return !users_.empty(); }
-  // `header`: the value of the Authorization header, or null. A password not verified before
-  // costs a bcrypt run (tens of milliseconds): call from a worker thread, not an event loop.
-  bool Check(const std::string* header);
-
- private:
-  std::map<std::string, std::string> users_;
-  std::mutex mu_;
-  std::map<std::string, std::string> verified_;  // user -> SHA-256 of the last good password
-};
 
 // The web configuration in force, re-read when the file or a certificate, key or CA file it
 // names changes, so certificates rotate without a restart (as exporter-toolkit does). A new
@@ -71,8 +55,8 @@ class WebConfigWatcher {
   WebConfigWatcher(std::string path, WebConfig initial);
 
   struct Current {
-    std::shared_ptr<const redis::ServerTlsContext> tls;  // null: plain HTTP
-    std::shared_ptr<BasicAuth> auth;                     // null: no basic auth
+    std::shared_ptr<const http::ServerTlsContext> tls;  // null: plain HTTP
+    std::shared_ptr<http::BasicAuth> auth;              // null: no basic auth
   };
   Current current() const;
   enum class Change { kNone, kReloaded, kFailed };

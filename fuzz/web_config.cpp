@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // bcrypt is slow by design: check headers only against small user sets.
   if (cfg->basic_auth_users.size() <= 2 && header.size() < 256) {
-    rse::BasicAuth auth(cfg->basic_auth_users);
+    rse::http::BasicAuth auth(cfg->basic_auth_users);
     bool ok = auth.Check(&header);
     FUZZ_CHECK(!ok || !cfg->basic_auth_users.empty(), "accepted credentials with no user declared");
   }

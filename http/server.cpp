@@ -369,7 +369,7 @@ class Server::Loop {
     std::uint64_t id = 0;
     int fd = -1;
     Phase phase = Phase::kReading;
-    std::shared_ptr<const redis::ServerTlsContext> tls_context;  // HTTPS: the handshake is still to come
+    std::shared_ptr<const ServerTlsContext> tls_context;  // HTTPS: the handshake is still to come
     std::unique_ptr<redis::TlsSession> tls;
     std::unique_ptr<RequestParser> parser;  // made on the first byte: idle connections cost less
     std::string in;                         // received, not yet parsed
@@ -865,7 +865,7 @@ Server::Server(ServerOptions options, Handler handler) : options_(std::move(opti
 
 Server::~Server() { Stop(); }
 
-void Server::SetTls(std::shared_ptr<const redis::ServerTlsContext> tls) {
+void Server::SetTls(std::shared_ptr<const ServerTlsContext> tls) {
   std::lock_guard lock(tls_mu_);
   tls_ = std::move(tls);
 }

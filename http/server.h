@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "http/request.h"
-#include "redis/tls.h"
+#include "http/tls.h"
 
 namespace rse::http {
 
@@ -77,7 +77,7 @@ class Server {
 
   // Switches HTTPS on (a context), off (null) or to a new certificate, for connections accepted
   // from now on. Thread-safe.
-  void SetTls(std::shared_ptr<const redis::ServerTlsContext> tls);
+  void SetTls(std::shared_ptr<const ServerTlsContext> tls);
   // Binds and starts the loop thread; false with `error` naming the failing call.
   bool Start(std::string& error);
   // Closes every connection and waits for running handlers to return.
@@ -91,7 +91,7 @@ class Server {
   Handler handler_;
   ServerStats stats_;
   std::mutex tls_mu_;
-  std::shared_ptr<const redis::ServerTlsContext> tls_;  // guarded by tls_mu_
+  std::shared_ptr<const ServerTlsContext> tls_;  // guarded by tls_mu_
   std::unique_ptr<Loop> loop_;
   std::thread thread_;
   int port_ = 0;

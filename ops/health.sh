@@ -6,6 +6,8 @@
 set -euo pipefail
 export LC_ALL=C
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../scripts/lib/base.sh
+. "$root/scripts/lib/base.sh"
 
 usage() {
   cat <<'EOF'
@@ -30,7 +32,7 @@ The flags of `check`:
 EOF
 }
 
-bin=${EXPORTER_BIN:-} show_help=0 have_pw_flag=0
+bin="" show_help=0 have_pw_flag=0
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,18 +56,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ -n "$bin" ]; then
-  if [ ! -x "$bin" ] || [ -d "$bin" ]; then
-    echo "health: error: the exporter binary '$bin' (--exporter-bin or EXPORTER_BIN) is not an executable file" >&2
-    exit 3
-  fi
-elif ! bin=$(command -v redis_sentinel_exporter); then
-  bin=$root/build/redis_sentinel_exporter
-  if [ ! -x "$bin" ]; then
-    echo "health: error: redis_sentinel_exporter not found: set EXPORTER_BIN (or --exporter-bin), put it on PATH, or build this repository (cmake -S $root -B $root/build && make -C $root/build)" >&2
-    exit 3
-  fi
-fi
+find_exporter "$bin" ||
+  die "$EX_USAGE" "redis_sentinel_exporter not found: set EXPORTER_BIN (or --exporter-bin), put it on PATH, or build this repository (cmake -S $root -B $root/build && make -C $root/build)"
+bin=$found_exporter
 
 if [ "$show_help" = 1 ]; then
   usage

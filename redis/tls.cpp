@@ -8,13 +8,18 @@ namespace rse::redis {
 namespace {
 
 struct Loaded {
+  void* handle = nullptr;
   const TlsModule* module = nullptr;
   std::string error;
 };
 
+std::string LoadError(const char* why) {
+  return std::string("cannot load the TLS module ") + kTlsModuleFile + ": " + why;
+}
+
 // dlopen() by file name: glibc searches the DT_RPATH of the program (the exporter, or a test
 // binary), which names lib/redis_sentinel_exporter/ beside it. RTLD_LOCAL: nothing of the
-// module joins the global symbol scope; only its entry point is looked up. Never unloaded.
+// module joins the global symbol scope; only its entry points are looked up. Never unloaded.
 Loaded Load() {
   Loaded out;
   void* handle = dlopen(kTlsModuleFile, RTLD_NOW | RTLD_LOCAL);
@@ -30,43 +35,51 @@ Loaded Load() {
   auto entry = reinterpret_cast<Entry>(dlsym(handle, kTlsModuleEntry));
   if (entry == nullptr) {
     const char* why = dlerror();
-    out.error = std::string("cannot load the TLS module ") + kTlsModuleFile + ": " + (why ? why : "no entry point");
+    out.error = LoadError(why ? why : "no entry point");
     return out;
   }
   out.module = entry(kTlsModuleVersion);
   if (out.module == nullptr) {
-    out.error = std::string("the TLS module ") + kTlsModuleFile +
-                " is from another build of the exporter (interface version mismatch); reinstall both";
+    out.error = TlsModuleMismatchError();
+    return out;
   }
+  out.handle = handle;
   return out;
 }
 
-const TlsModule* Module(std::string& error) {
+const Loaded& Module() {
   static const Loaded loaded = Load();  // once, thread-safe
-  if (loaded.module == nullptr) error = loaded.error;
-  return loaded.module;
+  return loaded;
 }
 
 }  // namespace
 
+void* TlsModuleSymbol(const char* symbol, std::string& error) {
+  const Loaded& loaded = Module();
+  if (loaded.module == nullptr) {
+    error = loaded.error;
+    return nullptr;
+  }
+  void* address = dlsym(loaded.handle, symbol);
+  if (address == nullptr) {
+    const char* why = dlerror();
+    error = LoadError(why ? why : "no entry point");
+  }
+  return address;
+}
+
+std::string TlsModuleMismatchError() {
+  return std::string("the TLS module ") + kTlsModuleFile +
+         " is from another build of the exporter (interface version mismatch); reinstall both";
+}
+
 std::shared_ptr<const TlsContext> TlsContext::Create(const TlsOptions& options, std::string& error) {
-  const TlsModule* module = Module(error);
-  if (module == nullptr) return nullptr;
-  return module->NewClientContext(options, error);
-}
-
-std::shared_ptr<const ServerTlsContext> ServerTlsContext::Create(const ServerTlsOptions& options, std::string& error) {
-  const TlsModule* module = Module(error);
-  if (module == nullptr) return nullptr;
-  return module->NewServerContext(options, error);
-}
-
-std::string Sha256(std::string_view data, std::string& error) {
-  const TlsModule* module = Module(error);
-  if (module == nullptr) return {};
-  std::string digest = module->Sha256(data);
-  if (digest.empty()) error = "SHA-256 failed: " + module->LastError();
-  return digest;
+  const Loaded& loaded = Module();
+  if (loaded.module == nullptr) {
+    error = loaded.error;
+    return nullptr;
+  }
+  return loaded.module->NewClientContext(options, error);
 }
 
 }  // namespace rse::redis

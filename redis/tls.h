@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <string_view>
 
 namespace rse::redis {
 
@@ -66,33 +65,5 @@ class TlsContext {
  private:
   TlsOptions options_;
 };
-
-// HTTPS of the exporter's own endpoint (--web.config.file), served by http/server.cpp.
-struct ServerTlsOptions {
-  enum class ClientAuth { kNone, kRequest, kRequireAny, kVerifyIfGiven, kRequireAndVerify };
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;
-  ClientAuth client_auth = ClientAuth::kNone;
-  int min_version = 0;  // TLS protocol versions (0x0303: TLS 1.2); 0: TLS 1.2
-  int max_version = 0;  // 0: the library's highest
-};
-
-// A server context built once from the options (certificate, key, client CAs and verify mode
-// loaded when it is made), shared by every accepted connection. A certificate rotation builds a
-// new context; sessions already made keep the old one alive.
-class ServerTlsContext {
- public:
-  // Null with `error` set when the module cannot be loaded or a file is bad.
-  static std::shared_ptr<const ServerTlsContext> Create(const ServerTlsOptions& options, std::string& error);
-  virtual ~ServerTlsContext() = default;
-  // A session that answers the handshake on the accepted non-blocking socket `fd`
-  // (TlsSession::Handshake runs the server side). Null with `error` set.
-  virtual std::unique_ptr<TlsSession> NewSession(int fd, std::string& error) const = 0;
-};
-
-// SHA-256 of `data` (32 bytes), from OpenSSL through the module; "" with `error` set when the
-// module cannot be loaded. Basic auth keeps digests of verified passwords, never the passwords.
-std::string Sha256(std::string_view data, std::string& error);
 
 }  // namespace rse::redis

@@ -1,19 +1,19 @@
 // librse_tls.so: the OpenSSL code behind redis/tls.h, loaded only when TLS is configured
-// (redis/tls.h says why). Exports one symbol, rse_tls_module (redis/tls_module.h).
+// (redis/tls.h says why). Its entry point for the connection layer, rse_tls_module
+// (redis/tls_module.h), and the session every entry point shares (redis/tls_openssl.h).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <climits>
 
 #include "redis/tls_module.h"
+#include "redis/tls_openssl.h"
 
 namespace rse::redis {
-namespace {
 
 std::string OpenSslErrorText() {
   std::string out;
@@ -25,72 +25,87 @@ std::string OpenSslErrorText() {
   return out;
 }
 
+SSL_CTX* NewSslContext(const SSL_METHOD* method, std::string& error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (ctx == nullptr) error = "cannot create a TLS context: " + OpenSslErrorText();
+  return ctx;
+}
+
+std::unique_ptr<OpenSslSession> NewOpenSslSession(SSL_CTX* ctx, int fd, bool server, std::string& error) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(ctx);  // holds a reference on ctx: a rotated server context lives on with it
+  if (ssl == nullptr) {
+    error = "cannot start TLS: " + OpenSslErrorText();
+    return nullptr;
+  }
+  auto session = std::make_unique<OpenSslSession>(ssl, server);
+  if (SSL_set_fd(ssl, fd) != 1) {
+    error = "cannot start TLS: " + OpenSslErrorText();
+    return nullptr;
+  }
+  return session;
+}
+
+namespace {
+
 int Clamp(std::size_t len) { return len > INT_MAX ? INT_MAX : static_cast<int>(len); }
 
-class OpenSslSession final : public TlsSession {
- public:
-  // `server`: the handshake answers a client (SSL_accept) instead of starting one.
-  OpenSslSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {}
-  ~OpenSslSession() override { SSL_free(ssl_); }
-  OpenSslSession(const OpenSslSession&) = delete;
-  OpenSslSession& operator=(const OpenSslSession&) = delete;
+}  // namespace
 
-  Result Handshake(std::string& error) override {
-    ERR_clear_error();
-    int r = server_ ? SSL_accept(ssl_) : SSL_connect(ssl_);
-    if (r == 1) return Result::kOk;
-    int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
-    if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
-    error = OpenSslErrorText();
-    long verify = SSL_get_verify_result(ssl_);
-    if (verify != X509_V_OK)
-      error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
-    if (error.empty()) {
-      error = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
-                  ? (server_ ? "connection closed during the handshake"
-                             : "connection closed during the handshake (not a TLS port?)")
-                  : "handshake failed";
-    }
-    return Result::kError;
+TlsSession::Result OpenSslSession::Handshake(std::string& error) {
+  ERR_clear_error();
+  int r = server_ ? SSL_accept(ssl_) : SSL_connect(ssl_);
+  if (r == 1) return Result::kOk;
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
+  if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
+  error = OpenSslErrorText();
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK)
+    error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+  if (error.empty()) {
+    error = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
+                ? (server_ ? "connection closed during the handshake"
+                           : "connection closed during the handshake (not a TLS port?)")
+                : "handshake failed";
   }
+  return Result::kError;
+}
 
-  Result Read(char* buf, std::size_t len, std::size_t& n, std::string& error) override {
-    ERR_clear_error();
-    int r = SSL_read(ssl_, buf, Clamp(len));
-    return Outcome(r, n, error);
+TlsSession::Result OpenSslSession::Read(char* buf, std::size_t len, std::size_t& n, std::string& error) {
+  ERR_clear_error();
+  int r = SSL_read(ssl_, buf, Clamp(len));
+  return Outcome(r, n, error);
+}
+
+TlsSession::Result OpenSslSession::Write(const char* data, std::size_t len, std::size_t& n, std::string& error) {
+  ERR_clear_error();
+  int r = SSL_write(ssl_, data, Clamp(len));
+  return Outcome(r, n, error);
+}
+
+void OpenSslSession::Shutdown() {
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+TlsSession::Result OpenSslSession::Outcome(int r, std::size_t& n, std::string& error) {
+  n = 0;
+  if (r > 0) {
+    n = static_cast<std::size_t>(r);
+    return Result::kOk;
   }
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
+  if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
+  if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) return Result::kClosed;
+  error = OpenSslErrorText();
+  return Result::kError;
+}
 
-  Result Write(const char* data, std::size_t len, std::size_t& n, std::string& error) override {
-    ERR_clear_error();
-    int r = SSL_write(ssl_, data, Clamp(len));
-    return Outcome(r, n, error);
-  }
-
-  void Shutdown() override {
-    ERR_clear_error();
-    SSL_shutdown(ssl_);
-    ERR_clear_error();
-  }
-
- private:
-  Result Outcome(int r, std::size_t& n, std::string& error) {
-    n = 0;
-    if (r > 0) {
-      n = static_cast<std::size_t>(r);
-      return Result::kOk;
-    }
-    int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) return Result::kWantRead;
-    if (err == SSL_ERROR_WANT_WRITE) return Result::kWantWrite;
-    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) return Result::kClosed;
-    error = OpenSslErrorText();
-    return Result::kError;
-  }
-
-  SSL* ssl_;
-  const bool server_;
-};
+namespace {
 
 class OpenSslContext final : public TlsContext {
  public:
@@ -98,17 +113,9 @@ class OpenSslContext final : public TlsContext {
   ~OpenSslContext() override { SSL_CTX_free(ctx_); }
 
   std::unique_ptr<TlsSession> NewSession(int fd, const std::string& name, std::string& error) const override {
-    ERR_clear_error();
-    SSL* ssl = SSL_new(ctx_);
-    if (ssl == nullptr) {
-      error = "cannot start TLS: " + OpenSslErrorText();
-      return nullptr;
-    }
-    auto session = std::make_unique<OpenSslSession>(ssl, false);
-    if (SSL_set_fd(ssl, fd) != 1) {
-      error = "cannot start TLS: " + OpenSslErrorText();
-      return nullptr;
-    }
+    auto session = NewOpenSslSession(ctx_, fd, false, error);
+    if (!session) return nullptr;
+    SSL* ssl = session->ssl();
     in6_addr ip6;
     in_addr ip4;
     const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 || inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
@@ -129,41 +136,11 @@ class OpenSslContext final : public TlsContext {
   SSL_CTX* ctx_;
 };
 
-class OpenSslServerContext final : public ServerTlsContext {
- public:
-  explicit OpenSslServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
-  ~OpenSslServerContext() override { SSL_CTX_free(ctx_); }
-  OpenSslServerContext(const OpenSslServerContext&) = delete;
-  OpenSslServerContext& operator=(const OpenSslServerContext&) = delete;
-
-  std::unique_ptr<TlsSession> NewSession(int fd, std::string& error) const override {
-    ERR_clear_error();
-    SSL* ssl = SSL_new(ctx_);  // holds a reference on ctx_: a rotated context lives on with it
-    if (ssl == nullptr) {
-      error = "cannot start TLS: " + OpenSslErrorText();
-      return nullptr;
-    }
-    auto session = std::make_unique<OpenSslSession>(ssl, true);
-    if (SSL_set_fd(ssl, fd) != 1) {
-      error = "cannot start TLS: " + OpenSslErrorText();
-      return nullptr;
-    }
-    return session;
-  }
-
- private:
-  SSL_CTX* ctx_;
-};
-
 class OpenSslModule final : public TlsModule {
  public:
   std::unique_ptr<TlsContext> NewClientContext(const TlsOptions& options, std::string& error) const override {
-    ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == nullptr) {
-      error = "cannot create a TLS context: " + OpenSslErrorText();
-      return nullptr;
-    }
+    SSL_CTX* ctx = NewSslContext(TLS_client_method(), error);
+    if (ctx == nullptr) return nullptr;
     auto out = std::make_unique<OpenSslContext>(ctx, options);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -194,67 +171,6 @@ class OpenSslModule final : public TlsModule {
     }
     SSL_CTX_set_verify(ctx, options.insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
     return out;
-  }
-
-  std::unique_ptr<ServerTlsContext> NewServerContext(const ServerTlsOptions& tls, std::string& error) const override {
-    ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == nullptr) {
-      error = "cannot create a TLS context: " + OpenSslErrorText();
-      return nullptr;
-    }
-    auto out = std::make_unique<OpenSslServerContext>(ctx);
-    // Idle connections keep no read or write buffers: a thousand idle HTTPS clients must cost
-    // kilobytes each, not the 34 KiB OpenSSL keeps per session otherwise.
-    SSL_CTX_set_mode(ctx,
-                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
-      error = "cannot load cert_file " + tls.cert_file + ": " + OpenSslErrorText();
-      return nullptr;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-      error = "cannot load key_file " + tls.key_file + " (or it does not match cert_file): " + OpenSslErrorText();
-      return nullptr;
-    }
-    if (SSL_CTX_set_min_proto_version(ctx, tls.min_version != 0 ? tls.min_version : TLS1_2_VERSION) != 1 ||
-        (tls.max_version != 0 && SSL_CTX_set_max_proto_version(ctx, tls.max_version) != 1)) {
-      error = "cannot set the TLS protocol versions: " + OpenSslErrorText();
-      return nullptr;
-    }
-    if (!tls.client_ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
-        error = "cannot load client_ca_file " + tls.client_ca_file + ": " + OpenSslErrorText();
-        return nullptr;
-      }
-      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str())) {
-        SSL_CTX_set_client_CA_list(ctx, names);
-      }
-    }
-    using Auth = ServerTlsOptions::ClientAuth;
-    int mode = SSL_VERIFY_NONE;
-    if (tls.client_auth == Auth::kRequest || tls.client_auth == Auth::kVerifyIfGiven) mode = SSL_VERIFY_PEER;
-    if (tls.client_auth == Auth::kRequireAny || tls.client_auth == Auth::kRequireAndVerify) {
-      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    }
-    // Go's RequestClientCert and RequireAnyClientCert accept any certificate; OpenSSL cannot ask
-    // for one without verifying it, so those accept an unverifiable one through the callback.
-    const bool accept_any = tls.client_auth == Auth::kRequest || tls.client_auth == Auth::kRequireAny;
-    SSL_verify_cb accept_all = [](int, X509_STORE_CTX*) { return 1; };
-    SSL_CTX_set_verify(ctx, mode, accept_any ? accept_all : nullptr);
-    // Session resumption would need a context id shared across rotations; every handshake is full.
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    return out;
-  }
-
-  std::string LastError() const override { return OpenSslErrorText(); }
-
-  std::string Sha256(std::string_view data) const override {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-    return std::string(reinterpret_cast<const char*>(md), len);
   }
 };
 

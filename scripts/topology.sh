@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops a real local Redis Sentinel topology on 127.0.0.1 from
-# redis-server and redis-sentinel processes, rendered from config/*.conf.tmpl.
+# redis-server and redis-sentinel processes, rendered from scripts/topology/*.conf.tmpl.
 # Used by the demo, the C++ integration tests (which parse its stdout) and the
 # benchmarks. Run with --help for the interface.
 #
@@ -17,8 +17,8 @@ prog=topology
 umask 077 # every file and directory written here is private (configs hold the password)
 
 root=$rse_root
-redis_tmpl="$root/config/redis.conf.tmpl"
-sentinel_tmpl="$root/config/sentinel.conf.tmpl"
+redis_tmpl="$root/scripts/topology/redis.conf.tmpl"
+sentinel_tmpl="$root/scripts/topology/sentinel.conf.tmpl"
 
 readonly host=127.0.0.1
 readonly cli_timeout=2     # seconds, per redis-cli call (a SIGSTOPped node must not hang us)
@@ -34,7 +34,7 @@ Usage:
   topology.sh stop --dir DIR
   topology.sh stop-node --dir DIR --port P
   topology.sh start-node --dir DIR --port P [--wait-seconds S]
-  topology.sh wait-healthy --dir DIR [--wait-seconds S]
+  topology.sh wait-healthy --dir DIR [--wait-seconds S] [--exporter-bin PATH]
   topology.sh --help
 
 Local Redis Sentinel topology on 127.0.0.1: N master groups of 3 data nodes
@@ -56,10 +56,13 @@ stop          stop every node of DIR (SIGCONT, SIGTERM, bounded wait, SIGKILL);
               idempotent, exit 0 when nothing runs.
 stop-node     stop the one node listening on --port (data node or Sentinel).
 start-node    restart that node from its existing config; wait until it answers PING.
-wait-healthy  wait until all Sentinels agree on one master address per group
-              (any node of the group), with flags 'master', 2 replicas and 2
-              other Sentinels, and that master has role:master and 2 online
-              replicas. Needs the DIR/topology.env of a successful start.
+wait-healthy  wait until `redis_sentinel_exporter check --output json` (the
+              exporter's one definition of the agreed master and healthy) says
+              healthy, with every Sentinel naming each group's master and its
+              2 replicas linked; after a failover too. The binary:
+              --exporter-bin, else $EXPORTER_BIN, else PATH, else build/.
+              Without one it only waits until every node answers PING (and
+              says so). Needs the DIR/topology.env of a successful start.
 
 Options (defaults):
   --groups N                1
@@ -72,6 +75,7 @@ Options (defaults):
   --failover-timeout-ms MS  60000  (sentinel failover-timeout)
   --quorum Q                2
   --wait-seconds S          60     (deadline for start, start-node, wait-healthy)
+  --exporter-bin PATH              (wait-healthy) the exporter whose check decides
 Exit codes: 0 ok, 1 failure or timeout, 2 a port or DIR busy (nothing started),
 3 usage error.
 EOF
@@ -94,7 +98,7 @@ case "$cmd" in
 esac
 
 dir="" groups=1 base_port=17000 master_name=aragora-master password_file=""
-down_after_ms=5000 failover_timeout_ms=60000 quorum=2 wait_seconds=60 node_port=""
+down_after_ms=5000 failover_timeout_ms=60000 quorum=2 wait_seconds=60 node_port="" exporter_opt=""
 
 allowed_opts() { # which options each command accepts
   case "$cmd" in
@@ -102,7 +106,7 @@ allowed_opts() { # which options each command accepts
     stop) echo "--dir" ;;
     stop-node) echo "--dir --port" ;;
     start-node) echo "--dir --port --wait-seconds" ;;
-    wait-healthy) echo "--dir --wait-seconds" ;;
+    wait-healthy) echo "--dir --wait-seconds --exporter-bin" ;;
   esac
 }
 allowed=" $(allowed_opts) "
@@ -119,6 +123,7 @@ script_option() {
     --quorum) quorum=$2 ;;
     --wait-seconds) wait_seconds=$2 ;;
     --port) node_port=$2 ;;
+    --exporter-bin) exporter_opt=$2 ;;
     *) return 1 ;;
   esac
 }
@@ -476,16 +481,18 @@ render_configs() {
 }
 
 # ---------------------------------------------------------------- health ----
+# The layout `start` made, as made: each Sentinel names the group's first node as its master
+# and sees the group whole, each master has its two replicas online. This is readiness of a
+# fresh topology, not health: after a failover the master is another node, and what is
+# healthy then is the exporter's to say (check_json_healthy, for wait-healthy).
 # Each check appends human-readable failures to health_fail; with full=0 it
 # returns at the first failure (cheap polling), with full=1 it collects all.
 health_fail=()
-declare -A agreed_port=() # group index -> master port the Sentinels agree on
 
-check_masters() { # mode(start|any) full
-  local mode=$1 full=$2 i port info line n_online slaves_ok role connected members p
+check_masters() { # full
+  local full=$1 i port info line n_online slaves_ok role connected members p
   for ((i = 0; i < groups; i++)); do
-    if [ "$mode" = start ]; then port=${data_ports[3 * i]}; else port=${agreed_port[$i]:-}; fi
-    [ -n "$port" ] || continue # Sentinels disagree: already reported
+    port=${data_ports[3 * i]}
     members=" ${data_ports[3 * i]} ${data_ports[3 * i + 1]} ${data_ports[3 * i + 2]} "
     if ! info=$(cli_data "$port" INFO replication 2>/dev/null); then
       health_fail+=("${masters[i]}: master 127.0.0.1:$port does not answer INFO")
@@ -514,10 +521,9 @@ check_masters() { # mode(start|any) full
   [ "${#health_fail[@]}" -eq 0 ]
 }
 
-check_sentinels() { # mode(start|any) full
-  local mode=$1 full=$2 s i out name flags ip port ns no addr want line
-  local -A m_flags=() m_ns=() m_no=() first_addr=()
-  agreed_port=()
+check_sentinels() { # full
+  local full=$1 s i out name flags ns no addr want line
+  local -A m_flags=() m_ns=() m_no=()
   for s in "${sentinel_ports[@]}"; do
     m_flags=() m_ns=() m_no=()
     if ! out=$(cli_sentinel "$s" SENTINEL MASTERS 2>/dev/null); then
@@ -555,22 +561,9 @@ check_sentinels() { # mode(start|any) full
         health_fail+=("sentinel 127.0.0.1:$s: $name num-slaves=${m_ns[$name]} (want 2)")
       [ "${m_no[$name]}" = 2 ] ||
         health_fail+=("sentinel 127.0.0.1:$s: $name num-other-sentinels=${m_no[$name]} (want 2)")
-      if [ "$mode" = start ]; then
-        want="$host:${data_ports[3 * (i - 1)]}"
-        [ "$addr" = "$want" ] ||
-          health_fail+=("sentinel 127.0.0.1:$s: $name master address ${addr:-none} (want $want)")
-      elif [ -z "${first_addr[$name]+x}" ]; then
-        first_addr[$name]=$addr
-        port=${addr##*:}
-        ip=${addr%:*}
-        case " ${data_ports[*]:3*(i-1):3} " in
-          *" $port "*) [ "$ip" = "$host" ] && agreed_port[$((i - 1))]=$port ;;
-          *) health_fail+=("sentinel 127.0.0.1:$s: $name master address ${addr:-none} is not a node of its group") ;;
-        esac
-      elif [ "$addr" != "${first_addr[$name]}" ]; then
-        health_fail+=("sentinels disagree on $name: ${first_addr[$name]:-none} vs ${addr:-none} (127.0.0.1:$s)")
-        unset 'agreed_port[$((i - 1))]'
-      fi
+      want="$host:${data_ports[3 * (i - 1)]}"
+      [ "$addr" = "$want" ] ||
+        health_fail+=("sentinel 127.0.0.1:$s: $name master address ${addr:-none} (want $want)")
     done < <(printf 'SENTINEL GET-MASTER-ADDR-BY-NAME %s\n' "${masters[@]}" |
       timeout "$cli_timeout" redis-cli --csv -h "$host" -p "$s" 2>/dev/null || true)
     [ "$i" -ge "$groups" ] || health_fail+=("sentinel 127.0.0.1:$s: GET-MASTER-ADDR-BY-NAME answered $i of $groups")
@@ -579,10 +572,10 @@ check_sentinels() { # mode(start|any) full
   [ "${#health_fail[@]}" -eq 0 ]
 }
 
-check_healthy() { # mode full ; Sentinels first: few calls, slowest to converge,
-  health_fail=()   # and in "any" mode they define which node is the master
-  check_sentinels "$1" "$2" || [ "$2" = 1 ] || return 1
-  check_masters "$1" "$2" || true
+check_healthy() { # full ; Sentinels first: few calls, slowest to converge
+  health_fail=()
+  check_sentinels "$1" || [ "$1" = 1 ] || return 1
+  check_masters "$1" || true
   [ "${#health_fail[@]}" -eq 0 ]
 }
 
@@ -664,6 +657,44 @@ pings_all() { # ports... kept in $pending; true when every one answered
   return 1
 }
 
+# The exporter's verdict (`check --output json`, docs/check-json.md: the one definition of the
+# agreed master and healthy) and, for this layout, every group at full strength: every Sentinel
+# answers and names that master, both replicas linked. Reads the JSON, derives nothing.
+check_json_healthy() {
+  local json rc=0 s m limit=$((cli_timeout + 5))
+  local -a args=(check --output json "--redis.timeout=${cli_timeout}s")
+  for s in "${sentinel_ports[@]}"; do args+=("--sentinel.addr=$host:$s"); done
+  for m in "${masters[@]}"; do args+=("--sentinel.master-name=$m"); done
+  health_fail=()
+  # The password in the environment of this one child (check reads REDIS_PASSWORD), never argv.
+  if [ -n "$password" ]; then
+    json=$(REDIS_PASSWORD=$password REDIS_PASSWORD_FILE='' timeout -k 1 "$limit" "$found_exporter" "${args[@]}" \
+      2>/dev/null) || rc=$?
+  else
+    json=$(
+      unset REDIS_PASSWORD
+      REDIS_PASSWORD_FILE='' timeout -k 1 "$limit" "$found_exporter" "${args[@]}" 2>/dev/null
+    ) || rc=$?
+  fi
+  case "$rc" in
+    0 | 1 | 2) ;;
+    124 | 137)
+      health_fail=("$found_exporter check did not finish within $limit s")
+      return 1
+      ;;
+    *) die "$EX_FAILED" "$found_exporter check could not run (exit $rc)" ;;
+  esac
+  mapfile -t health_fail < <(jq -r --argjson sentinels "${#sentinel_ports[@]}" --argjson groups "$groups" '
+    .critical[], .degraded[],
+    (if (.groups | length) != $groups then "check reports \(.groups | length) of \($groups) groups" else empty end),
+    (.groups[] | select((.sentinels_agree and .master_votes == $sentinels and .sentinels_up == $sentinels
+        and .master_up and .replicas_linked == 2) | not)
+      | "\(.master_name): \(.master_votes) of \($sentinels) Sentinels name \(.master // "no master")"
+        + " (agree: \(.sentinels_agree)), master up: \(.master_up), \(.replicas_linked) of 2 replicas linked")' \
+    <<<"$json" 2>&1 || echo "check printed no check JSON: ${json:0:200}")
+  [ "$rc" -eq 0 ] && [ "${#health_fail[@]}" -eq 0 ]
+}
+
 report_failures() {
   local n=0 f
   for f in "${health_fail[@]}"; do
@@ -704,7 +735,7 @@ cmd_start() {
   update_now
   t_start=$now_ms
   deadline_ms=$((now_ms + wait_seconds * 1000))
-  if [ ! -f "$redis_tmpl" ] || [ ! -f "$sentinel_tmpl" ]; then die 1 "templates not found under $root/config"; fi
+  if [ ! -f "$redis_tmpl" ] || [ ! -f "$sentinel_tmpl" ]; then die 1 "templates not found under $root/scripts/topology"; fi
   load_password_for_start
   compute_layout
 
@@ -731,14 +762,14 @@ cmd_start() {
   start_launched=1
   launch_and_wait "data nodes" "${data_ports[@]}"
   log "data nodes started after $(since "$t_start") s"
-  if ! wait_for "replication (2 online replicas per master)" check_masters start 0; then
+  if ! wait_for "replication (2 online replicas per master)" check_masters 0; then
     health_fail=()
-    check_masters start 1 || report_failures
+    check_masters 1 || report_failures
     exit 1
   fi
   launch_and_wait "sentinels" "${sentinel_ports[@]}"
-  if ! wait_for "sentinel discovery and topology health" check_healthy start 0; then
-    check_healthy start 1 || report_failures
+  if ! wait_for "sentinel discovery and topology health" check_healthy 0; then
+    check_healthy 1 || report_failures
     exit 1
   fi
 
@@ -808,10 +839,22 @@ cmd_start_node() {
 cmd_wait_healthy() {
   load_layout_from_env
   load_password_from_dir
+  local t0
   update_now
+  t0=$now_ms
   deadline_ms=$((now_ms + wait_seconds * 1000))
-  if ! wait_for "topology health" check_healthy any 0; then
-    check_healthy any 1 || report_failures
+  if find_exporter "$exporter_opt"; then
+    if ! wait_for "topology health (redis_sentinel_exporter check)" check_json_healthy; then
+      report_failures
+      exit 1
+    fi
+    log "topology healthy after $(since "$t0") s ($found_exporter check)"
+    return 0
+  fi
+  log "no redis_sentinel_exporter (--exporter-bin, EXPORTER_BIN, PATH, build/): waiting only until every node answers PING"
+  pending=("${data_ports[@]}" "${sentinel_ports[@]}")
+  if ! wait_for "every node answering PING" pings_all; then
+    report_failures
     exit 1
   fi
 }

@@ -152,3 +152,24 @@ split_addr() { # HOST:PORT or [V6]:PORT -> host, port
 join_addr() { # host port -> stdout
   if [[ $1 == *:* ]]; then printf '[%s]:%s' "$1" "$2"; else printf '%s:%s' "$1" "$2"; fi
 }
+
+# ---------------------------------------------------------------- the exporter binary
+# find_exporter [PATH]: sets found_exporter to the redis_sentinel_exporter to run: PATH (an
+# --exporter-bin option) if given, else $EXPORTER_BIN, else the one on PATH, else build/ of
+# this repository. Returns 1, found_exporter empty, when there is none; a PATH or
+# $EXPORTER_BIN that is not an executable file is a usage error.
+found_exporter=""
+find_exporter() {
+  found_exporter=${1:-${EXPORTER_BIN:-}}
+  if [ -n "$found_exporter" ]; then
+    if [ ! -x "$found_exporter" ] || [ -d "$found_exporter" ]; then
+      die "$EX_USAGE" "the exporter binary '$found_exporter' (--exporter-bin or EXPORTER_BIN) is not an executable file"
+    fi
+    return 0
+  fi
+  found_exporter=$(command -v redis_sentinel_exporter) && return 0
+  found_exporter=$rse_root/build/redis_sentinel_exporter
+  [ -x "$found_exporter" ] && return 0
+  found_exporter=""
+  return 1
+}
