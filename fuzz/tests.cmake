@@ -9,6 +9,7 @@ include(${_rse_fuzz_dir}/targets.cmake)
 foreach(t IN LISTS RSE_FUZZ_TARGETS)
   add_executable(fuzz_replay_${t} ${_rse_fuzz_dir}/${t}.cpp ${_rse_fuzz_dir}/replay_main.cpp)
   target_link_libraries(fuzz_replay_${t} PRIVATE rse_collectors rse_exporter)
+  rse_test_code(fuzz_replay_${t})
   add_test(NAME "fuzz replay: ${t}"
     COMMAND fuzz_replay_${t} ${_rse_fuzz_dir}/regressions/${t} ${_rse_fuzz_dir}/seeds/${t})
   set_tests_properties("fuzz replay: ${t}" PROPERTIES LABELS "unit;fuzz" TIMEOUT 120)
