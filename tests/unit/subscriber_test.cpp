@@ -389,3 +389,25 @@ TEST_CASE("subscriber: a black-hole Sentinel, retried again and again, never del
   CHECK(watcher->last_down[hole].message == why);
   CHECK(sub.confirmed() == 1);
 }
+
+TEST_CASE("subscriber: Remove returns at once while a subscription is still opening, and no callback follows") {
+  using namespace std::chrono;
+  FakeServer silent(FakeServer::Silent());
+  auto watcher = std::make_shared<Watcher>();
+  Subscriber::Options o;
+  o.connect_timeout = milliseconds(3000);
+  Subscriber sub;
+  sub.Set(&sub, {Local(silent.port())}, o, watcher);
+  // The opening is under way: connected, the subscribe command sent, no answer coming.
+  const auto until = steady_clock::now() + seconds(10);
+  while (silent.accepted() == 0) {
+    REQUIRE(steady_clock::now() < until);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  const auto start = steady_clock::now();
+  sub.Remove(&sub);
+  CHECK(steady_clock::now() - start < o.connect_timeout / 3);
+  // Past the opening's deadline, the removed subscription has reported nothing.
+  CHECK_FALSE(watcher->WaitUntil(start + o.connect_timeout + milliseconds(500), [&] { return !watcher->downs.empty(); }));
+  CHECK(sub.confirmed() == 0);
+}
