@@ -55,7 +55,8 @@ class Subscriber {
   // set: subscriptions kept are not reopened, those no longer listed are closed.
   void Set(const void* owner, const std::vector<Address>& addresses, const Options& options,
            std::shared_ptr<Sink> sink);
-  // Closes the owner's subscriptions; no callback for them runs after this returns.
+  // Closes the owner's subscriptions; no callback for them runs after this returns. It waits
+  // only for callbacks under way (the loop never blocks: an opening is a step, not a wait).
   void Remove(const void* owner);
 
   // New TCP connections opened so far, and subscriptions currently confirmed (tests).
