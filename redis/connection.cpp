@@ -518,6 +518,42 @@ class Executor {
   std::unique_ptr<RespParser> parser_;
 };
 
+struct Exchange::State {
+  State(Request r, ExecuteOptions o) : request(std::move(r)), options(o), buffer(16384), executor(request, options, buffer) {}
+  Request request;
+  ExecuteOptions options;
+  std::vector<char> buffer;
+  Executor executor;
+};
+
+Exchange::Exchange(Connection* connection, std::vector<std::vector<std::string>> commands, Deadline deadline,
+                   ExecuteOptions options)
+    : deadline_(deadline) {
+  Request r;
+  r.connection = connection;
+  r.commands = std::move(commands);
+  state_ = std::make_unique<State>(std::move(r), options);
+  if (Clock::now() >= deadline_) {
+    state_->executor.Abort({Cause::kTimeout, "deadline reached before starting"});
+  } else {
+    state_->executor.Start();
+  }
+}
+
+Exchange::~Exchange() = default;
+
+bool Exchange::done() const { return state_->executor.done(); }
+int Exchange::fd() const { return state_->executor.fd(); }
+short Exchange::events() const { return state_->executor.events(); }
+Request& Exchange::request() { return state_->request; }
+
+void Exchange::Step(short revents) {
+  Executor& e = state_->executor;
+  if (e.done()) return;
+  if (revents != 0) e.OnEvents(revents);
+  if (!e.done() && Clock::now() >= deadline_) e.TimeOut();
+}
+
 struct Batch::Entry {
   Entry(Request r, Callback cb, const ExecuteOptions& options, std::vector<char>& buffer)
       : request(std::move(r)), done(std::move(cb)), executor(request, options, buffer) {}

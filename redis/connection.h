@@ -88,6 +88,35 @@ struct ExecuteOptions {
 
 class Executor;
 
+// One request driven step by step by the caller's own poll loop: the same connect, TLS,
+// AUTH and pipelined write and read as a Batch, with a deadline of its own and no loop of
+// its own. A loop that also serves other sockets (the event stream's subscriptions) opens a
+// connection this way without blocking them. It starts in the constructor (it may finish
+// there); until done(), the caller polls fd() for events() and calls Step() with what poll
+// reported (0 when poll timed out), at the latest at deadline(), when it fails with kTimeout.
+// Not thread-safe; the connection must outlive it and serve nothing else meanwhile.
+class Exchange {
+ public:
+  Exchange(Connection* connection, std::vector<std::vector<std::string>> commands, Deadline deadline,
+           ExecuteOptions options = {});
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  bool done() const;
+  int fd() const;
+  short events() const;
+  Deadline deadline() const { return deadline_; }
+  void Step(short revents);
+  // The finished request (status, replies, rest), for the caller to move from once done().
+  Request& request();
+
+ private:
+  struct State;
+  Deadline deadline_;
+  std::unique_ptr<State> state_;
+};
+
 // Runs requests concurrently on the calling thread (non-blocking sockets and poll), each
 // node's commands pipelined in one round trip. A request's completion callback may add
 // further requests (discovery: a Sentinel's reply names more nodes), so one slow node delays

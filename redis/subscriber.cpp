@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 
 namespace rse::redis {
 
@@ -20,6 +21,7 @@ struct Subscriber::Sub {
   Options options;
   std::shared_ptr<Sink> sink;
   std::unique_ptr<Connection> conn;
+  std::unique_ptr<Exchange> opening;   // set while opening; declared after conn, which it uses
   std::unique_ptr<RespParser> parser;  // set while the subscription is confirmed
   std::size_t pending_bytes = 0;       // fed since the last complete push
   short want = POLLIN;
@@ -114,26 +116,25 @@ void Subscriber::Down(Sub& sub, const Status& why) {
   if (!sub.removed) sub.sink->OnState(sub.address, false, why);
 }
 
-// Connects, authenticates and subscribes every due subscription through one Batch (the scrape
-// path's code, all Sentinels concurrently: an unreachable one delays the others' opening by at
-// most the connect timeout, and pushes on open subscriptions wait in the kernel meanwhile),
-// then keeps each socket for its stream. Pushes that arrived with the confirmation are kept.
-void Subscriber::Open(const std::vector<Sub*>& due) {
-  std::vector<Request> reqs(due.size());
-  {
-    Clock::time_point deadline = Clock::now();
-    for (const Sub* sub : due) deadline = std::max(deadline, Clock::now() + sub->options.connect_timeout);
-    Batch batch(deadline);
-    for (size_t i = 0; i < due.size(); ++i) {
-      batch.Add(due[i]->conn.get(), {due[i]->options.command}, [&reqs, i](Request& r) { reqs[i] = std::move(r); });
-    }
-    batch.Run();
-  }
-  for (size_t i = 0; i < due.size(); ++i) Opened(*due[i], reqs[i]);
+// Starts opening one subscription (connect, TLS, AUTH, the subscribe command), bounded by
+// its own connect timeout; the loop advances it as its socket becomes ready.
+void Subscriber::Begin(Sub& sub) {
+  sub.opening = std::make_unique<Exchange>(sub.conn.get(), std::vector<std::vector<std::string>>{sub.options.command},
+                                           Clock::now() + sub.options.connect_timeout);
+  Advance(sub, 0);
+}
+
+// Steps an opening subscription with what poll reported (0: nothing, or its deadline came).
+void Subscriber::Advance(Sub& sub, short revents) {
+  sub.opening->Step(revents);
+  sub.connects = sub.conn->connects();
+  if (!sub.opening->done()) return;
+  Request req = std::move(sub.opening->request());
+  sub.opening.reset();
+  Opened(sub, req);
 }
 
 void Subscriber::Opened(Sub& sub, Request& req) {
-  sub.connects = sub.conn->connects();
   if (!req.status.ok()) return Down(sub, req.status);
   const Reply& reply = req.replies.at(0);
   if (reply.IsError()) {
@@ -189,35 +190,36 @@ void Subscriber::Drain(Sub& sub) {
 
 void Subscriber::Loop() {
   std::vector<pollfd> fds;
-  std::vector<std::shared_ptr<Sub>> owners;
+  std::vector<Sub*> owners;
+  std::vector<std::shared_ptr<Sub>> all;  // keeps every polled socket's owner alive until the next round
   for (;;) {
-    std::vector<std::shared_ptr<Sub>> all;
+    all.clear();
     {
       std::lock_guard lock(mu_);
       if (stop_) break;
       for (const auto& [k, s] : subs_) all.push_back(s);
       in_callbacks_ = true;
     }
-    const auto now = Clock::now();
-    // Idle subscriptions cost nothing: poll sleeps until a push, a retry is due, or Set, Remove
-    // or the destructor wakes it.
-    auto wait = std::chrono::milliseconds(60000);
+    // Idle subscriptions cost nothing: poll sleeps until a socket is ready, an opening's
+    // deadline or a retry is due, or Set, Remove or the destructor wakes it.
+    auto now = Clock::now();
+    Clock::time_point wake_at = now + std::chrono::seconds(60);
     fds.clear();
     owners.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
-    std::vector<Sub*> due;
-    for (auto& s : all) {
-      if (!s->removed && !s->parser && s->next_attempt <= now) due.push_back(s.get());
-    }
-    if (!due.empty()) Open(due);
     for (auto& s : all) {
       if (s->removed) continue;
-      if (s->parser) {
+      if (!s->parser && !s->opening && s->next_attempt <= now) Begin(*s);
+      if (s->opening && Clock::now() >= s->opening->deadline()) Advance(*s, 0);
+      if (s->opening) {
+        fds.push_back({s->opening->fd(), s->opening->events(), 0});
+        owners.push_back(s.get());
+        wake_at = std::min(wake_at, s->opening->deadline());
+      } else if (s->parser) {
         fds.push_back({s->conn->fd(), s->want, 0});
-        owners.push_back(s);
+        owners.push_back(s.get());
       } else {
-        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(s->next_attempt - now) +
-                                  std::chrono::milliseconds(1));
+        wake_at = std::min(wake_at, s->next_attempt);
       }
     }
     {
@@ -225,19 +227,40 @@ void Subscriber::Loop() {
       in_callbacks_ = false;
     }
     idle_cv_.notify_all();
-    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(wait.count(), 0)));
-    if (n <= 0) continue;
-    if (fds[0].revents) {
-      std::uint64_t v;
-      [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof(v));
-    }
+    now = Clock::now();
+    // Rounded up: waking a millisecond early would only spin once more.
+    const long long wait = wake_at <= now ? 0
+                                          : std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1;
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
+    const int poll_errno = errno;
+    if (n == 0 || (n < 0 && poll_errno == EINTR)) continue;  // the next round times out or retries what is due
     {
       std::lock_guard lock(mu_);
       if (stop_) break;
       in_callbacks_ = true;
     }
+    if (n < 0) {
+      // Nothing can be read this round: every polled subscription goes down and backs off,
+      // rather than the loop spinning on the failing call.
+      const Status why{Cause::kIo, std::string("poll: ") + std::strerror(poll_errno)};
+      for (Sub* s : owners) {
+        s->opening.reset();
+        if (!s->removed) Down(*s, why);
+      }
+      for (auto& pfd : fds) pfd.revents = 0;
+    }
+    if (fds[0].revents) {
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof(v));  // EAGAIN too means only "awake"
+    }
     for (size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents != 0 && !owners[i - 1]->removed) Drain(*owners[i - 1]);
+      Sub& s = *owners[i - 1];
+      if (fds[i].revents == 0 || s.removed) continue;
+      if (s.opening) {
+        Advance(s, fds[i].revents);
+      } else if (s.parser) {
+        Drain(s);
+      }
     }
     {
       std::lock_guard lock(mu_);

@@ -1,10 +1,12 @@
 #pragma once
 
 // Long-lived Pub/Sub subscriptions (Sentinel's event stream), all served by one thread: one
-// poll() over every subscribed socket, whatever the number of Sentinels and targets. The
-// subscriptions due are opened together with the connection layer's own connect, TLS and AUTH
-// (one Batch running the subscribe command on each), then read as streams. A subscription
-// that fails or is refused is retried with exponential backoff.
+// poll() over every subscribed socket, whatever the number of Sentinels and targets. Each
+// subscription opens inside that same poll loop through the connection layer's steppable
+// Exchange (connect, TLS, AUTH, the subscribe command and its confirmation), with a deadline
+// of its own, while the confirmed ones keep being read: a Sentinel that never answers delays
+// no other's events. A subscription that fails or is refused is retried with exponential
+// backoff.
 
 #include <chrono>
 #include <condition_variable>
@@ -53,7 +55,8 @@ class Subscriber {
   // set: subscriptions kept are not reopened, those no longer listed are closed.
   void Set(const void* owner, const std::vector<Address>& addresses, const Options& options,
            std::shared_ptr<Sink> sink);
-  // Closes the owner's subscriptions; no callback for them runs after this returns.
+  // Closes the owner's subscriptions; no callback for them runs after this returns. It waits
+  // only for callbacks under way (the loop never blocks: an opening is a step, not a wait).
   void Remove(const void* owner);
 
   // New TCP connections opened so far, and subscriptions currently confirmed (tests).
@@ -64,7 +67,8 @@ class Subscriber {
   struct Sub;
   void Loop();
   void Wake();
-  void Open(const std::vector<Sub*>& due);
+  void Begin(Sub& sub);
+  void Advance(Sub& sub, short revents);
   void Opened(Sub& sub, Request& req);
   bool Deliver(Sub& sub);
   void Drain(Sub& sub);

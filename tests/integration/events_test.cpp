@@ -6,8 +6,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -183,6 +185,50 @@ TEST_CASE("events: a restarted Sentinel's stream reconnects and counters only go
   CHECK(exporter.Log().find("event stream down") != std::string::npos);
 }
 
+TEST_CASE("events: a black-hole Sentinel among the configured ones delays no real Sentinel's events") {
+  LocalTopology topo;
+  FakeServer hole(FakeServer::Silent());  // accepts, never answers: each try waits out the timeout
+  REQUIRE(hole.ok());
+  auto args = Args(topo);
+  args.push_back("--sentinel.addr=127.0.0.1:" + std::to_string(hole.port()));
+  ExporterProcess exporter(args);
+  std::string m;
+  REQUIRE(AllStreamsUp(exporter, topo, m));
+  // Events made on demand (SENTINEL SET publishes +set with the value), each seen in /events
+  // (no scrape, which would wait for the black hole) far sooner than the 2 s a subscription's
+  // opening may take, while the black hole's subscription is retried three more times.
+  const int tries_before = hole.accepted();
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  std::chrono::milliseconds slowest{0};
+  int rounds = 0;
+  while (hole.accepted() < tries_before + 3) {
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    const std::string value = std::to_string(topo.options().failover_timeout_ms + ++rounds);
+    REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "SET", kMaster, "failover-timeout", value}) == "OK");
+    const auto set_at = std::chrono::steady_clock::now();
+    const std::string expect = "failover-timeout " + value;
+    REQUIRE(WaitFor(
+        [&] {
+          const auto json = nlohmann::json::parse(exporter.Get("/events").body);
+          for (const auto& e : json["events"]) {
+            if (e["event"] == "+set" && e["sentinel"] == topo.sentinel(0) &&
+                e["payload"].get<std::string>().find(expect) != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        10s));
+    slowest = std::max(slowest,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - set_at));
+  }
+  INFO("rounds: ", rounds, ", slowest: ", slowest.count(), " ms");
+  CHECK(slowest < 1000ms);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Sample(exporter.Metrics(), "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(i))}) == 1);
+  }
+}
+
 namespace {
 
 // A Sentinel that answers discovery like a real one, then abuses its event stream: the first
@@ -209,23 +255,24 @@ FakeServer::Handler HostileEventSentinel(int node_port, std::atomic<int>& subscr
     if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", std::to_string(node_port)});
     return "*0\r\n";
   };
-  return FakeServer::Scripted([reply, &subscriptions](const Command& argv) {
+  auto push = [](const std::string& channel, const std::string& payload) {
+    return "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(channel) + Bulk(payload);
+  };
+  // Built here, once: on a busy machine building ~100 MB takes seconds, and built on the first
+  // PSUBSCRIBE it could outlast the exporter's wait for the confirmation.
+  auto flood = std::make_shared<std::string>();
+  for (int i = 0; i < kFloodRounds; ++i) {
+    const std::string id = std::to_string(i);
+    *flood += push("+invented-" + id, "master evil-" + id + " 127.0.0.1 1 " + std::string(2000, 'x'));
+    *flood += push("+switch-master", "group-" + id + " 127.0.0.1 1 127.0.0.1 2");
+    *flood += push(std::string(500, 'c'), std::string(30000, 'p'));  // long name, long payload
+  }
+  *flood += push("+sdown", std::string(200 * 1024, 'z'));  // beyond the 64 KiB message limit
+  *flood += "\x01\x02garbage\r\n";
+  return FakeServer::Scripted([reply, flood, &subscriptions](const Command& argv) {
     if (argv[0] != "PSUBSCRIBE") return reply(argv);
-    auto push = [](const std::string& channel, const std::string& payload) {
-      return "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(channel) + Bulk(payload);
-    };
-    std::string out = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
-    if (subscriptions++ == 0) {
-      for (int i = 0; i < kFloodRounds; ++i) {
-        const std::string id = std::to_string(i);
-        out += push("+invented-" + id, "master evil-" + id + " 127.0.0.1 1 " + std::string(2000, 'x'));
-        out += push("+switch-master", "group-" + id + " 127.0.0.1 1 127.0.0.1 2");
-        out += push(std::string(500, 'c'), std::string(30000, 'p'));  // long name, long payload
-      }
-      out += push("+sdown", std::string(200 * 1024, 'z'));  // beyond the 64 KiB message limit
-      out += "\x01\x02garbage\r\n";
-    }
-    return out;
+    const std::string confirm = "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n";
+    return subscriptions++ == 0 ? confirm + *flood : confirm;
   });
 }
 

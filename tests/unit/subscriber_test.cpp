@@ -1,11 +1,15 @@
 // redis/subscriber.h against in-process fake Sentinels on 127.0.0.1: a subscription is
 // confirmed and its pushes delivered; garbage, a huge payload or a refusal end it, and it is
-// retried with backoff; one thread serves every subscription.
+// retried with backoff; one thread serves every subscription, and one that never opens
+// delays no other.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -233,4 +237,177 @@ TEST_CASE("subscriber: a push cut after one of its elements is completed by the 
   std::lock_guard lock(rec->mu);
   CHECK(rec->channels == std::vector<std::string>{"+sdown", "-sdown"});
   CHECK(rec->states.size() == 1);  // confirmed once, never dropped
+}
+
+namespace {
+
+// A Sentinel that confirms the subscription, then sends one push each time the test asks.
+struct OnDemandPublisher {
+  std::atomic<int> wanted{0};
+  FakeServer server{[this](int fd, const std::atomic<bool>& stop) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0) return;
+    char buf[4096];
+    if (recv(fd, buf, sizeof(buf), 0) <= 0) return;
+    if (send(fd, kConfirm.data(), kConfirm.size(), MSG_NOSIGNAL) < 0) return;
+    for (int sent = 0; !stop;) {
+      if (sent < wanted) {
+        const std::string push = PMessage("+sdown-" + std::to_string(sent++), "master m 127.0.0.1 1");
+        if (send(fd, push.data(), push.size(), MSG_NOSIGNAL) < 0) return;
+        continue;
+      }
+      pollfd q{fd, POLLIN, 0};
+      if (poll(&q, 1, 2) > 0 && recv(fd, buf, sizeof(buf), 0) <= 0) return;
+    }
+  }};
+};
+
+// A listening socket that never accepts, its backlog of 0 already taken by one connection: a
+// new connection's SYN is dropped, as by a firewall that black-holes the port.
+struct NeverAccepts {
+  int listen_fd = -1;
+  std::vector<int> queued;
+  int port = 0;
+  NeverAccepts() {
+    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    REQUIRE(bind(listen_fd, reinterpret_cast<sockaddr*>(&a), len) == 0);
+    REQUIRE(listen(listen_fd, 0) == 0);
+    REQUIRE(getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+    // Fill the queue: one connection completes and waits there unaccepted.
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    queued.push_back(fd);
+    REQUIRE((connect(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 || errno == EINPROGRESS));
+    pollfd p{fd, POLLOUT, 0};
+    REQUIRE(poll(&p, 1, 2000) == 1);
+    int err = 0;
+    socklen_t elen = sizeof(err);
+    REQUIRE(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0);
+    REQUIRE(err == 0);
+    // A further connection must now hang: otherwise the queue is not full and the test is moot.
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    queued.push_back(probe);
+    REQUIRE((connect(probe, reinterpret_cast<sockaddr*>(&a), len) == 0 || errno == EINPROGRESS));
+    pollfd q{probe, POLLOUT, 0};
+    REQUIRE(poll(&q, 1, 200) == 0);
+  }
+  ~NeverAccepts() {
+    for (int fd : queued) close(fd);
+    close(listen_fd);
+  }
+};
+
+// Counts each address's state changes, and wakes a waiting test on every callback.
+struct Watcher : Subscriber::Sink {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<int, int> ups, downs;  // by port
+  std::map<int, Status> last_down;
+  int messages = 0;
+  void OnState(const Address& address, bool up, const Status& why) override {
+    {
+      std::lock_guard lock(mu);
+      (up ? ups : downs)[address.port]++;
+      if (!up) last_down[address.port] = why;
+    }
+    cv.notify_all();
+  }
+  void OnMessage(const Address&, const Reply&) override {
+    {
+      std::lock_guard lock(mu);
+      ++messages;
+    }
+    cv.notify_all();
+  }
+  template <typename F>
+  bool WaitUntil(std::chrono::steady_clock::time_point deadline, F&& condition) {
+    std::unique_lock lock(mu);
+    return cv.wait_until(lock, deadline, condition);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("subscriber: a black-hole Sentinel, retried again and again, never delays another Sentinel's pushes") {
+  using namespace std::chrono;
+  std::unique_ptr<FakeServer> silent;
+  std::unique_ptr<NeverAccepts> never;
+  int hole = 0;
+  std::string why;
+  SUBCASE("accepts and never answers") {
+    silent = std::make_unique<FakeServer>(FakeServer::Silent());
+    hole = silent->port();
+    why = "timed out waiting for the reply";
+  }
+  SUBCASE("never accepts: its connects hang") {
+    never = std::make_unique<NeverAccepts>();
+    hole = never->port;
+    why = "timed out connecting";
+  }
+  OnDemandPublisher healthy;
+  const int good = healthy.server.port();
+  auto watcher = std::make_shared<Watcher>();
+  Subscriber::Options o;
+  o.connect_timeout = milliseconds(1000);
+  o.min_backoff = o.max_backoff = milliseconds(50);  // the black hole is retried at once, again and again
+  Subscriber sub;
+  sub.Set(&sub, {Local(hole), Local(good)}, o, watcher);
+  REQUIRE(watcher->WaitUntil(steady_clock::now() + seconds(10), [&] { return watcher->ups[good] == 1; }));
+
+  // Push after push while the black hole times out three more times: each is delivered far
+  // sooner than the connect timeout that a blocking open would make it wait.
+  int start_downs = 0;
+  {
+    std::lock_guard lock(watcher->mu);
+    start_downs = watcher->downs[hole];
+  }
+  const auto until = steady_clock::now() + seconds(20);
+  milliseconds slowest{0};
+  int pushes = 0;
+  for (;;) {
+    {
+      std::lock_guard lock(watcher->mu);
+      if (watcher->downs[hole] >= start_downs + 3) break;
+    }
+    REQUIRE(steady_clock::now() < until);
+    const auto sent = steady_clock::now();
+    healthy.wanted = ++pushes;
+    REQUIRE(watcher->WaitUntil(sent + seconds(5), [&] { return watcher->messages == pushes; }));
+    slowest = std::max(slowest, duration_cast<milliseconds>(steady_clock::now() - sent));
+  }
+  INFO("pushes: ", pushes, ", slowest delivery: ", slowest.count(), " ms");
+  CHECK(slowest < o.connect_timeout / 2);
+  std::lock_guard lock(watcher->mu);
+  CHECK(watcher->ups[hole] == 0);
+  CHECK(watcher->downs[good] == 0);
+  CHECK(watcher->last_down[hole].cause == Cause::kTimeout);
+  CHECK(watcher->last_down[hole].message == why);
+  CHECK(sub.confirmed() == 1);
+}
+
+TEST_CASE("subscriber: Remove returns at once while a subscription is still opening, and no callback follows") {
+  using namespace std::chrono;
+  FakeServer silent(FakeServer::Silent());
+  auto watcher = std::make_shared<Watcher>();
+  Subscriber::Options o;
+  o.connect_timeout = milliseconds(3000);
+  Subscriber sub;
+  sub.Set(&sub, {Local(silent.port())}, o, watcher);
+  // The opening is under way: connected, the subscribe command sent, no answer coming.
+  const auto until = steady_clock::now() + seconds(10);
+  while (silent.accepted() == 0) {
+    REQUIRE(steady_clock::now() < until);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  const auto start = steady_clock::now();
+  sub.Remove(&sub);
+  CHECK(steady_clock::now() - start < o.connect_timeout / 3);
+  // Past the opening's deadline, the removed subscription has reported nothing.
+  CHECK_FALSE(watcher->WaitUntil(start + o.connect_timeout + milliseconds(500), [&] { return !watcher->downs.empty(); }));
+  CHECK(sub.confirmed() == 0);
 }
