@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 
 #include "collectors/registry.h"
+#include "http/client.h"
 #include "version.h"
 
 // ParseArgs runs four steps, each returning a Status: define the flags (cxxopts), read argv
@@ -50,6 +51,7 @@ struct Settings {
   redis::TlsOptions redis_tls;  // contexts are built from these, after validation
   redis::TlsOptions sentinel_tls;
   std::string probe_config_file;  // loaded after validation
+  std::string check_events_ca_file;
 };
 
 constexpr const char* kCheckGroup =
@@ -159,7 +161,16 @@ void AddCheckAndCollectorFlags(cxxopts::Options& options) {
   options.add_options(kCheckGroup)
     ("output", "check: report format, text or json.", cxxopts::value<std::string>()->default_value("text"))
     ("check.max-lag-bytes", "check: a replica further behind its master than this is degraded.",
-                            cxxopts::value<double>()->default_value("1048576"));
+                            cxxopts::value<double>()->default_value("1048576"))
+    ("check.events-url", "check: also show a running exporter's recent Sentinel events, read from this "
+                         "/events URL (http:// or https://; ?target= for a /probe target), within --redis.timeout.",
+                         cxxopts::value<std::string>()->default_value(""))
+    ("check.events-user", "check: basic auth user for --check.events-url.",
+                          cxxopts::value<std::string>()->default_value(""))
+    ("check.events-password-file", "check: file holding the basic auth password for --check.events-url.",
+                                   cxxopts::value<std::string>()->default_value(""))
+    ("check.events-ca-file", "check: CA certificates to verify an https --check.events-url with "
+                             "(default: the system's).", cxxopts::value<std::string>()->default_value(""));
   // clang-format on
   auto group = options.add_options(CollectorGroup());
   for (const auto& c : collectors::AllCollectors()) {
@@ -268,6 +279,10 @@ Status ReadCredentials(const cxxopts::ParseResult& parsed, const Getenv& getenv,
     if (st = ReadSecret(item.substr(eq + 1), "--redis.master-password-file", c.password); !st.ok()) return st;
     cfg.group_credentials[item.substr(0, eq)] = c;
   }
+  cfg.check_events_user = parsed["check.events-user"].as<std::string>();
+  if (auto file = parsed["check.events-password-file"].as<std::string>(); !file.empty()) {
+    if (st = ReadSecret(file, "--check.events-password-file", cfg.check_events_password); !st.ok()) return st;
+  }
   cfg.sentinel_credentials.user = parsed["sentinel.user"].as<std::string>();
   if (auto file = parsed["sentinel.password-file"].as<std::string>(); !file.empty()) {
     return ReadSecret(file, "--sentinel.password-file", cfg.sentinel_credentials.password);
@@ -322,6 +337,8 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   s.probe_config_file = parsed["probe.config.file"].as<std::string>();
   cfg.output = parsed["output"].as<std::string>();
   cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
+  cfg.check_events_url = parsed["check.events-url"].as<std::string>();
+  s.check_events_ca_file = parsed["check.events-ca-file"].as<std::string>();
   cfg.collectors = EnabledCollectors(parsed);
 }
 
@@ -399,6 +416,27 @@ Status ValidatePatterns(const std::vector<std::string>& values, const std::strin
   return Status::Ok();
 }
 
+Status ValidateCheckEvents(const Settings& s) {
+  const Config& cfg = s.config;
+  if (cfg.check_events_url.empty()) {
+    if (!cfg.check_events_user.empty() || !cfg.check_events_password.empty() || !s.check_events_ca_file.empty()) {
+      return Status::Error("--check.events-user, --check.events-password-file and --check.events-ca-file need "
+                           "--check.events-url");
+    }
+    return Status::Ok();
+  }
+  std::string error;
+  auto url = http::ParseUrl(cfg.check_events_url, error);
+  if (!url) return Status::Error("--check.events-url: " + error);
+  if (!url->https && !s.check_events_ca_file.empty()) {
+    return Status::Error("--check.events-ca-file needs an https --check.events-url");
+  }
+  if (!cfg.check_events_user.empty() && cfg.check_events_password.empty()) {
+    return Status::Error("--check.events-user needs --check.events-password-file");
+  }
+  return Status::Ok();
+}
+
 Status Validate(Settings& s) {
   Config& cfg = s.config;
   if (Status st = ValidateCredentials(cfg); !st.ok()) return st;
@@ -419,6 +457,7 @@ Status Validate(Settings& s) {
     return st;
   }
   if (cfg.output != "text" && cfg.output != "json") return Status::Error("--output must be text or json");
+  if (Status st = ValidateCheckEvents(s); !st.ok()) return st;
   if (cfg.mode == Config::Mode::kCheck && cfg.sentinels.empty()) {
     return Status::Error("check needs --sentinel.addr or REDIS_SENTINEL_HOSTS");
   }
@@ -440,6 +479,14 @@ Status BuildResources(Settings& s) {
   Config& cfg = s.config;
   if (Status st = BuildTls(s.redis_tls, "redis", cfg.redis_tls); !st.ok()) return st;
   if (Status st = BuildTls(s.sentinel_tls, "sentinel", cfg.sentinel_tls); !st.ok()) return st;
+  std::string url_error;
+  if (auto url = http::ParseUrl(cfg.check_events_url, url_error); url && url->https) {
+    redis::TlsOptions events_tls;
+    events_tls.enabled = true;
+    events_tls.ca_file = s.check_events_ca_file;
+    cfg.check_events_tls = redis::TlsContext::Create(events_tls, url_error);
+    if (!cfg.check_events_tls) return Status::Error("--check.events-url: " + url_error);
+  }
   std::string error;
   if (!cfg.web_config_file.empty()) {
     auto web = LoadWebConfig(cfg.web_config_file, error);
