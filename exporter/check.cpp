@@ -74,8 +74,8 @@ RecentEvents FetchEvents(const Config& config, redis::Deadline deadline) {
     return out;
   }
   if (got.response.status != 200) {
-    out.error = "HTTP " + std::to_string(got.response.status) + " from " + url->address.ToString() + ": " +
-                http::PrintableLine(got.response.body, 200);
+    out.error = "HTTP " + std::to_string(got.response.status) + " from " + url->address.ToString();
+    if (const std::string why = http::PrintableLine(got.response.body, 200); !why.empty()) out.error += ": " + why;
     return out;
   }
   std::string error;

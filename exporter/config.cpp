@@ -480,7 +480,10 @@ Status BuildResources(Settings& s) {
   if (Status st = BuildTls(s.redis_tls, "redis", cfg.redis_tls); !st.ok()) return st;
   if (Status st = BuildTls(s.sentinel_tls, "sentinel", cfg.sentinel_tls); !st.ok()) return st;
   std::string url_error;
-  if (auto url = http::ParseUrl(cfg.check_events_url, url_error); url && url->https) {
+  // Only `check` reads the URL: the exporter itself never loads the TLS module for it.
+  std::optional<http::Url> url;
+  if (cfg.mode == Config::Mode::kCheck) url = http::ParseUrl(cfg.check_events_url, url_error);
+  if (url && url->https) {
     redis::TlsOptions events_tls;
     events_tls.enabled = true;
     events_tls.ca_file = s.check_events_ca_file;

@@ -207,7 +207,8 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events; f
   CHECK(events.find("WARNING") == std::string::npos);
   const auto line_at = events.find("+sdown");
   REQUIRE(line_at != std::string::npos);
-  const std::string line = events.substr(events.rfind('\n', line_at) + 1, events.find('\n', line_at) - events.rfind('\n', line_at) - 1);
+  const auto line_start = events.rfind('\n', line_at) + 1;
+  const std::string line = events.substr(line_start, events.find('\n', line_at) - line_start);
   CHECK(line.find(" ago  127.0.0.1:") != std::string::npos);
   CHECK(line.find("aragora-master") != std::string::npos);
   CHECK(line.find("slave " + replica) != std::string::npos);
@@ -234,7 +235,8 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events; f
   CHECK(found);
   // The keys before these are the document without the flag, in the same order.
   std::vector<std::string> keys;
-  for (const auto& [k, v] : nlohmann::ordered_json::parse(json.out).items()) keys.push_back(k);
+  const auto ordered = nlohmann::ordered_json::parse(json.out);
+  for (auto it = ordered.begin(); it != ordered.end(); ++it) keys.push_back(it.key());
   CHECK(keys == std::vector<std::string>{"status", "exit_code", "schema", "critical", "degraded", "sentinels", "groups",
                                          "events", "events_error"});
 }

@@ -1,10 +1,67 @@
 // ParseEventsJson (exporter/check.h): the exporter's /events body as `check` reads it.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "exporter/check.h"
+#include "exporter/config.h"
 #include "tests/unit/fixtures.h"
+
+namespace {
+
+rse::ParsedArgs ParseCheck(std::vector<std::string> args) {
+  args.insert(args.begin(), {"redis_sentinel_exporter", "check", "--sentinel.addr=127.0.0.1:26379"});
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return rse::ParseArgs(static_cast<int>(argv.size()), argv.data(),
+                        [](const char*) -> std::optional<std::string> { return std::nullopt; });
+}
+
+}  // namespace
+
+TEST_CASE("check events: the flags, and their usage errors (exit 3, never a verdict)") {
+  auto r = ParseCheck({});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK(r.config.check_events_url.empty());
+
+  char path[] = "/tmp/rse-check-events-pw-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << "events-pw-81c2\n";
+  r = ParseCheck({"--check.events-url=http://127.0.0.1:9355/events?target=127.0.0.1%3A26379",
+                  "--check.events-user=ops", std::string("--check.events-password-file=") + path});
+  REQUIRE_MESSAGE(r.action == rse::ParsedArgs::Action::kRun, r.output);
+  CHECK(r.config.check_events_url == "http://127.0.0.1:9355/events?target=127.0.0.1%3A26379");
+  CHECK(r.config.check_events_user == "ops");
+  CHECK(r.config.check_events_password == "events-pw-81c2");
+  CHECK(r.config.check_events_tls == nullptr);
+  std::remove(path);
+
+  const std::pair<std::vector<std::string>, std::string> errors[] = {
+      {{"--check.events-url=ftp://h/events"}, "--check.events-url: not an http:// or https:// URL"},
+      {{"--check.events-url=http://ops:url-pw-55@h/events"}, "--check.events-url: user:password@"},
+      {{"--check.events-url=http://h/events", "--check.events-user=ops"},
+       "--check.events-user needs --check.events-password-file"},
+      {{"--check.events-url=http://h/events", "--check.events-ca-file=/etc/ssl/ca.pem"},
+       "--check.events-ca-file needs an https --check.events-url"},
+      {{"--check.events-user=ops"}, "need --check.events-url"},
+      {{"--check.events-url=https://h/events", "--check.events-ca-file=/nonexistent/ca.pem"}, "--check.events-url: "},
+  };
+  for (const auto& [args, message] : errors) {
+    CAPTURE(args[0]);
+    r = ParseCheck(args);
+    CHECK(r.action == rse::ParsedArgs::Action::kExit);
+    CHECK(r.exit_code == 3);
+    CHECK(r.output.find(message) != std::string::npos);
+    CHECK(r.output.find("url-pw-55") == std::string::npos);
+  }
+}
 
 TEST_CASE("check events: the recorded /events body is read, each event re-parsed from its payload") {
   const std::string recorded = rse::test::FixtureBytes("http-events-response.txt");
