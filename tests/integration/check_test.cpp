@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/exporter.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 #include "tests/support/topology.h"
 
@@ -142,7 +143,8 @@ struct Paused {
 bool HasEvent(const ExporterProcess& exporter, const std::string& type, const std::string& node) {
   auto r = exporter.Get("/events");
   if (r.status != 200) return false;
-  for (const auto& e : nlohmann::json::parse(r.body)["events"]) {
+  const auto doc = nlohmann::json::parse(r.body);
+  for (const auto& e : doc["events"]) {
     if (e["event"] == type && e["payload"].get<std::string>().find(node) != std::string::npos) return true;
   }
   return false;
@@ -189,7 +191,17 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events; f
   CHECK_FALSE(doc.contains("events"));
   CHECK_FALSE(doc.contains("events_error"));
 
-  // A replica paused past down-after-milliseconds: +sdown on the exporter's event stream.
+  // Every Sentinel's stream confirmed (a scrape starts them), then a replica paused past
+  // down-after-milliseconds: +sdown on the exporter's event stream.
+  REQUIRE(WaitFor(
+      [&] {
+        const std::string m = exporter.Metrics();
+        for (int i = 0; i < 3; ++i) {
+          if (Sample(m, "redis_sentinel_event_stream_up", {"sentinel=\"" + topo.sentinel(i) + "\""}) != 1) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30)));
   {
     Paused paused(topo.Pid(std::stoi(port)));
     REQUIRE_MESSAGE(WaitFor([&] { return HasEvent(exporter, "+sdown", replica); }, std::chrono::seconds(30)),
