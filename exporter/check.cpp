@@ -53,9 +53,7 @@ struct RecentEvents {
   double now = 0;                                 // Unix seconds when they were read
 };
 
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double UnixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 RecentEvents FetchEvents(const Config& config, redis::Deadline deadline) {
   RecentEvents out;

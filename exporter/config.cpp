@@ -420,8 +420,9 @@ Status ValidateCheckEvents(const Settings& s) {
   const Config& cfg = s.config;
   if (cfg.check_events_url.empty()) {
     if (!cfg.check_events_user.empty() || !cfg.check_events_password.empty() || !s.check_events_ca_file.empty()) {
-      return Status::Error("--check.events-user, --check.events-password-file and --check.events-ca-file need "
-                           "--check.events-url");
+      return Status::Error(
+          "--check.events-user, --check.events-password-file and --check.events-ca-file need "
+          "--check.events-url");
     }
     return Status::Ok();
   }

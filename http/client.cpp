@@ -21,8 +21,9 @@ bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
 }
 
 bool HasControlOrSpace(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) == 0x7f; });
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) == 0x7f;
+  });
 }
 
 std::string Base64(std::string_view in) {

@@ -43,7 +43,7 @@ struct ClientResponse {
 };
 
 struct ClientLimits {
-  std::size_t max_head_bytes = 64 * 1024;         // status line and headers together
+  std::size_t max_head_bytes = 64 * 1024;        // status line and headers together
   std::size_t max_body_bytes = 4 * 1024 * 1024;  // decoded body
 };
 

@@ -167,8 +167,9 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events; f
   INFO(r.out, r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("HEALTHY") != std::string::npos);
-  CHECK(r.out.find("\nRecent events (newest last)\n  WARNING: cannot read the exporter's events: connect to 127.0.0.1:" +
-                   std::to_string(closed) + ": Connection refused\n") != std::string::npos);
+  CHECK(
+      r.out.find("\nRecent events (newest last)\n  WARNING: cannot read the exporter's events: connect to 127.0.0.1:" +
+                 std::to_string(closed) + ": Connection refused\n") != std::string::npos);
   auto json = Check(topo, {closed_url, "--output=json"});
   CHECK(json.exit_code == 0);
   auto doc = nlohmann::json::parse(json.out);

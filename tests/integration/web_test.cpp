@@ -234,8 +234,8 @@ TEST_CASE("check --check.events-url over HTTPS with basic auth: the CA file, the
   const std::string bad = f.Write("bad-pw", "not-it\n");
   // No Sentinel answers: check's verdict is critical (2) whatever happens to the events.
   auto check = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = {RSE_EXPORTER_BINARY, "check", "--sentinel.addr=127.0.0.1:1", "--redis.timeout=3s",
-                                     "--output=json", url};
+    std::vector<std::string> argv = {RSE_EXPORTER_BINARY,  "check",         "--sentinel.addr=127.0.0.1:1",
+                                     "--redis.timeout=3s", "--output=json", url};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = Run(argv, EnvWith({"REDIS_SENTINEL_HOSTS=", "REDIS_PASSWORD="}), std::chrono::seconds(30));
     INFO(r.out, r.err);

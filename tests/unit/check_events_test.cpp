@@ -34,8 +34,8 @@ TEST_CASE("check events: the flags, and their usage errors (exit 3, never a verd
   REQUIRE(fd >= 0);
   close(fd);
   std::ofstream(path) << "events-pw-81c2\n";
-  r = ParseCheck({"--check.events-url=http://127.0.0.1:9355/events?target=127.0.0.1%3A26379",
-                  "--check.events-user=ops", std::string("--check.events-password-file=") + path});
+  r = ParseCheck({"--check.events-url=http://127.0.0.1:9355/events?target=127.0.0.1%3A26379", "--check.events-user=ops",
+                  std::string("--check.events-password-file=") + path});
   REQUIRE_MESSAGE(r.action == rse::ParsedArgs::Action::kRun, r.output);
   CHECK(r.config.check_events_url == "http://127.0.0.1:9355/events?target=127.0.0.1%3A26379");
   CHECK(r.config.check_events_user == "ops");

@@ -141,7 +141,8 @@ TEST_CASE("http client: over-size, truncated, encoded and garbage responses are 
   }
   {
     ResponseParser p(small);  // chunks: counted as they are decoded
-    CHECK(ParseInSteps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
+    CHECK(ParseInSteps(p,
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
                        5) == State::kError);
     CHECK(p.error() == "response body larger than 10 bytes");
   }
