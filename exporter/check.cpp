@@ -109,7 +109,7 @@ void TextEvents(std::ostream& out, const RecentEvents& recent) {
     out << "  WARNING: cannot read the exporter's events: " << recent.error << "\n";
     return;
   }
-  if (recent.events.empty()) out << "  none since the exporter started\n";
+  if (recent.events.empty()) out << "  none held by the exporter\n";
   const std::size_t skip = recent.events.size() > kTextEvents ? recent.events.size() - kTextEvents : 0;
   if (skip > 0) out << "  (" << skip << " earlier not shown; --output json lists them all)\n";
   for (std::size_t i = skip; i < recent.events.size(); ++i) {
