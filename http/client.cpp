@@ -121,12 +121,11 @@ const std::string* ClientResponse::Header(std::string_view name) const {
 
 namespace {
 
-const http_parser_settings& ResponseSettings(http_data_cb status, http_data_cb field, http_data_cb value,
-                                             http_cb headers, http_data_cb body, http_cb message) {
+const http_parser_settings& ResponseSettings(http_data_cb field, http_data_cb value, http_cb headers, http_data_cb body,
+                                             http_cb message) {
   static const http_parser_settings settings = [&] {
     http_parser_settings s;
     http_parser_settings_init(&s);
-    s.on_status = status;
     s.on_header_field = field;
     s.on_header_value = value;
     s.on_headers_complete = headers;
@@ -152,22 +151,10 @@ void ResponseParser::Fail(std::string why) {
   error_ = std::move(why);
 }
 
-bool ResponseParser::CountHead(std::size_t len) {
-  head_bytes_ += len;
-  if (head_bytes_ <= limits_.max_head_bytes) return true;
-  Fail("response head larger than " + std::to_string(limits_.max_head_bytes) + " bytes");
-  return false;
-}
-
-int ResponseParser::OnStatus(http_parser* p, const char*, std::size_t len) {
-  return static_cast<ResponseParser*>(p->data)->CountHead(len) ? 0 : 1;
-}
-
 // A name or value may arrive in several calls (split across reads): append until the other
 // kind starts, so how the network splits the bytes cannot change the headers.
 int ResponseParser::OnHeaderField(http_parser* p, const char* at, std::size_t len) {
   auto* self = static_cast<ResponseParser*>(p->data);
-  if (!self->CountHead(len)) return 1;
   auto& headers = self->response_.headers;
   if (self->in_value_ || headers.empty()) headers.emplace_back();
   self->in_value_ = false;
@@ -177,7 +164,6 @@ int ResponseParser::OnHeaderField(http_parser* p, const char* at, std::size_t le
 
 int ResponseParser::OnHeaderValue(http_parser* p, const char* at, std::size_t len) {
   auto* self = static_cast<ResponseParser*>(p->data);
-  if (!self->CountHead(len)) return 1;
   if (self->response_.headers.empty()) self->response_.headers.emplace_back();
   self->in_value_ = true;
   self->response_.headers.back().second.append(at, len);
@@ -186,6 +172,7 @@ int ResponseParser::OnHeaderValue(http_parser* p, const char* at, std::size_t le
 
 int ResponseParser::OnHeadersComplete(http_parser* p) {
   auto* self = static_cast<ResponseParser*>(p->data);
+  self->headers_complete_ = true;
   self->response_.status = p->status_code;
   if (const std::string* enc = self->response_.Header("content-encoding")) {
     std::string value(Trim(*enc));
@@ -216,17 +203,28 @@ int ResponseParser::OnMessageComplete(http_parser* p) {
 }
 
 ResponseParser::State ResponseParser::Feed(const char* data, std::size_t len) {
-  if (state_ != State::kIncomplete || len == 0) return state_;
-  started_ = true;
+  if (len > 0) started_ = true;
   const auto& settings =
-      ResponseSettings(&OnStatus, &OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
-  const std::size_t used = http_parser_execute(parser_.get(), &settings, data, len);
-  if (state_ != State::kIncomplete) return state_;
-  const auto err = static_cast<http_errno>(parser_->http_errno);
-  if (err != HPE_OK) {
-    Fail(std::string("not an HTTP response: ") + http_errno_description(err));
-  } else if (used != len) {
-    Fail("not an HTTP response: bytes left unparsed");  // an upgrade: never asked for
+      ResponseSettings(&OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
+  while (len > 0 && state_ == State::kIncomplete) {
+    // Until the head ends, the parser gets at most one byte past the head limit, and the limit
+    // is checked between calls, never inside a callback: the outcome is then the same however
+    // the network splits the bytes (an invalid byte before the limit is always found first).
+    std::size_t give = len;
+    if (!headers_complete_) give = std::min(len, limits_.max_head_bytes - head_bytes_ + 1);
+    const std::size_t used = http_parser_execute(parser_.get(), &settings, data, give);
+    if (!headers_complete_) head_bytes_ += used;
+    if (state_ != State::kIncomplete) break;
+    const auto err = static_cast<http_errno>(parser_->http_errno);
+    if (err != HPE_OK) {
+      Fail(std::string("not an HTTP response: ") + http_errno_description(err));
+    } else if (!headers_complete_ && head_bytes_ > limits_.max_head_bytes) {
+      Fail("response head larger than " + std::to_string(limits_.max_head_bytes) + " bytes");
+    } else if (used != give) {
+      Fail("not an HTTP response: bytes left unparsed");  // an upgrade: never asked for
+    }
+    data += used;
+    len -= used;
   }
   return state_;
 }
@@ -234,7 +232,7 @@ ResponseParser::State ResponseParser::Feed(const char* data, std::size_t len) {
 ResponseParser::State ResponseParser::FeedEof() {
   if (state_ != State::kIncomplete) return state_;
   const auto& settings =
-      ResponseSettings(&OnStatus, &OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
+      ResponseSettings(&OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
   // Tells the parser the stream ended: a body delimited by the connection's end completes.
   http_parser_execute(parser_.get(), &settings, nullptr, 0);
   if (state_ == State::kIncomplete) {

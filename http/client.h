@@ -69,20 +69,19 @@ class ResponseParser {
   ClientResponse& response() { return response_; }
 
  private:
-  static int OnStatus(http_parser* p, const char* at, std::size_t len);
   static int OnHeaderField(http_parser* p, const char* at, std::size_t len);
   static int OnHeaderValue(http_parser* p, const char* at, std::size_t len);
   static int OnHeadersComplete(http_parser* p);
   static int OnBody(http_parser* p, const char* at, std::size_t len);
   static int OnMessageComplete(http_parser* p);
   void Fail(std::string why);
-  bool CountHead(std::size_t len);
 
   ClientLimits limits_;
   std::unique_ptr<http_parser> parser_;
   State state_ = State::kIncomplete;
   std::string error_;
-  std::size_t head_bytes_ = 0;
+  std::size_t head_bytes_ = 0;  // given to the parser before the head ended
+  bool headers_complete_ = false;
   bool in_value_ = false;
   bool started_ = false;  // some byte has arrived
   ClientResponse response_;
