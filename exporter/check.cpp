@@ -166,8 +166,9 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
 }
 
 // The schema is documented in docs/check-json.md; scripts read it with jq. Every key is
-// always present (null when it does not apply); fields are only ever added, and a change
-// that breaks a reader bumps kCheckJsonSchema.
+// always present (null when it does not apply), but for `events` and `events_error`, which
+// only --check.events-url adds; fields are only ever added, and a change that breaks a
+// reader bumps kCheckJsonSchema.
 constexpr int kCheckJsonSchema = 1;
 
 // Counts, offsets and epochs are whole numbers: written as integers, not 12.0.
