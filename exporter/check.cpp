@@ -1,8 +1,11 @@
 #include "exporter/check.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <future>
 #include <iomanip>
 #include <sstream>
 
@@ -11,7 +14,9 @@
 #include "exporter/exporter.h"
 #include "exporter/log.h"
 #include "exporter/topology.h"
+#include "http/client.h"
 #include "model/health.h"
+#include "version.h"
 
 namespace rse {
 namespace {
@@ -40,8 +45,86 @@ std::string Bytes(double b) {
   return buf;
 }
 
+// --check.events-url: the exporter's recent events, or why they could not be read.
+struct RecentEvents {
+  bool asked = false;
+  std::vector<collectors::RecordedEvent> events;  // oldest first
+  std::string error;                              // empty: `events` is what the exporter holds
+  double now = 0;                                 // Unix seconds when they were read
+};
+
+double UnixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+RecentEvents FetchEvents(const Config& config, redis::Deadline deadline) {
+  RecentEvents out;
+  out.asked = true;
+  auto url = http::ParseUrl(config.check_events_url, out.error);  // validated with the flags
+  if (!url) return out;
+  http::GetOptions options;
+  options.tls = config.check_events_tls;
+  options.user = config.check_events_user;
+  options.password = config.check_events_password;
+  options.user_agent = std::string("redis_sentinel_exporter-check/") + kVersion;
+  auto got = http::Get(*url, options, deadline);
+  out.now = UnixNow();
+  if (!got.error.empty()) {
+    out.error = std::move(got.error);
+    return out;
+  }
+  if (got.response.status != 200) {
+    out.error = "HTTP " + std::to_string(got.response.status) + " from " + url->address.ToString();
+    if (const std::string why = http::PrintableLine(got.response.body, 200); !why.empty()) out.error += ": " + why;
+    return out;
+  }
+  std::string error;
+  if (auto events = ParseEventsJson(got.response.body, error)) {
+    out.events = std::move(*events);
+  } else {
+    out.error = "not the exporter's /events JSON: " + error;
+  }
+  return out;
+}
+
+// "12s", "3m04s", "2h05m", "3d04h": how long ago, at a glance.
+std::string Age(double seconds) {
+  const auto s = static_cast<long long>(seconds > 0 ? seconds : 0);
+  char buf[32];
+  if (s < 60) {
+    std::snprintf(buf, sizeof(buf), "%llds", s);
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds", s / 60, s % 60);
+  } else if (s < 86400) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", s / 3600, s % 3600 / 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+  }
+  return buf;
+}
+
+constexpr std::size_t kTextEvents = 20;  // the text report's section stays short; JSON has them all
+
+void TextEvents(std::ostream& out, const RecentEvents& recent) {
+  out << "\nRecent events (newest last)\n";
+  if (!recent.error.empty()) {
+    out << "  WARNING: cannot read the exporter's events: " << recent.error << "\n";
+    return;
+  }
+  if (recent.events.empty()) out << "  none held by the exporter\n";
+  const std::size_t skip = recent.events.size() > kTextEvents ? recent.events.size() - kTextEvents : 0;
+  if (skip > 0) out << "  (" << skip << " earlier not shown; --output json lists them all)\n";
+  for (std::size_t i = skip; i < recent.events.size(); ++i) {
+    const auto& r = recent.events[i];
+    const auto& e = r.event;
+    // A peer's text: printed with control bytes replaced, so it cannot drive the terminal.
+    out << "  " << std::right << std::setw(6) << Age(recent.now - r.time) << " ago  " << std::left << std::setw(22)
+        << http::PrintableLine(r.sentinel, 64) << std::setw(20)
+        << (e.master_name.empty() ? "-" : http::PrintableLine(e.master_name, 64)) << std::setw(32)
+        << http::PrintableLine(e.type, collectors::kMaxEventName) << http::PrintableLine(e.payload, 160) << "\n";
+  }
+}
+
 void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector<GroupHealth>& groups,
-          const collectors::Verdict& verdict) {
+          const collectors::Verdict& verdict, const RecentEvents& recent) {
   std::string upper = StatusWord(verdict.status);
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out << "Sentinel topology: " << upper << " (exit " << verdict.status << ")\n\nSentinels\n";
@@ -79,11 +162,13 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     out << "\nDegraded\n";
     for (const auto& d : verdict.degraded) out << "  - " << d << "\n";
   }
+  if (recent.asked) TextEvents(out, recent);
 }
 
 // The schema is documented in docs/check-json.md; scripts read it with jq. Every key is
-// always present (null when it does not apply); fields are only ever added, and a change
-// that breaks a reader bumps kCheckJsonSchema.
+// always present (null when it does not apply), but for `events` and `events_error`, which
+// only --check.events-url adds; fields are only ever added, and a change that breaks a
+// reader bumps kCheckJsonSchema.
 constexpr int kCheckJsonSchema = 1;
 
 // Counts, offsets and epochs are whole numbers: written as integers, not 12.0.
@@ -100,7 +185,7 @@ nlohmann::ordered_json OrNull(const std::string& v) {
 }
 
 void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector<GroupHealth>& groups,
-          const collectors::Verdict& verdict) {
+          const collectors::Verdict& verdict, const RecentEvents& recent) {
   using J = nlohmann::ordered_json;
   J doc;
   doc["status"] = StatusWord(verdict.status);
@@ -152,24 +237,86 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     }
     doc["groups"].push_back(std::move(group));
   }
+  if (recent.asked) {  // only with --check.events-url: without it the document is as before
+    if (recent.error.empty()) {
+      doc["events"] = J::array();
+      for (const auto& r : recent.events) {
+        const auto& e = r.event;
+        doc["events"].push_back({{"time", r.time},
+                                 {"age_seconds", std::round(std::max(0.0, recent.now - r.time) * 1000) / 1000},
+                                 {"sentinel", r.sentinel},
+                                 {"master_name", OrNull(e.master_name)},
+                                 {"event", e.type},
+                                 {"payload", e.payload},
+                                 {"new_master", e.new_master ? J(e.new_master->ToString()) : J(nullptr)}});
+      }
+      doc["events_error"] = nullptr;
+    } else {
+      doc["events"] = nullptr;
+      doc["events_error"] = recent.error;
+    }
+  }
   // Invalid UTF-8 from a peer (an error text) is replaced, never a reason to throw.
   out << doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace
 
+std::optional<std::vector<collectors::RecordedEvent>> ParseEventsJson(std::string_view body, std::string& error) {
+  const auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    error = "not valid JSON";
+    return std::nullopt;
+  }
+  if (!doc.is_object() || !doc.contains("events") || !doc["events"].is_array()) {
+    error = "no \"events\" array";
+    return std::nullopt;
+  }
+  std::vector<collectors::RecordedEvent> out;
+  for (const auto& e : doc["events"]) {
+    const std::string at = "event " + std::to_string(out.size());
+    if (!e.is_object()) {
+      error = at + " is not an object";
+      return std::nullopt;
+    }
+    for (const char* key : {"sentinel", "event", "payload"}) {
+      if (!e.contains(key) || !e[key].is_string()) {
+        error = at + ": \"" + key + "\" is not a string";
+        return std::nullopt;
+      }
+    }
+    if (!e.contains("time") || !e["time"].is_number()) {
+      error = at + ": \"time\" is not a number";
+      return std::nullopt;
+    }
+    collectors::RecordedEvent r;
+    r.time = e["time"].get<double>();
+    r.sentinel = e["sentinel"].get<std::string>();
+    r.event = collectors::ParseEvent(e["event"].get<std::string>(), e["payload"].get<std::string>());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 int RunCheck(const Config& config, std::ostream& out) {
   FetchOptions options = FetchOptionsFrom(config);
   options.needs.data_info = collectors::Needs::DataInfo::kReplication;
   options.needs.ckquorum = true;
   Topology topology(Target{config.sentinels, config.master_names}, options);
-  auto snapshot = topology.Fetch(redis::Clock::now() + config.timeout);
+  const auto deadline = redis::Clock::now() + config.timeout;
+  // Read alongside the scrape, under the same deadline: check takes no longer for it.
+  std::future<RecentEvents> events;
+  if (!config.check_events_url.empty()) {
+    events = std::async(std::launch::async, [&config, deadline] { return FetchEvents(config, deadline); });
+  }
+  auto snapshot = topology.Fetch(deadline);
   const auto groups = snapshot->groups ? *snapshot->groups : collectors::AnalyzeGroups(*snapshot);
   auto verdict = collectors::Judge(*snapshot, groups, config.max_lag_bytes);
+  const RecentEvents recent = events.valid() ? events.get() : RecentEvents{};
   if (config.output == "json") {
-    Json(out, *snapshot, groups, verdict);
+    Json(out, *snapshot, groups, verdict, recent);
   } else {
-    Text(out, *snapshot, groups, verdict);
+    Text(out, *snapshot, groups, verdict, recent);
   }
   return verdict.status;
 }

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "exporter/flags.h"
+#include "http/client.h"
 
 // ParseArgs runs four steps, each returning a Status: define the flags (cxxopts) and read argv
 // and the environment into Settings (secret files included), both in exporter/flags.cpp; then
@@ -80,6 +81,28 @@ Status ValidatePatterns(const std::vector<std::string>& values, const std::strin
   return Status::Ok();
 }
 
+Status ValidateCheckEvents(const Settings& s) {
+  const Config& cfg = s.config;
+  if (cfg.check_events_url.empty()) {
+    if (!cfg.check_events_user.empty() || !cfg.check_events_password.empty() || !s.check_events_ca_file.empty()) {
+      return Status::Error(
+          "--check.events-user, --check.events-password-file and --check.events-ca-file need "
+          "--check.events-url");
+    }
+    return Status::Ok();
+  }
+  std::string error;
+  auto url = http::ParseUrl(cfg.check_events_url, error);
+  if (!url) return Status::Error("--check.events-url: " + error);
+  if (!url->https && !s.check_events_ca_file.empty()) {
+    return Status::Error("--check.events-ca-file needs an https --check.events-url");
+  }
+  if (!cfg.check_events_user.empty() && cfg.check_events_password.empty()) {
+    return Status::Error("--check.events-user needs --check.events-password-file");
+  }
+  return Status::Ok();
+}
+
 Status Validate(Settings& s) {
   Config& cfg = s.config;
   if (Status st = ValidateCredentials(cfg); !st.ok()) return st;
@@ -100,6 +123,7 @@ Status Validate(Settings& s) {
     return st;
   }
   if (cfg.output != "text" && cfg.output != "json") return Status::Error("--output must be text or json");
+  if (Status st = ValidateCheckEvents(s); !st.ok()) return st;
   if (cfg.mode == Config::Mode::kCheck && cfg.sentinels.empty()) {
     return Status::Error("check needs --sentinel.addr or REDIS_SENTINEL_HOSTS");
   }
@@ -121,6 +145,17 @@ Status BuildResources(Settings& s) {
   Config& cfg = s.config;
   if (Status st = BuildTls(s.redis_tls, "redis", cfg.redis_tls); !st.ok()) return st;
   if (Status st = BuildTls(s.sentinel_tls, "sentinel", cfg.sentinel_tls); !st.ok()) return st;
+  std::string url_error;
+  // Only `check` reads the URL: the exporter itself never loads the TLS module for it.
+  std::optional<http::Url> url;
+  if (cfg.mode == Config::Mode::kCheck) url = http::ParseUrl(cfg.check_events_url, url_error);
+  if (url && url->https) {
+    redis::TlsOptions events_tls;
+    events_tls.enabled = true;
+    events_tls.ca_file = s.check_events_ca_file;
+    cfg.check_events_tls = redis::TlsContext::Create(events_tls, url_error);
+    if (!cfg.check_events_tls) return Status::Error("--check.events-url: " + url_error);
+  }
   std::string error;
   if (!cfg.web_config_file.empty()) {
     auto web = LoadWebConfig(cfg.web_config_file, error);

@@ -20,6 +20,11 @@ struct Config {
   Mode mode = Mode::kServe;            // `redis_sentinel_exporter check ...`: one scrape, a report, an exit status
   std::string output = "text";         // check: text or json
   double max_lag_bytes = 1024 * 1024;  // check: a replica further behind is degraded
+  // check --check.events-url: a running exporter's /events, shown with the report. Empty: none.
+  std::string check_events_url;
+  std::string check_events_user;
+  std::string check_events_password;  // from --check.events-password-file; sent only to that URL
+  std::shared_ptr<const redis::TlsContext> check_events_tls;  // https URLs
   std::vector<redis::Address> sentinels;
   std::vector<std::string> master_names;  // empty: every master the Sentinels monitor
   redis::Credentials redis_credentials;

@@ -117,7 +117,16 @@ void AddCheckAndCollectorFlags(cxxopts::Options& options) {
   options.add_options(kCheckGroup)
     ("output", "check: report format, text or json.", cxxopts::value<std::string>()->default_value("text"))
     ("check.max-lag-bytes", "check: a replica further behind its master than this is degraded.",
-                            cxxopts::value<double>()->default_value("1048576"));
+                            cxxopts::value<double>()->default_value("1048576"))
+    ("check.events-url", "check: also show a running exporter's recent Sentinel events, read from this "
+                         "/events URL (http:// or https://; ?target= for a /probe target), within --redis.timeout.",
+                         cxxopts::value<std::string>()->default_value(""))
+    ("check.events-user", "check: basic auth user for --check.events-url.",
+                          cxxopts::value<std::string>()->default_value(""))
+    ("check.events-password-file", "check: file holding the basic auth password for --check.events-url.",
+                                   cxxopts::value<std::string>()->default_value(""))
+    ("check.events-ca-file", "check: CA certificates to verify an https --check.events-url with "
+                             "(default: the system's).", cxxopts::value<std::string>()->default_value(""));
   // clang-format on
   auto group = options.add_options(CollectorGroup());
   for (const auto& c : collectors::AllCollectors()) {
@@ -226,6 +235,10 @@ Status ReadCredentials(const cxxopts::ParseResult& parsed, const Getenv& getenv,
     if (st = ReadSecret(item.substr(eq + 1), "--redis.master-password-file", c.password); !st.ok()) return st;
     cfg.group_credentials[item.substr(0, eq)] = c;
   }
+  cfg.check_events_user = parsed["check.events-user"].as<std::string>();
+  if (auto file = parsed["check.events-password-file"].as<std::string>(); !file.empty()) {
+    if (st = ReadSecret(file, "--check.events-password-file", cfg.check_events_password); !st.ok()) return st;
+  }
   cfg.sentinel_credentials.user = parsed["sentinel.user"].as<std::string>();
   if (auto file = parsed["sentinel.password-file"].as<std::string>(); !file.empty()) {
     return ReadSecret(file, "--sentinel.password-file", cfg.sentinel_credentials.password);
@@ -280,6 +293,8 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   s.probe_config_file = parsed["probe.config.file"].as<std::string>();
   cfg.output = parsed["output"].as<std::string>();
   cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
+  cfg.check_events_url = parsed["check.events-url"].as<std::string>();
+  s.check_events_ca_file = parsed["check.events-ca-file"].as<std::string>();
   cfg.collectors = EnabledCollectors(parsed);
 }
 

@@ -48,6 +48,7 @@ struct Settings {
   redis::TlsOptions redis_tls;  // contexts are built from these, after validation
   redis::TlsOptions sentinel_tls;
   std::string probe_config_file;  // loaded after validation
+  std::string check_events_ca_file;
 };
 
 // Defines the flags (those of `check` when `check`), parses argv (argv[0], the program or

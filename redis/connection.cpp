@@ -103,6 +103,46 @@ Status Connection::ReadAvailable(char* buf, std::size_t len, std::size_t& n, sho
   return st;
 }
 
+Status Connection::WriteAvailable(const char* buf, std::size_t len, std::size_t& n, short& want) {
+  n = 0;
+  want = POLLOUT;
+  if (fd_ < 0) return {Cause::kClosed, "not connected"};
+  Status st;
+  if (!tls_session_) {
+    for (;;) {
+      ssize_t r = ::send(fd_, buf, len, MSG_NOSIGNAL);
+      if (r >= 0) {
+        n = static_cast<std::size_t>(r);
+        return {};
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
+      if (errno != EINTR) {
+        st = ErrnoStatus("send", errno);
+        break;
+      }
+    }
+  } else {
+    std::string error;
+    switch (tls_session_->Write(buf, len, n, error)) {
+      case TlsSession::Result::kOk:
+        return {};
+      case TlsSession::Result::kWantRead:
+        want = POLLIN;
+        return {};
+      case TlsSession::Result::kWantWrite:
+        return {};
+      case TlsSession::Result::kClosed:
+        st = {Cause::kClosed, "connection closed by the server"};
+        break;
+      case TlsSession::Result::kError:
+        st = {Cause::kTls, "TLS write failed: " + error};
+        break;
+    }
+  }
+  Close();
+  return st;
+}
+
 namespace {
 
 struct Resolved {
@@ -406,6 +446,10 @@ class Executor {
     for (const auto& cmd : req_.commands) AppendCommand(out_, cmd);
     expected_ = req_.commands.size() + (auth_sent_ ? 1 : 0);
     received_bytes_ = 0;
+    if (expected_ == 0) {  // connect only: the caller speaks its own protocol on the socket
+      phase_ = Phase::kDone;
+      return;
+    }
     parser_ = std::make_unique<RespParser>();
     phase_ = Phase::kWriting;
   }

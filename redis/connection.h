@@ -59,6 +59,9 @@ class Connection {
   // means the connection is gone (it is closed). Not used by requests.
   int fd() const { return fd_; }
   Status ReadAvailable(char* buf, std::size_t len, std::size_t& n, short& want);
+  // The same for writing, on a connection a request with no commands has opened (a client
+  // of another protocol: check's HTTP GET of /events). kOk with n == 0: wait for `want`.
+  Status WriteAvailable(const char* buf, std::size_t len, std::size_t& n, short& want);
 
  private:
   friend class Executor;
@@ -133,6 +136,7 @@ class Batch {
 
   // Starts a request; `done` runs on this thread once it has finished, during Run().
   // The connection must not be in use by another unfinished request of this batch.
+  // With no commands (and no AUTH to send) the request finishes once connected.
   void Add(Connection* connection, std::vector<std::vector<std::string>> commands, Callback done);
   // Returns when every request, including those added by callbacks, has finished.
   void Run();

@@ -1,9 +1,13 @@
 // `redis_sentinel_exporter check`: the runbook's health-check step, with the exit status
 // scripts rely on (0 healthy, 1 degraded, 2 critical).
+#include <signal.h>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/exporter.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 #include "tests/support/topology.h"
 
@@ -124,4 +128,128 @@ TEST_CASE("check: nothing reachable is critical; a usage error is 3, never a ver
   auto usage = Run({RSE_EXPORTER_BINARY, "check"}, EnvWith({"REDIS_SENTINEL_HOSTS="}), std::chrono::seconds(10));
   CHECK(usage.exit_code == 3);
   CHECK(usage.err.find("--sentinel.addr") != std::string::npos);
+}
+
+namespace {
+
+// SIGCONT on scope exit, so a failed check never leaves a node stopped for the topology's stop.
+struct Paused {
+  int pid;
+  explicit Paused(int p) : pid(p) { REQUIRE(kill(pid, SIGSTOP) == 0); }
+  ~Paused() { kill(pid, SIGCONT); }
+};
+
+// An event of `type` about `node` in the exporter's /events.
+bool HasEvent(const ExporterProcess& exporter, const std::string& type, const std::string& node) {
+  auto r = exporter.Get("/events");
+  if (r.status != 200) return false;
+  const auto doc = nlohmann::json::parse(r.body);
+  for (const auto& e : doc["events"]) {
+    if (e["event"] == type && e["payload"].get<std::string>().find(node) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("check: --check.events-url shows a running exporter's recent events; failing to read them is no verdict") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
+                            "--redis.timeout=2s", "--probe.allowed-targets=" + topo.sentinel(0)});
+  const std::string base = "http://127.0.0.1:" + std::to_string(exporter.port());
+  const std::string replica = topo.data(2);
+  const std::string port = replica.substr(replica.rfind(':') + 1);
+
+  // A closed port: the topology's verdict and exit code, plus one clear line about the events.
+  const int closed = FreePort();
+  const std::string closed_url = "--check.events-url=http://127.0.0.1:" + std::to_string(closed) + "/events";
+  auto r = Check(topo, {closed_url});
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("HEALTHY") != std::string::npos);
+  CHECK(
+      r.out.find("\nRecent events (newest last)\n  WARNING: cannot read the exporter's events: connect to 127.0.0.1:" +
+                 std::to_string(closed) + ": Connection refused\n") != std::string::npos);
+  auto json = Check(topo, {closed_url, "--output=json"});
+  CHECK(json.exit_code == 0);
+  auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["exit_code"] == 0);
+  CHECK(doc["events"].is_null());
+  CHECK(doc["events_error"] == "connect to 127.0.0.1:" + std::to_string(closed) + ": Connection refused");
+
+  // An exporter that refuses: the status and the reason its body gives.
+  json = Check(topo, {"--check.events-url=" + base + "/events?target=127.0.0.1:1", "--output=json"});
+  CHECK(json.exit_code == 0);
+  doc = nlohmann::json::parse(json.out);
+  CHECK(doc["events_error"] == "HTTP 403 from 127.0.0.1:" + std::to_string(exporter.port()) +
+                                   ": target 127.0.0.1:1 is not allowed by --probe.allowed-targets");
+
+  // Without the flag: neither the section nor the keys.
+  r = Check(topo);
+  CHECK(r.out.find("Recent events") == std::string::npos);
+  json = Check(topo, {"--output=json"});
+  doc = nlohmann::json::parse(json.out);
+  CHECK_FALSE(doc.contains("events"));
+  CHECK_FALSE(doc.contains("events_error"));
+
+  // Every Sentinel's stream confirmed (a scrape starts them), then a replica paused past
+  // down-after-milliseconds: +sdown on the exporter's event stream.
+  REQUIRE(WaitFor(
+      [&] {
+        const std::string m = exporter.Metrics();
+        for (int i = 0; i < 3; ++i) {
+          if (Sample(m, "redis_sentinel_event_stream_up", {"sentinel=\"" + topo.sentinel(i) + "\""}) != 1) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30)));
+  {
+    Paused paused(topo.Pid(std::stoi(port)));
+    REQUIRE_MESSAGE(WaitFor([&] { return HasEvent(exporter, "+sdown", replica); }, std::chrono::seconds(30)),
+                    exporter.Get("/events").body);
+  }
+  REQUIRE_MESSAGE(WaitFor([&] { return HasEvent(exporter, "-sdown", replica); }, std::chrono::seconds(30)),
+                  exporter.Get("/events").body);
+
+  r = Check(topo, {"--check.events-url=" + base + "/events"});
+  INFO(r.out, r.err);
+  CHECK((r.exit_code == 0 || r.exit_code == 1));  // the replica may still be catching up
+  const auto section = r.out.find("\nRecent events (newest last)\n");
+  REQUIRE(section != std::string::npos);
+  const std::string events = r.out.substr(section);
+  CHECK(events.find("WARNING") == std::string::npos);
+  const auto line_at = events.find("+sdown");
+  REQUIRE(line_at != std::string::npos);
+  const auto line_start = events.rfind('\n', line_at) + 1;
+  const std::string line = events.substr(line_start, events.find('\n', line_at) - line_start);
+  CHECK(line.find(" ago  127.0.0.1:") != std::string::npos);
+  CHECK(line.find("aragora-master") != std::string::npos);
+  CHECK(line.find("slave " + replica) != std::string::npos);
+  CHECK(events.find("-sdown") > line_at);  // newest last
+
+  json = Check(topo, {"--check.events-url=" + base + "/events", "--output=json"});
+  doc = nlohmann::json::parse(json.out);
+  CHECK(doc["exit_code"] == json.exit_code);
+  CHECK(doc["events_error"].is_null());
+  REQUIRE(doc["events"].is_array());
+  bool found = false;
+  for (const auto& e : doc["events"]) {
+    INFO(e.dump());
+    CHECK(e["time"].is_number());
+    CHECK(e["age_seconds"].get<double>() >= 0);
+    CHECK(e["sentinel"].is_string());
+    if (e["event"] == "+sdown" && e["payload"].get<std::string>().find(replica) != std::string::npos) {
+      found = true;
+      CHECK(e["master_name"] == "aragora-master");
+      CHECK(e["new_master"].is_null());
+      CHECK(e["age_seconds"].get<double>() < 120);
+    }
+  }
+  CHECK(found);
+  // The keys before these are the document without the flag, in the same order.
+  std::vector<std::string> keys;
+  const auto ordered = nlohmann::ordered_json::parse(json.out);
+  for (auto it = ordered.begin(); it != ordered.end(); ++it) keys.push_back(it.key());
+  CHECK(keys == std::vector<std::string>{"status", "exit_code", "schema", "critical", "degraded", "sentinels", "groups",
+                                         "events", "events_error"});
 }

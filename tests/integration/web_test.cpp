@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/exporter.h"
 
@@ -216,4 +217,49 @@ TEST_CASE("HTTP: gzip for clients that ask, /-/ready after the first collection"
   CHECK(static_cast<unsigned char>(zipped.body[1]) == 0x8b);
   CHECK(zipped.body.size() < plain.body.size());
   close(silent);
+}
+
+TEST_CASE("check --check.events-url over HTTPS with basic auth: the CA file, the password file, the errors") {
+  WebFixture f;
+  const std::string config = f.Write("web.yml",
+                                     "tls_server_config:\n"
+                                     "  cert_file: server.crt\n"
+                                     "  key_file: server.key\n"
+                                     "basic_auth_users:\n"
+                                     "  ops: '" +
+                                         Bcrypt("events-secret-4e1") + "'\n");
+  ExporterProcess exporter({"--web.config.file=" + config});
+  const std::string url = "--check.events-url=https://127.0.0.1:" + std::to_string(exporter.port()) + "/events";
+  const std::string good = f.Write("pw", "events-secret-4e1\n");
+  const std::string bad = f.Write("bad-pw", "not-it\n");
+  // No Sentinel answers: check's verdict is critical (2) whatever happens to the events.
+  auto check = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {RSE_EXPORTER_BINARY,  "check",         "--sentinel.addr=127.0.0.1:1",
+                                     "--redis.timeout=3s", "--output=json", url};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = Run(argv, EnvWith({"REDIS_SENTINEL_HOSTS=", "REDIS_PASSWORD="}), std::chrono::seconds(30));
+    INFO(r.out, r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.find("events-secret-4e1") == std::string::npos);
+    CHECK(r.err.find("events-secret-4e1") == std::string::npos);
+    auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc["exit_code"] == 2);
+    return doc;
+  };
+  auto ok = check({"--check.events-ca-file=" + f.dir + "/ca.crt", "--check.events-user=ops",
+                   "--check.events-password-file=" + good});
+  CHECK(ok["events"].is_array());  // no Sentinel, so no events: but read
+  CHECK(ok["events_error"].is_null());
+
+  auto wrong = check({"--check.events-ca-file=" + f.dir + "/ca.crt", "--check.events-user=ops",
+                      "--check.events-password-file=" + bad});
+  CHECK(wrong["events"].is_null());
+  CHECK(wrong["events_error"] == "HTTP 401 from 127.0.0.1:" + std::to_string(exporter.port()) + ": Unauthorized");
+
+  auto untrusted = check({"--check.events-user=ops", "--check.events-password-file=" + good});  // the system's CAs
+  CHECK(untrusted["events"].is_null());
+  const std::string why = untrusted["events_error"].get<std::string>();
+  CHECK(why.rfind("TLS handshake with 127.0.0.1:" + std::to_string(exporter.port()) + ": ", 0) == 0);
+  CHECK(why.find("verif") != std::string::npos);
+  CHECK(exporter.Log().find("events-secret-4e1") == std::string::npos);
 }
