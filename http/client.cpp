@@ -119,24 +119,16 @@ const std::string* ClientResponse::Header(std::string_view name) const {
   return nullptr;
 }
 
-namespace {
-
-const http_parser_settings& ResponseSettings(http_data_cb field, http_data_cb value, http_cb headers, http_data_cb body,
-                                             http_cb message) {
-  static const http_parser_settings settings = [&] {
-    http_parser_settings s;
-    http_parser_settings_init(&s);
-    s.on_header_field = field;
-    s.on_header_value = value;
-    s.on_headers_complete = headers;
-    s.on_body = body;
-    s.on_message_complete = message;
-    return s;
-  }();
-  return settings;
-}
-
-}  // namespace
+const http_parser_settings ResponseParser::kSettings{.on_message_begin = nullptr,
+                                                     .on_url = nullptr,
+                                                     .on_status = nullptr,
+                                                     .on_header_field = &OnHeaderField,
+                                                     .on_header_value = &OnHeaderValue,
+                                                     .on_headers_complete = &OnHeadersComplete,
+                                                     .on_body = &OnBody,
+                                                     .on_message_complete = &OnMessageComplete,
+                                                     .on_chunk_header = nullptr,
+                                                     .on_chunk_complete = nullptr};
 
 ResponseParser::ResponseParser(ClientLimits limits) : limits_(limits), parser_(std::make_unique<http_parser>()) {
   http_parser_init(parser_.get(), HTTP_RESPONSE);
@@ -204,15 +196,13 @@ int ResponseParser::OnMessageComplete(http_parser* p) {
 
 ResponseParser::State ResponseParser::Feed(const char* data, std::size_t len) {
   if (len > 0) started_ = true;
-  const auto& settings =
-      ResponseSettings(&OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
   while (len > 0 && state_ == State::kIncomplete) {
     // Until the head ends, the parser gets at most one byte past the head limit, and the limit
     // is checked between calls, never inside a callback: the outcome is then the same however
     // the network splits the bytes (an invalid byte before the limit is always found first).
     std::size_t give = len;
     if (!headers_complete_) give = std::min(len, limits_.max_head_bytes - head_bytes_ + 1);
-    const std::size_t used = http_parser_execute(parser_.get(), &settings, data, give);
+    const std::size_t used = http_parser_execute(parser_.get(), &kSettings, data, give);
     if (!headers_complete_) head_bytes_ += used;
     if (state_ != State::kIncomplete) break;
     const auto err = static_cast<http_errno>(parser_->http_errno);
@@ -231,10 +221,8 @@ ResponseParser::State ResponseParser::Feed(const char* data, std::size_t len) {
 
 ResponseParser::State ResponseParser::FeedEof() {
   if (state_ != State::kIncomplete) return state_;
-  const auto& settings =
-      ResponseSettings(&OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnBody, &OnMessageComplete);
   // Tells the parser the stream ended: a body delimited by the connection's end completes.
-  http_parser_execute(parser_.get(), &settings, nullptr, 0);
+  http_parser_execute(parser_.get(), &kSettings, nullptr, 0);
   if (state_ == State::kIncomplete) {
     Fail(started_ ? "connection closed before the response was complete" : "connection closed before any response");
   }

@@ -19,6 +19,7 @@
 #include "redis/tls.h"
 
 struct http_parser;
+struct http_parser_settings;
 
 namespace rse::http {
 
@@ -69,6 +70,7 @@ class ResponseParser {
   ClientResponse& response() { return response_; }
 
  private:
+  static const http_parser_settings kSettings;
   static int OnHeaderField(http_parser* p, const char* at, std::size_t len);
   static int OnHeaderValue(http_parser* p, const char* at, std::size_t len);
   static int OnHeadersComplete(http_parser* p);

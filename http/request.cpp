@@ -7,21 +7,6 @@
 namespace rse::http {
 namespace {
 
-const http_parser_settings& Settings(http_data_cb url, http_data_cb field, http_data_cb value, http_cb headers,
-                                     http_cb message) {
-  static const http_parser_settings settings = [&] {
-    http_parser_settings s;
-    http_parser_settings_init(&s);
-    s.on_url = url;
-    s.on_header_field = field;
-    s.on_header_value = value;
-    s.on_headers_complete = headers;
-    s.on_message_complete = message;
-    return s;
-  }();
-  return settings;
-}
-
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 int HexDigit(char c) {
@@ -141,8 +126,17 @@ std::size_t RequestParser::Feed(const char* data, std::size_t len) {
 void RequestParser::ParseHead() {
   http_parser_init(parser_.get(), HTTP_REQUEST);
   parser_->data = this;
-  const auto& settings = Settings(&OnUrl, &OnHeaderField, &OnHeaderValue, &OnHeadersComplete, &OnMessageComplete);
-  http_parser_execute(parser_.get(), &settings, head_.data(), head_.size());
+  static constexpr http_parser_settings kSettings{.on_message_begin = nullptr,
+                                                  .on_url = &OnUrl,
+                                                  .on_status = nullptr,
+                                                  .on_header_field = &OnHeaderField,
+                                                  .on_header_value = &OnHeaderValue,
+                                                  .on_headers_complete = &OnHeadersComplete,
+                                                  .on_body = nullptr,
+                                                  .on_message_complete = &OnMessageComplete,
+                                                  .on_chunk_header = nullptr,
+                                                  .on_chunk_complete = nullptr};
+  http_parser_execute(parser_.get(), &kSettings, head_.data(), head_.size());
   if (state_ == State::kError || state_ == State::kComplete) {
     std::string().swap(head_);
     return;
