@@ -563,7 +563,8 @@ class Executor {
 };
 
 struct Exchange::State {
-  State(Request r, ExecuteOptions o) : request(std::move(r)), options(o), buffer(16384), executor(request, options, buffer) {}
+  State(Request r, ExecuteOptions o)
+      : request(std::move(r)), options(o), buffer(16384), executor(request, options, buffer) {}
   Request request;
   ExecuteOptions options;
   std::vector<char> buffer;

@@ -229,8 +229,8 @@ void Subscriber::Loop() {
     idle_cv_.notify_all();
     now = Clock::now();
     // Rounded up: waking a millisecond early would only spin once more.
-    const long long wait = wake_at <= now ? 0
-                                          : std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1;
+    const long long wait =
+        wake_at <= now ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1;
     const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
     const int poll_errno = errno;
     if (n == 0 || (n < 0 && poll_errno == EINTR)) continue;  // the next round times out or retries what is due

@@ -219,8 +219,8 @@ TEST_CASE("events: a black-hole Sentinel among the configured ones delays no rea
           return false;
         },
         10s));
-    slowest = std::max(slowest,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - set_at));
+    slowest = std::max(
+        slowest, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - set_at));
   }
   INFO("rounds: ", rounds, ", slowest: ", slowest.count(), " ms");
   CHECK(slowest < 1000ms);

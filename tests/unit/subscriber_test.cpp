@@ -408,6 +408,7 @@ TEST_CASE("subscriber: Remove returns at once while a subscription is still open
   sub.Remove(&sub);
   CHECK(steady_clock::now() - start < o.connect_timeout / 3);
   // Past the opening's deadline, the removed subscription has reported nothing.
-  CHECK_FALSE(watcher->WaitUntil(start + o.connect_timeout + milliseconds(500), [&] { return !watcher->downs.empty(); }));
+  CHECK_FALSE(
+      watcher->WaitUntil(start + o.connect_timeout + milliseconds(500), [&] { return !watcher->downs.empty(); }));
   CHECK(sub.confirmed() == 0);
 }
