@@ -158,7 +158,7 @@ Status BuildResources(Settings& s) {
   }
   std::string error;
   if (!cfg.web_config_file.empty()) {
-    auto web = LoadWebConfig(cfg.web_config_file, error);
+    auto web = http::LoadWebConfig(cfg.web_config_file, error);
     if (!web) return Status::Error(error);
     cfg.web = std::move(*web);
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "exporter/probe_config.h"
-#include "exporter/web_config.h"
+#include "http/web_config.h"
 #include "redis/address.h"
 #include "redis/connection.h"
 #include "redis/tls.h"
@@ -37,7 +37,7 @@ struct Config {
   std::chrono::milliseconds timeout_offset{500};
   std::string listen_address = ":9355";
   std::string web_config_file;  // --web.config.file, re-read when it changes
-  WebConfig web;                // as loaded at startup: TLS and basic auth for our own HTTP server
+  http::WebConfig web;          // as loaded at startup: TLS and basic auth for our own HTTP server
   int web_max_requests = 16;    // requests handled at once (worker threads)
   std::size_t web_max_connections = 1024;
   std::size_t web_max_header_bytes = 16 * 1024;

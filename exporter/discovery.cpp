@@ -261,8 +261,22 @@ class Discovery {
     node.address = *addr;
     const bool authenticate =
         MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label());
+    if (!data_commands_before7_.empty() && transport_.InfoOneSection(*addr, group)) {
+      // Refused several sections on this connection before: the same note, no refusal.
+      NoteInfoAll(node);
+      transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_before7_,
+                     [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r, true); });
+      return;
+    }
     transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
                    [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r); });
+  }
+
+  // One message whether the refusal came in this fetch or an earlier one, so the log says it once.
+  void NoteInfoAll(const DataNode& node) {
+    notes_.push_back({"node " + node.master_name + " " + node.label() + " INFO",
+                      "INFO with several sections refused (Redis before 7?): asking INFO all instead "
+                      "while the connection lasts"});
   }
 
   void OnDataReply(DataNode& node, bool authenticate, Request& req, bool before7 = false) {
@@ -271,10 +285,10 @@ class Discovery {
       Reply& reply = req.replies[0];
       const std::string& command = data_commands_[0][0];
       if (reply.IsError() && !before7 && !data_commands_before7_.empty() && reply.str.rfind("ERR", 0) == 0) {
-        // Redis before 7 refuses INFO with several sections: ask once more, with INFO all.
-        notes_.push_back({"node " + node.master_name + " " + node.label() + " INFO",
-                          "INFO with several sections refused (Redis before 7?): " + reply.str +
-                              "; asked INFO all instead, one more round trip per scrape"});
+        // Redis before 7 refuses INFO with several sections: ask once more, with INFO all, and
+        // from the next fetch on ask INFO all first.
+        NoteInfoAll(node);
+        transport_.SetInfoOneSection(node.address, node.master_name);
         transport_.Ask(Transport::Kind::kData, node.address, node.master_name, authenticate, data_commands_before7_,
                        [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r, true); });
         return;

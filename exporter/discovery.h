@@ -49,6 +49,11 @@ class Transport {
                    std::vector<std::vector<std::string>> commands, Callback done) = 0;
   // Returns when every request, including those asked by callbacks, has finished.
   virtual void Run() = 0;
+  // What a data node's connection is known to refuse: INFO with several sections (Redis
+  // before 7), so discovery asks INFO all at once instead of being refused first. A transport
+  // that keeps no connections remembers nothing, and every fetch learns it anew.
+  virtual bool InfoOneSection(const redis::Address& /*addr*/, const std::string& /*group*/) const { return false; }
+  virtual void SetInfoOneSection(const redis::Address& /*addr*/, const std::string& /*group*/) {}
 };
 
 // The credentials for the data nodes of master group `group`.

@@ -74,7 +74,7 @@ void HttpServer::WatchWebConfig() {
   while (!watch_cv_.wait_for(lock, kWebConfigPoll, [&] { return stop_watching_; })) {
     std::string error;
     switch (web_.Poll(error)) {
-      case WebConfigWatcher::Change::kReloaded: {
+      case http::WebConfigWatcher::Change::kReloaded: {
         auto current = web_.current();
         server_.SetTls(current.tls);
         log::Info("web configuration reloaded", {{"file", exporter_.config().web_config_file},
@@ -82,10 +82,10 @@ void HttpServer::WatchWebConfig() {
                                                  {"basic_auth", current.auth ? "yes" : "no"}});
         break;
       }
-      case WebConfigWatcher::Change::kFailed:
+      case http::WebConfigWatcher::Change::kFailed:
         log::Error("web configuration not reloaded: the previous one stays in force", {{"err", error}});
         break;
-      case WebConfigWatcher::Change::kNone:
+      case http::WebConfigWatcher::Change::kNone:
         break;
     }
   }

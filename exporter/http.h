@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "exporter/exporter.h"
-#include "exporter/web_config.h"
 #include "http/server.h"
+#include "http/web_config.h"
 
 namespace rse {
 
@@ -37,7 +37,7 @@ class HttpServer {
   void WatchWebConfig();
 
   Exporter& exporter_;
-  WebConfigWatcher web_;
+  http::WebConfigWatcher web_;
   http::Server server_;
   std::mutex watch_mu_;  // guards stop_watching_
   std::condition_variable watch_cv_;

@@ -10,6 +10,18 @@ redis::Connection* ConnectionPool::Get(Kind kind, const redis::Address& addr, co
   return e.conn.get();
 }
 
+bool ConnectionPool::InfoOneSection(const redis::Address& addr, const std::string& group) const {
+  auto it = entries_.find(Key{kData, addr, group});
+  if (it == entries_.end()) return false;
+  const Entry& e = it->second;
+  return e.info_one_section_at != 0 && e.conn->IsOpen() && e.conn->connects() == e.info_one_section_at;
+}
+
+void ConnectionPool::SetInfoOneSection(const redis::Address& addr, const std::string& group) {
+  auto it = entries_.find(Key{kData, addr, group});
+  if (it != entries_.end()) it->second.info_one_section_at = it->second.conn->connects();
+}
+
 void ConnectionPool::DropUnused() {
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.used) {

@@ -30,6 +30,11 @@ class ConnectionPool {
   // the first time; marks it used by the current fetch.
   redis::Connection* Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
                          const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {});
+  // Whether the data node's connection is known to take INFO with one section only: the node
+  // refused several (Redis before 7) on this very connection. A reconnect forgets it, so a node
+  // upgraded in place is asked several sections again.
+  bool InfoOneSection(const redis::Address& addr, const std::string& group) const;
+  void SetInfoOneSection(const redis::Address& addr, const std::string& group);
   // Closes the entries the fetch just ended did not use; clears the mark of the others.
   void DropUnused();
   // New TCP connections opened so far, by live and dropped entries alike.
@@ -45,6 +50,8 @@ class ConnectionPool {
   struct Entry {
     std::unique_ptr<redis::Connection> conn;
     bool used = false;  // by the fetch under way
+    // conn->connects() when the node refused INFO with several sections; 0: it has not
+    std::uint64_t info_one_section_at = 0;
   };
   std::map<Key, Entry> entries_;
   std::uint64_t closed_connects_ = 0;  // connects of connections already dropped
@@ -60,6 +67,12 @@ class PoolTransport : public Transport {
   void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
            std::vector<std::vector<std::string>> commands, Callback done) override;
   void Run() override { batch_.Run(); }
+  bool InfoOneSection(const redis::Address& addr, const std::string& group) const override {
+    return pool_.InfoOneSection(addr, group);
+  }
+  void SetInfoOneSection(const redis::Address& addr, const std::string& group) override {
+    pool_.SetInfoOneSection(addr, group);
+  }
 
  private:
   const FetchOptions& options_;

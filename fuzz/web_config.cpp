@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <string>
 
-#include "exporter/web_config.h"
 #include "fuzz/common.h"
+#include "http/web_config.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   std::string error;
-  auto cfg = rse::LoadWebConfig(TempPath(), error);
+  auto cfg = rse::http::LoadWebConfig(TempPath(), error);
   if (!cfg) {
     FUZZ_CHECK(!error.empty(), "rejected without a reason");
     return 0;

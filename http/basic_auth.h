@@ -1,7 +1,7 @@
 #pragma once
 
 // HTTP basic auth of the exporter's endpoint: the users and bcrypt hashes of
-// --web.config.file's basic_auth_users (exporter/web_config.h reads them).
+// --web.config.file's basic_auth_users (http/web_config.h reads them).
 
 #include <map>
 #include <mutex>

@@ -140,14 +140,11 @@ RespParser::RespParser() : reader_(redisReaderCreateWithFunctions(&g_reply_funct
   if (!reader_) throw std::bad_alloc();
 }
 
-// A reply in progress counts too: hiredis consumes an array's header and its complete elements
-// into its task stack before the array ends, leaving pos == len. Its stack is in use when it
-// holds a nested task (ridx > 0) or a top-level one whose type byte was read; ridx == 0 with
-// no type is only the state an empty read leaves.
-bool RespParser::HasUnreadBytes() const {
-  const redisReader& r = *reader_;
-  return r.pos < r.len || r.ridx > 0 || (r.ridx == 0 && r.rstack[0].type >= 0);
-}
+// Only the buffer's documented cursor and length: hiredis' task stack (which would say whether
+// a reply is under way) differs between versions, so Next() counts what it parses instead.
+std::size_t RespParser::Buffered() const { return reader_->len - reader_->pos; }
+
+bool RespParser::HasUnreadBytes() const { return Buffered() > 0 || in_progress_ > 0; }
 
 RespParser::~RespParser() = default;
 
@@ -161,11 +158,19 @@ bool RespParser::Feed(const char* data, std::size_t len) {
 
 RespParser::Result RespParser::Next(Reply& out) {
   void* raw = nullptr;
+  // The reader may drop parsed bytes from its buffer (moving pos back to 0), but it keeps the
+  // unparsed ones, so the fall in Buffered() is what this call parsed.
+  const std::size_t before = Buffered();
   if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
     error_ = reader_->errstr[0] ? reader_->errstr : "RESP protocol error";
     return Result::kError;
   }
-  if (raw == nullptr) return Result::kNeedMore;
+  if (raw == nullptr) {
+    in_progress_ += before - Buffered();
+    return Result::kNeedMore;
+  }
+  // The reader stops at the end of a reply: every byte parsed so far was part of it.
+  in_progress_ = 0;
   // A complete root, now ours (the reader has let go of it).
   std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
   out = std::move(*reply);

@@ -60,8 +60,12 @@ class RespParser {
   struct ReaderDeleter {
     void operator()(redisReader* r) const;
   };
+  std::size_t Buffered() const;  // bytes fed that the reader has not parsed yet
   std::unique_ptr<redisReader, ReaderDeleter> reader_;
   std::string error_;
+  // Bytes the reader has parsed into a reply not yet complete (an array's header and its first
+  // elements): they have left its buffer, so Buffered() no longer counts them.
+  std::size_t in_progress_ = 0;
 };
 
 // Parses exactly one reply from a complete byte string (recorded fixtures, tests).

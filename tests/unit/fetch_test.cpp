@@ -1,14 +1,20 @@
 // Discovery and fetching (rse::Topology) against scripted fake Sentinels and data nodes:
 // what the scrape makes of nodes that are of the wrong kind, lie, or do not know a master;
 // and discovery (rse::Discover) through a scripted transport: what it asks of whom.
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
 #include <doctest/doctest.h>
 
+#include "collectors/metrics.h"
+#include "collectors/registry.h"
 #include "exporter/topology.h"
 #include "model/health.h"
 #include "redis/reply.h"
@@ -464,6 +470,87 @@ TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) 
     REQUIRE(snap->notes.size() == 1);
     CHECK(snap->notes[0].second.find("INFO all") != std::string::npos);
   }
+}
+
+// The names of the families every collector makes of `snap`, as a scrape would.
+std::set<std::string> FamilyNames(const rse::collectors::Snapshot& snap) {
+  rse::collectors::MetricSink sink;
+  std::vector<std::string> problems;
+  rse::collectors::CollectReachability(snap, sink);
+  for (const auto& spec : rse::collectors::AllCollectors()) spec.factory()->Collect(snap, sink, problems);
+  std::set<std::string> names;
+  std::istringstream text(rse::collectors::Join(sink.Take()));
+  for (std::string line; std::getline(text, line);) {
+    if (line.starts_with("# TYPE ")) names.insert(line.substr(7, line.find(' ', 7) - 7));
+  }
+  return names;
+}
+
+TEST_CASE("a data node before Redis 7 refuses INFO with several sections once per connection, then is asked INFO all") {
+  std::mutex mu;
+  std::vector<std::vector<std::string>> infos;  // the INFO commands the node received; guarded by mu
+  std::atomic<bool> upgraded{false};            // answers as Redis 7 does
+  std::atomic<bool> hang_up{false};             // closes the connection at the next command, as a restart does
+  FakeServer node(FakeServer::Scripted([&](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] != "INFO") return "-ERR unknown command\r\n";
+    {
+      std::lock_guard lock(mu);
+      infos.push_back(argv);
+    }
+    if (hang_up.exchange(false)) return "";
+    if (argv.size() > 2 && !upgraded) return "-ERR syntax error\r\n";
+    return Bulk(std::string("# Server\r\nredis_version:") + (upgraded ? "7.2.4" : "6.2.14") +
+                "\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n"
+                "# Commandstats\r\ncmdstat_get:calls=7,usec=14,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n");
+  }));
+  FakeServer sentinel(FakeSentinel("m1", node.port(), "id-1"));
+  rse::FetchOptions options = Options();
+  options.needs.commandstats = true;
+  options.needs.latencystats = true;
+  rse::Topology topo({{Local(sentinel.port())}, {}}, options);
+  auto fetch = [&] {
+    {
+      std::lock_guard lock(mu);
+      infos.clear();
+    }
+    return topo.Fetch(rse::redis::Clock::now() + 2s);
+  };
+  auto received = [&] {
+    std::lock_guard lock(mu);
+    return infos;
+  };
+  using Commands = std::vector<std::vector<std::string>>;
+  const std::vector<std::string> several{"INFO", "default", "commandstats", "latencystats"};
+  const std::vector<std::string> all{"INFO", "all"};
+
+  auto first = fetch();
+  CHECK(received() == Commands{several, all});
+  REQUIRE(first->nodes.size() == 1);
+  CHECK(first->nodes[0].up());
+  REQUIRE(first->notes.size() == 1);
+  CHECK(first->notes[0].second.find("INFO all") != std::string::npos);
+
+  // Known on this connection: one INFO, no refusal, the same families and the same note (logged once).
+  auto second = fetch();
+  CHECK(received() == Commands{all});
+  REQUIRE(second->nodes.size() == 1);
+  CHECK(second->nodes[0].up());
+  CHECK(second->notes == first->notes);
+  const auto families = FamilyNames(*second);
+  CHECK(families.count("redis_commands_total") == 1);
+  CHECK(families == FamilyNames(*first));
+
+  // Upgraded in place: the restart closes the connection (that fetch makes of it what it can),
+  // and the new connection is asked several sections again.
+  upgraded = true;
+  hang_up = true;
+  fetch();
+  auto after = fetch();
+  CHECK(received() == Commands{several});
+  REQUIRE(after->nodes.size() == 1);
+  CHECK(after->nodes[0].up());
+  CHECK(after->notes.empty());
+  CHECK(FamilyNames(*after) == families);
 }
 
 TEST_CASE("a data node that refuses INFO for want of permission is down with the refusal, not asked again") {

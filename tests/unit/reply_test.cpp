@@ -264,6 +264,49 @@ TEST_CASE("reply: replies fed byte by byte come out whole, in order, whatever is
   }
 }
 
+TEST_CASE("reply: HasUnreadBytes counts bytes buffered and a reply in progress, until the reply is taken") {
+  RespParser parser;
+  Reply out;
+  CHECK_FALSE(parser.HasUnreadBytes());
+  CHECK(parser.Next(out) == RespParser::Result::kNeedMore);  // an empty read
+  CHECK_FALSE(parser.HasUnreadBytes());
+
+  // Two replies at once: the first taken leaves the second; the second leaves nothing.
+  const std::string two = "+OK\r\n:12\r\n";
+  REQUIRE(parser.Feed(two.data(), two.size()));
+  REQUIRE(parser.Next(out) == RespParser::Result::kReply);
+  CHECK(parser.HasUnreadBytes());
+  REQUIRE(parser.Next(out) == RespParser::Result::kReply);
+  CHECK(out.integer == 12);
+  CHECK_FALSE(parser.HasUnreadBytes());
+
+  // A type byte alone, then the rest.
+  REQUIRE(parser.Feed("$", 1));
+  CHECK(parser.Next(out) == RespParser::Result::kNeedMore);
+  CHECK(parser.HasUnreadBytes());
+  REQUIRE(parser.Feed("1\r\nx\r\n", 6));
+  REQUIRE(parser.Next(out) == RespParser::Result::kReply);
+  CHECK(out.str == "x");
+  CHECK_FALSE(parser.HasUnreadBytes());
+
+  // An array cut after whole elements, small and past the 1 KiB after which the reader drops
+  // what it has parsed from its buffer: nothing of it is buffered any more, yet it is unread.
+  for (size_t size : {size_t{3}, size_t{5000}}) {
+    CAPTURE(size);
+    const std::string element = "$" + std::to_string(size) + "\r\n" + std::string(size, 'e') + "\r\n";
+    const std::string first = "*3\r\n" + element + element;
+    REQUIRE(parser.Feed(first.data(), first.size()));
+    CHECK(parser.Next(out) == RespParser::Result::kNeedMore);
+    CHECK(parser.HasUnreadBytes());
+    CHECK(parser.Next(out) == RespParser::Result::kNeedMore);  // asking again changes nothing
+    CHECK(parser.HasUnreadBytes());
+    REQUIRE(parser.Feed(element.data(), element.size()));
+    REQUIRE(parser.Next(out) == RespParser::Result::kReply);
+    CHECK(out.elements.size() == 3);
+    CHECK_FALSE(parser.HasUnreadBytes());
+  }
+}
+
 TEST_CASE("reply: arrays are bounded to kMaxArrayElements when their count is read") {
   const int max = RespParser::kMaxArrayElements;
   for (const std::string& bytes : {"*" + std::to_string(max + 1) + "\r\n", std::string("*2147483647\r\n"),

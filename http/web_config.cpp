@@ -1,4 +1,4 @@
-#include "exporter/web_config.h"
+#include "http/web_config.h"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include "http/basic_auth.h"
 #include "http/tls.h"
 
-namespace rse {
+namespace rse::http {
 namespace {
 
 struct Invalid {
@@ -42,9 +42,9 @@ int TlsVersion(const std::string& name, const std::string& key) {
   throw Invalid{"tls_server_config." + key + ": '" + name + "' is not one of TLS10, TLS11, TLS12, TLS13"};
 }
 
-http::ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
-  using Auth = http::ServerTlsOptions::ClientAuth;
-  http::ServerTlsOptions o;
+ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
+  using Auth = ServerTlsOptions::ClientAuth;
+  ServerTlsOptions o;
   o.cert_file = tls.cert_file;
   o.key_file = tls.key_file;
   o.client_ca_file = tls.client_ca_file;
@@ -130,7 +130,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
   cfg.files.push_back(path);
   if (cfg.tls) {
     // The files are loaded now, so a bad path fails here and not at the first request.
-    cfg.tls_context = http::ServerTlsContext::Create(ServerOptions(*cfg.tls), error);
+    cfg.tls_context = ServerTlsContext::Create(ServerOptions(*cfg.tls), error);
     if (!cfg.tls_context) {
       error = "--web.config.file: " + error;
       return std::nullopt;
@@ -143,7 +143,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
     // Verified passwords are remembered as SHA-256 digests, from the TLS module: load it now,
     // so a missing module is a startup error rather than a bcrypt run on every request.
     std::string why;
-    if (http::Sha256("", why).empty()) {
+    if (Sha256("", why).empty()) {
       error = "--web.config.file: basic_auth_users: " + why;
       return std::nullopt;
     }
@@ -153,7 +153,7 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
 
 WebConfigWatcher::WebConfigWatcher(std::string path, WebConfig initial) : path_(std::move(path)) {
   current_.tls = initial.tls_context;
-  if (!initial.basic_auth_users.empty()) current_.auth = std::make_shared<http::BasicAuth>(initial.basic_auth_users);
+  if (!initial.basic_auth_users.empty()) current_.auth = std::make_shared<BasicAuth>(initial.basic_auth_users);
   files_ = initial.files;
   stamps_ = Stamps(files_);
 }
@@ -196,11 +196,10 @@ WebConfigWatcher::Change WebConfigWatcher::Poll(std::string& error) {
     return Change::kFailed;
   }
   current_.tls = loaded->tls_context;
-  current_.auth =
-      loaded->basic_auth_users.empty() ? nullptr : std::make_shared<http::BasicAuth>(loaded->basic_auth_users);
+  current_.auth = loaded->basic_auth_users.empty() ? nullptr : std::make_shared<BasicAuth>(loaded->basic_auth_users);
   files_ = loaded->files;
   stamps_ = Stamps(files_);
   return Change::kReloaded;
 }
 
-}  // namespace rse
+}  // namespace rse::http

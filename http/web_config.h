@@ -24,7 +24,7 @@
 #include "http/basic_auth.h"
 #include "http/tls.h"
 
-namespace rse {
+namespace rse::http {
 
 struct WebConfig {
   struct Tls {
@@ -36,9 +36,10 @@ struct WebConfig {
     int max_version = 0;
   };
   std::optional<Tls> tls;
-  std::shared_ptr<const http::ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
-  std::map<std::string, std::string> basic_auth_users;        // user -> bcrypt hash
-  std::vector<std::string> files;  // the YAML file and every file it names, watched for changes
+  std::shared_ptr<const ServerTlsContext> tls_context;  // built from `tls`: its files are loaded
+  std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+  // The YAML file and every file it names, watched for changes.
+  std::vector<std::string> files;
 };
 
 // Parses and validates the file; unknown keys and bad values are errors naming the key.
@@ -55,8 +56,8 @@ class WebConfigWatcher {
   WebConfigWatcher(std::string path, WebConfig initial);
 
   struct Current {
-    std::shared_ptr<const http::ServerTlsContext> tls;  // null: plain HTTP
-    std::shared_ptr<http::BasicAuth> auth;              // null: no basic auth
+    std::shared_ptr<const ServerTlsContext> tls;  // null: plain HTTP
+    std::shared_ptr<BasicAuth> auth;              // null: no basic auth
   };
   Current current() const;
   enum class Change { kNone, kReloaded, kFailed };
@@ -77,4 +78,4 @@ class WebConfigWatcher {
   std::vector<Stamp> stamps_;  // of files_ when last loaded (or last failed)
 };
 
-}  // namespace rse
+}  // namespace rse::http
