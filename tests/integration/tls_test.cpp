@@ -188,7 +188,7 @@ TEST_CASE("TLS: a missing or broken TLS module is a startup error naming it") {
   // A copy of the binary without its lib/ directory.
   REQUIRE(Run({"cp", ExporterElf(), dir + "/redis_sentinel_exporter"}).exit_code == 0);
   const std::vector<std::string> args = {dir + "/redis_sentinel_exporter", "--sentinel.addr=127.0.0.1:1",
-                                         "--web.listen-address=127.0.0.1:0", "--redis.tls"};
+                                         "--web.listen-address=127.0.0.1:" + std::to_string(FreePort()), "--redis.tls"};
 
   auto missing = Run(args);
   CHECK(missing.exit_code == 3);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/exporter.h"
+#include "tests/support/ports.h"
 
 using namespace rse::test;
 
@@ -193,14 +194,10 @@ TEST_CASE("HTTP: gzip for clients that ask, /-/ready after the first collection"
   // A Sentinel that accepts and never answers: the first collection takes the whole timeout.
   int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(silent >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  const int silent_port = BindTestPort(silent);
+  REQUIRE(silent_port != 0);
   REQUIRE(listen(silent, 16) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  const std::string sentinel = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const std::string sentinel = "127.0.0.1:" + std::to_string(silent_port);
 
   ExporterProcess exporter({"--sentinel.addr=" + sentinel, "--redis.timeout=4s"});
   CHECK(exporter.Get("/-/ready").status == 503);

@@ -5,7 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
+
+#include "tests/support/ports.h"
 
 namespace rse::test {
 
@@ -15,22 +18,31 @@ ExporterProcess::ExporterProcess(const std::vector<std::string>& args, const std
   if (fd < 0) throw std::runtime_error("mkstemp failed");
   close(fd);
   log_path_ = tmpl;
-  std::vector<std::string> argv = {RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:0"};
-  argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> overrides = {"REDIS_SENTINEL_HOSTS=", "REDIS_SENTINEL_MASTER=", "REDIS_PASSWORD="};
   overrides.insert(overrides.end(), env.begin(), env.end());
-  process_ = std::make_unique<Process>(argv, EnvWith(overrides), log_path_);
-  const std::string marker = "msg=listening address=127.0.0.1:";
-  bool up = WaitFor(
-      [&] {
-        auto log = Log();
-        auto pos = log.find(marker);
-        if (pos == std::string::npos) return false;
-        port_ = std::atoi(log.c_str() + pos + marker.size());
-        return port_ > 0;
-      },
-      std::chrono::seconds(10));
-  if (!up) throw std::runtime_error("exporter did not start listening; log:\n" + Log());
+  // A test port (tests/support/ports.h); another test process may take it first, then the
+  // exporter exits at once and is started again on another.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int port = FreePort();
+    std::vector<std::string> argv = {RSE_EXPORTER_BINARY, "--web.listen-address=127.0.0.1:" + std::to_string(port)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::ofstream(log_path_, std::ios::trunc).flush();
+    process_ = std::make_unique<Process>(argv, EnvWith(overrides), log_path_);
+    const std::string marker = "msg=listening address=127.0.0.1:" + std::to_string(port);
+    bool up = false;
+    WaitFor(
+        [&] {
+          up = Log().find(marker) != std::string::npos;
+          return up || !process_->Running();
+        },
+        std::chrono::seconds(10));
+    if (up) {
+      port_ = port;
+      return;
+    }
+    if (process_->Running() || Log().find("Address already in use") == std::string::npos) break;
+  }
+  throw std::runtime_error("exporter did not start listening; log:\n" + Log());
 }
 
 ExporterProcess::~ExporterProcess() {

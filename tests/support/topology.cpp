@@ -27,18 +27,6 @@ std::vector<int> Ports(const std::string& list) {
 
 }  // namespace
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/rse-test-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -63,8 +51,8 @@ LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(optio
   }
   // Ports are chosen at random and the launcher refuses busy ones (exit 2): retry elsewhere.
   std::mt19937 rng(std::random_device{}());
-  // Below the kernel's ephemeral range (32768+), where outgoing connections take their ports.
-  std::uniform_int_distribution<int> base(20000, 32000);
+  // Test ports (tests/support/ports.h), with room for every node above the base.
+  std::uniform_int_distribution<int> base(kFirstTestPort, kEndTestPort - 1000);
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto with_port = args;
     with_port.insert(with_port.end(), {"--base-port", std::to_string(base(rng))});

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/ports.h"
+
 namespace rse::test {
 
 struct TopologyOptions {
@@ -52,8 +54,5 @@ class LocalTopology {
   std::map<std::string, std::string> env_;
   bool running_ = false;
 };
-
-// A free TCP port on 127.0.0.1 (bound then released).
-int FreePort();
 
 }  // namespace rse::test

@@ -196,10 +196,7 @@ TEST_CASE("an unresolvable host name fails with a resolve error") {
 
 TEST_CASE("IPv6 loopback peers work when the machine has ::1") {
   int fd = socket(AF_INET6, SOCK_STREAM, 0);
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  bool has_v6 = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  bool has_v6 = fd >= 0 && rse::test::BindTestPort(fd, AF_INET6) != 0;
   if (fd >= 0) close(fd);
   if (!has_v6) return;
   Connection c(Address{"::1", static_cast<std::uint16_t>(ClosedPort())}, {});

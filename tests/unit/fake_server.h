@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "redis/reply.h"
+#include "tests/support/ports.h"
 
 namespace rse::test {
 
@@ -29,23 +30,8 @@ class FakeServer {
     listen_fd_ = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_storage storage{};
-    socklen_t len = 0;
-    if (ipv6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
-      a->sin6_family = AF_INET6;
-      a->sin6_addr = in6addr_loopback;
-      len = sizeof(*a);
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&storage);
-      a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      len = sizeof(*a);
-    }
-    ok_ = bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), len) == 0 && listen(listen_fd_, 16) == 0;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&storage), &len);
-    port_ = ntohs(ipv6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
-                       : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+    port_ = BindTestPort(listen_fd_, ipv6 ? AF_INET6 : AF_INET);
+    ok_ = port_ != 0 && listen(listen_fd_, 16) == 0;
     thread_ = std::thread([this] { Loop(); });
   }
   bool ok() const { return ok_; }

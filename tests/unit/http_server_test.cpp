@@ -16,6 +16,7 @@
 #include <doctest/doctest.h>
 
 #include "http/server.h"
+#include "tests/support/ports.h"
 
 using namespace std::chrono_literals;
 using rse::http::Request;
@@ -126,13 +127,18 @@ bool Eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
 
 struct TestServer {
   explicit TestServer(ServerOptions options = {}, rse::http::Handler handler = nullptr) {
-    options.listen_address = "127.0.0.1:0";
     if (!handler) {
       handler = [](const Request& r) { return Response::Text(200, "path=" + r.path + "\n"); };
     }
-    server = std::make_unique<Server>(options, handler);
+    // A test port; another test process may take it first: then another one.
     std::string error;
-    REQUIRE_MESSAGE(server->Start(error), error);
+    bool started = false;
+    for (int attempt = 0; attempt < 5 && !started; ++attempt) {
+      options.listen_address = "127.0.0.1:" + std::to_string(rse::test::FreePort());
+      server = std::make_unique<Server>(options, handler);
+      started = server->Start(error);
+    }
+    REQUIRE_MESSAGE(started, error);
   }
   std::unique_ptr<Server> server;
   int port() const { return server->port(); }

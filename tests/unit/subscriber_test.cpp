@@ -270,14 +270,14 @@ struct NeverAccepts {
   int port = 0;
   NeverAccepts() {
     listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    port = rse::test::BindTestPort(listen_fd);
+    REQUIRE(port != 0);
+    REQUIRE(listen(listen_fd, 0) == 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
     socklen_t len = sizeof(a);
-    REQUIRE(bind(listen_fd, reinterpret_cast<sockaddr*>(&a), len) == 0);
-    REQUIRE(listen(listen_fd, 0) == 0);
-    REQUIRE(getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port = ntohs(a.sin_port);
     // Fill the queue: one connection completes and waits there unaccepted.
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);
