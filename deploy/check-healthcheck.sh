@@ -11,7 +11,7 @@ binary=${1:?usage: check-healthcheck.sh EXPORTER_BINARY}
 hc="$root/packaging/docker-healthcheck.sh"
 make_tmp
 env -u REDIS_SENTINEL_HOSTS -u REDIS_SENTINEL_MASTER -u REDIS_PASSWORD \
-  "$binary" --web.listen-address=127.0.0.1:0 >"$tmp/exporter.log" 2>&1 &
+  "$binary" --web.listen-address="127.0.0.1:$(free_test_port)" >"$tmp/exporter.log" 2>&1 &
 pid=$!
 on_exit "stop_pid $pid"
 port=$(wait_listening "$tmp/exporter.log" 10) || fail "exporter did not start: $(cat "$tmp/exporter.log")"

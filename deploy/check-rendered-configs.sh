@@ -185,7 +185,7 @@ log "live: Redis and Sentinel accept the rendered files; $state; replicas $repli
 if [ -n "$exporter" ]; then
   [ -x "$exporter" ] || fail "$exporter is not executable"
   env -u REDIS_SENTINEL_HOSTS -u REDIS_SENTINEL_MASTER REDIS_PASSWORD="$password" \
-    "$exporter" --web.listen-address=127.0.0.1:0 --sentinel.addr="localhost:$((base + 3))" \
+    "$exporter" --web.listen-address="127.0.0.1:$(free_test_port)" --sentinel.addr="localhost:$((base + 3))" \
     --sentinel.master-name=aragora-master >"$tmp/exporter.log" 2>&1 &
   epid=$!
   on_exit "stop_pid $epid"

@@ -7,6 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lint_dir="$root/deploy/lint"
 lint_bin="$lint_dir/node_modules/.bin"
 export LC_ALL=C
+# shellcheck source=scripts/lib/ports.sh
+. "$root/scripts/lib/ports.sh"
 
 # Files other people own (rules/redis_sentinel.rules.yml, dashboards/redis-sentinel.json): while
 # one is absent, every check that reads it says so (present) and skips that file only.

@@ -145,7 +145,7 @@ install -m 0640 -o root -g "$user" "$tmp/password" /etc/redis-sentinel-exporter/
 cat >/etc/default/redis-sentinel-exporter <<EOF
 REDIS_SENTINEL_HOSTS=$sentinels
 REDIS_SENTINEL_MASTER=$master
-ARGS="--web.listen-address=127.0.0.1:0 --redis.password-file=/etc/redis-sentinel-exporter/password"
+ARGS="--web.listen-address=127.0.0.1:$(free_test_port) --redis.password-file=/etc/redis-sentinel-exporter/password"
 EOF
 # What systemd would run: EnvironmentFile, ExecStart with $ARGS split into words, User/Group.
 declare -A envfile=()
@@ -194,7 +194,7 @@ chmod 0644 "$tmp/tls.key" "$tmp/tls.crt"
 printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' "$tmp/tls.crt" "$tmp/tls.key" >"$tmp/web.yml"
 chmod 0755 "$tmp"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs \
-  --inh-caps=-all -- "$bin" --web.listen-address=127.0.0.1:0 --web.config.file="$tmp/web.yml" \
+  --inh-caps=-all -- "$bin" --web.listen-address="127.0.0.1:$(free_test_port)" --web.config.file="$tmp/web.yml" \
   </dev/null >"$tmp/exporter-tls.log" 2>&1 &
 tpid=$!
 on_exit "stop_pid $tpid"
@@ -210,7 +210,7 @@ log "installed exporter served HTTPS on 127.0.0.1:$tport"
 # through its DT_RPATH at startup, where the flags are checked (the topology has no TLS, so only
 # the loading is checked here; tests/integration/tls_test.cpp scrapes over TLS).
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs \
-  --inh-caps=-all -- "$bin" --web.listen-address=127.0.0.1:0 --sentinel.addr="${sentinels%%,*}" \
+  --inh-caps=-all -- "$bin" --web.listen-address="127.0.0.1:$(free_test_port)" --sentinel.addr="${sentinels%%,*}" \
   --sentinel.tls-ca-file="$tmp/tls.crt" </dev/null >"$tmp/exporter-redis-tls.log" 2>&1 &
 rpid=$!
 on_exit "stop_pid $rpid"
