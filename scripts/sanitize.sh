@@ -34,7 +34,11 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_SHARED_LINKER_FLAGS="$san" \
   -DRSE_WERROR="${RSE_WERROR:-ON}" \
   -DRSE_BUILD_TESTS=ON >/dev/null
-make -C "$build" -j"$jobs" all >/dev/null
+# Only what `ctest -L 'unit|integration'` runs: the test binaries, the fuzz replays and the
+# exporter with its TLS module (not the benchmark's load generator, the ops tests or the tools).
+read -r -a fuzz_targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")
+make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter \
+  "${fuzz_targets[@]/#/fuzz_replay_}" >/dev/null
 
 logs="$build/sanitizer-logs"
 rm -rf "$logs"
