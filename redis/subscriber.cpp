@@ -188,6 +188,59 @@ void Subscriber::Drain(Sub& sub) {
   }
 }
 
+// Opens what is due, times out openings past their deadline, and lists every socket to poll,
+// the wake eventfd first. Returns when poll must return at the latest.
+Clock::time_point Subscriber::PollSet(const std::vector<std::shared_ptr<Sub>>& all, std::vector<pollfd>& fds,
+                                      std::vector<Sub*>& owners) {
+  const auto now = Clock::now();
+  Clock::time_point wake_at = now + std::chrono::seconds(60);
+  fds.clear();
+  owners.clear();
+  fds.push_back({wake_fd_, POLLIN, 0});
+  for (const auto& s : all) {
+    if (s->removed) continue;
+    if (!s->parser && !s->opening && s->next_attempt <= now) Begin(*s);
+    if (s->opening && Clock::now() >= s->opening->deadline()) Advance(*s, 0);
+    if (s->opening) {
+      fds.push_back({s->opening->fd(), s->opening->events(), 0});
+      owners.push_back(s.get());
+      wake_at = std::min(wake_at, s->opening->deadline());
+    } else if (s->parser) {
+      fds.push_back({s->conn->fd(), s->want, 0});
+      owners.push_back(s.get());
+    } else {
+      wake_at = std::min(wake_at, s->next_attempt);
+    }
+  }
+  return wake_at;
+}
+
+// What poll returned: openings advance, confirmed streams are read. A failed poll (n < 0)
+// takes every polled subscription down to back off, rather than the loop spinning on it.
+void Subscriber::Dispatch(std::vector<pollfd>& fds, const std::vector<Sub*>& owners, int n, int poll_errno) {
+  if (n < 0) {
+    const Status why{Cause::kIo, std::string("poll: ") + std::strerror(poll_errno)};
+    for (Sub* s : owners) {
+      s->opening.reset();
+      if (!s->removed) Down(*s, why);
+    }
+    for (auto& pfd : fds) pfd.revents = 0;
+  }
+  if (fds[0].revents) {
+    std::uint64_t v;
+    [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof(v));  // EAGAIN too means only "awake"
+  }
+  for (size_t i = 1; i < fds.size(); ++i) {
+    Sub& s = *owners[i - 1];
+    if (fds[i].revents == 0 || s.removed) continue;
+    if (s.opening) {
+      Advance(s, fds[i].revents);
+    } else if (s.parser) {
+      Drain(s);
+    }
+  }
+}
+
 void Subscriber::Loop() {
   std::vector<pollfd> fds;
   std::vector<Sub*> owners;
@@ -202,32 +255,13 @@ void Subscriber::Loop() {
     }
     // Idle subscriptions cost nothing: poll sleeps until a socket is ready, an opening's
     // deadline or a retry is due, or Set, Remove or the destructor wakes it.
-    auto now = Clock::now();
-    Clock::time_point wake_at = now + std::chrono::seconds(60);
-    fds.clear();
-    owners.clear();
-    fds.push_back({wake_fd_, POLLIN, 0});
-    for (auto& s : all) {
-      if (s->removed) continue;
-      if (!s->parser && !s->opening && s->next_attempt <= now) Begin(*s);
-      if (s->opening && Clock::now() >= s->opening->deadline()) Advance(*s, 0);
-      if (s->opening) {
-        fds.push_back({s->opening->fd(), s->opening->events(), 0});
-        owners.push_back(s.get());
-        wake_at = std::min(wake_at, s->opening->deadline());
-      } else if (s->parser) {
-        fds.push_back({s->conn->fd(), s->want, 0});
-        owners.push_back(s.get());
-      } else {
-        wake_at = std::min(wake_at, s->next_attempt);
-      }
-    }
+    const Clock::time_point wake_at = PollSet(all, fds, owners);
     {
       std::lock_guard lock(mu_);
       in_callbacks_ = false;
     }
     idle_cv_.notify_all();
-    now = Clock::now();
+    const auto now = Clock::now();
     // Rounded up: waking a millisecond early would only spin once more.
     const long long wait =
         wake_at <= now ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1;
@@ -239,29 +273,7 @@ void Subscriber::Loop() {
       if (stop_) break;
       in_callbacks_ = true;
     }
-    if (n < 0) {
-      // Nothing can be read this round: every polled subscription goes down and backs off,
-      // rather than the loop spinning on the failing call.
-      const Status why{Cause::kIo, std::string("poll: ") + std::strerror(poll_errno)};
-      for (Sub* s : owners) {
-        s->opening.reset();
-        if (!s->removed) Down(*s, why);
-      }
-      for (auto& pfd : fds) pfd.revents = 0;
-    }
-    if (fds[0].revents) {
-      std::uint64_t v;
-      [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof(v));  // EAGAIN too means only "awake"
-    }
-    for (size_t i = 1; i < fds.size(); ++i) {
-      Sub& s = *owners[i - 1];
-      if (fds[i].revents == 0 || s.removed) continue;
-      if (s.opening) {
-        Advance(s, fds[i].revents);
-      } else if (s.parser) {
-        Drain(s);
-      }
-    }
+    Dispatch(fds, owners, n, poll_errno);
     {
       std::lock_guard lock(mu_);
       in_callbacks_ = false;

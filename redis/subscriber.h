@@ -20,6 +20,8 @@
 
 #include "redis/connection.h"
 
+struct pollfd;
+
 namespace rse::redis {
 
 class Subscriber {
@@ -66,6 +68,9 @@ class Subscriber {
  private:
   struct Sub;
   void Loop();
+  Clock::time_point PollSet(const std::vector<std::shared_ptr<Sub>>& all, std::vector<pollfd>& fds,
+                            std::vector<Sub*>& owners);
+  void Dispatch(std::vector<pollfd>& fds, const std::vector<Sub*>& owners, int n, int poll_errno);
   void Wake();
   void Begin(Sub& sub);
   void Advance(Sub& sub, short revents);
