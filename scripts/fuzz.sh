@@ -51,10 +51,12 @@ if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"
   exit 3
 fi
 
+# Line tables only: sanitizer and crash stack traces keep file:line, without the cost of full
+# debug info in every object.
 cmake -S "$root" -B "$build" \
   -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DRSE_BUILD_TESTS=OFF \
   -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
 make -C "$build" -j"$jobs" fuzzers >/dev/null
