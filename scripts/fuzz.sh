@@ -8,6 +8,7 @@
 #   scripts/fuzz.sh 60               # 60 s per target
 #   scripts/fuzz.sh 0                # build and replay only
 #   scripts/fuzz.sh 30 --runs 100000 --only pipeline --only info
+#   scripts/fuzz.sh --build-only     # configure and build, nothing else (scripts/test.sh)
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), CXX_FUZZ (clang++ to use), JOBS (2).
 # Needs clang and libFuzzer: Debian packages clang and libclang-rt-14-dev.
@@ -22,11 +23,13 @@ jobs="${JOBS:-2}"
 seconds=10
 runs=""
 only=()
+build_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --build-only) build_only=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *[!0-9]*|"") echo "fuzz: unknown argument '$1' (see --help)" >&2; exit 3 ;;
     *) seconds="$1"; shift ;;
   esac
@@ -60,6 +63,7 @@ cmake -S "$root" -B "$build" \
   -DRSE_BUILD_TESTS=OFF \
   -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
 make -C "$build" -j"$jobs" fuzzers >/dev/null
+[ "$build_only" -eq 0 ] || exit 0
 
 # The targets of fuzz/targets.cmake (RSE_FUZZ_TARGETS), the one list the builds use too.
 read -r -a targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")

@@ -8,6 +8,7 @@
 #
 #   scripts/sanitize.sh                 # configure, build, run `ctest -L 'unit|integration'`
 #   scripts/sanitize.sh -R 'unit:'      # extra arguments go to ctest
+#   scripts/sanitize.sh --build-only    # configure and build, run nothing (scripts/test.sh)
 #   ASAN_BUILD_DIR=/tmp/b scripts/sanitize.sh
 #
 # Needs only what scripts/install-deps.sh installs (g++ ships libasan and libubsan).
@@ -15,6 +16,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${ASAN_BUILD_DIR:-$root/build-asan}"
 jobs="${JOBS:-2}"
+build_only=0
+if [ "${1:-}" = --build-only ]; then
+  build_only=1
+  shift
+fi
 
 # float-cast-overflow: not part of g++'s -fsanitize=undefined (it is of clang's).
 san="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -39,6 +45,7 @@ cmake -S "$root" -B "$build" \
 read -r -a fuzz_targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")
 make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter \
   "${fuzz_targets[@]/#/fuzz_replay_}" >/dev/null
+[ "$build_only" -eq 0 ] || exit 0
 
 logs="$build/sanitizer-logs"
 rm -rf "$logs"
@@ -64,16 +71,9 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$l
 export LSAN_OPTIONS="exitcode=86"
 
 # A test killed mid-way cannot run its destructors: stop the topologies this run started.
-before="$(ls -d /tmp/rse-test-* 2>/dev/null || true)"
-cleanup() {
-  local d
-  for d in /tmp/rse-test-*; do
-    [ -d "$d" ] || continue
-    grep -qxF -- "$d" <<<"$before" && continue
-    if [ -d "$d/topology" ]; then bash "$root/scripts/topology.sh" stop --dir "$d/topology" >/dev/null 2>&1 || true; fi
-  done
-}
-trap cleanup EXIT
+. "$root/scripts/lib/test-dirs.sh"
+before="$(test_dirs)"
+trap 'remove_test_dirs_since "$before" "$root"' EXIT
 
 # Excluded:
 # - the load test that checks the exporter's RSS stays flat over thousands of scrapes. Under

@@ -13,19 +13,47 @@ build="${BUILD_DIR:-$root/build}"
 bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/build.sh"
 
-# A test killed mid-way cannot run its destructors: stop any topology it left behind.
+# A test killed mid-way cannot run its destructors: stop the topologies this run started (and
+# the compilers started below).
+. "$root/scripts/lib/test-dirs.sh"
+before="$(test_dirs)"
+side_build=""
 cleanup() {
-  local d
-  for d in /tmp/rse-test-*/topology; do
-    if [ -d "$d" ]; then bash "$root/scripts/topology.sh" stop --dir "$d" >/dev/null 2>&1 || true; fi
-  done
-  rm -rf /tmp/rse-test-* 2>/dev/null || true
+  if [ -n "$side_build" ]; then kill -- -"$side_build" 2>/dev/null || true; fi
+  remove_test_dirs_since "$before" "$root"
 }
 trap cleanup EXIT
 
+# The fuzz and sanitizer builds compile at the lowest CPU priority while the main suite runs:
+# most of the suite waits on real clocks (failovers, alert rules, timeouts) and leaves the
+# cores idle, and a nice 19 compile yields them to any test that wants them.
+if [ -z "${SKIP_FUZZ:-}" ] || [ -z "${SKIP_SANITIZE:-}" ]; then
+  side_log="$(mktemp /tmp/rse-side-build.XXXXXX)"
+  # Its own process group, so that an interrupted run stops the compilers too (cleanup).
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  SKIP_FUZZ="${SKIP_FUZZ:-}" SKIP_SANITIZE="${SKIP_SANITIZE:-}" setsid nice -n 19 bash -c '
+    set -e
+    if [ -z "$SKIP_FUZZ" ]; then bash "$1/scripts/fuzz.sh" --build-only; fi
+    if [ -z "$SKIP_SANITIZE" ]; then bash "$1/scripts/sanitize.sh" --build-only; fi' _ "$root" >"$side_log" 2>&1 &
+  side_build=$!
+fi
+
 start=$SECONDS
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 "$@"
+rc=0
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 "$@" || rc=$?
 echo "test: main suite took $((SECONDS - start)) s"
+if [ -n "$side_build" ]; then
+  start=$SECONDS
+  if ! wait "$side_build"; then
+    cat "$side_log" >&2
+    echo "test: the fuzz or sanitizer build failed" >&2
+    rc=1
+  fi
+  echo "test: fuzz and sanitizer builds finished $((SECONDS - start)) s after the main suite"
+  rm -f "$side_log"
+  side_build=""
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
 
 if [ -z "${SKIP_FUZZ:-}" ]; then
   start=$SECONDS
