@@ -596,6 +596,9 @@ void Server::Loop::Handshake(Conn& c) {
     }
     switch (PeekHello(c.fd)) {
       case Hello::kWait:
+        // Edge-triggered until the record is whole: the bytes seen stay in the socket (peeked,
+        // not read), and level-triggered they would wake the loop again at once, forever.
+        Interest(c, EPOLLIN | EPOLLET);
         return Touch(c);
       case Hello::kBad:
         return Close(c, ServerStats::kTlsError);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -107,6 +109,52 @@ TEST_CASE("web config: min_version is enforced; no client certificate asked by d
   const int port = exporter.port();
   CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt"}) == "200");
   CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt", "--tls-max", "1.2"}).empty());
+}
+
+// CPU seconds (user + system) a process has used, from /proc/PID/stat.
+double CpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) "
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST_CASE("web config: clients that drip their TLS handshake cost the server no CPU while it waits") {
+  WebFixture f;
+  const std::string config =
+      f.Write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+  ExporterProcess exporter({"--web.config.file=" + config});
+  const int port = exporter.port();
+  // 50 clients send the header of a handshake record that promises 512 bytes, and no more.
+  std::vector<int> slow;
+  for (int i = 0; i < 50; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(send(fd, "\x16\x03\x01\x02\x00", 5, MSG_NOSIGNAL) == 5);
+    slow.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The server waits for the rest of each record without spinning on the bytes it has seen: a
+  // loop woken over and over by them would use a whole core for as long as the clients stay.
+  const double before = CpuSeconds(exporter.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double used = CpuSeconds(exporter.pid()) - before;
+  INFO("exporter CPU over 2 s with 50 waiting handshakes: " << used << " s");
+  CHECK(used < 0.5);
+  // The rest of a record still arrives and is read: a real client meanwhile gets its answer.
+  CHECK(f.Curl(port, {"--cacert", f.dir + "/ca.crt"}) == "200");
+  for (int fd : slow) close(fd);
 }
 
 TEST_CASE("web config: mistakes are startup errors that name the key") {
