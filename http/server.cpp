@@ -564,7 +564,8 @@ void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
       return;
     case Phase::kHandling:
       // Not reading while a handler runs; a hang-up is noticed when the response is written.
-      if ((events & (EPOLLERR | EPOLLHUP)) != 0) Interest(c, 0);
+      // Hang-ups are reported whatever the interest mask: edge-triggered, this one only once.
+      if ((events & (EPOLLERR | EPOLLHUP)) != 0) Interest(c, EPOLLET);
       return;
   }
 }
