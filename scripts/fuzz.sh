@@ -106,28 +106,40 @@ for t in "${targets[@]}"; do
   fi
 done
 
-# 2. Fuzzing, each target whose replay passed, for a bounded time (and runs).
+# 2. Fuzzing, each target whose replay passed, for a bounded time (and runs), $jobs at a time.
+fuzz_one() { # target: fuzzes it; prints one line; fails on a crash
+  local t=$1 corpus="$build/corpus/$1" artifacts="$build/artifacts/$1" args seeds=()
+  mkdir -p "$corpus" "$artifacts"
+  args=("${common[@]}" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/")
+  if [ -n "$runs" ]; then args+=(-runs="$runs"); fi
+  if [ "$t" = pipeline ]; then args+=(-max_len=65536); else args+=(-max_len=8192); fi
+  if [ -d "$root/fuzz/seeds/$t" ]; then seeds=("$root/fuzz/seeds/$t"); fi
+  if "$build/fuzz_$t" "${args[@]}" "$corpus" "${seeds[@]}" >"$build/fuzz-$t.log" 2>&1; then
+    echo "fuzz: $t: $(grep -E '^stat::number_of_executed_units' "$build/fuzz-$t.log" | awk '{print $2}') runs," \
+      "$(grep -E '^#[0-9]+.*(DONE|cov:)' "$build/fuzz-$t.log" | tail -n1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true), no crash"
+  else
+    {
+      echo "fuzz: $t: CRASH"
+      grep -E 'FUZZ_CHECK|ERROR: |runtime error|SUMMARY|#[0-9]+ 0x|Test unit written' "$build/fuzz-$t.log" | head -40
+      echo "  (full log: $build/fuzz-$t.log; reproduce: $build/fuzz_$t <artifact>)"
+    } >&2
+    return 1
+  fi
+}
 if [ "$seconds" -gt 0 ] || [ -n "$runs" ]; then
+  declare -A running=() # pid -> target
+  reap() { # waits for one fuzzing job to end and records a crash
+    local pid
+    wait -n -p pid "${!running[@]}" || failed+=("${running[$pid]}")
+    unset "running[$pid]"
+  }
   for t in "${targets[@]}"; do
-    case " ${failed[*]-} " in *" $t "*) continue ;; esac
-    corpus="$build/corpus/$t"
-    artifacts="$build/artifacts/$t"
-    mkdir -p "$corpus" "$artifacts"
-    args=("${common[@]}" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/")
-    if [ -n "$runs" ]; then args+=(-runs="$runs"); fi
-    if [ "$t" = pipeline ]; then args+=(-max_len=65536); else args+=(-max_len=8192); fi
-    seeds=()
-    if [ -d "$root/fuzz/seeds/$t" ]; then seeds=("$root/fuzz/seeds/$t"); fi
-    if "$build/fuzz_$t" "${args[@]}" "$corpus" "${seeds[@]}" >"$build/fuzz-$t.log" 2>&1; then
-      echo "fuzz: $t: $(grep -E '^stat::number_of_executed_units' "$build/fuzz-$t.log" | awk '{print $2}') runs," \
-        "$(grep -E '^#[0-9]+.*(DONE|cov:)' "$build/fuzz-$t.log" | tail -n1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true), no crash"
-    else
-      echo "fuzz: $t: CRASH" >&2
-      grep -E 'FUZZ_CHECK|ERROR: |runtime error|SUMMARY|#[0-9]+ 0x|Test unit written' "$build/fuzz-$t.log" | head -40 >&2
-      echo "  (full log: $build/fuzz-$t.log; reproduce: $build/fuzz_$t <artifact>)" >&2
-      failed+=("$t")
-    fi
+    case " ${failed[*]-} " in *" $t (replay) "*) continue ;; esac
+    while [ ${#running[@]} -ge "$jobs" ]; do reap; done
+    fuzz_one "$t" &
+    running[$!]=$t
   done
+  while [ ${#running[@]} -gt 0 ]; do reap; done
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
