@@ -52,6 +52,8 @@ Status ValidateWeb(Settings& s) {
     return Status::Error("--web.max-header-bytes must be 1024 to 1048576");
   }
   cfg.web_max_header_bytes = static_cast<std::size_t>(s.web_max_header_bytes);
+  if (s.web_max_unsent_bytes < 65536) return Status::Error("--web.max-unsent-bytes must be at least 65536");
+  cfg.web_max_unsent_bytes = static_cast<std::size_t>(s.web_max_unsent_bytes);
   for (auto [flag, text, field] :
        {std::tuple{"web.read-header-timeout", &s.web_read_header_timeout, &cfg.web_read_header_timeout},
         std::tuple{"web.idle-timeout", &s.web_idle_timeout, &cfg.web_idle_timeout},

@@ -41,6 +41,7 @@ struct Config {
   int web_max_requests = 16;    // requests handled at once (worker threads)
   std::size_t web_max_connections = 1024;
   std::size_t web_max_header_bytes = 16 * 1024;
+  std::size_t web_max_unsent_bytes = 16 << 20;
   std::chrono::milliseconds web_read_header_timeout{10000};
   std::chrono::milliseconds web_idle_timeout{120000};
   std::chrono::milliseconds web_write_timeout{60000};

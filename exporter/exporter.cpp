@@ -28,11 +28,12 @@ const collectors::Desc kHttpConnections{"redis_sentinel_exporter_http_connection
                                         "HTTP connections open now, idle ones included."};
 const collectors::Desc kHttpAccepted{"redis_sentinel_exporter_http_connections_accepted_total",
                                      "HTTP connections accepted.", prometheus::MetricType::Counter};
-const collectors::Desc kHttpClosed{"redis_sentinel_exporter_http_connections_closed_total",
-                                   "HTTP connections closed, by reason: client_closed (or done), header_timeout, "
-                                   "idle_timeout, write_timeout, evicted (at --web.max-connections), bad_request, "
-                                   "tls_error, server_closed.",
-                                   prometheus::MetricType::Counter};
+const collectors::Desc kHttpClosed{
+    "redis_sentinel_exporter_http_connections_closed_total",
+    "HTTP connections closed, by reason: client_closed (or done), header_timeout, "
+    "idle_timeout, write_timeout, evicted (at --web.max-connections or --web.max-unsent-bytes), bad_request, "
+    "tls_error, server_closed.",
+    prometheus::MetricType::Counter};
 const collectors::Desc kHttpRequests{"redis_sentinel_exporter_http_requests_total",
                                      "Complete HTTP requests handed to a handler.", prometheus::MetricType::Counter};
 const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};

@@ -96,6 +96,9 @@ void AddWebFlags(cxxopts::Options& options) {
                             cxxopts::value<int>()->default_value("1024"))
     ("web.max-header-bytes", "Largest request head (request line and headers) accepted; larger ones get 431.",
                              cxxopts::value<int>()->default_value("16384"))
+    ("web.max-unsent-bytes", "Response bytes all clients together may leave unread; over it, the connection "
+                             "whose client has read nothing for longest is closed.",
+                             cxxopts::value<int>()->default_value("16777216"))
     ("web.read-header-timeout", "Time a client has to send a whole request head once it has started "
                                 "(and for the TLS handshake); then 408 and the connection is closed.",
                                 cxxopts::value<std::string>()->default_value("10s"))
@@ -282,6 +285,7 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   cfg.web_max_requests = parsed["web.max-requests"].as<int>();
   s.web_max_connections = parsed["web.max-connections"].as<int>();
   s.web_max_header_bytes = parsed["web.max-header-bytes"].as<int>();
+  s.web_max_unsent_bytes = parsed["web.max-unsent-bytes"].as<int>();
   s.web_read_header_timeout = parsed["web.read-header-timeout"].as<std::string>();
   s.web_idle_timeout = parsed["web.idle-timeout"].as<std::string>();
   s.web_write_timeout = parsed["web.write-timeout"].as<std::string>();

@@ -40,6 +40,7 @@ struct Settings {
   std::string timeout_offset;
   int web_max_connections = 0;
   int web_max_header_bytes = 0;
+  int web_max_unsent_bytes = 0;
   std::string web_read_header_timeout;
   std::string web_idle_timeout;
   std::string web_write_timeout;

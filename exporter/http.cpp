@@ -33,6 +33,7 @@ http::ServerOptions ServerOptionsFrom(const Config& cfg) {
   o.listen_address = cfg.listen_address;
   o.max_connections = cfg.web_max_connections;
   o.limits.max_head_bytes = cfg.web_max_header_bytes;
+  o.max_unsent_bytes = cfg.web_max_unsent_bytes;
   o.read_header_timeout = cfg.web_read_header_timeout;
   o.idle_timeout = cfg.web_idle_timeout;
   o.write_timeout = cfg.web_write_timeout;

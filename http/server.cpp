@@ -375,6 +375,8 @@ class Server::Loop {
     std::string in;                         // received, not yet parsed
     std::vector<std::string> out;           // the response being written
     std::size_t out_piece = 0, out_offset = 0;
+    std::size_t unsent = 0;      // bytes of `out` the kernel has not taken yet
+    Clock::time_point progress;  // when the kernel last took some of them
     bool close_after_write = false;
     int close_reason = ServerStats::kClientClosed;  // counted when a close-after-write ends
     bool head_started = false;
@@ -415,6 +417,8 @@ class Server::Loop {
     c.fd = -1;
   }
   bool EvictOne();
+  void MakeRoomForUnsent(std::uint64_t writer);
+  void Sent(Conn& c, std::size_t n);
 
   Server& server_;
   const ServerOptions& options_;
@@ -425,6 +429,7 @@ class Server::Loop {
   std::uint64_t next_id_ = 2;
   std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
   std::list<std::uint64_t> idle_;  // reading connections, least recently active first
+  std::size_t unsent_ = 0;         // the sum of every connection's Conn::unsent
   std::mutex done_mu_;             // guards done_: handlers finish on worker threads
   std::vector<Completion> done_;
 };
@@ -472,6 +477,26 @@ bool Server::Loop::EvictOne() {
   }
   Close(*it->second, ServerStats::kEvicted);
   return true;
+}
+
+// Closes the writers that have waited longest for their client to read, until the unsent
+// bytes fit the budget again: a crowd that asks and never reads cannot fill the memory.
+void Server::Loop::MakeRoomForUnsent(std::uint64_t writer) {
+  while (unsent_ > options_.max_unsent_bytes) {
+    Conn* stalled = nullptr;
+    for (auto& [id, conn] : conns_) {
+      if (id == writer || conn->phase != Phase::kWriting || conn->unsent == 0) continue;
+      if (stalled == nullptr || conn->progress < stalled->progress) stalled = conn.get();
+    }
+    if (stalled == nullptr) return;
+    Close(*stalled, ServerStats::kEvicted);
+  }
+}
+
+void Server::Loop::Sent(Conn& c, std::size_t n) {
+  c.unsent -= n;
+  unsent_ -= n;
+  c.progress = Clock::now();
 }
 
 void Server::Loop::Accept() {
@@ -541,6 +566,7 @@ void Server::Loop::Untouch(Conn& c) {
 
 void Server::Loop::Close(Conn& c, int reason) {
   Untouch(c);
+  unsent_ -= c.unsent;
   if (c.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   CloseFd(c);
   server_.stats_.closed[reason].fetch_add(1, std::memory_order_relaxed);
@@ -742,9 +768,14 @@ void Server::Loop::StartWrite(Conn& c, std::vector<std::string> out, bool keep_a
   c.out = std::move(out);
   c.out_piece = 0;
   c.out_offset = 0;
+  c.unsent = 0;
+  for (const auto& piece : c.out) c.unsent += piece.size();
+  unsent_ += c.unsent;
   c.close_after_write = !keep_alive;
   c.phase = Phase::kWriting;
-  c.deadline = Clock::now() + options_.write_timeout;
+  c.progress = Clock::now();
+  c.deadline = c.progress + options_.write_timeout;
+  MakeRoomForUnsent(c.id);
   Write(c);
 }
 
@@ -759,6 +790,7 @@ void Server::Loop::Write(Conn& c) {
       if (r == redis::TlsSession::Result::kWantRead) return Interest(c, EPOLLIN);
       if (r != redis::TlsSession::Result::kOk) return Close(c, ServerStats::kClientClosed);
       c.out_offset += n;
+      Sent(c, n);
     } else {
       iovec iov[64];
       int count = 0;
@@ -777,6 +809,7 @@ void Server::Loop::Write(Conn& c) {
         return Close(c, ServerStats::kClientClosed);
       }
       std::size_t n = static_cast<std::size_t>(r);
+      Sent(c, n);
       while (n > 0) {
         const std::size_t left = c.out[c.out_piece].size() - c.out_offset;
         if (n < left) {
@@ -784,7 +817,7 @@ void Server::Loop::Write(Conn& c) {
           n = 0;
         } else {
           n -= left;
-          c.out_offset = left;
+          c.out_offset += left;
         }
         if (c.out_offset == c.out[c.out_piece].size()) {
           std::string().swap(c.out[c.out_piece]);  // free what is written at once

@@ -44,8 +44,12 @@ struct ServerOptions {
   std::chrono::milliseconds read_header_timeout{10000};  // from a head's first byte to its last
   std::chrono::milliseconds idle_timeout{120000};        // between requests on a kept-alive connection
   std::chrono::milliseconds write_timeout{60000};        // to write one response
-  int max_handlers = 16;                                 // requests handled at once; more wait
-  int gzip_min_bytes = 1024;                             // smaller bodies are sent as they are
+  // Response bytes that all connections together may hold unsent (clients that do not read).
+  // Over it, the connection whose writing has stalled longest is closed; a single response
+  // larger than the budget is still sent.
+  std::size_t max_unsent_bytes = 16 << 20;
+  int max_handlers = 16;      // requests handled at once; more wait
+  int gzip_min_bytes = 1024;  // smaller bodies are sent as they are
 };
 
 // Counters for the exporter's own metrics; read with relaxed loads.

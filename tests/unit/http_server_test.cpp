@@ -336,6 +336,84 @@ TEST_CASE("http server: a client that resets its connection while its handler ru
   close(fd);
 }
 
+TEST_CASE("http server: a response larger than the socket takes at once arrives byte for byte to a slow reader") {
+  std::string body(3 << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  TestServer s({}, [&](const Request&) {
+    Response r = Response::Text(200, "");
+    r.body = {body.substr(0, 1000), body.substr(1000, 2 << 20), body.substr(1000 + (2 << 20))};  // pieces
+    return r;
+  });
+  // A small receive window and pauses while reading make the server's writes stop part-way
+  // through pieces, again and again (the kernel takes ~1.6 MB into a loopback socket).
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  SendAll(fd, "GET / HTTP/1.1\r\n\r\n");
+  std::string in;
+  char buf[65536];
+  for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
+    pollfd p{fd, POLLIN, 100};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    in.append(buf, static_cast<std::size_t>(n));
+    const auto head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos && in.size() >= head_end + 4 + body.size()) break;
+    if (in.size() % 7 == 0) std::this_thread::sleep_for(2ms);
+  }
+  close(fd);
+  const std::string got = Body(in);
+  CHECK(got.size() == body.size());
+  const bool same = got == body;
+  CHECK(same);
+}
+
+TEST_CASE("http server: clients that ask and never read hold at most --web.max-unsent-bytes") {
+  ServerOptions o;
+  o.max_unsent_bytes = 4 << 20;
+  // Bigger than what the kernel takes into a loopback socket that is not read (~1.6 MB).
+  const std::string body(4 << 20, 'x');
+  TestServer s(o, [&](const Request&) { return Response::Text(200, body); });
+  // Ten clients with a tiny receive window ask and never read: together they would leave
+  // about 24 MB in the server. The oldest stalled writers are closed to keep 4 MB.
+  std::vector<int> stalled;
+  for (int i = 0; i < 10; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    int small = 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    SendAll(fd, "GET / HTTP/1.1\r\n\r\n");
+    stalled.push_back(fd);
+    REQUIRE(Eventually([&] { return s.server->stats().requests.load() == static_cast<std::uint64_t>(i + 1); }));
+  }
+  // At most one response's unsent part fits beside a new one: eight writers or more were
+  // closed, the first first.
+  CHECK(Eventually([&] { return s.server->stats().closed[ServerStats::kEvicted].load() >= 8; }));
+  CHECK(ClosedWithin(stalled.front(), 2s));
+  // A client that reads gets its whole response meanwhile.
+  int reader = Connect(s.port());
+  SendAll(reader, "GET / HTTP/1.1\r\n\r\n");
+  bool closed = false;
+  const std::string response = ReadResponse(reader, closed);
+  CHECK(Status(response) == 200);
+  CHECK(Body(response).size() == body.size());
+  CHECK(Body(response).find_first_not_of('x') == std::string::npos);
+  close(reader);
+  for (int fd : stalled) close(fd);
+}
+
 TEST_CASE("http server: a handler that throws is a 500, and the server goes on") {
   TestServer s({}, [](const Request& r) -> Response {
     if (r.path == "/throw") throw std::runtime_error("boom");
