@@ -7,7 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <mutex>
 
 #include "redis/connection.h"
 #include "tests/unit/fake_server.h"
@@ -79,6 +81,81 @@ TEST_CASE("a connection is kept open and reused between requests") {
   for (int i = 0; i < 5; ++i) REQUIRE(RunOne(c, {{"PING"}}, 2s).ok());
   CHECK(c.connects() == 1);
   CHECK(server.accepted() == 1);
+}
+
+// Drives an Exchange the way a caller's own poll loop does, to its end.
+Status RunExchange(Exchange& ex) {
+  while (!ex.done()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline() - Clock::now()).count();
+    pollfd p{ex.fd(), ex.events(), 0};
+    const int n = poll(&p, 1, static_cast<int>(std::max<long long>(left + 1, 0)));
+    ex.Step(n > 0 ? p.revents : 0);
+  }
+  return ex.request().status;
+}
+
+TEST_CASE("an Exchange with no commands ends once connected (AUTH done) and leaves the socket to the caller") {
+  std::vector<std::string> seen;
+  std::mutex mu;
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    RespParser parser;
+    std::string raw;
+    while (!stop) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      char buf[256];
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      raw.append(buf, static_cast<size_t>(n));
+      if (raw.rfind("*", 0) == 0) {  // the AUTH command, then the caller's own bytes
+        parser.Feed(buf, static_cast<size_t>(n));
+        Reply cmd;
+        if (parser.Next(cmd) == RespParser::Result::kReply) {
+          std::lock_guard lock(mu);
+          seen.push_back(cmd.elements.at(0).str);
+          send(fd, "+OK\r\n", 5, MSG_NOSIGNAL);
+          raw.clear();
+        }
+      } else if (raw.find('\n') != std::string::npos) {
+        std::lock_guard lock(mu);
+        seen.push_back(raw);
+        send(fd, "pong\n", 5, MSG_NOSIGNAL);
+        return;
+      }
+    }
+  });
+  Connection c(Local(server.port()), {"", "secret"});
+  Exchange open(&c, {}, Clock::now() + 2s);
+  const Status st = RunExchange(open);
+  REQUIRE(st.ok());
+  CHECK(c.IsOpen());
+  CHECK(open.request().replies.empty());
+
+  std::size_t n = 0;
+  short want = 0;
+  REQUIRE(c.WriteAvailable("ping\n", 5, n, want).ok());
+  CHECK(n == 5);
+  std::string got;
+  const auto deadline = Clock::now() + 2s;
+  while (got.size() < 5 && Clock::now() < deadline) {
+    char buf[16];
+    REQUIRE(c.ReadAvailable(buf, sizeof(buf), n, want).ok());
+    got.append(buf, n);
+    if (n == 0) {
+      pollfd p{c.fd(), want, 0};
+      poll(&p, 1, 100);
+    }
+  }
+  CHECK(got == "pong\n");
+  std::lock_guard lock(mu);
+  CHECK(seen == std::vector<std::string>{"AUTH", "ping\n"});
+}
+
+TEST_CASE("an Exchange with no commands to a closed port fails as refused") {
+  Connection c(Local(ClosedPort()), {});
+  Exchange open(&c, {}, Clock::now() + 2s);
+  CHECK(RunExchange(open).cause == Cause::kRefused);
+  CHECK(!c.IsOpen());
 }
 
 TEST_CASE("a kept connection the server closed while idle is reopened once, without failing") {
