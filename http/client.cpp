@@ -8,10 +8,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "http/ascii.h"
+
 namespace rse::http {
 namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
