@@ -97,58 +97,37 @@ Status RunExchange(Exchange& ex) {
 TEST_CASE("an Exchange with no commands ends once connected (AUTH done) and leaves the socket to the caller") {
   std::vector<std::string> seen;
   std::mutex mu;
-  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
-    RespParser parser;
-    std::string raw;
-    while (!stop) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      char buf[256];
-      ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) return;
-      raw.append(buf, static_cast<size_t>(n));
-      if (raw.rfind("*", 0) == 0) {  // the AUTH command, then the caller's own bytes
-        parser.Feed(buf, static_cast<size_t>(n));
-        Reply cmd;
-        if (parser.Next(cmd) == RespParser::Result::kReply) {
-          std::lock_guard lock(mu);
-          seen.push_back(cmd.elements.at(0).str);
-          send(fd, "+OK\r\n", 5, MSG_NOSIGNAL);
-          raw.clear();
-        }
-      } else if (raw.find('\n') != std::string::npos) {
-        std::lock_guard lock(mu);
-        seen.push_back(raw);
-        send(fd, "pong\n", 5, MSG_NOSIGNAL);
-        return;
-      }
-    }
-  });
+  FakeServer server(FakeServer::Scripted([&](const std::vector<std::string>& argv) {
+    std::lock_guard lock(mu);
+    seen.push_back(argv[0]);
+    return argv[0] == "AUTH" ? "+OK\r\n" : Pong(argv);
+  }));
   Connection c(Local(server.port()), {"", "secret"});
   Exchange open(&c, {}, Clock::now() + 2s);
-  const Status st = RunExchange(open);
-  REQUIRE(st.ok());
+  REQUIRE(RunExchange(open).ok());
   CHECK(c.IsOpen());
   CHECK(open.request().replies.empty());
+  {
+    std::lock_guard lock(mu);
+    CHECK(seen == std::vector<std::string>{"AUTH"});
+  }
 
+  // The caller's own bytes, written and read on the open socket.
+  const std::string ping = "*1\r\n$4\r\nPING\r\n";
   std::size_t n = 0;
   short want = 0;
-  REQUIRE(c.WriteAvailable("ping\n", 5, n, want).ok());
-  CHECK(n == 5);
+  REQUIRE(c.WriteAvailable(ping.data(), ping.size(), n, want).ok());
+  CHECK(n == ping.size());
   std::string got;
   const auto deadline = Clock::now() + 2s;
-  while (got.size() < 5 && Clock::now() < deadline) {
+  while (got.size() < 7 && Clock::now() < deadline) {
     char buf[16];
     REQUIRE(c.ReadAvailable(buf, sizeof(buf), n, want).ok());
     got.append(buf, n);
-    if (n == 0) {
-      pollfd p{c.fd(), want, 0};
-      poll(&p, 1, 100);
-    }
+    pollfd p{c.fd(), want, 0};
+    if (n == 0) poll(&p, 1, 100);
   }
-  CHECK(got == "pong\n");
-  std::lock_guard lock(mu);
-  CHECK(seen == std::vector<std::string>{"AUTH", "ping\n"});
+  CHECK(got == "+PONG\r\n");
 }
 
 TEST_CASE("an Exchange with no commands to a closed port fails as refused") {
