@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Test ports, as tests/support/ports.h: random, in [20000, 32000), below the kernel's ephemeral
-# range (32768 and up) where outgoing connections take their local ports.
+# Ports on 127.0.0.1: which are busy, and free test ports. Test ports, as tests/support/ports.h:
+# random, in [20000, 32000), below the kernel's ephemeral range (32768 and up) where outgoing
+# connections take their local ports.
 TEST_PORT_FIRST=20000
 TEST_PORT_END=32000
 
