@@ -117,10 +117,98 @@ void DrawBox(std::ostringstream& o, const Box& b) {
   }
 }
 
+// The diagram's geometry: rows of boxes centred across a fixed width; the Sentinels on top,
+// the agreed master below them, the other nodes at the bottom.
+constexpr double kDiagramWidth = 1080, kBoxW = 250, kGap = 16;
+constexpr double kRowH = 76, kBoxH = kRowH - 6;  // a box and the space under it
+constexpr double kSentinelY = 8, kMasterY = 130, kReplicaY = 262;
+constexpr double kMasterX = (kDiagramWidth - kBoxW) / 2;
+
+// The left edge of box i of a row of `count` boxes.
+double RowX(std::size_t count, std::size_t i) {
+  double total = static_cast<double>(count) * kBoxW + static_cast<double>(count - 1) * kGap;
+  return (kDiagramWidth - total) / 2 + static_cast<double>(i) * (kBoxW + kGap);
+}
+
+// Each Sentinel: whom it names, whether that is the agreed master (then an arrow to it),
+// TILT and its failover state.
+void DrawSentinels(std::ostringstream& o, const GroupHealth& g) {
+  for (std::size_t i = 0; i < g.sentinels.size(); ++i) {
+    const auto& s = g.sentinels[i];
+    const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
+    const double x = RowX(g.sentinels.size(), i);
+    if (agrees) {
+      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << kSentinelY + kBoxH << "\" x2=\"" << kMasterX + kBoxW / 2
+        << "\" y2=\"" << kMasterY << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
+    }
+    std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
+                                   "names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)),
+                                   agrees ? "&#10003; agrees" : "&#10007; DISAGREES"};
+    if (s.tilt) lines.back() += ", &#9888; TILT";
+    if (s.failover_state != "none" && !s.failover_state.empty())
+      lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
+    DrawBox(o, {x, kSentinelY, kBoxW, kBoxH, agrees ? "#eef6ff" : "#ffebe9", agrees ? "#0969da" : "#c0262d",
+                std::move(lines)});
+  }
+}
+
+// A data node's box text: address, role and up/down, then its link to the master (a
+// replica), why it is down, or how many replicas it has (the master).
+std::vector<std::string> NodeLines(const collectors::Snapshot& snap, const GroupHealth& g, const GroupHealth::Node& n,
+                                   bool is_master) {
+  std::string role = n.role.empty() ? "unknown role" : n.role;
+  std::vector<std::string> lines{E(Cut(n.addr, 30)), (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
+                                                         (n.up ? " &#10003; up" : " &#10007; DOWN")};
+  if (!is_master && n.link_up) {
+    std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
+    if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
+    if (auto io = LastIoSeconds(snap, n.addr)) l += ", I/O " + Number(*io) + " s ago";
+    lines.push_back(l);
+  } else if (!n.up && !n.cause.empty()) {
+    lines.push_back(E(Cut(n.cause, 34)));
+  } else if (is_master) {
+    lines.push_back(std::to_string(g.replicas_linked) + " replicas linked");
+  }
+  return lines;
+}
+
+// The agreed master's box, or a box saying there is none.
+void DrawMaster(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
+                const GroupHealth::Node* master) {
+  if (master) {
+    DrawBox(o, {kMasterX, kMasterY, kBoxW, kBoxH, master->up ? "#dafbe1" : "#ffebe9",
+                master->up ? "#1a7f37" : "#c0262d", NodeLines(snap, g, *master, true)});
+  } else {
+    DrawBox(o, {kMasterX,
+                kMasterY,
+                kBoxW,
+                kBoxH,
+                "#ffebe9",
+                "#c0262d",
+                {"&#10007; NO AGREED MASTER", E(Cut(g.agreed_master, 30))}});
+  }
+}
+
+// The other data nodes; a line from the master to each that follows it, dashed where the
+// link is down.
+void DrawReplicas(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
+                  const std::vector<const GroupHealth::Node*>& others) {
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    const auto& n = *others[i];
+    const double x = RowX(others.size(), i);
+    const bool linked = n.link_up.value_or(false);
+    if (n.follows == g.agreed_master) {
+      o << "<line x1=\"" << kMasterX + kBoxW / 2 << "\" y1=\"" << kMasterY + kBoxH << "\" x2=\"" << x + kBoxW / 2
+        << "\" y2=\"" << kReplicaY << "\" stroke=\"" << (linked ? "#1a7f37" : "#c0262d") << "\" stroke-width=\"2\""
+        << (linked ? "" : " stroke-dasharray=\"6 4\"") << "/>";
+    }
+    const bool good = n.up && (n.role != "replica" || linked);
+    DrawBox(o, {x, kReplicaY, kBoxW, kBoxH, good ? "#f6f8fa" : "#ffebe9", good ? "#57606a" : "#c0262d",
+                NodeLines(snap, g, n, false)});
+  }
+}
+
 void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g) {
-  constexpr double kWidth = 1080, kBoxW = 250, kGap = 16;
-  const double sentinel_h = 76, node_h = 76;
-  const double sentinel_y = 8, master_y = 130, replica_y = 262;
   const GroupHealth::Node* master = nullptr;
   std::vector<const GroupHealth::Node*> others;
   for (const auto& n : g.nodes) {
@@ -129,74 +217,12 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
     else
       others.push_back(&n);
   }
-  const double height = replica_y + (others.empty() ? 0 : node_h) + 12;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height << "\" viewBox=\"0 0 "
-    << kWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
-  auto row_x = [&](std::size_t count, std::size_t i) {
-    double total = static_cast<double>(count) * kBoxW + static_cast<double>(count - 1) * kGap;
-    return (kWidth - total) / 2 + static_cast<double>(i) * (kBoxW + kGap);
-  };
-  const double master_x = (kWidth - kBoxW) / 2;
-  // Sentinels on top, an arrow to the master each names.
-  for (std::size_t i = 0; i < g.sentinels.size(); ++i) {
-    const auto& s = g.sentinels[i];
-    const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
-    const double x = row_x(g.sentinels.size(), i);
-    if (agrees) {
-      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << sentinel_y + sentinel_h - 6 << "\" x2=\""
-        << master_x + kBoxW / 2 << "\" y2=\"" << master_y << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
-    }
-    std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
-                                   "names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)),
-                                   agrees ? "&#10003; agrees" : "&#10007; DISAGREES"};
-    if (s.tilt) lines.back() += ", &#9888; TILT";
-    if (s.failover_state != "none" && !s.failover_state.empty())
-      lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
-    DrawBox(o, {x, sentinel_y, kBoxW, sentinel_h - 6, agrees ? "#eef6ff" : "#ffebe9", agrees ? "#0969da" : "#c0262d",
-                std::move(lines)});
-  }
-  auto node_lines = [&](const GroupHealth::Node& n, bool is_master) {
-    std::string role = n.role.empty() ? "unknown role" : n.role;
-    std::vector<std::string> lines{E(Cut(n.addr, 30)), (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
-                                                           (n.up ? " &#10003; up" : " &#10007; DOWN")};
-    if (!is_master && n.link_up) {
-      std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
-      if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
-      if (auto io = LastIoSeconds(snap, n.addr)) l += ", I/O " + Number(*io) + " s ago";
-      lines.push_back(l);
-    } else if (!n.up && !n.cause.empty()) {
-      lines.push_back(E(Cut(n.cause, 34)));
-    } else if (is_master) {
-      lines.push_back(std::to_string(g.replicas_linked) + " replicas linked");
-    }
-    return lines;
-  };
-  if (master) {
-    DrawBox(o, {master_x, master_y, kBoxW, node_h - 6, master->up ? "#dafbe1" : "#ffebe9",
-                master->up ? "#1a7f37" : "#c0262d", node_lines(*master, true)});
-  } else {
-    DrawBox(o, {master_x,
-                master_y,
-                kBoxW,
-                node_h - 6,
-                "#ffebe9",
-                "#c0262d",
-                {"&#10007; NO AGREED MASTER", E(Cut(g.agreed_master, 30))}});
-  }
-  for (std::size_t i = 0; i < others.size(); ++i) {
-    const auto& n = *others[i];
-    const double x = row_x(others.size(), i);
-    const bool linked = n.link_up.value_or(false);
-    const bool follows = n.follows == g.agreed_master;
-    if (follows) {
-      o << "<line x1=\"" << master_x + kBoxW / 2 << "\" y1=\"" << master_y + node_h - 6 << "\" x2=\"" << x + kBoxW / 2
-        << "\" y2=\"" << replica_y << "\" stroke=\"" << (linked ? "#1a7f37" : "#c0262d") << "\" stroke-width=\"2\""
-        << (linked ? "" : " stroke-dasharray=\"6 4\"") << "/>";
-    }
-    const bool good = n.up && (n.role != "replica" || linked);
-    DrawBox(o, {x, replica_y, kBoxW, node_h - 6, good ? "#f6f8fa" : "#ffebe9", good ? "#57606a" : "#c0262d",
-                node_lines(n, false)});
-  }
+  const double height = kReplicaY + (others.empty() ? 0 : kRowH) + 12;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kDiagramWidth << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << kDiagramWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
+  DrawSentinels(o, g);
+  DrawMaster(o, snap, g, master);
+  DrawReplicas(o, snap, g, others);
   o << "</svg>";
 }
 

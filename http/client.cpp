@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+
+#include "http/ascii.h"
 
 namespace rse::http {
 namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -55,6 +56,16 @@ std::string_view Trim(std::string_view s) {
 
 std::string WithoutPrefix(const std::string& text, std::string_view prefix) {
   return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
+}
+
+// One poll of `fd` for `events`, returning by the deadline (or within a minute): the revents,
+// 0 when nothing happened (timed out, interrupted), -1 with errno set when poll failed.
+int PollOnce(int fd, short events, redis::Deadline deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - redis::Clock::now()).count();
+  pollfd pfd{fd, events, 0};
+  const int n = ::poll(&pfd, 1, static_cast<int>(std::clamp<long long>(left + 1, 0, 60000)));
+  if (n < 0) return errno == EINTR ? 0 : -1;
+  return n == 0 ? 0 : pfd.revents;
 }
 
 }  // namespace
@@ -259,12 +270,18 @@ GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadlin
     return result;
   }
   redis::Connection conn(url.address, {}, url.https ? options.tls : nullptr);
-  redis::Status connected;
-  {
-    redis::Batch batch(deadline);
-    batch.Add(&conn, {}, [&](redis::Request& r) { connected = r.status; });
-    batch.Run();
+  // With no commands the exchange ends once connected, TLS handshake included; the socket is
+  // then ours to speak HTTP on.
+  redis::Exchange open(&conn, {}, deadline);
+  while (!open.done()) {
+    const int revents = PollOnce(open.fd(), open.events(), deadline);
+    if (revents < 0) {
+      result.error = "connect to " + where + ": poll: " + std::strerror(errno);
+      return result;
+    }
+    open.Step(static_cast<short>(revents));  // fails it with kTimeout at the deadline
   }
+  const redis::Status& connected = open.request().status;
   if (!connected.ok()) {
     if (connected.cause == redis::Cause::kTimeout) {
       result.error = "deadline reached connecting to " + where + " (" + connected.message + ")";
@@ -278,21 +295,15 @@ GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadlin
 
   // Waits for the socket until the deadline; false with the error set.
   auto wait = [&](short events, const char* step) {
-    for (;;) {
-      const auto now = redis::Clock::now();
-      if (now >= deadline) {
-        result.error = std::string("deadline reached ") + step;
-        return false;
-      }
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
-      pollfd pfd{conn.fd(), events, 0};
-      const int n = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(ms, 60000)));
-      if (n >= 0) return true;
-      if (errno != EINTR) {
-        result.error = std::string(step) + ": poll: " + std::strerror(errno);
-        return false;
-      }
+    if (redis::Clock::now() >= deadline) {
+      result.error = std::string("deadline reached ") + step;
+      return false;
     }
+    if (PollOnce(conn.fd(), events, deadline) < 0) {
+      result.error = std::string(step) + ": poll: " + std::strerror(errno);
+      return false;
+    }
+    return true;
   };
 
   std::string request = BuildGetRequest(url, options);

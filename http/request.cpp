@@ -4,10 +4,10 @@
 
 #include <climits>
 
+#include "http/ascii.h"
+
 namespace rse::http {
 namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -446,7 +446,7 @@ class Executor {
     for (const auto& cmd : req_.commands) AppendCommand(out_, cmd);
     expected_ = req_.commands.size() + (auth_sent_ ? 1 : 0);
     received_bytes_ = 0;
-    if (expected_ == 0) {  // connect only: the caller speaks its own protocol on the socket
+    if (expected_ == 0) {  // nothing to send: an Exchange opening a socket for another protocol
       phase_ = Phase::kDone;
       return;
     }

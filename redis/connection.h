@@ -59,7 +59,7 @@ class Connection {
   // means the connection is gone (it is closed). Not used by requests.
   int fd() const { return fd_; }
   Status ReadAvailable(char* buf, std::size_t len, std::size_t& n, short& want);
-  // The same for writing, on a connection a request with no commands has opened (a client
+  // The same for writing, on a connection an Exchange with no commands has opened (a client
   // of another protocol: check's HTTP GET of /events). kOk with n == 0: wait for `want`.
   Status WriteAvailable(const char* buf, std::size_t len, std::size_t& n, short& want);
 
@@ -97,6 +97,8 @@ class Executor;
 // connection this way without blocking them. It starts in the constructor (it may finish
 // there); until done(), the caller polls fd() for events() and calls Step() with what poll
 // reported (0 when poll timed out), at the latest at deadline(), when it fails with kTimeout.
+// With no commands it ends once connected (TLS handshake and any AUTH done): a client of
+// another protocol then uses the socket with ReadAvailable() and WriteAvailable().
 // Not thread-safe; the connection must outlive it and serve nothing else meanwhile.
 class Exchange {
  public:
@@ -136,7 +138,6 @@ class Batch {
 
   // Starts a request; `done` runs on this thread once it has finished, during Run().
   // The connection must not be in use by another unfinished request of this batch.
-  // With no commands (and no AUTH to send) the request finishes once connected.
   void Add(Connection* connection, std::vector<std::vector<std::string>> commands, Callback done);
   // Returns when every request, including those added by callbacks, has finished.
   void Run();

@@ -66,7 +66,9 @@ make -C "$build" -j"$jobs" fuzzers >/dev/null
 [ "$build_only" -eq 0 ] || exit 0
 
 # The targets of fuzz/targets.cmake (RSE_FUZZ_TARGETS), the one list the builds use too.
-read -r -a targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")
+# shellcheck source=lib/fuzz-targets.sh
+. "$root/scripts/lib/fuzz-targets.sh"
+read -r -a targets < <(list_fuzz_targets)
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz: no targets found in fuzz/targets.cmake" >&2; exit 1; }
 if [ ${#only[@]} -gt 0 ]; then targets=("${only[@]}"); fi
 for t in "${targets[@]}"; do

@@ -42,7 +42,9 @@ cmake -S "$root" -B "$build" \
   -DRSE_BUILD_TESTS=ON >/dev/null
 # Only what `ctest -L 'unit|integration'` runs: the test binaries, the fuzz replays and the
 # exporter with its TLS module (not the benchmark's load generator, the ops tests or the tools).
-read -r -a fuzz_targets < <(sed -n 's/^set(RSE_FUZZ_TARGETS \([a-z_ ]*\).*/\1/p' "$root/fuzz/targets.cmake")
+# shellcheck source=lib/fuzz-targets.sh
+. "$root/scripts/lib/fuzz-targets.sh"
+read -r -a fuzz_targets < <(list_fuzz_targets)
 make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter \
   "${fuzz_targets[@]/#/fuzz_replay_}" >/dev/null
 [ "$build_only" -eq 0 ] || exit 0

@@ -14,6 +14,8 @@ prog=topology
 . "$(dirname "${BASH_SOURCE[0]}")/lib/base.sh"
 # shellcheck source=lib/topology-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/topology-env.sh"
+# shellcheck source=lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 umask 077 # every file and directory written here is private (configs hold the password)
 
 root=$rse_root
@@ -367,25 +369,6 @@ stop_all() { # stops Sentinels first (no failovers while data nodes go), then da
     rc=1
   fi
   return "$rc"
-}
-
-port_busy() { # 0 if something accepts connections on 127.0.0.1:port
-  # shellcheck disable=SC2016 # $0/$1 expand in the child bash
-  timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$1" 2>/dev/null && return 0
-  [ $? -eq 124 ] # a connect that hangs means a listener with a full backlog
-}
-
-busy_ports() { # ports... -> prints the busy ones; one child bash for all, per-port fallback if it hangs
-  local out rc=0 p
-  # shellcheck disable=SC2016 # expands in the child bash
-  out=$(timeout 10 bash -c 'for p; do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && echo "$p"; done; exit 0' _ "$@") || rc=$?
-  if [ "$rc" -eq 0 ]; then
-    [ -z "$out" ] || printf '%s\n' "$out"
-    return 0
-  fi
-  for p in "$@"; do
-    if port_busy "$p"; then echo "$p"; fi
-  done
 }
 
 launch_node() { # port -> starts redis-server/redis-sentinel from the node's config

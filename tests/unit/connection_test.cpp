@@ -7,7 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <mutex>
 
 #include "redis/connection.h"
 #include "tests/unit/fake_server.h"
@@ -79,6 +81,60 @@ TEST_CASE("a connection is kept open and reused between requests") {
   for (int i = 0; i < 5; ++i) REQUIRE(RunOne(c, {{"PING"}}, 2s).ok());
   CHECK(c.connects() == 1);
   CHECK(server.accepted() == 1);
+}
+
+// Drives an Exchange the way a caller's own poll loop does, to its end.
+Status RunExchange(Exchange& ex) {
+  while (!ex.done()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline() - Clock::now()).count();
+    pollfd p{ex.fd(), ex.events(), 0};
+    const int n = poll(&p, 1, static_cast<int>(std::max<long long>(left + 1, 0)));
+    ex.Step(n > 0 ? p.revents : 0);
+  }
+  return ex.request().status;
+}
+
+TEST_CASE("an Exchange with no commands ends once connected (AUTH done) and leaves the socket to the caller") {
+  std::vector<std::string> seen;
+  std::mutex mu;
+  FakeServer server(FakeServer::Scripted([&](const std::vector<std::string>& argv) {
+    std::lock_guard lock(mu);
+    seen.push_back(argv[0]);
+    return argv[0] == "AUTH" ? "+OK\r\n" : Pong(argv);
+  }));
+  Connection c(Local(server.port()), {"", "secret"});
+  Exchange open(&c, {}, Clock::now() + 2s);
+  REQUIRE(RunExchange(open).ok());
+  CHECK(c.IsOpen());
+  CHECK(open.request().replies.empty());
+  {
+    std::lock_guard lock(mu);
+    CHECK(seen == std::vector<std::string>{"AUTH"});
+  }
+
+  // The caller's own bytes, written and read on the open socket.
+  const std::string ping = "*1\r\n$4\r\nPING\r\n";
+  std::size_t n = 0;
+  short want = 0;
+  REQUIRE(c.WriteAvailable(ping.data(), ping.size(), n, want).ok());
+  CHECK(n == ping.size());
+  std::string got;
+  const auto deadline = Clock::now() + 2s;
+  while (got.size() < 7 && Clock::now() < deadline) {
+    char buf[16];
+    REQUIRE(c.ReadAvailable(buf, sizeof(buf), n, want).ok());
+    got.append(buf, n);
+    pollfd p{c.fd(), want, 0};
+    if (n == 0) poll(&p, 1, 100);
+  }
+  CHECK(got == "+PONG\r\n");
+}
+
+TEST_CASE("an Exchange with no commands to a closed port fails as refused") {
+  Connection c(Local(ClosedPort()), {});
+  Exchange open(&c, {}, Clock::now() + 2s);
+  CHECK(RunExchange(open).cause == Cause::kRefused);
+  CHECK(!c.IsOpen());
 }
 
 TEST_CASE("a kept connection the server closed while idle is reopened once, without failing") {

@@ -204,6 +204,23 @@ TEST_CASE("http client: Get() names the failing step and keeps to the deadline")
     CHECK(r.error == "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
   }
   {
+    // Accepts and never answers the TLS handshake: connecting ends at the deadline.
+    rse::test::FakeServer server(rse::test::FakeServer::Silent());
+    rse::redis::TlsOptions tls;
+    tls.enabled = true;
+    tls.insecure_skip_verify = true;
+    std::string tls_error;
+    rse::http::GetOptions with_tls;
+    with_tls.tls = rse::redis::TlsContext::Create(tls, tls_error);
+    REQUIRE_MESSAGE(with_tls.tls, tls_error);
+    auto url = ParseUrl("https://127.0.0.1:" + std::to_string(server.port()) + "/events", error);
+    const auto start = rse::redis::Clock::now();
+    auto r = rse::http::Get(*url, with_tls, start + 300ms);
+    CHECK(r.error == "deadline reached connecting to 127.0.0.1:" + std::to_string(server.port()) +
+                         " (timed out in the TLS handshake)");
+    CHECK(rse::redis::Clock::now() - start < 3s);
+  }
+  {
     rse::test::FakeServer server(rse::test::FakeServer::Silent());
     auto url = ParseUrl("http://127.0.0.1:" + std::to_string(server.port()) + "/events", error);
     const auto start = rse::redis::Clock::now();
