@@ -89,7 +89,6 @@ fi
 log "refused: a password with a space ($(cat "$tmp/bad.err")), no password"
 
 # ---------------------------------------------------------------- 2. real processes -------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_node() { # NAME CONF [--sentinel]
   local name=$1
   shift
@@ -102,18 +101,7 @@ on_exit 'stop_pids "${pids[@]}"'
 # start_live: renders and starts the six nodes on a free range; returns 3 when another process
 # took one of its ports in the meantime (the caller tries another range).
 start_live() {
-  local b p ok
-  base=""
-  for _ in 1 2 3 4 5 6 7 8; do
-    b=$((20000 + RANDOM % 11990))
-    ok=1
-    for p in $(seq "$b" $((b + 5))); do port_free "$p" || ok=0; done
-    if [ "$ok" = 1 ]; then
-      base=$b
-      break
-    fi
-  done
-  [ -n "$base" ] || fail "no free range of 6 ports found in 20000-32000"
+  base=$(free_test_ports 6) || fail "no free range of 6 test ports"
   live="$tmp/live-$base"
   run_render "$live" NODE_HOST=localhost NODE_DATA_DIR= BIND="127.0.0.1 -::1" PROTECTED_MODE=yes \
     SENTINEL_DOWN_AFTER_MS=1000 \

@@ -123,7 +123,7 @@ chmod 600 "$tmp/password"
 topo="$tmp/topology"
 started=0
 for _ in 1 2 3 4 5 6 7 8; do
-  base=$((20000 + RANDOM % 11990))
+  base=$(free_test_ports 6) || fail "no free range of 6 test ports"
   rc=0
   timeout 120 bash "$root/scripts/topology.sh" start --dir "$topo" --base-port "$base" \
     --password-file "$tmp/password" --wait-seconds 60 >"$tmp/topology.env" 2>"$tmp/topology.log" || rc=$?

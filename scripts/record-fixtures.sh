@@ -18,6 +18,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/base.sh"
 # shellcheck source=lib/topology-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/topology-env.sh"
+# shellcheck source=lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root=$rse_root
@@ -85,19 +87,10 @@ password_file="$work/password"
 )
 chmod 600 "$password_file"
 
-# Base ports: 6 consecutive ports in [20000, 60000), below the kernel's
-# ephemeral range when there is room (an outgoing connection's local port
-# there can take a listening port between topology.sh's check and the bind).
-port_lo=20000 port_hi=60000
-if read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null &&
-  [[ $eph_lo =~ ^[0-9]+$ ]] && [ "$eph_lo" -gt $((port_lo + 1000)) ] && [ "$eph_lo" -lt "$port_hi" ]; then
-  port_hi=$eph_lo
-fi
-
 env_out=""
 started=0
 for ((attempt = 1; attempt <= port_attempts; attempt++)); do
-  base_port=$(((RANDOM * 32768 + RANDOM) % (port_hi - port_lo - 6) + port_lo))
+  base_port=$(free_test_ports 6) || die 1 "no free range of 6 test ports"
   log "starting the topology on base port $base_port (attempt $attempt of $port_attempts)"
   # stdout (KEY=VALUE lines) to a file; stderr shown and kept (pipefail: rc is topology.sh's).
   if "$topology" start --dir "$topo_dir" --base-port "$base_port" --master-name "$master_name" \

@@ -28,6 +28,18 @@ free_test_port() { # -> a test port on which nothing accepts connections now
   free_test_ports 1
 }
 
+free_test_port_outside() { # lo hi -> a free test port not in [lo, hi] (a topology's own range)
+  local i p
+  for ((i = 0; i < 200; i++)); do
+    p=$(free_test_port) || return 1
+    if [ "$p" -lt "$1" ] || [ "$p" -gt "$2" ]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
 free_test_ports() { # count -> the first of `count` consecutive test ports on which nothing accepts now
   local i j p n=$1
   local -a range
