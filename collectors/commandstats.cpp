@@ -30,8 +30,7 @@ class CommandStatsCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
       if (!n.up()) continue;
-      const Labels labels = NodeLabels(n);
-      Labels l = labels;
+      Labels l = NodeLabels(n);
       const size_t node_mark = l.size();
       for (const auto& c : ParseCommandStats(n.info)) {
         l.Truncate(node_mark);
@@ -50,11 +49,10 @@ class LatencyStatsCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
       if (!n.up()) continue;
-      const Labels labels = NodeLabels(n);
       // Count and sum come from commandstats; both lists are in command name order.
       const auto calls = ParseCommandStats(n.info);
       auto c = calls.begin();
-      Labels l = labels;
+      Labels l = NodeLabels(n);
       const size_t node_mark = l.size();
       for (const auto& lat : ParseLatencyStats(n.info)) {
         while (c != calls.end() && c->cmd < lat.cmd) ++c;
@@ -79,8 +77,7 @@ class ErrorStatsCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     for (const auto& n : snapshot.nodes) {
       if (!n.up()) continue;
-      const Labels labels = NodeLabels(n);
-      Labels l = labels;
+      Labels l = NodeLabels(n);
       const size_t node_mark = l.size();
       for (const auto& e : ParseErrorStats(n.info)) {
         l.Truncate(node_mark);

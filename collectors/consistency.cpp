@@ -1,6 +1,9 @@
 // `consistency` collector: what each Sentinel believes against what the data nodes say of
 // themselves, and Sentinels of one group against each other, as numbers an alert can compare.
 // Read from the replies the other collectors use (no extra round trip).
+#include <array>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -39,24 +42,27 @@ class ConsistencyCollector final : public Collector {
     };
 
     struct Spread {
-      std::map<std::string, std::set<std::string>> settings;  // setting -> values
-      std::set<std::string> replicas, sentinels;              // counts
+      std::array<std::set<std::string, std::less<>>, std::size(kSettings)> settings;  // values, as kSettings
+      std::set<std::string, std::less<>> replicas, sentinels;                         // counts
     };
     std::map<std::string, Spread> groups;
 
     for (const auto& s : snapshot.sentinels) {
       if (!s.up()) continue;
+      const std::string sentinel = s.label();
       for (const auto& m : s.masters) {
         Spread& spread = groups[m.name];
-        for (const char* setting : kSettings) {
-          if (auto v = Field(m.master, setting)) spread.settings[setting].insert(std::string(*v));
+        for (size_t i = 0; i < std::size(kSettings); ++i) {
+          if (auto v = Field(m.master, kSettings[i]); v && !spread.settings[i].contains(*v)) {
+            spread.settings[i].emplace(*v);
+          }
         }
-        if (auto v = Field(m.master, "num-slaves")) spread.replicas.insert(std::string(*v));
+        if (auto v = Field(m.master, "num-slaves"); v && !spread.replicas.contains(*v)) spread.replicas.emplace(*v);
         if (auto v = ParseNumber(Field(m.master, "num-other-sentinels").value_or(""))) {
           spread.sentinels.insert(std::to_string(static_cast<long long>(*v) + 1));  // itself included
         }
 
-        const Labels group_labels{{"sentinel", s.label()}, {"master_name", m.name}};
+        const Labels group_labels{{"sentinel", sentinel}, {"master_name", m.name}};
         auto master = AddressOf(m.master);
         const std::string master_addr = master ? master->ToString() : "";
         // Its master: a node that answers and calls itself a replica is a mismatch.
@@ -88,10 +94,10 @@ class ConsistencyCollector final : public Collector {
     }
     for (const auto& [name, spread] : groups) {
       const Labels labels{{"master_name", name}};
-      for (const char* setting : kSettings) {
-        auto it = spread.settings.find(setting);
-        if (it != spread.settings.end()) {
-          sink.Add(kConfigValues, With(labels, "setting", setting), static_cast<double>(it->second.size()));
+      for (size_t i = 0; i < std::size(kSettings); ++i) {
+        if (!spread.settings[i].empty()) {
+          sink.Add(kConfigValues, With(labels, "setting", kSettings[i]),
+                   static_cast<double>(spread.settings[i].size()));
         }
       }
       if (!spread.replicas.empty()) {

@@ -2,6 +2,8 @@
 // events.h). The counts come with the snapshot; a target without subscriptions has none of
 // the per-Sentinel series. The failover count itself is the topology collector's.
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -50,10 +52,15 @@ class EventsCollector final : public Collector {
       for (const auto& m : s.masters) groups.insert(m.name);
       const std::string label = s.label();
       if (!c.stream_up.count(label)) continue;
-      auto zero = [&](const std::string& master, std::string_view event) {
-        if (!c.events.count({label, master, std::string(event)})) {
-          sink.Add(kEvents, {{"sentinel", label}, {"master_name", master}, {"event", event}}, 0);
-        }
+      // One label set per Sentinel, its last two pairs replaced per series.
+      Labels l{{"sentinel", label}};
+      const size_t sentinel_mark = l.size();
+      auto zero = [&](std::string_view master, std::string_view event) {
+        using Key = std::tuple<std::string_view, std::string_view, std::string_view>;
+        if (c.events.find(Key{label, master, event}) != c.events.end()) return;
+        l.Truncate(sentinel_mark);
+        l.Add("master_name", master).Add("event", event);
+        sink.Add(kEvents, l, 0);
       };
       for (auto event : kSentinelEvents) zero("", event);
       for (const auto& m : s.masters) {

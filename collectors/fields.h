@@ -10,11 +10,12 @@
 
 namespace rse::collectors {
 
-// A numeric field, scaled (milliseconds -> seconds: 0.001). Missing: nullopt, silently.
-// Present but not a number: nullopt and a problem naming where it was found.
-inline std::optional<double> NumberField(const FieldMap& fields, std::string_view name, std::string_view where,
-                                         std::vector<std::string>& problems, double scale = 1.0) {
-  auto raw = Field(fields, name);
+// A field's value as a number, scaled (milliseconds -> seconds: 0.001). Missing (`raw` nullopt):
+// nullopt, silently. Present but not a number: nullopt and a problem naming the field `name` and
+// where it was found. For values already looked up (FieldNames::Lookup).
+inline std::optional<double> NumberValue(std::optional<std::string_view> raw, std::string_view name,
+                                         std::string_view where, std::vector<std::string>& problems,
+                                         double scale = 1.0) {
   if (!raw) return std::nullopt;
   auto value = ParseNumber(*raw);
   if (!value) {
@@ -23,6 +24,12 @@ inline std::optional<double> NumberField(const FieldMap& fields, std::string_vie
     return std::nullopt;
   }
   return *value * scale;
+}
+
+// The same for the field `name` of `fields`.
+inline std::optional<double> NumberField(const FieldMap& fields, std::string_view name, std::string_view where,
+                                         std::vector<std::string>& problems, double scale = 1.0) {
+  return NumberValue(Field(fields, name), name, where, problems, scale);
 }
 
 inline double Bool(bool b) { return b ? 1.0 : 0.0; }

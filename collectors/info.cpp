@@ -5,7 +5,10 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -183,6 +186,44 @@ const Desc kInstanceInfo{"redis_instance_info",
                          "The node's server, version, mode and identity as labels (value 1). On Valkey, "
                          "valkey_version is the real version; redis_version the Redis it is compatible with."};
 
+// Every INFO field the collector reads, looked up in one pass per node: kFields' fields, then
+// kStatusFields', then these.
+enum Extra {
+  kServerTimeUsec,
+  kUptime,
+  kRole,
+  kRedisVersion,
+  kRedisBuildId,
+  kRedisMode,
+  kServerMode,
+  kOs,
+  kMaxmemoryPolicy,
+  kTcpPort,
+  kRunId,
+  kProcessId,
+  kValkeyVersion,
+  kExtras
+};
+constexpr std::array<std::string_view, kExtras> kExtraNames{
+    "server_time_usec", "uptime_in_seconds", "role",        "redis_version",
+    "redis_build_id",   "redis_mode",        "server_mode", "os",
+    "maxmemory_policy", "tcp_port",          "run_id",      "process_id",
+    "valkey_version"};
+constexpr size_t kStatusAt = kFields.size();
+constexpr size_t kExtraAt = kStatusAt + kStatusFields.size();
+using Values = std::array<std::optional<std::string_view>, kExtraAt + kExtras>;
+
+const FieldNames& Names() {
+  static const FieldNames names = [] {
+    std::vector<std::string_view> all;
+    for (const auto& f : kFields) all.push_back(f.field);
+    for (const auto& f : kStatusFields) all.push_back(f.field);
+    all.insert(all.end(), kExtraNames.begin(), kExtraNames.end());
+    return FieldNames(all);
+  }();
+  return names;
+}
+
 // redis_exporter reports every database below `databases` (16 when unknown), empty ones as 0.
 constexpr int kDefaultDatabases = 16;
 constexpr int kMaxDatabases = 1024;  // a bound on series, whatever CONFIG says
@@ -192,36 +233,42 @@ class InfoCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& n : snapshot.nodes) {
       if (!n.up()) continue;
-      const std::string where = "node " + n.label();
-      Labels labels{{"master_name", n.master_name}, {"addr", n.label()}};
-      AddInstanceInfo(n, labels, sink);
-      for (const auto& f : kFields) {
-        sink.AddIf(f.desc, labels, NumberField(n.info, f.field, where, problems, f.scale));
+      const std::string label = n.label();
+      const std::string where = "node " + label;
+      Labels labels{{"master_name", n.master_name}, {"addr", label}};
+      Values v;
+      Names().Lookup(n.info, v);
+      AddInstanceInfo(v, labels, sink);
+      for (size_t i = 0; i < kFields.size(); ++i) {
+        const auto& f = kFields[i];
+        sink.AddIf(f.desc, labels, NumberValue(v[i], f.field, where, problems, f.scale));
       }
-      for (const auto& f : kStatusFields) {
-        if (auto s = Field(n.info, f.field)) sink.Add(f.desc, labels, Bool(*s == "ok"));
+      for (size_t i = 0; i < kStatusFields.size(); ++i) {
+        if (auto s = v[kStatusAt + i]) sink.Add(kStatusFields[i].desc, labels, Bool(*s == "ok"));
       }
-      auto now_us = NumberField(n.info, "server_time_usec", where, problems);
-      auto uptime = NumberField(n.info, "uptime_in_seconds", where, problems);
+      auto now_us = NumberValue(v[kExtraAt + kServerTimeUsec], kExtraNames[kServerTimeUsec], where, problems);
+      auto uptime = NumberValue(v[kExtraAt + kUptime], kExtraNames[kUptime], where, problems);
       if (now_us && uptime) sink.Add(kStartTime, labels, std::floor(*now_us / 1e6) - *uptime);
       AddKeyspace(n, labels, sink);
     }
   }
 
  private:
-  static void AddInstanceInfo(const DataNode& n, const Labels& labels, MetricSink& sink) {
-    auto get = [&](std::string_view name) { return Field(n.info, name).value_or(""); };
+  static void AddInstanceInfo(const Values& v, const Labels& labels, MetricSink& sink) {
+    auto get = [&](Extra e) { return v[kExtraAt + e].value_or(""); };
+    // ServerMode: redis_mode, or Valkey 8's server_mode.
+    const auto mode = v[kExtraAt + kRedisMode] ? v[kExtraAt + kRedisMode] : v[kExtraAt + kServerMode];
     Labels l = labels;
-    l.Add("role", get("role"))
-        .Add("redis_version", get("redis_version"))
-        .Add("redis_build_id", get("redis_build_id"))
-        .Add("redis_mode", ServerMode(n.info).value_or(""))
-        .Add("os", get("os"))
-        .Add("maxmemory_policy", get("maxmemory_policy"))
-        .Add("tcp_port", get("tcp_port"))
-        .Add("run_id", get("run_id"))
-        .Add("process_id", get("process_id"));
-    if (auto valkey = Field(n.info, "valkey_version")) l.Add("valkey_version", *valkey);
+    l.Add("role", get(kRole))
+        .Add("redis_version", get(kRedisVersion))
+        .Add("redis_build_id", get(kRedisBuildId))
+        .Add("redis_mode", mode.value_or(""))
+        .Add("os", get(kOs))
+        .Add("maxmemory_policy", get(kMaxmemoryPolicy))
+        .Add("tcp_port", get(kTcpPort))
+        .Add("run_id", get(kRunId))
+        .Add("process_id", get(kProcessId));
+    if (auto valkey = v[kExtraAt + kValkeyVersion]) l.Add("valkey_version", *valkey);
     sink.Add(kInstanceInfo, l, 1);
   }
 

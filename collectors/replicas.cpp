@@ -1,5 +1,6 @@
 // `replicas` collector: each Sentinel's view of each replica of each master (SENTINEL REPLICAS).
 #include <string>
+#include <string_view>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -30,21 +31,27 @@ class ReplicasCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
       if (!s.up()) continue;
+      const std::string sentinel = s.label();
       for (const auto& m : s.masters) {
         if (!m.replicas) continue;
+        const std::string prefix = "sentinel " + sentinel + " master " + m.name;
+        // The Sentinel's and the master's pairs once; each replica's after them.
+        Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
+        const size_t master_mark = labels.size();
         for (const auto& r : *m.replicas) {
           auto addr = AddressOf(r);
           if (!addr) {
-            problems.push_back("sentinel " + s.label() + " master " + m.name + ": replica without a valid ip/port");
+            problems.push_back(prefix + ": replica without a valid ip/port");
             continue;
           }
           const std::string label = addr->ToString();
-          const std::string where = "sentinel " + s.label() + " master " + m.name + " replica " + label;
-          Labels labels{{"sentinel", s.label()}, {"master_name", m.name}, {"addr", label}};
+          const std::string where = prefix + " replica " + label;
+          labels.Truncate(master_mark);
+          labels.Add("addr", label);
           if (auto followed = AddressOf(r, "master-host", "master-port")) {
             sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
           }
-          const std::string flags(Field(r, "flags").value_or(""));
+          const std::string_view flags = Field(r, "flags").value_or("");
           sink.Add(kOk, labels, Bool(IsReplicaRole(flags)));
           sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
           sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));

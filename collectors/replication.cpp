@@ -1,7 +1,10 @@
 // `replication` collector: INFO replication from every data node. Names follow
 // redis_exporter's where it has one, so its users' queries keep working.
 #include <array>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -46,35 +49,84 @@ const std::array kFields{
     NumericField{"slave_priority", {"redis_slave_priority", "A replica's priority for promotion (0: never)."}},
 };
 
+// Every field read besides kFields', looked up with them in one pass per node (after them).
+enum Extra {
+  kRoleField,
+  kConnectedSlavesField,
+  kMasterReplOffset,
+  kMasterHost,
+  kMasterPort,
+  kSlaveReadOnly,
+  kSlaveReplOffset,
+  kMasterLinkStatus,
+  kMasterLastIo,
+  kMasterSyncInProgress,
+  kMasterLinkDownSince,
+  kExtras
+};
+constexpr std::array<std::string_view, kExtras> kExtraNames{"role",
+                                                            "connected_slaves",
+                                                            "master_repl_offset",
+                                                            "master_host",
+                                                            "master_port",
+                                                            "slave_read_only",
+                                                            "slave_repl_offset",
+                                                            "master_link_status",
+                                                            "master_last_io_seconds_ago",
+                                                            "master_sync_in_progress",
+                                                            "master_link_down_since_seconds"};
+constexpr size_t kExtraAt = kFields.size();
+
+const FieldNames& Names() {
+  static const FieldNames names = [] {
+    std::vector<std::string_view> all;
+    for (const auto& f : kFields) all.push_back(f.field);
+    all.insert(all.end(), kExtraNames.begin(), kExtraNames.end());
+    return FieldNames(all);
+  }();
+  return names;
+}
+
 class ReplicationCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
+    std::string where;
     for (const auto& n : snapshot.nodes) {
       if (!n.up()) continue;
-      const std::string where = "node " + n.label();
-      Labels labels{{"master_name", n.master_name}, {"addr", n.label()}};
-      auto role = Field(n.info, "role");
+      std::array<std::optional<std::string_view>, kExtraAt + kExtras> v;
+      Names().Lookup(n.info, v);
+      auto value = [&](Extra e) { return v[kExtraAt + e]; };
+      auto number = [&](Extra e) { return NumberValue(value(e), kExtraNames[e], where, problems); };
+      const auto role = value(kRoleField);
       if (!role) continue;
+      const std::string label = n.label();
+      where = "node " + label;
+      Labels labels{{"master_name", n.master_name}, {"addr", label}};
       const bool is_master = IsPrimaryRole(*role);
       sink.Add(kRole, With(labels, "role", "master"), Bool(is_master));
       sink.Add(kRole, With(labels, "role", "replica"), Bool(!is_master));
-      sink.AddIf(kConnectedSlaves, labels, NumberField(n.info, "connected_slaves", where, problems));
-      sink.AddIf(kMasterOffset, labels, NumberField(n.info, "master_repl_offset", where, problems));
-      for (const auto& f : kFields) sink.AddIf(f.desc, labels, NumberField(n.info, f.field, where, problems));
+      sink.AddIf(kConnectedSlaves, labels, number(kConnectedSlavesField));
+      sink.AddIf(kMasterOffset, labels, number(kMasterReplOffset));
+      for (size_t i = 0; i < kFields.size(); ++i) {
+        sink.AddIf(kFields[i].desc, labels, NumberValue(v[i], kFields[i].field, where, problems));
+      }
       if (!is_master) {
-        if (auto followed = AddressOf(n.info, "master_host", "master_port")) {
-          sink.Add(kMasterAddress, With(labels, "master_address", followed->ToString()), 1);
+        const auto host = value(kMasterHost);
+        const auto port = value(kMasterPort);
+        if (host && port) {
+          if (auto followed = redis::MakeAddress(*host, *port)) {
+            sink.Add(kMasterAddress, With(labels, "master_address", followed->ToString()), 1);
+          }
         }
         // redis_exporter's labels for the master a replica follows.
         Labels m = labels;
-        m.Add("master_host", Field(n.info, "master_host").value_or(""))
-            .Add("master_port", Field(n.info, "master_port").value_or(""));
-        sink.Add(kSlaveInfo, With(m, "read_only", Field(n.info, "slave_read_only").value_or("")), 1);
-        sink.AddIf(kSlaveOffset, m, NumberField(n.info, "slave_repl_offset", where, problems));
-        if (auto link = Field(n.info, "master_link_status")) sink.Add(kLinkUp, m, Bool(*link == "up"));
-        sink.AddIf(kLastIo, m, NumberField(n.info, "master_last_io_seconds_ago", where, problems));
-        sink.AddIf(kSyncing, m, NumberField(n.info, "master_sync_in_progress", where, problems));
-        sink.AddIf(kLinkDownSince, m, NumberField(n.info, "master_link_down_since_seconds", where, problems));
+        m.Add("master_host", host.value_or("")).Add("master_port", port.value_or(""));
+        sink.Add(kSlaveInfo, With(m, "read_only", value(kSlaveReadOnly).value_or("")), 1);
+        sink.AddIf(kSlaveOffset, m, number(kSlaveReplOffset));
+        if (auto link = value(kMasterLinkStatus)) sink.Add(kLinkUp, m, Bool(*link == "up"));
+        sink.AddIf(kLastIo, m, number(kMasterLastIo));
+        sink.AddIf(kSyncing, m, number(kMasterSyncInProgress));
+        sink.AddIf(kLinkDownSince, m, number(kMasterLinkDownSince));
       }
       for (const auto& r : ParseConnectedReplicas(n.info)) {
         // redis_exporter's labels: the state is one of them, so a change of state starts a new series.

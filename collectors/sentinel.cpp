@@ -1,5 +1,6 @@
 // `sentinel` collector: each Sentinel's SENTINEL MASTER fields and its INFO sentinel.
 #include <string>
+#include <string_view>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -47,8 +48,9 @@ class SentinelCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
       if (!s.up()) continue;
-      const std::string where = "sentinel " + s.label();
-      Labels node{{"sentinel", s.label()}};
+      const std::string sentinel = s.label();
+      const std::string where = "sentinel " + sentinel;
+      Labels node{{"sentinel", sentinel}};
       if (auto tilt = NumberField(s.info, "sentinel_tilt", where, problems)) {
         sink.Add(kTilt, node, *tilt != 0 ? 1 : 0);
       }
@@ -58,9 +60,9 @@ class SentinelCollector final : public Collector {
 
       for (const auto& m : s.masters) {
         const std::string mwhere = where + " master " + m.name;
-        Labels labels{{"sentinel", s.label()}, {"master_name", m.name}};
+        Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
         if (auto addr = AdvertisedMaster(m)) sink.Add(kMasterInfo, With(labels, "master_address", addr->ToString()), 1);
-        const std::string flags(Field(m.master, "flags").value_or(""));
+        const std::string_view flags = Field(m.master, "flags").value_or("");
         sink.Add(kStatus, labels, Bool(IsPrimaryRole(flags)));
         sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
         sink.Add(kOdown, labels, Bool(HasFlag(flags, "o_down")));
@@ -68,8 +70,12 @@ class SentinelCollector final : public Collector {
         // Every state is emitted (a state set), so a state is 0 rather than absent when left;
         // an unknown state leaves them all 0.
         const std::string_view state = FailoverState(m.master);
+        Labels l = labels;
+        const size_t mark = l.size();
         for (auto known : kFailoverStates) {
-          sink.Add(kFailoverState, With(labels, "state", std::string(known)), Bool(state == known));
+          l.Truncate(mark);
+          l.Add("state", known);
+          sink.Add(kFailoverState, l, Bool(state == known));
         }
         sink.AddIf(kConfigEpoch, labels, NumberField(m.master, "config-epoch", mwhere, problems));
         sink.AddIf(kSlaves, labels, NumberField(m.master, "num-slaves", mwhere, problems));

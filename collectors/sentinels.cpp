@@ -1,5 +1,6 @@
 // `sentinels` collector: each Sentinel's view of its peers for each master (SENTINEL SENTINELS).
 #include <string>
+#include <string_view>
 
 #include "collectors/fields.h"
 #include "collectors/registry.h"
@@ -21,18 +22,24 @@ class SentinelsCollector final : public Collector {
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
     for (const auto& s : snapshot.sentinels) {
       if (!s.up()) continue;
+      const std::string sentinel = s.label();
       for (const auto& m : s.masters) {
         if (!m.sentinels) continue;
+        const std::string prefix = "sentinel " + sentinel + " master " + m.name;
+        // The Sentinel's and the master's pairs once; each peer's after them.
+        Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
+        const size_t master_mark = labels.size();
         for (const auto& p : *m.sentinels) {
           auto addr = AddressOf(p);
           if (!addr) {
-            problems.push_back("sentinel " + s.label() + " master " + m.name + ": peer without a valid ip/port");
+            problems.push_back(prefix + ": peer without a valid ip/port");
             continue;
           }
           const std::string label = addr->ToString();
-          const std::string where = "sentinel " + s.label() + " master " + m.name + " peer " + label;
-          Labels labels{{"sentinel", s.label()}, {"master_name", m.name}, {"peer", label}};
-          const std::string flags(Field(p, "flags").value_or(""));
+          const std::string where = prefix + " peer " + label;
+          labels.Truncate(master_mark);
+          labels.Add("peer", label);
+          const std::string_view flags = Field(p, "flags").value_or("");
           sink.Add(kOk, labels, Bool(flags == "sentinel"));
           sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
           sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));

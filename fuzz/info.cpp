@@ -2,6 +2,7 @@
 // SplitFlags/HasFlag, ParseCommandStats, ParseLatencyStats, ParseErrorStats.
 //
 // Input: the INFO payload (what the bulk string of an INFO reply carries).
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "fuzz/common.h"
 #include "model/parse.h"
@@ -147,6 +149,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   for (const auto& e : ParseErrorStats(info)) {
     FUZZ_CHECK(info.count("errorstat_" + std::string(e.prefix)) == 1, "errorstat not a field");
     if (e.count) FUZZ_CHECK(std::isfinite(*e.count), "error count");
+  }
+
+  // FieldNames finds what Get finds: every field's name plus the input's lines as names (most
+  // missing, some sharing a field's first bytes), in one lookup.
+  {
+    std::vector<std::string_view> names;
+    for (const auto& [key, value] : info) names.push_back(key);
+    for (std::string_view rest = text; !rest.empty();) {
+      auto eol = rest.find('\n');
+      names.push_back(rest.substr(0, eol));
+      rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+    }
+    std::vector<std::optional<std::string_view>> values(names.size());
+    FieldNames(names).Lookup(info, values);
+    for (size_t i = 0; i < names.size(); ++i)
+      FUZZ_CHECK(values[i] == info.Get(names[i]), "FieldNames differs from Get");
+  }
+  // ParseNumber's short path for decimals gives what from_chars gives.
+  if (auto n = ParseNumber(text); n && !text.empty() && text.front() != '+') {
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    FUZZ_CHECK(ec == std::errc() && end == text.data() + text.size() && v == *n, "ParseNumber differs from from_chars");
   }
 
   // ParseNumber and ParseInfoList on the raw input too (values are single lines in INFO,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -22,11 +21,11 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Digits after "slave" / "db": the numbered INFO keys.
-bool IsNumberedKey(std::string_view key, std::string_view prefix) {
-  if (!key.starts_with(prefix) || key.size() == prefix.size()) return false;
-  for (char c : key.substr(prefix.size())) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+// The number after "slave" / "db" in the numbered INFO keys: one digit or more, nothing else.
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
   }
   return true;
 }
@@ -189,6 +188,42 @@ void FieldMap::CompactIfSparse() {
   buffer_ = std::move(compact);
 }
 
+FieldNames::FieldNames(std::initializer_list<std::string_view> names)
+    : FieldNames(std::span<const std::string_view>(names.begin(), names.size())) {}
+
+FieldNames::FieldNames(std::span<const std::string_view> names) {
+  sorted_.reserve(names.size());
+  for (size_t i = 0; i < names.size(); ++i) sorted_.push_back({FieldMap::Prefix(names[i]), names[i], i});
+  std::sort(sorted_.begin(), sorted_.end(), [](const Name& a, const Name& b) { return a.name < b.name; });
+}
+
+void FieldNames::Lookup(const FieldMap& fields, std::span<std::optional<std::string_view>> values) const {
+  // A merge of two sorted lists. A match does not advance the map: the next name may repeat it.
+  auto e = fields.index_.begin();
+  const auto end = fields.index_.end();
+  for (const Name& n : sorted_) {
+    std::optional<std::string_view> found;
+    while (e != end) {
+      // Most steps differ in the first 8 bytes: settle those here, without a call.
+      if (e->prefix < n.prefix) {
+        ++e;
+        continue;
+      }
+      if (e->prefix > n.prefix) break;
+      // Same first 8 bytes (zero-padded): the names are equal when their sizes and the rest are.
+      const std::string_view key = fields.KeyOf(*e);
+      if (key.size() == n.name.size() &&
+          (key.size() <= 8 || std::memcmp(key.data() + 8, n.name.data() + 8, key.size() - 8) == 0)) {
+        found = fields.ValueOf(*e);
+        break;
+      }
+      if (fields.Compare(*e, n.prefix, n.name) > 0) break;
+      ++e;
+    }
+    values[n.slot] = found;
+  }
+}
+
 bool operator==(const FieldMap& a, const FieldMap& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
@@ -337,21 +372,37 @@ std::optional<double> ParseNumber(std::string_view text) {
     text.remove_prefix(1);
     if (text.empty() || text.front() == '-') return std::nullopt;
   }
-  // Most INFO values are short whole numbers: read them without from_chars (exact below 10^15).
+  // Most INFO values are short whole numbers or decimals ("1.003", "0.123456"): read them
+  // without from_chars. Up to 15 digits the digits are an exact integer, and so is 10^k for
+  // k <= 22, so one division (rounded correctly, as IEEE division is) gives the double nearest
+  // the decimal: what from_chars gives.
   {
     const bool negative = text.front() == '-';
     const std::string_view digits = negative ? text.substr(1) : text;
-    if (!digits.empty() && digits.size() <= 15) {
+    if (!digits.empty() && digits.size() <= 16) {
       long long n = 0;
-      bool all_digits = true;
-      for (char c : digits) {
-        if (c < '0' || c > '9') {
-          all_digits = false;
+      size_t point = std::string_view::npos;
+      bool simple = true;
+      for (size_t i = 0; i < digits.size(); ++i) {
+        const char c = digits[i];
+        if (c >= '0' && c <= '9') {
+          n = n * 10 + (c - '0');
+        } else if (c == '.' && point == std::string_view::npos && i > 0 && i + 1 < digits.size()) {
+          point = i;
+        } else {
+          simple = false;
           break;
         }
-        n = n * 10 + (c - '0');
       }
-      if (all_digits) return static_cast<double>(negative ? -n : n);
+      if (simple && point == std::string_view::npos && digits.size() <= 15) {
+        return static_cast<double>(negative ? -n : n);
+      }
+      if (simple && point != std::string_view::npos) {
+        static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        const double v = static_cast<double>(n) / kPow10[digits.size() - 1 - point];
+        return negative ? -v : v;
+      }
     }
   }
   double value = 0;
@@ -394,12 +445,38 @@ std::optional<redis::Address> AddressOf(const FieldMap& fields, std::string_view
   return redis::MakeAddress(*ip, *port);
 }
 
+namespace {
+
+// Calls f(rest, value) for each field whose name starts with `prefix` and has more after it. The
+// map is sorted by name, so the fields sharing a prefix are one run found by binary search.
+// Returns how many fields start with the prefix (an upper bound of the calls, to reserve).
+template <typename F>
+size_t ForEachWithPrefix(const FieldMap& info, std::string_view prefix, F f) {
+  const auto first =
+      std::lower_bound(info.begin(), info.end(), prefix,
+                       [](const FieldMap::value_type& field, std::string_view p) { return field.first < p; });
+  auto last = first;
+  while (last != info.end() && (*last).first.starts_with(prefix)) ++last;
+  for (auto it = first; it != last; ++it) {
+    auto [key, value] = *it;
+    if (key.size() > prefix.size()) f(key.substr(prefix.size()), value);
+  }
+  return static_cast<size_t>(last - first);
+}
+
+// How many fields start with the prefix.
+size_t CountWithPrefix(const FieldMap& info, std::string_view prefix) {
+  return ForEachWithPrefix(info, prefix, [](std::string_view, std::string_view) {});
+}
+
+}  // namespace
+
 std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
   std::vector<ConnectedReplica> out;
   // Ascending key order: "slave0", "slave1", "slave10", "slave2", ... (the items are read in
   // place, without building a map per replica; a repeated item name keeps its last value).
-  for (const auto& [key, value] : info) {
-    if (!IsNumberedKey(key, "slave")) continue;
+  ForEachWithPrefix(info, "slave", [&](std::string_view n, std::string_view value) {
+    if (!AllDigits(n)) return;
     std::optional<std::string_view> ip, port, state, offset, lag;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
       if (k == "ip")
@@ -413,25 +490,25 @@ std::vector<ConnectedReplica> ParseConnectedReplicas(const FieldMap& info) {
       else if (k == "lag")
         lag = v;
     });
-    if (!ip || !port) continue;
+    if (!ip || !port) return;
     auto addr = redis::MakeAddress(*ip, *port);
-    if (!addr) continue;
+    if (!addr) return;
     // A replica that reconnected before its old link was dropped is listed twice: keep one.
     bool listed = false;
     for (const auto& seen : out) listed = listed || seen.address == *addr;
-    if (listed) continue;
+    if (listed) return;
     ConnectedReplica r{*addr, std::string(state.value_or("")), std::nullopt, std::nullopt};
     if (offset) r.offset = ParseNumber(*offset);
     if (lag) r.lag_seconds = ParseNumber(*lag);
     out.push_back(std::move(r));
-  }
+  });
   return out;
 }
 
 std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info) {
   std::vector<KeyspaceEntry> out;
-  for (const auto& [key, value] : info) {
-    if (!IsNumberedKey(key, "db")) continue;
+  ForEachWithPrefix(info, "db", [&](std::string_view n, std::string_view value) {
+    if (!AllDigits(n)) return;
     std::optional<std::string_view> keys, expires, avg_ttl;
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
       if (k == "keys")
@@ -441,34 +518,18 @@ std::vector<KeyspaceEntry> ParseKeyspace(const FieldMap& info) {
       else if (k == "avg_ttl")
         avg_ttl = v;
     });
-    KeyspaceEntry e{std::string(key), std::nullopt, std::nullopt, std::nullopt};
+    KeyspaceEntry e{"db" + std::string(n), std::nullopt, std::nullopt, std::nullopt};
     if (keys) e.keys = ParseNumber(*keys);
     if (expires) e.expires = ParseNumber(*expires);
     if (avg_ttl) e.avg_ttl_ms = ParseNumber(*avg_ttl);
     out.push_back(std::move(e));
-  }
+  });
   return out;
 }
 
-namespace {
-
-// Calls f(rest, value) for each field whose name starts with `prefix` and has more after it. The
-// map is sorted by name, so the fields sharing a prefix are one run found by binary search.
-template <typename F>
-void ForEachWithPrefix(const FieldMap& info, std::string_view prefix, F f) {
-  auto it = std::lower_bound(info.begin(), info.end(), prefix,
-                             [](const FieldMap::value_type& field, std::string_view p) { return field.first < p; });
-  for (; it != info.end(); ++it) {
-    auto [key, value] = *it;
-    if (!key.starts_with(prefix)) break;
-    if (key.size() > prefix.size()) f(key.substr(prefix.size()), value);
-  }
-}
-
-}  // namespace
-
 std::vector<CommandStat> ParseCommandStats(const FieldMap& info) {
   std::vector<CommandStat> out;
+  out.reserve(CountWithPrefix(info, "cmdstat_"));
   ForEachWithPrefix(info, "cmdstat_", [&](std::string_view cmd, std::string_view value) {
     CommandStat& s = out.emplace_back();
     s.cmd = cmd;
@@ -488,9 +549,11 @@ std::vector<CommandStat> ParseCommandStats(const FieldMap& info) {
 
 std::vector<LatencyStat> ParseLatencyStats(const FieldMap& info) {
   std::vector<LatencyStat> out;
+  out.reserve(CountWithPrefix(info, "latency_percentiles_usec_"));
   ForEachWithPrefix(info, "latency_percentiles_usec_", [&](std::string_view cmd, std::string_view value) {
     LatencyStat& s = out.emplace_back();
     s.cmd = cmd;
+    s.percentiles.reserve(static_cast<size_t>(std::count(value.begin(), value.end(), ',')) + 1);
     ForEachListItem(value, [&](std::string_view k, std::string_view v) {
       if (k.size() < 2 || k.front() != 'p' || !ParseNumber(k.substr(1))) return;
       if (auto n = ParseNumber(v)) s.percentiles.emplace_back(k.substr(1), *n);

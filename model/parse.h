@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,8 @@ struct Parsed {
 //
 // Iterators and the string_views they give (and those from Field/Get) stay valid until the map
 // is modified or destroyed. Offsets are 32-bit: a map holds at most 4 GiB of text.
+class FieldNames;
+
 class FieldMap {
  public:
   using key_type = std::string_view;
@@ -96,6 +99,7 @@ class FieldMap {
   friend bool operator==(const FieldMap& a, const FieldMap& b);
 
  private:
+  friend class FieldNames;
   friend FieldMap ParseInfo(std::string&& text);
   friend FieldMap ParseInfoList(std::string_view value);
   friend Parsed<FieldMap> ParseFieldArray(const redis::Reply& reply);
@@ -193,6 +197,29 @@ class FieldMap::const_iterator {
 
 inline FieldMap::const_iterator FieldMap::begin() const { return {this, index_.data()}; }
 inline FieldMap::const_iterator FieldMap::end() const { return {this, index_.data() + index_.size()}; }
+
+// A fixed list of field names, looked up together: one walk along the map's sorted index finds
+// them all. A collector reading a hundred INFO fields of every node paid a binary search per
+// field, an eighth of a scrape's rendering.
+class FieldNames {
+ public:
+  // Any order; a name may repeat.
+  FieldNames(std::initializer_list<std::string_view> names);
+  explicit FieldNames(std::span<const std::string_view> names);
+
+  std::size_t size() const { return sorted_.size(); }
+  // values[i] = the value of the i-th name given, or nullopt when the map has no such field
+  // (what FieldMap::Get gives). values.size() must be size().
+  void Lookup(const FieldMap& fields, std::span<std::optional<std::string_view>> values) const;
+
+ private:
+  struct Name {
+    std::uint64_t prefix;  // FieldMap::Prefix
+    std::string_view name;
+    std::size_t slot;  // position in the list given
+  };
+  std::vector<Name> sorted_;  // by name
+};
 
 // INFO text (any sections) -> one map of every "key:value" line. Section headers, blank
 // lines and lines without a colon are skipped. The map indexes a copy of the text; the

@@ -4,8 +4,8 @@
 // default sections plus commandstats and latencystats); the run times ParseInfo and the data-node
 // collectors with the per-command collectors on and off, and counts the series and bytes they add.
 // Not built by CMake; build the project, then:
-//   c++ -std=c++20 -O2 -I. bench/micro/node_families.cpp build/librse_collectors.a build/librse_redis.a
-//       -lhiredis -lssl -lcrypto -o /tmp/node_families
+//   c++ -std=c++20 -O2 -I. bench/micro/node_families.cpp build/librse_collectors.a
+//       build/librse_model.a build/librse_redis.a -lhiredis -lssl -lcrypto -o /tmp/node_families
 //   /tmp/node_families tests/fixtures/info-full-master.resp [NODES [REPS [on|off]]]
 // (one of the two runs only: for instruction counts under valgrind --tool=callgrind)
 #include <algorithm>

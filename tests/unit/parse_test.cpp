@@ -2,7 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -19,6 +22,7 @@ namespace {
 using rse::collectors::AddressOf;
 using rse::collectors::Field;
 using rse::collectors::FieldMap;
+using rse::collectors::FieldNames;
 using rse::collectors::HasFlag;
 using rse::collectors::ParseCkquorum;
 using rse::collectors::ParseConnectedReplicas;
@@ -399,6 +403,86 @@ TEST_CASE("parse: ParseNumber keeps missing distinguishable from zero") {
     CAPTURE(bad);
     CHECK_FALSE(ParseNumber(bad).has_value());
   }
+}
+
+TEST_CASE("parse: ParseNumber reads decimals to the double from_chars gives") {
+  // The decimals INFO writes (latency percentiles, CPU seconds, ratios) take a shorter path
+  // than from_chars; the double must be the same, to the bit.
+  auto from_chars = [](std::string_view text) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    REQUIRE(ec == std::errc());
+    REQUIRE(end == text.data() + text.size());
+    return v;
+  };
+  for (const char* text : {"1.003", "182.271", "99.9", "0.1", "0.3", "-0.5", "12.031", "0.000001", "123456.789012",
+                           "999999999999.999", "1.00000000000001", "0.123456789012345", "4503599627370.497",
+                           "-99999.0000000001", "1.5", "2.675", "00.10", "7.0", "0.0"}) {
+    CAPTURE(text);
+    auto v = ParseNumber(text);
+    REQUIRE(v.has_value());
+    CHECK(std::bit_cast<std::uint64_t>(*v) == std::bit_cast<std::uint64_t>(from_chars(text)));
+  }
+  // Beyond 15 digits, and forms other than digits.digits, still go through from_chars.
+  CHECK(ParseNumber("1234567890.1234567") == from_chars("1234567890.1234567"));
+  CHECK(ParseNumber("1e3") == 1000.0);
+  CHECK(ParseNumber("-0.0").has_value());
+  CHECK(std::signbit(*ParseNumber("-0.0")));
+  // Pseudo-random decimals of every length the short path takes.
+  std::uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::string digits = std::to_string(x % 1000000000000000ull).substr(0, 1 + x % 15);
+    const size_t point = 1 + (x >> 20) % digits.size();
+    if (point >= digits.size()) continue;
+    const std::string text = digits.substr(0, point) + "." + digits.substr(point);
+    CAPTURE(text);
+    auto v = ParseNumber(text);
+    REQUIRE(v.has_value());
+    REQUIRE(std::bit_cast<std::uint64_t>(*v) == std::bit_cast<std::uint64_t>(from_chars(text)));
+  }
+  // Near misses of the short path: whatever from_chars makes of them, ParseNumber makes too.
+  for (const char* odd : {"1.", ".5", "1..2", "1.2.3", "-.5", "1.-2", "1.2x", "-1.", "1.e5", "1.5e-3"}) {
+    CAPTURE(odd);
+    const std::string_view text = odd;
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    const bool whole = ec == std::errc() && end == text.data() + text.size();
+    REQUIRE(ParseNumber(text).has_value() == whole);
+    if (whole) CHECK(*ParseNumber(text) == v);
+  }
+}
+
+TEST_CASE("parse: FieldNames finds many fields in one pass, as FieldMap::Get does one by one") {
+  const auto info = LoadInfoFixture("info-full-master.resp");
+  // In no order, with a repeat, names before the first field, after the last, between two,
+  // and names sharing 8 or more first bytes (the index compares those first).
+  const std::vector<std::string_view> names{
+      "used_memory_rss", "role",          "aaa",         "zzzz", "used_memory", "used_memory_peak",  "role",
+      "used_memor",      "used_memory_x", "cmdstat_set", "",     "db0",         "uptime_in_seconds", "used_cpu_sys"};
+  const FieldNames lookup(names);
+  REQUIRE(lookup.size() == names.size());
+  std::vector<std::optional<std::string_view>> values(names.size(), std::string_view("stale"));
+  lookup.Lookup(info, values);
+  int found = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    CHECK(values[i] == info.Get(names[i]));
+    found += values[i].has_value();
+  }
+  CHECK(found == 9);
+
+  // Every field of the map at once; and an empty map has none of them.
+  std::vector<std::string_view> all;
+  for (const auto& [name, value] : info) all.push_back(name);
+  std::reverse(all.begin(), all.end());
+  std::vector<std::optional<std::string_view>> got(all.size());
+  FieldNames(all).Lookup(info, got);
+  for (size_t i = 0; i < all.size(); ++i) CHECK(got[i] == info.Get(all[i]));
+  FieldNames(all).Lookup(FieldMap{}, got);
+  CHECK(std::none_of(got.begin(), got.end(), [](const auto& v) { return v.has_value(); }));
 }
 
 TEST_CASE("parse: SplitFlags and HasFlag") {
