@@ -19,6 +19,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace rse::http {
@@ -215,14 +216,45 @@ bool AcceptsGzip(const std::string* accept_encoding) {
   return false;
 }
 
+namespace {
+
+// Compressors kept for reuse: allocating one per response cost page faults on every scrape
+// (bench/README.md, "gzip"). Shared by the worker threads rather than one per thread: each is
+// ~200 KiB, and there are as many as gzips ran at once, not as threads that ever compressed.
+// Never destroyed (a worker may still compress while the process exits).
+class CompressorPool {
+ public:
+  libdeflate_compressor* Get() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        auto* c = free_.back();
+        free_.pop_back();
+        return c;
+      }
+    }
+    return libdeflate_alloc_compressor(1);
+  }
+  void Put(libdeflate_compressor* c) {
+    std::lock_guard lock(mu_);
+    free_.push_back(c);
+  }
+
+ private:
+  std::mutex mu_;  // Guards free_.
+  std::vector<libdeflate_compressor*> free_;
+};
+
+}  // namespace
+
 bool Gzip(std::vector<std::string>& pieces, std::string& error) {
-  // One compressor per worker thread: allocating it per response cost page faults on every
-  // scrape (bench/README.md, "gzip").
+  static CompressorPool& pool = *new CompressorPool;
   struct Compressor {
-    libdeflate_compressor* c = libdeflate_alloc_compressor(1);
-    ~Compressor() { libdeflate_free_compressor(c); }
-  };
-  thread_local Compressor compressor;
+    libdeflate_compressor* c = pool.Get();
+    ~Compressor() {
+      if (c != nullptr) pool.Put(c);
+    }
+  } compressor;
   if (compressor.c == nullptr) {
     error = "libdeflate_alloc_compressor failed";
     return false;
