@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <initializer_list>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,11 +50,60 @@ struct Desc {
   prometheus::MetricType type = prometheus::MetricType::Gauge;
 };
 
+// Each family's size in bytes in one target's previous scrape: how MetricSink lays out the
+// next body in one buffer. Belongs to the target's state between scrapes (exporter Topology),
+// not to the collectors, which keep no state. Thread-safe: concurrent scrapes of one target
+// read and update it.
+class SizePlan {
+ public:
+  bool empty() const;
+
+ private:
+  friend class MetricSink;
+  // Heterogeneous lookup: the sink asks by the Desc's name without making a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Sizes = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
+
+  // A family's region: its planned bytes and headroom for values that grew a digit.
+  static size_t Region(size_t bytes) { return bytes == 0 ? 0 : bytes + bytes / 16 + 64; }
+  size_t Planned(std::string_view family) const;  // 0 for a family not seen last time
+  size_t Reserve() const;                         // every planned region
+  // Replaces the plan by one scrape's sizes: families gone from it are forgotten.
+  void Update(const std::vector<std::pair<std::string_view, size_t>>& sizes);
+
+  mutable std::mutex mu_;  // Guards sizes_, reserve_.
+  Sizes sizes_;            // family name -> bytes
+  size_t reserve_ = 0;     // the sum of their regions
+};
+
 // Renders samples into the Prometheus text format (version 0.0.4) as they are added: one
-// block per family name, whichever collector adds to it, in the order families were first
-// used. Built fresh for every scrape.
+// block per family name, whichever collector adds to it. Built fresh for every scrape.
+//
+// With a SizePlan, the body is rendered in one buffer: each family gets a region sized by the
+// plan when first used, and Take closes the gaps between regions in place. A family that
+// outgrows its region, or that the plan does not know, moves to a string of its own and is
+// appended after the others (family order is free in the text format). So in steady state a
+// scrape's body never has a second buffer, and libdeflate compresses it as it is (http::Gzip).
+// Without a plan, every family has a string of its own and Take joins them.
 class MetricSink {
  public:
+  enum class Mode {
+    kRender,
+    // Renders nothing: Take only records each family's size in the plan. For a target's first
+    // scrape, so that even its body is built in one buffer (the body is megabytes: a copy of it
+    // is the memory high-water mark).
+    kMeasure,
+  };
+
+  MetricSink() = default;
+  // `plan` may be null; otherwise it must outlive the sink.
+  explicit MetricSink(SizePlan* plan, Mode mode = Mode::kRender);
+  MetricSink(const MetricSink&) = delete;
+  MetricSink& operator=(const MetricSink&) = delete;
+
   void Add(const Desc& desc, const Labels& labels, double value) { Add(desc, {}, labels, value); }
   // A sample named desc.name + suffix in desc's family: a summary's "_sum" and "_count".
   void Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value);
@@ -66,21 +117,41 @@ class MetricSink {
   void AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
                     std::span<const double> counts, double sum, double count);
 
-  // The exposition as blocks ("# HELP", "# TYPE", samples), one per family; sent one after
-  // another, so the body is never copied into one string.
-  std::vector<std::string> Take();
+  // Families that left their region so far in this scrape (tests and benchmarks).
+  size_t spilled() const { return spills_.size(); }
+
+  // The exposition, each family's "# HELP", "# TYPE" and samples together; updates the plan
+  // with this scrape's sizes. Empty in kMeasure mode. The sink is empty afterwards.
+  std::string Take();
 
  private:
-  std::vector<std::string> blocks_;
-  std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
+  static constexpr size_t kInPlace = static_cast<size_t>(-1);
+  struct Family {
+    std::string_view name;  // the Desc's, a static string
+    size_t begin = 0;       // the region in body_: [begin, end) written, up to limit
+    size_t end = 0;
+    size_t limit = 0;
+    size_t spill = kInPlace;  // index in spills_ once out of its region
+    size_t measured = 0;      // bytes, in kMeasure mode
+  };
   struct Slot {
-    size_t block;
+    size_t family;
     size_t name_size;
   };
-  std::unordered_map<const Desc*, Slot> by_desc_;  // the same blocks by Desc address, with name lengths
-};
 
-// The blocks joined (tests, and callers that want one string).
-std::string Join(const std::vector<std::string>& blocks);
+  Family& Open(const Desc& desc, Slot& slot);
+  // Space for `n` bytes at the end of the family; Commit gives where the writing ended.
+  char* Reserve(Family& f, size_t n);
+  void Commit(Family& f, const char* end);
+
+  SizePlan* plan_ = nullptr;  // borrowed
+  bool measure_ = false;
+  std::string body_;                 // the regions, in order of first use
+  std::vector<std::string> spills_;  // families out of their regions
+  std::string scratch_;              // kMeasure: each sample is rendered here, then dropped
+  std::vector<Family> families_;
+  std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
+  std::unordered_map<const Desc*, Slot> by_desc_;       // the same families by Desc address, with name lengths
+};
 
 }  // namespace rse::collectors

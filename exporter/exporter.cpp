@@ -43,6 +43,21 @@ double SecondsSince(redis::Clock::time_point start) {
   return std::chrono::duration<double>(redis::Clock::now() - start).count();
 }
 
+// A scrape's body, the families `add` renders (add(sink, measure)), in one buffer laid out
+// by the target's plan (collectors::MetricSink). A target's first scrape has no plan yet:
+// `add` then runs once before, only to measure, so that no scrape copies its body.
+template <typename Add>
+std::string Render(collectors::SizePlan* plan, const Add& add) {
+  if (plan && plan->empty()) {
+    collectors::MetricSink measure(plan, collectors::MetricSink::Mode::kMeasure);
+    add(measure, true);
+    measure.Take();
+  }
+  collectors::MetricSink sink(plan);
+  add(sink, false);
+  return sink.Take();
+}
+
 constexpr size_t kMaxProbeTopologies = 256;
 constexpr auto kProbeIdle = std::chrono::minutes(10);
 }  // namespace
@@ -74,7 +89,7 @@ Exporter::Exporter(const Config& config) : config_(config), fetch_options_(Fetch
 
 // No lock: the collectors keep no state and collectors_ is not written after construction,
 // so scrapes of different targets collect at once.
-void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) const {
+void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink, bool quiet) const {
   collectors::CollectReachability(snapshot, sink);
   struct Outcome {
     const std::string* name;
@@ -86,7 +101,9 @@ void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) c
     auto start = redis::Clock::now();
     std::vector<std::string> problems;
     collector->Collect(snapshot, sink, problems);
-    for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
+    if (!quiet) {
+      for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
+    }
     outcomes.push_back({&name, SecondsSince(start), problems.empty()});
   }
   // The exporter's own families after the topology's, each family in one block.
@@ -94,25 +111,24 @@ void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink) c
   for (const auto& o : outcomes) sink.Add(kCollectorSuccess, {{"collector", *o.name}}, o.ok ? 1 : 0);
 }
 
-std::vector<std::string> Exporter::Metrics(std::chrono::milliseconds timeout) {
+std::string Exporter::Metrics(std::chrono::milliseconds timeout) {
   auto start = redis::Clock::now();
-  collectors::MetricSink sink;
-  if (configured_) {
-    auto snapshot = configured_->Fetch(start + timeout);
-    Collect(*snapshot, sink);
-  }
-  sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
-  sink.Add(kScrapeDuration, {}, SecondsSince(start));
-  if (const http::ServerStats* h = http_stats_) {
-    sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
-    sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));
-    for (int r = 0; r < http::ServerStats::kCloseReasons; ++r) {
-      sink.Add(kHttpClosed, {{"reason", http::ServerStats::CloseName(r)}},
-               static_cast<double>(h->closed[r].load(std::memory_order_relaxed)));
+  std::shared_ptr<const Snapshot> snapshot;
+  if (configured_) snapshot = configured_->Fetch(start + timeout);
+  return Render(configured_ ? &configured_->plan() : nullptr, [&](collectors::MetricSink& sink, bool measure) {
+    if (snapshot) Collect(*snapshot, sink, measure);
+    sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
+    sink.Add(kScrapeDuration, {}, SecondsSince(start));
+    if (const http::ServerStats* h = http_stats_) {
+      sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
+      sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));
+      for (int r = 0; r < http::ServerStats::kCloseReasons; ++r) {
+        sink.Add(kHttpClosed, {{"reason", http::ServerStats::CloseName(r)}},
+                 static_cast<double>(h->closed[r].load(std::memory_order_relaxed)));
+      }
+      sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
     }
-    sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
-  }
-  return sink.Take();
+  });
 }
 
 void Exporter::Prefetch() {
@@ -165,18 +181,18 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
   return it->second.topology;
 }
 
-std::vector<std::string> Exporter::Probe(const redis::Address& sentinel, const std::string& master,
-                                         std::chrono::milliseconds timeout) {
+std::string Exporter::Probe(const redis::Address& sentinel, const std::string& master,
+                            std::chrono::milliseconds timeout) {
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);
   auto snapshot = topology->Fetch(start + timeout);
-  collectors::MetricSink sink;
-  Collect(*snapshot, sink);
   bool any_up =
       std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(), [](const auto& s) { return s.up(); });
-  sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
-  sink.Add(kProbeDuration, {}, SecondsSince(start));
-  return sink.Take();
+  return Render(&topology->plan(), [&](collectors::MetricSink& sink, bool measure) {
+    Collect(*snapshot, sink, measure);
+    sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
+    sink.Add(kProbeDuration, {}, SecondsSince(start));
+  });
 }
 
 Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {

@@ -39,13 +39,12 @@ class Exporter {
  public:
   explicit Exporter(const Config& config);
 
-  // The configured topology's families plus the exporter's own (the telemetry path), as
-  // text exposition blocks (collectors::MetricSink::Take).
-  std::vector<std::string> Metrics(std::chrono::milliseconds timeout);
+  // The configured topology's families plus the exporter's own (the telemetry path), as one
+  // text exposition body (collectors::MetricSink::Take).
+  std::string Metrics(std::chrono::milliseconds timeout);
   // The topology behind one Sentinel (the /probe endpoint), with the credentials of the first
   // --probe.config.file binding whose targets match `sentinel`, and none without one.
-  std::vector<std::string> Probe(const redis::Address& sentinel, const std::string& master,
-                                 std::chrono::milliseconds timeout);
+  std::string Probe(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);
   // Why /probe must refuse `sentinel` (HTTP 403, this as the body); empty when it may probe it.
   std::string ProbeRefused(const redis::Address& sentinel) const;
   // /-/ready: true once the configured topology has been fetched once (whatever it found: a
@@ -89,7 +88,8 @@ class Exporter {
     redis::Clock::time_point last_used;
   };
 
-  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink) const;
+  // `quiet`: the collectors' problems are not logged (a pass that only measures the body).
+  void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink, bool quiet = false) const;
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
   std::shared_ptr<Topology> CachedProbeTopology(const redis::Address& sentinel, const std::string& master);
   FetchOptions ProbeOptions(const ProbeBinding* binding) const;

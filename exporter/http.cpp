@@ -12,10 +12,10 @@
 namespace rse {
 namespace {
 
-http::Response Metrics(std::vector<std::string> blocks) {
+http::Response Metrics(std::string body) {
   http::Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = std::move(blocks);
+  r.body.push_back(std::move(body));
   return r;
 }
 

@@ -104,8 +104,12 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
   {
     std::lock_guard lock(share_mu_);
     in_flight_.reset();
-    last_ = result;
-    last_at_ = redis::Clock::now();
+    // Kept only for the callers that reuse it: a scrape's snapshot (parsed replies, most of a
+    // megabyte at 20 groups) is then freed before its body is compressed and sent.
+    if (reuse.count() > 0) {
+      last_ = result;
+      last_at_ = redis::Clock::now();
+    }
   }
   {
     std::lock_guard lock(mine->mu);

@@ -1,8 +1,8 @@
 #pragma once
 
 // One target's state between scrapes: its connections, the fetch under way (shared by
-// concurrent callers), the nodes' last logged failures, and its event subscriptions and
-// failover history.
+// concurrent callers), the nodes' last logged failures, its event subscriptions and failover
+// history, and the sizes of its last scrape's families (collectors::SizePlan).
 
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/metrics.h"
 #include "exporter/discovery.h"
 #include "exporter/pool.h"
 #include "model/events.h"
@@ -44,8 +45,9 @@ class Topology {
 
   // The snapshot of one fetch, its groups analysed (Snapshot::groups). With `reuse` above
   // zero, a snapshot whose fetch ended less than `reuse` ago is returned as it is (the status
-  // page: any number of open pages cost no more than one fetch per interval); scrapes pass 0
-  // and always see a fetch that started after they arrived, or share one under way.
+  // page: any number of open pages cost no more than one fetch per interval); only such a
+  // fetch's snapshot is kept for reuse. Scrapes pass 0 and always see a fetch that started
+  // after they arrived, or share one under way.
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline,
                                                     std::chrono::milliseconds reuse = std::chrono::milliseconds(0));
   // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
@@ -57,6 +59,8 @@ class Topology {
   bool fetched() const { return fetched_.load(); }
   // The events received, newest last (the /events endpoint).
   std::vector<collectors::RecordedEvent> RecentEvents() const;
+  // Each family's size in the previous scrape, for laying out the next body (thread-safe).
+  collectors::SizePlan& plan() { return plan_; }
 
  private:
   // A fetch under way, whose result every caller that arrived meanwhile receives.
@@ -79,13 +83,14 @@ class Topology {
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
   std::mutex share_mu_;                            // Guards in_flight_, last_, last_at_.
   std::shared_ptr<InFlight> in_flight_;
-  std::shared_ptr<const collectors::Snapshot> last_;  // the newest fetch's result, and when it ended
+  std::shared_ptr<const collectors::Snapshot> last_;  // the newest reusable fetch's result, and when it ended
   redis::Clock::time_point last_at_{};
   std::atomic<bool> fetched_{false};
   redis::Subscriber* const subscriber_;  // borrowed; null without event subscriptions
   // Failovers and events: outlives scrapes, dies with the topology. Thread-safe itself.
   const std::shared_ptr<collectors::EventState> events_;
   std::shared_ptr<redis::Subscriber::Sink> event_sink_;  // set once in the constructor
+  collectors::SizePlan plan_;
 };
 
 }  // namespace rse

@@ -270,7 +270,7 @@ void Scrape(Snapshot& snap, EventState& state, std::vector<std::unique_ptr<Colle
     c->Collect(snap, sink, problems);
     for (const auto& p : problems) FUZZ_CHECK(!p.empty(), "empty problem");
   }
-  const std::string text = CheckExposition(rse::collectors::Join(sink.Take()), SentinelShaped(snap));
+  const std::string text = CheckExposition(sink.Take(), SentinelShaped(snap));
 
   auto groups = AnalyzeGroups(snap);
   for (size_t i = 0; i < groups.size(); ++i) {

@@ -19,6 +19,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace rse::http {
@@ -215,19 +216,51 @@ bool AcceptsGzip(const std::string* accept_encoding) {
   return false;
 }
 
+namespace {
+
+// Compressors kept for reuse: allocating one per response cost page faults on every scrape
+// (bench/README.md, "gzip"). Shared by the worker threads rather than one per thread: each is
+// ~200 KiB, and there are as many as gzips ran at once, not as threads that ever compressed.
+// Never destroyed (a worker may still compress while the process exits).
+class CompressorPool {
+ public:
+  libdeflate_compressor* Get() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        auto* c = free_.back();
+        free_.pop_back();
+        return c;
+      }
+    }
+    return libdeflate_alloc_compressor(1);
+  }
+  void Put(libdeflate_compressor* c) {
+    std::lock_guard lock(mu_);
+    free_.push_back(c);
+  }
+
+ private:
+  std::mutex mu_;  // Guards free_.
+  std::vector<libdeflate_compressor*> free_;
+};
+
+}  // namespace
+
 bool Gzip(std::vector<std::string>& pieces, std::string& error) {
-  // One compressor per worker thread: allocating it per response cost page faults on every
-  // scrape (bench/README.md, "gzip").
+  static CompressorPool& pool = *new CompressorPool;
   struct Compressor {
-    libdeflate_compressor* c = libdeflate_alloc_compressor(1);
-    ~Compressor() { libdeflate_free_compressor(c); }
-  };
-  thread_local Compressor compressor;
+    libdeflate_compressor* c = pool.Get();
+    ~Compressor() {
+      if (c != nullptr) pool.Put(c);
+    }
+  } compressor;
   if (compressor.c == nullptr) {
     error = "libdeflate_alloc_compressor failed";
     return false;
   }
-  // libdeflate compresses one buffer: the family blocks are joined, each freed once copied.
+  // libdeflate compresses one buffer: a body in pieces is joined, each freed once copied. A
+  // scrape body comes in one piece (collectors::MetricSink), so this copy is the exception.
   if (pieces.size() != 1) {
     std::size_t total = 0;
     for (const auto& p : pieces) total += p.size();
@@ -241,15 +274,23 @@ bool Gzip(std::vector<std::string>& pieces, std::string& error) {
     pieces.push_back(std::move(joined));
   }
   const std::string& in = pieces.front();
-  // Sized for the worst case but written only up to the compressed length, so only the pages
-  // the output touches are faulted in.
-  const std::size_t bound = libdeflate_gzip_compress_bound(compressor.c, in.size());
-  const auto buffer = std::make_unique_for_overwrite<char[]>(bound);
-  const std::size_t n = libdeflate_gzip_compress(compressor.c, in.data(), in.size(), buffer.get(), bound);
+  // A scrape body compresses ~9x: a buffer of a quarter of it is tried first, and the worst
+  // case bound (larger than the body) only when that is too small. Heap pages a scrape once
+  // touched stay resident (exporter/main.cpp), so a smaller buffer is a lower high-water mark.
+  std::size_t n = 0;
+  std::unique_ptr<char[]> buffer;
+  for (std::size_t size : {in.size() / 4 + 1024, libdeflate_gzip_compress_bound(compressor.c, in.size())}) {
+    buffer = std::make_unique_for_overwrite<char[]>(size);
+    n = libdeflate_gzip_compress(compressor.c, in.data(), in.size(), buffer.get(), size);
+    if (n != 0) break;
+  }
   if (n == 0) {
     error = "libdeflate_gzip_compress: output space";
     return false;
   }
+  // The body is freed before the compressed copy is made, and the copy is exactly its size:
+  // nothing of the body's size stays alive while the response is written.
+  pieces.front() = std::string();
   pieces.front().assign(buffer.get(), n);
   return true;
 }

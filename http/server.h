@@ -104,8 +104,9 @@ class Server {
 // Whether an Accept-Encoding value allows gzip (a "gzip" or "*" coding whose q is not 0).
 bool AcceptsGzip(const std::string* accept_encoding);
 // Replaces `pieces` with one gzip member of their bytes (libdeflate, fastest level: a scrape
-// body compresses ~9x at it). False with `error` set, `pieces` then holding the same bytes,
-// perhaps joined into one.
+// body compresses ~9x at it). One piece is compressed as it is, several are joined first; the
+// uncompressed bytes are freed before returning. False with `error` set, `pieces` then
+// holding the same bytes, perhaps joined into one.
 bool Gzip(std::vector<std::string>& pieces, std::string& error);
 
 }  // namespace rse::http

@@ -50,6 +50,7 @@ Result Run(const std::string& info, int nodes, const std::vector<const char*>& n
   Result r;
   r.bytes_in = info.size() * static_cast<size_t>(nodes);
   std::vector<double> parse, collect;
+  rse::collectors::SizePlan plan;
   for (int rep = 0; rep < reps; ++rep) {
     Snapshot snap;
     auto t0 = Clock::now();
@@ -61,18 +62,16 @@ Result Run(const std::string& info, int nodes, const std::vector<const char*>& n
       snap.nodes.push_back(std::move(n));
     }
     auto t1 = Clock::now();
-    MetricSink sink;
+    MetricSink sink(&plan);  // laid out by the previous rep's sizes, as a target's scrapes are
     std::vector<std::string> problems;
     for (auto& c : collectors) c->Collect(snap, sink, problems);
-    auto blocks = sink.Take();
+    const std::string body = sink.Take();
     auto t2 = Clock::now();
     parse.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     collect.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
     if (rep == 0) {
-      for (const auto& b : blocks) {
-        r.bytes_out += b.size();
-        for (char ch : b) r.series += ch == '\n';
-      }
+      r.bytes_out += body.size();
+      for (char ch : body) r.series += ch == '\n';
     }
   }
   std::sort(parse.begin(), parse.end());

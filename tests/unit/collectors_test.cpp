@@ -158,7 +158,7 @@ Output Run(const Snapshot& snapshot) {
     REQUIRE(collector != nullptr);
     collector->Collect(snapshot, sink, out.problems);
   }
-  out.text = rse::collectors::Join(sink.Take());
+  out.text = sink.Take();
   out.families = ParseExposition(out.text);
   for (const auto& f : out.families) out.samples.insert(out.samples.end(), f.metric.begin(), f.metric.end());
   return out;
@@ -277,11 +277,10 @@ TEST_CASE("collectors: MetricSink keeps one family per name whoever adds to it")
   sink.Add(a, {{"x", "2"}}, 2);
   sink.AddIf(a, {{"x", "3"}}, std::nullopt);  // missing: no sample
   sink.AddIf(a, {{"x", "4"}}, 0.0);           // zero: a sample
-  const auto blocks = sink.Take();
-  REQUIRE(blocks.size() == 2);  // in order of first use, each family whole
-  CHECK(blocks[0] ==
-        "# HELP test_a A.\n# TYPE test_a gauge\ntest_a{x=\"1\"} 1\ntest_a{x=\"2\"} 2\ntest_a{x=\"4\"} 0\n");
-  CHECK(blocks[1] == "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n");
+  // Without a plan, in order of first use, each family whole.
+  CHECK(sink.Take() ==
+        "# HELP test_a A.\n# TYPE test_a gauge\ntest_a{x=\"1\"} 1\ntest_a{x=\"2\"} 2\ntest_a{x=\"4\"} 0\n"
+        "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n");
   CHECK(sink.Take().empty());  // taken: the next scrape starts empty
 }
 
@@ -473,7 +472,7 @@ TEST_CASE("collectors: names, labels and types follow the Prometheus conventions
     MetricSink sink;
     std::vector<std::string> problems;
     FindCollector(name)->factory()->Collect(t.snapshot, sink, problems);
-    for (const auto& f : ParseExposition(rse::collectors::Join(sink.Take()))) redis_exporter_families.insert(f.name);
+    for (const auto& f : ParseExposition(sink.Take())) redis_exporter_families.insert(f.name);
   }
 
   std::set<std::string> names;
@@ -797,7 +796,7 @@ TEST_CASE("collectors: per-command and per-error breakdowns are collectors of th
     MetricSink sink;
     std::vector<std::string> problems;
     spec->factory()->Collect(snap, sink, problems);
-    const auto families = ParseExposition(rse::collectors::Join(sink.Take()));
+    const auto families = ParseExposition(sink.Take());
     CHECK_FALSE(families.empty());
     for (const auto& f : families) {
       // No other collector adds these families: switching this one off removes them.
@@ -810,7 +809,7 @@ TEST_CASE("collectors: per-command and per-error breakdowns are collectors of th
   MetricSink sink;
   std::vector<std::string> problems;
   info->factory()->Collect(snap, sink, problems);
-  const auto text = rse::collectors::Join(sink.Take());
+  const auto text = sink.Take();
   CHECK(text.find("redis_commands_total") == std::string::npos);
   CHECK(text.find("redis_config_") == std::string::npos);
 }

@@ -211,7 +211,7 @@ TEST_CASE("events: the events collector renders counters, stream state and the d
   MetricSink sink;
   std::vector<std::string> problems;
   collector->Collect(snap, sink, problems);
-  const std::string text = Join(sink.Take());
+  const std::string text = sink.Take();
   CHECK(problems.empty());
   CHECK(text.find("redis_sentinel_event_stream_up{sentinel=\"127.0.0.1:26379\"} 1\n") != std::string::npos);
   CHECK(text.find("redis_sentinel_event_stream_up{sentinel=\"127.0.0.1:26380\"} 0\n") != std::string::npos);
@@ -233,6 +233,6 @@ TEST_CASE("events: the events collector renders counters, stream state and the d
   SUBCASE("no event state, no series") {
     MetricSink empty;
     collector->Collect(Snapshot{}, empty, problems);
-    CHECK(Join(empty.Take()).empty());
+    CHECK(empty.Take().empty());
   }
 }

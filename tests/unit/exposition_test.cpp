@@ -8,7 +8,6 @@
 #include "collectors/metrics.h"
 
 using rse::collectors::Desc;
-using rse::collectors::Join;
 using rse::collectors::Labels;
 using rse::collectors::MetricSink;
 
@@ -22,7 +21,7 @@ TEST_CASE("exposition: text format with escaping, counters, special values") {
   sink.Add(up, {{"k", "v"}}, std::numeric_limits<double>::quiet_NaN());
   sink.Add(up, {{"k", "w"}}, -std::numeric_limits<double>::infinity());
   sink.Add(up, {{"k", "y"}}, std::numeric_limits<double>::infinity());
-  CHECK(Join(sink.Take()) ==
+  CHECK(sink.Take() ==
         "# HELP redis_up Help with a \\\\ backslash\\nand a \"quote\".\n"
         "# TYPE redis_up gauge\n"
         "redis_up{addr=\"127.0.0.1:6379\",odd=\"a\\\"b\\\\c\\nd\"} 1\n"
@@ -74,7 +73,7 @@ TEST_CASE("exposition: the same values as prometheus-cpp's serializer, value for
     }
     return out;
   };
-  const auto ours = values(Join(sink.Take()));
+  const auto ours = values(sink.Take());
   CHECK(ours.size() == 8);
   CHECK(ours == values(theirs.str()));
 }

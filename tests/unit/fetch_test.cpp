@@ -479,7 +479,7 @@ std::set<std::string> FamilyNames(const rse::collectors::Snapshot& snap) {
   rse::collectors::CollectReachability(snap, sink);
   for (const auto& spec : rse::collectors::AllCollectors()) spec.factory()->Collect(snap, sink, problems);
   std::set<std::string> names;
-  std::istringstream text(rse::collectors::Join(sink.Take()));
+  std::istringstream text(sink.Take());
   for (std::string line; std::getline(text, line);) {
     if (line.starts_with("# TYPE ")) names.insert(line.substr(7, line.find(' ', 7) - 7));
   }

@@ -60,7 +60,7 @@ std::string Collect(Collector& c, const Snapshot& snap) {
   std::vector<std::string> problems;
   c.Collect(snap, sink, problems);
   CHECK(problems.empty());
-  return rse::collectors::Join(sink.Take());
+  return sink.Take();
 }
 
 double Value(const std::string& text, const std::string& series) {

@@ -1,0 +1,211 @@
+// MetricSink with a SizePlan: the body in one buffer laid out by the previous scrape's sizes.
+// Whatever the plan, the text is the plan-less rendering's, up to the order of the families.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/metrics.h"
+#include "collectors/registry.h"
+#include "fixtures.h"
+#include "model/snapshot.h"
+
+namespace {
+
+using rse::collectors::DataNode;
+using rse::collectors::Desc;
+using rse::collectors::Labels;
+using rse::collectors::MetricSink;
+using rse::collectors::SizePlan;
+using rse::collectors::Snapshot;
+
+// The body cut into its families ("# HELP" to the next "# HELP"), as a multiset.
+std::multiset<std::string> Blocks(const std::string& body) {
+  std::multiset<std::string> out;
+  size_t at = 0;
+  while (at < body.size()) {
+    REQUIRE(body.compare(at, 7, "# HELP ") == 0);
+    size_t next = body.find("\n# HELP ", at);
+    next = next == std::string::npos ? body.size() : next + 1;
+    out.insert(body.substr(at, next - at));
+    at = next;
+  }
+  return out;
+}
+
+// `data_nodes` nodes answering INFO with a recorded reply, every collector over them.
+struct Scrape {
+  std::unique_ptr<Snapshot> snapshot = std::make_unique<Snapshot>();
+  std::vector<std::unique_ptr<rse::collectors::Collector>> collectors;
+
+  explicit Scrape(int data_nodes) {
+    const auto info = rse::test::LoadInfoFixture("info-full-master.resp");
+    for (int i = 0; i < data_nodes; ++i) {
+      DataNode n;
+      n.master_name = "group-" + std::to_string(i / 3);
+      n.address = {"127.0.0.1", static_cast<std::uint16_t>(20000 + i)};
+      n.info = info;
+      snapshot->nodes.push_back(std::move(n));
+    }
+    for (const auto& spec : rse::collectors::AllCollectors()) collectors.push_back(spec.factory());
+  }
+  void Into(MetricSink& sink) const {
+    std::vector<std::string> problems;
+    rse::collectors::CollectReachability(*snapshot, sink);
+    for (const auto& c : collectors) c->Collect(*snapshot, sink, problems);
+  }
+  // What the sink renders without a plan: each family in a string of its own, joined.
+  std::string Reference() const {
+    MetricSink sink;
+    Into(sink);
+    return sink.Take();
+  }
+  // Through `plan`; `spilled` is how many families left their region.
+  std::string With(SizePlan& plan, size_t* spilled = nullptr) const {
+    MetricSink sink(&plan);
+    Into(sink);
+    if (spilled) *spilled = sink.spilled();
+    return sink.Take();
+  }
+};
+
+const Desc kA{"test_a", "A, with a backslash \\ and a\nnewline."};
+const Desc kB{"test_b_total", "B.", prometheus::MetricType::Counter};
+const Desc kC{"test_c", "C."};
+const Desc kH{"test_h", "H.", prometheus::MetricType::Histogram};
+
+// Synthetic families: `n` samples of A, B and C, with values of every shape (the longest
+// double text included, to fill a region to its last byte), and C only with `with_c`.
+void AddSynthetic(MetricSink& sink, int n, bool with_c = true) {
+  for (int i = 0; i < n; ++i) {
+    const std::string id = std::to_string(i);
+    sink.Add(kA, {{"node", id}, {"quote", "a\"b"}}, i % 2 ? -2.2250738585072014e-308 : 0.1 * i);
+    sink.Add(kB, {{"node", id}}, static_cast<double>(i) * 1e15);
+    if (with_c) sink.Add(kC, {}, i % 3 ? std::numeric_limits<double>::quiet_NaN() : -INFINITY);
+  }
+  const double bounds[] = {0.5, 1, 2.5};
+  const double counts[] = {1, 2, 3};
+  sink.AddHistogram(kH, {{"node", "x"}}, bounds, counts, 7.5, 6);
+}
+
+std::string Synthetic(SizePlan* plan, int n, bool with_c = true, size_t* spilled = nullptr) {
+  MetricSink sink(plan);
+  AddSynthetic(sink, n, with_c);
+  if (spilled) *spilled = sink.spilled();
+  return sink.Take();
+}
+
+TEST_CASE("metric sink: a plan changes where families are rendered, never what") {
+  const Scrape scrape(9);
+  const std::string reference = scrape.Reference();
+  REQUIRE(reference.size() > 10000);
+  SizePlan plan;
+  CHECK(plan.empty());
+  size_t spilled = 0;
+  // The first scrape knows no sizes: every family spills, and they are joined in order.
+  CHECK(scrape.With(plan, &spilled) == reference);
+  CHECK(spilled > 10);
+  CHECK_FALSE(plan.empty());
+  // Then every family fits its region and the regions close up in place.
+  for (int i = 0; i < 3; ++i) {
+    const std::string body = scrape.With(plan, &spilled);
+    CHECK(spilled == 0);
+    CHECK(Blocks(body) == Blocks(reference));
+    CHECK(body.size() == reference.size());
+  }
+}
+
+TEST_CASE("metric sink: a family that outgrows its region spills, and the plan grows and shrinks") {
+  SizePlan plan;
+  size_t spilled = 0;
+  Synthetic(&plan, 10);
+  CHECK(Synthetic(&plan, 10, true, &spilled) == Synthetic(nullptr, 10));  // the same order here: none spilled
+  CHECK(spilled == 0);
+
+  // Five times the samples: A, B and C outgrow their regions (H does not).
+  const std::string grown = Synthetic(&plan, 50, true, &spilled);
+  CHECK(spilled == 3);
+  CHECK(Blocks(grown) == Blocks(Synthetic(nullptr, 50)));
+  // The plan has grown with them.
+  const std::string again = Synthetic(&plan, 50, true, &spilled);
+  CHECK(spilled == 0);
+  CHECK(Blocks(again) == Blocks(Synthetic(nullptr, 50)));
+
+  // Back to ten: they fit, and the next body reserves only what ten need.
+  CHECK(Blocks(Synthetic(&plan, 10, true, &spilled)) == Blocks(Synthetic(nullptr, 10)));
+  CHECK(spilled == 0);
+  const std::string shrunk = Synthetic(&plan, 10, true, &spilled);
+  CHECK(spilled == 0);
+  CHECK(shrunk.capacity() < shrunk.size() + shrunk.size() / 8 + 4 * 64 + 16);
+  CHECK(shrunk.capacity() < again.size() / 2);
+}
+
+TEST_CASE("metric sink: a family that disappears is forgotten, and spills when it is back") {
+  SizePlan plan;
+  size_t spilled = 0;
+  Synthetic(&plan, 20);
+  const std::string without = Synthetic(&plan, 20, false, &spilled);
+  CHECK(spilled == 0);
+  CHECK(Blocks(without) == Blocks(Synthetic(nullptr, 20, false)));
+  CHECK(without.find("test_c") == std::string::npos);
+  const std::string back = Synthetic(&plan, 20, true, &spilled);
+  CHECK(spilled == 1);  // C, unknown to the plan again
+  CHECK(Blocks(back) == Blocks(Synthetic(nullptr, 20)));
+}
+
+TEST_CASE("metric sink: measuring renders nothing but sizes even the first body") {
+  SizePlan plan;
+  {
+    MetricSink measure(&plan, MetricSink::Mode::kMeasure);
+    AddSynthetic(measure, 30);
+    CHECK(measure.Take().empty());
+  }
+  CHECK_FALSE(plan.empty());
+  size_t spilled = 0;
+  const std::string body = Synthetic(&plan, 30, true, &spilled);
+  CHECK(spilled == 0);
+  CHECK(body == Synthetic(nullptr, 30));
+  // Measured exactly: the regions' headroom is all the slack there is.
+  CHECK(body.capacity() <= body.size() + body.size() / 16 + 4 * 64);
+}
+
+TEST_CASE("metric sink: two Descs of one name share a family, with or without a plan") {
+  const Desc other_a{"test_a", "A, with a backslash \\ and a\nnewline."};
+  SizePlan plan;
+  for (int scrape = 0; scrape < 2; ++scrape) {
+    MetricSink sink(&plan);
+    sink.Add(kA, {{"x", "1"}}, 1);
+    sink.Add(kB, {}, 5);
+    sink.Add(other_a, {{"x", "2"}}, 2);
+    CHECK(sink.spilled() == (scrape == 0 ? 2 : 0));
+    CHECK(Blocks(sink.Take()) ==
+          std::multiset<std::string>{"# HELP test_a A, with a backslash \\\\ and a\\nnewline.\n# TYPE test_a gauge\n"
+                                     "test_a{x=\"1\"} 1\ntest_a{x=\"2\"} 2\n",
+                                     "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n"});
+  }
+}
+
+TEST_CASE("metric sink: an empty sink renders nothing and plans nothing") {
+  SizePlan plan;
+  CHECK(MetricSink().Take().empty());
+  CHECK(MetricSink(&plan).Take().empty());
+  CHECK(MetricSink(&plan, MetricSink::Mode::kMeasure).Take().empty());
+  CHECK(plan.empty());
+  // A planned scrape that renders nothing forgets the plan.
+  Synthetic(&plan, 5);
+  CHECK_FALSE(plan.empty());
+  CHECK(MetricSink(&plan).Take().empty());
+  CHECK(plan.empty());
+  // Taken: the same sink starts over empty.
+  MetricSink sink(&plan);
+  AddSynthetic(sink, 3);
+  CHECK_FALSE(sink.Take().empty());
+  CHECK(sink.Take().empty());
+}
+
+}  // namespace
