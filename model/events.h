@@ -89,11 +89,27 @@ struct AgreedMaster {
   std::optional<double> config_epoch;
 };
 
+// Orders (sentinel, master_name, event label) keys held as strings or given as string_views
+// alike: the collector finds hundreds of keys per scrape without copying their three strings.
+// (std::less<> would compare tuples of different element types, which clang with libstdc++
+// 12 refuses in C++20.)
+struct EventKeyLess {
+  using is_transparent = void;
+  using View = std::tuple<std::string_view, std::string_view, std::string_view>;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return Of(a) < Of(b);
+  }
+  template <typename T>
+  static View Of(const std::tuple<T, T, T>& k) {
+    return {std::get<0>(k), std::get<1>(k), std::get<2>(k)};
+  }
+};
+
 // A copy of a target's event state, for one scrape.
 struct EventCounts {
-  // (sentinel, master_name, event label). std::less<>: found by a tuple of string_views, without
-  // copying the three strings of a key the collector asks for hundreds of times per scrape.
-  std::map<std::tuple<std::string, std::string, std::string>, double, std::less<>> events;
+  // (sentinel, master_name, event label) -> count.
+  std::map<std::tuple<std::string, std::string, std::string>, double, EventKeyLess> events;
   std::map<std::string, bool> stream_up;     // Sentinel label -> subscription confirmed
   std::map<std::string, double> last_event;  // Sentinel label -> Unix seconds of its last event
   // Master name -> failovers, from the event stream and from scrapes that saw the agreed master
