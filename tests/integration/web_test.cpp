@@ -134,13 +134,8 @@ TEST_CASE("web config: clients that drip their TLS handshake cost the server no 
   // 50 clients send the header of a handshake record that promises 512 bytes, and no more.
   std::vector<int> slow;
   for (int i = 0; i < 50; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int fd = ConnectLoopback(port);
     REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
     REQUIRE(send(fd, "\x16\x03\x01\x02\x00", 5, MSG_NOSIGNAL) == 5);
     slow.push_back(fd);
   }

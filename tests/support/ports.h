@@ -56,4 +56,21 @@ inline int FreePort() {
   return port;
 }
 
+// A blocking TCP connection to 127.0.0.1:port, or -1. A `receive_buffer` above 0 is set as
+// SO_RCVBUF first: a client that reads slowly, or not at all, with a small window.
+inline int ConnectLoopback(int port, int receive_buffer = 0) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (receive_buffer > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace rse::test

@@ -29,14 +29,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int Connect(int port, int receive_buffer = 0) {
+  const int fd = rse::test::ConnectLoopback(port, receive_buffer);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
   return fd;
 }
 
@@ -346,15 +341,7 @@ TEST_CASE("http server: a response larger than the socket takes at once arrives 
   });
   // A small receive window and pauses while reading make the server's writes stop part-way
   // through pieces, again and again (the kernel takes ~1.6 MB into a loopback socket).
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(s.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  int fd = Connect(s.port(), 4096);
   SendAll(fd, "GET / HTTP/1.1\r\n\r\n");
   std::string in;
   char buf[65536];
@@ -385,15 +372,7 @@ TEST_CASE("http server: clients that ask and never read hold at most --web.max-u
   // about 24 MB in the server. The oldest stalled writers are closed to keep 4 MB.
   std::vector<int> stalled;
   for (int i = 0; i < 10; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    int small = 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(s.port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    int fd = Connect(s.port(), 1024);
     SendAll(fd, "GET / HTTP/1.1\r\n\r\n");
     stalled.push_back(fd);
     REQUIRE(Eventually([&] { return s.server->stats().requests.load() == static_cast<std::uint64_t>(i + 1); }));
