@@ -1,6 +1,7 @@
 #include "collectors/metrics.h"
 
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -184,6 +185,7 @@ Labels& Labels::Add(std::string_view name, std::string_view value) {
 }
 
 Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
+  assert(Clean(value, 0, EscapeMask(true, true)) == value.size());  // live in sanitizer builds
   // One resize and copies (its zero fill is a few bytes): cheaper than four appends.
   const size_t at = text_.size();
   const size_t comma = at == 0 ? 0 : 1;
