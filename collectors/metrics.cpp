@@ -1,5 +1,6 @@
 #include "collectors/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -192,10 +193,10 @@ Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
   text_.resize(at + comma + name.size() + 2 + value.size() + 1);
   char* p = text_.data() + at;
   if (comma) *p++ = ',';
-  p += name.copy(p, name.size());
+  p = std::copy(name.begin(), name.end(), p);
   *p++ = '=';
   *p++ = '"';
-  p += value.copy(p, value.size());
+  p = std::copy(value.begin(), value.end(), p);
   *p = '"';
   return *this;
 }
