@@ -96,15 +96,17 @@ class ConsistencyCollector final : public Collector {
       const Labels labels{{"master_name", name}};
       for (size_t i = 0; i < std::size(kSettings); ++i) {
         if (!spread.settings[i].empty()) {
-          sink.Add(kConfigValues, With(labels, "setting", kSettings[i]),
+          sink.Add(kConfigValues, Labels(labels).AddPlain("setting", kSettings[i]),
                    static_cast<double>(spread.settings[i].size()));
         }
       }
       if (!spread.replicas.empty()) {
-        sink.Add(kCountValues, With(labels, "count", "replicas"), static_cast<double>(spread.replicas.size()));
+        sink.Add(kCountValues, Labels(labels).AddPlain("count", "replicas"),
+                 static_cast<double>(spread.replicas.size()));
       }
       if (!spread.sentinels.empty()) {
-        sink.Add(kCountValues, With(labels, "count", "sentinels"), static_cast<double>(spread.sentinels.size()));
+        sink.Add(kCountValues, Labels(labels).AddPlain("count", "sentinels"),
+                 static_cast<double>(spread.sentinels.size()));
       }
     }
   }

@@ -298,7 +298,7 @@ class InfoCollector final : public Collector {
       name[0] = 'd';
       name[1] = 'b';
       auto end = std::to_chars(name + 2, name + sizeof(name), i).ptr;
-      l.Add("db", std::string_view(name, static_cast<size_t>(end - name)));
+      l.AddPlain("db", std::string_view(name, static_cast<size_t>(end - name)));
       sink.Add(kDbKeys, l, 0);
       sink.Add(kDbExpiring, l, 0);
     }

@@ -26,6 +26,10 @@ class Labels {
   // Appends one pair. Values come from peers (master names, hosts): invalid UTF-8 becomes
   // U+FFFD, since one bad byte would make Prometheus reject the whole scrape.
   Labels& Add(std::string_view name, std::string_view value);
+  // Appends one pair whose value our own code produced (a number, a quantile, a state name):
+  // plain ASCII without '\\', '"' or newlines, so it is copied without escaping. Anything a
+  // peer sent goes through Add.
+  Labels& AddPlain(std::string_view name, std::string_view value);
   const std::string& text() const { return text_; }
   bool empty() const { return text_.empty(); }
   // Drops the pairs added after size() returned `mark`: one Labels reused for a sample's own
@@ -42,6 +46,14 @@ inline Labels With(Labels labels, std::string_view name, std::string_view value)
   labels.Add(name, value);
   return labels;
 }
+
+// The longest text WriteValue writes: a double's shortest form ("-2.2250738585072014e-308")
+// is 24 bytes.
+inline constexpr size_t kMaxValue = 32;
+// Writes v at p as the text format's value, at most kMaxValue bytes, and returns the end:
+// whole numbers below 2^53 as integers, NaN, +Inf, -Inf, and the rest as std::to_chars's
+// shortest round-trip text.
+char* WriteValue(char* p, double v);
 
 // A metric's name, help and type, declared once per collector (node_exporter's typedDesc).
 struct Desc {

@@ -103,8 +103,8 @@ class ReplicationCollector final : public Collector {
       where = "node " + label;
       Labels labels{{"master_name", n.master_name}, {"addr", label}};
       const bool is_master = IsPrimaryRole(*role);
-      sink.Add(kRole, With(labels, "role", "master"), Bool(is_master));
-      sink.Add(kRole, With(labels, "role", "replica"), Bool(!is_master));
+      sink.Add(kRole, Labels(labels).AddPlain("role", "master"), Bool(is_master));
+      sink.Add(kRole, Labels(labels).AddPlain("role", "replica"), Bool(!is_master));
       sink.AddIf(kConnectedSlaves, labels, number(kConnectedSlavesField));
       sink.AddIf(kMasterOffset, labels, number(kMasterReplOffset));
       for (size_t i = 0; i < kFields.size(); ++i) {
@@ -131,7 +131,9 @@ class ReplicationCollector final : public Collector {
       for (const auto& r : ParseConnectedReplicas(n.info)) {
         // redis_exporter's labels: the state is one of them, so a change of state starts a new series.
         Labels l = labels;
-        l.Add("slave_ip", r.address.host).Add("slave_port", std::to_string(r.address.port)).Add("slave_state", r.state);
+        l.Add("slave_ip", r.address.host)
+            .AddPlain("slave_port", std::to_string(r.address.port))
+            .Add("slave_state", r.state);
         sink.AddIf(kSlaveOffsetBytes, l, r.offset);
         sink.AddIf(kSlaveLag, l, r.lag_seconds);
       }

@@ -74,7 +74,7 @@ class SentinelCollector final : public Collector {
         const size_t mark = l.size();
         for (auto known : kFailoverStates) {
           l.Truncate(mark);
-          l.Add("state", known);
+          l.AddPlain("state", known);
           sink.Add(kFailoverState, l, Bool(state == known));
         }
         sink.AddIf(kConfigEpoch, labels, NumberField(m.master, "config-epoch", mwhere, problems));

@@ -1,11 +1,13 @@
 // INFO text: ParseInfo, ParseInfoList, ParseConnectedReplicas, ParseKeyspace, ParseNumber,
-// SplitFlags/HasFlag, ParseCommandStats, ParseLatencyStats, ParseErrorStats.
+// SplitFlags/HasFlag, ParseCommandStats, ParseLatencyStats, ParseErrorStats; and how MetricSink
+// writes the numbers (WriteValue) and the text as a label value (Labels::Add).
 //
 // Input: the INFO payload (what the bulk string of an INFO reply carries).
 #include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -14,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "collectors/metrics.h"
 #include "fuzz/common.h"
 #include "model/parse.h"
 
@@ -50,6 +53,58 @@ bool SameFields(const FieldMap& m, const Reference& ref) {
     ++it;
   }
   return true;
+}
+
+// WriteValue's text, the slow way: integers as integers, the rest by std::to_chars.
+std::string ReferenceValue(double v) {
+  char buf[64];
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) && !(v == 0 && std::signbit(v)))
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v)).ptr);
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+bool SameValueText(double v) {
+  char buf[kMaxValue];
+  return std::string_view(buf, WriteValue(buf, v)) == ReferenceValue(v);
+}
+
+// A label value escaped byte by byte, invalid UTF-8 checked with mbrtowc's rules spelled out.
+std::string ReferenceLabel(std::string_view v) {
+  std::string out = "n=\"";
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      // The code point's length and range, then its continuation bytes.
+      size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      std::uint32_t cp = n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+      for (size_t k = 1; k < n; ++k) {
+        if (i + k >= v.size() || (static_cast<unsigned char>(v[i + k]) & 0xC0) != 0x80) {
+          n = 0;
+          break;
+        }
+        cp = cp << 6 | (static_cast<unsigned char>(v[i + k]) & 0x3F);
+      }
+      if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        n = 0;
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+      } else {
+        out.append(v, i, n);
+        i += n - 1;
+      }
+    }
+  }
+  return out + '"';
 }
 
 }  // namespace
@@ -171,6 +226,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     FUZZ_CHECK(ec == std::errc() && end == text.data() + text.size() && v == *n, "ParseNumber differs from from_chars");
+  }
+
+  // The input as a label value and as numbers, rendered as MetricSink renders them.
+  const std::string label = Labels().Add("n", text).text();
+  FUZZ_CHECK(label == ReferenceLabel(text), "label escaping differs from the reference");
+  for (const auto& [key, value] : info) {
+    if (auto n = ParseNumber(value)) FUZZ_CHECK(SameValueText(*n), "WriteValue differs from to_chars");
+  }
+  if (size >= sizeof(double)) {
+    double bits = 0;
+    std::memcpy(&bits, data, sizeof bits);
+    FUZZ_CHECK(SameValueText(bits), "WriteValue differs from to_chars");
   }
 
   // ParseNumber and ParseInfoList on the raw input too (values are single lines in INFO,

@@ -2,9 +2,13 @@
 // Whatever the plan, the text is the plan-less rendering's, up to the order of the families.
 #include <doctest/doctest.h>
 
+#include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -206,6 +210,117 @@ TEST_CASE("metric sink: an empty sink renders nothing and plans nothing") {
   AddSynthetic(sink, 3);
   CHECK_FALSE(sink.Take().empty());
   CHECK(sink.Take().empty());
+}
+
+// WriteValue's text, the slow way: integers as integers, the rest by std::to_chars.
+std::string ReferenceValue(double v) {
+  char buf[64];
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) && !(v == 0 && std::signbit(v)))
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v)).ptr);
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+TEST_CASE("metric sink: values are std::to_chars's shortest text, short decimals included") {
+  std::mt19937_64 rng(20261201);
+  size_t checked = 0, mismatches = 0;
+  auto check = [&](double v) {
+    for (double x : {v, -v, std::nextafter(v, INFINITY), std::nextafter(v, -INFINITY)}) {
+      char buf[rse::collectors::kMaxValue];
+      const std::string ours(buf, rse::collectors::WriteValue(buf, x));
+      if (ours != ReferenceValue(x) && ++mismatches <= 10) {
+        FAIL_CHECK(ours << " != " << ReferenceValue(x) << " for " << std::bit_cast<std::uint64_t>(x));
+      }
+      ++checked;
+    }
+  };
+  const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+  for (int i = 0; i < 250000; ++i) {
+    // k-decimal values of up to 16 digits (latencies in usec, seconds per call, ratios).
+    const int digits = 1 + static_cast<int>(rng() % 16);
+    const int k = static_cast<int>(rng() % 11);
+    const auto m = static_cast<double>(rng() % static_cast<std::uint64_t>(std::pow(10.0, digits)));
+    check(m / pow10[k]);
+    check(m * 1e-4 / pow10[k]);  // down to the scientific range
+    // Sums that are not short decimals (0.1 + 0.2).
+    check(static_cast<double>(rng() % 1000) / pow10[rng() % 7] + static_cast<double>(rng() % 1000) / pow10[rng() % 7]);
+    // Anything, by its bits: huge, tiny, subnormal, NaN and infinities.
+    check(std::bit_cast<double>(rng()));
+    // Uniform in magnitude from 1e-6 to 1e10, where the short path begins and ends.
+    check(std::pow(10.0, -6.0 + 16.0 * static_cast<double>(rng() >> 11) * 0x1p-53));
+  }
+  // The edges: powers of ten and the short path's bounds, and their neighbours (check adds
+  // those), whole numbers, halves and the smallest values.
+  for (int e = -12; e <= 20; ++e) {
+    for (double d : {1.0, 1.5, 2.0, 9.0, 9.5, 9.99, 9.999999}) check(d * std::pow(10.0, e));
+  }
+  for (double v : {0.0,
+                   0.1,
+                   0.2,
+                   0.3,
+                   0.1 + 0.2,
+                   0.001,
+                   0.0001,
+                   0.00012,
+                   0.000315,
+                   0.00001,
+                   12.345,
+                   999999999.5,
+                   999999999.999999,
+                   1e9,
+                   9007199254740992.0,
+                   9007199254740993.0,
+                   1e15,
+                   1e16,
+                   1e22,
+                   1e23,
+                   std::numeric_limits<double>::min(),
+                   std::numeric_limits<double>::denorm_min(),
+                   std::numeric_limits<double>::max(),
+                   std::numeric_limits<double>::epsilon()}) {
+    check(v);
+  }
+  CHECK(mismatches == 0);
+  CHECK(checked > 5000000);
+}
+
+TEST_CASE("metric sink: label values, plain and escaped") {
+  // AddPlain copies what Add would have written for a value that needs no escaping.
+  for (std::string_view v : {"", "0.99", "db7", "+Inf", "master", "a b-c_d.e:f/g"}) {
+    CHECK(Labels().AddPlain("le", v).text() == Labels().Add("le", v).text());
+    CHECK(Labels{{"x", "1"}}.AddPlain("le", v).text() == Labels{{"x", "1"}}.Add("le", v).text());
+  }
+  // Clean runs around every kind of byte that needs attention, at the start, middle and end.
+  CHECK(Labels{{"n", "\\ab\"cd\nef\xC3\xA9gh\xFF"}}.text() == "n=\"\\\\ab\\\"cd\\nef\xC3\xA9gh\xEF\xBF\xBD\"");
+  CHECK(Labels{{"n", "plain"}, {"m", "\"x\""}}.text() == "n=\"plain\",m=\"\\\"x\\\"\"");
+  // Help text escapes backslash and newline, not quotes, and keeps bytes as they are.
+  const Desc help{"test_help", "\"q\" \\ \n \xFF."};
+  MetricSink sink;
+  sink.Add(help, {}, 1);
+  CHECK(sink.Take() == "# HELP test_help \"q\" \\\\ \\n \xFF.\n# TYPE test_help gauge\ntest_help 1\n");
+}
+
+TEST_CASE("metric sink: a histogram is its buckets, sum and count as separate samples") {
+  const double bounds[] = {0.001, 0.5, 1, 2.5, 1e6};
+  const double counts[] = {1, 0, 2, 3, 4};
+  MetricSink histogram;
+  histogram.AddHistogram(kH, {{"node", "x"}}, bounds, counts, 7.5, 11);
+  MetricSink samples;
+  double cumulative = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    char le[rse::collectors::kMaxValue];
+    cumulative += counts[i];
+    samples.Add(kH, "_bucket",
+                {{"node", "x"}, {"le", std::string_view(le, rse::collectors::WriteValue(le, bounds[i]))}}, cumulative);
+  }
+  samples.Add(kH, "_bucket", {{"node", "x"}, {"le", "+Inf"}}, 11);
+  samples.Add(kH, "_sum", {{"node", "x"}}, 7.5);
+  samples.Add(kH, "_count", {{"node", "x"}}, 11);
+  const std::string body = histogram.Take();
+  CHECK(body == samples.Take());
+  CHECK(body.find("test_h_bucket{node=\"x\",le=\"0.001\"} 1\ntest_h_bucket{node=\"x\",le=\"0.5\"} 1\n") !=
+        std::string::npos);
 }
 
 }  // namespace
