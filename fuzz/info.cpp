@@ -19,6 +19,7 @@
 #include "collectors/metrics.h"
 #include "fuzz/common.h"
 #include "model/parse.h"
+#include "tests/support/value_text.h"
 
 using namespace rse::collectors;
 
@@ -55,19 +56,9 @@ bool SameFields(const FieldMap& m, const Reference& ref) {
   return true;
 }
 
-// WriteValue's text, the slow way: integers as integers, the rest by std::to_chars.
-std::string ReferenceValue(double v) {
-  char buf[64];
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) && !(v == 0 && std::signbit(v)))
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v)).ptr);
-  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
 bool SameValueText(double v) {
   char buf[kMaxValue];
-  return std::string_view(buf, WriteValue(buf, v)) == ReferenceValue(v);
+  return std::string_view(buf, WriteValue(buf, v)) == rse::test::ReferenceValueText(v);
 }
 
 // A label value escaped byte by byte, invalid UTF-8 checked with mbrtowc's rules spelled out.

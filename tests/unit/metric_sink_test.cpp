@@ -18,6 +18,7 @@
 #include "collectors/registry.h"
 #include "fixtures.h"
 #include "model/snapshot.h"
+#include "tests/support/value_text.h"
 
 namespace {
 
@@ -212,16 +213,6 @@ TEST_CASE("metric sink: an empty sink renders nothing and plans nothing") {
   CHECK(sink.Take().empty());
 }
 
-// WriteValue's text, the slow way: integers as integers, the rest by std::to_chars.
-std::string ReferenceValue(double v) {
-  char buf[64];
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) && !(v == 0 && std::signbit(v)))
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v)).ptr);
-  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
 TEST_CASE("metric sink: values are std::to_chars's shortest text, short decimals included") {
   std::mt19937_64 rng(20261201);
   size_t checked = 0, mismatches = 0;
@@ -229,8 +220,8 @@ TEST_CASE("metric sink: values are std::to_chars's shortest text, short decimals
     for (double x : {v, -v, std::nextafter(v, INFINITY), std::nextafter(v, -INFINITY)}) {
       char buf[rse::collectors::kMaxValue];
       const std::string ours(buf, rse::collectors::WriteValue(buf, x));
-      if (ours != ReferenceValue(x) && ++mismatches <= 10) {
-        FAIL_CHECK(ours << " != " << ReferenceValue(x) << " for " << std::bit_cast<std::uint64_t>(x));
+      if (ours != rse::test::ReferenceValueText(x) && ++mismatches <= 10) {
+        FAIL_CHECK(ours << " != " << rse::test::ReferenceValueText(x) << " for " << std::bit_cast<std::uint64_t>(x));
       }
       ++checked;
     }
