@@ -6,7 +6,8 @@
 
 file(GLOB RSE_OPS_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/ops/tests/*.cpp)
 add_executable(ops_tests ${RSE_OPS_TEST_SOURCES})
-target_link_libraries(ops_tests PRIVATE rse_test_support doctest::doctest)
+rse_test_code(ops_tests)
+target_link_libraries(ops_tests PRIVATE rse_test_support rse_doctest_main)
 target_compile_definitions(ops_tests PRIVATE
   RSE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
   RSE_EXPORTER_BINARY="$<TARGET_FILE:redis_sentinel_exporter>")
