@@ -73,9 +73,12 @@ TEST_CASE("address: MakeAddress builds an address from separate fields") {
   REQUIRE(bracketed.has_value());
   CHECK(*bracketed == *v6);
 
-  for (auto [host, port] : {std::pair{"", "1"}, std::pair{"h", ""}, std::pair{"h", "0"}, std::pair{"h", "65536"},
-                            std::pair{"h", "x"}, std::pair{"h", "1.5"}, std::pair{"h", " 1"}, std::pair{"a b", "1"},
-                            std::pair{"a/b", "1"}, std::pair{"[]", "1"}}) {
+  for (auto pair : {std::pair{"", "1"}, std::pair{"h", ""}, std::pair{"h", "0"}, std::pair{"h", "65536"},
+                    std::pair{"h", "x"}, std::pair{"h", "1.5"}, std::pair{"h", " 1"}, std::pair{"a b", "1"},
+                    std::pair{"a/b", "1"}, std::pair{"[]", "1"}}) {
+    // Named variables, not structured bindings: clang 14 cannot capture those in CAPTURE's lambda.
+    const char* host = pair.first;
+    const char* port = pair.second;
     CAPTURE(host);
     CAPTURE(port);
     CHECK_FALSE(MakeAddress(host, port).has_value());

@@ -53,8 +53,10 @@ TEST_CASE("check events: the flags, and their usage errors (exit 3, never a verd
       {{"--check.events-user=ops"}, "need --check.events-url"},
       {{"--check.events-url=https://h/events", "--check.events-ca-file=/nonexistent/ca.pem"}, "--check.events-url: "},
   };
-  for (const auto& [args, message] : errors) {
-    CAPTURE(args[0]);
+  for (const auto& error_case : errors) {
+    const auto& [args, message] = error_case;
+    const auto& first_arg = args[0];  // clang 14 cannot capture a structured binding in CAPTURE
+    CAPTURE(first_arg);
     r = ParseCheck(args);
     CHECK(r.action == rse::ParsedArgs::Action::kExit);
     CHECK(r.exit_code == 3);
@@ -112,8 +114,10 @@ TEST_CASE("check events: anything else is refused with the reason") {
        "event 1: \"time\" is not a number"},
       {R"({"events":[{"time":1,"sentinel":"s","event":"+sdown"}]})", "event 0: \"payload\" is not a string"},
   };
-  for (const auto& [body, why] : cases) {
-    CAPTURE(body);
+  for (const auto& body_case : cases) {
+    const auto& [body, why] = body_case;
+    const auto& text = body;  // clang 14 cannot capture a structured binding in CAPTURE
+    CAPTURE(text);
     std::string error;
     CHECK_FALSE(rse::ParseEventsJson(body, error));
     CHECK(error == why);

@@ -369,7 +369,8 @@ TEST_CASE("collectors: a healthy snapshot from recorded replies") {
     CHECK(out.Value("redis_master_repl_offset", {{"addr", t.master}}) > 0);
     // The role is a state set: both series for each node, exactly one of them 1.
     for (const auto& [addr, role] : {std::pair{t.master, "master"}, std::pair{t.replica, "replica"}}) {
-      CAPTURE(addr);
+      const auto& node = addr;  // clang 14 cannot capture a structured binding in CAPTURE's lambda
+      CAPTURE(node);
       auto series = out.Find("redis_instance_role", {{"addr", addr}});
       REQUIRE(series.size() == 2);
       std::set<std::string> roles;
@@ -500,8 +501,10 @@ TEST_CASE("collectors: names, labels and types follow the Prometheus conventions
       std::set<std::string> label_names;  // no label twice: ParseExposition checks it
       std::vector<std::pair<std::string, std::string>> key;
       for (const auto& [name, value] : m.labels) {
-        CAPTURE(name);
-        CAPTURE(value);
+        const auto& label = name;  // clang 14 cannot capture a structured binding in CAPTURE's lambda
+        const auto& label_value = value;
+        CAPTURE(label);
+        CAPTURE(label_value);
         CHECK(prometheus::CheckLabelName(name));
         label_names.insert(name);
         if (compatible) {
@@ -747,7 +750,8 @@ TEST_CASE("collectors: redis_exporter's per-node families, names, types and labe
       {"redis_latest_fork_seconds", "gauge"},
   };
   for (const auto& [name, type] : want) {
-    CAPTURE(name);
+    const auto& family = name;  // clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(family);
     CHECK(types[name] == type);
   }
   const std::string m = "127.0.0.1:23791", r = "127.0.0.1:23792";

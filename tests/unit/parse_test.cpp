@@ -55,7 +55,8 @@ double Num(const FieldMap& fields, std::string_view name) {
 // No key is a section header, and no key or value keeps the CR of the CRLF line ends.
 void CheckClean(const FieldMap& info) {
   for (const auto& [key, value] : info) {
-    CAPTURE(key);
+    const auto& field = key;  // clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(field);
     CHECK_FALSE(key.empty());
     CHECK(key.front() != '#');
     CHECK(key.find('\r') == std::string::npos);

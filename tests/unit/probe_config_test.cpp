@@ -225,7 +225,8 @@ TEST_CASE("probe config: every mistake is an error naming its key") {
   };
   for (const auto& [yaml, want] : cases) {
     std::string error;
-    CAPTURE(yaml);
+    const auto& text = yaml;  // clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(text);
     CHECK_FALSE(Parse(yaml, dir.path, error));
     CHECK_MESSAGE(error.find(want) != std::string::npos, error);
   }
