@@ -1,5 +1,5 @@
 # Adds fuzz/ to the root project without editing its CMakeLists.txt:
-#   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PROJECT_INCLUDE=$PWD/fuzz/enable.cmake
+#   cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PROJECT_INCLUDE=$PWD/fuzz/enable.cmake
 # CMake includes this file at the end of every project() call; for the root project it defers
 # include(fuzz/CMakeLists.txt) to the end of the root CMakeLists.txt, when its libraries exist.
 # (A deferred add_subdirectory is not allowed; fuzz/CMakeLists.txt works either way.)

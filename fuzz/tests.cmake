@@ -1,7 +1,8 @@
 # Replays every regression input (fuzz/regressions/<target>/) and seed (fuzz/seeds/<target>/)
 # through each fuzz target with a plain driver (fuzz/replay_main.cpp): no clang, no libFuzzer,
-# so the inputs that once crashed stay covered by the ordinary build, `ctest`, and
-# scripts/sanitize.sh (g++ ASan+UBSan). Labels: unit and fuzz. To enable, in tests/CMakeLists.txt:
+# so the inputs that once crashed stay covered by the ordinary build and `ctest` (under the
+# sanitizers, scripts/fuzz.sh replays them through the libFuzzer targets). Labels: unit and
+# fuzz. To enable, in tests/CMakeLists.txt:
 #   include(${CMAKE_SOURCE_DIR}/fuzz/tests.cmake OPTIONAL)
 # Fuzzing itself (clang, libFuzzer) is scripts/fuzz.sh, with fuzz/CMakeLists.txt.
 set(_rse_fuzz_dir ${CMAKE_CURRENT_LIST_DIR})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan in their own build directory,
-# replays every regression input (fuzz/regressions/<target>/) and seed, then fuzzes each target
-# for a bounded time. Exits non-zero when a regression input or a new input crashes (or trips
-# a sanitizer or a property check); new crashing inputs are left in $BUILD/artifacts/<target>/.
+# Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan in the sanitized build tree
+# (scripts/lib/sanitized-build.sh, shared with scripts/sanitize.sh), replays every regression
+# input (fuzz/regressions/<target>/) and seed, then fuzzes each target for a bounded time. Exits
+# non-zero when a regression input or a new input crashes (or trips a sanitizer or a property
+# check); new crashing inputs are left in $BUILD/artifacts/<target>/.
 #
 #   scripts/fuzz.sh                  # ~10 s per target
 #   scripts/fuzz.sh 60               # 60 s per target
@@ -10,14 +11,16 @@
 #   scripts/fuzz.sh 30 --runs 100000 --only pipeline --only info
 #   scripts/fuzz.sh --build-only     # configure and build, nothing else (scripts/test.sh)
 #
-# Environment: FUZZ_BUILD_DIR (default build-fuzz), CXX_FUZZ (clang++ to use), JOBS (2).
+# Environment: SANITIZED_BUILD_DIR (default build-asan), CXX_FUZZ (clang++ to use), JOBS (2).
 # Needs clang and libFuzzer: Debian packages clang and libclang-rt-14-dev.
 # The working corpus ($BUILD/corpus/<target>/) grows across runs; the seeds in fuzz/seeds/
 # are only read. A crash found: fix it, then keep the input as a regression:
 #   cp $BUILD/artifacts/<target>/crash-... fuzz/regressions/<target>/<what-it-was>
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
+# shellcheck source=lib/sanitized-build.sh
+. "$root/scripts/lib/sanitized-build.sh"
+build="$(sanitized_build_dir "$root")"
 jobs="${JOBS:-2}"
 
 seconds=10
@@ -35,33 +38,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cxx="${CXX_FUZZ:-}"
-if [ -z "$cxx" ]; then
-  for c in clang++ clang++-14 clang++-15 clang++-16; do
-    if command -v "$c" >/dev/null 2>&1; then cxx="$c"; break; fi
-  done
-fi
-if [ -z "$cxx" ]; then
-  echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
-  exit 3
-fi
-probe="$(mktemp -d)"
-trap 'rm -rf -- "$probe"' EXIT
-printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' >"$probe/p.cpp"
-if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err"; then
-  cat "$probe/err" >&2
-  echo "fuzz: $cxx cannot link libFuzzer (apt-get install libclang-rt-14-dev)" >&2
-  exit 3
-fi
-
-# Line tables only: sanitizer and crash stack traces keep file:line, without the cost of full
-# debug info in every object.
-cmake -S "$root" -B "$build" \
-  -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DRSE_BUILD_TESTS=OFF \
-  -DCMAKE_PROJECT_INCLUDE="$root/fuzz/enable.cmake" >/dev/null
+configure_sanitized_build "$root" "$build" || exit $?
 make -C "$build" -j"$jobs" fuzzers >/dev/null
 [ "$build_only" -eq 0 ] || exit 0
 

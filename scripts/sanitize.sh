@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Builds the whole project with g++ AddressSanitizer + UndefinedBehaviorSanitizer (and
-# LeakSanitizer) in its own build directory and runs the unit and integration tests under
-# them. Exits non-zero on a test failure or on any sanitizer report from any sanitized
+# Builds the project with clang AddressSanitizer + UndefinedBehaviorSanitizer (and
+# LeakSanitizer) in the sanitized build tree (scripts/lib/sanitized-build.sh, shared with
+# scripts/fuzz.sh) and runs the unit and integration tests under them. Exits non-zero on a test failure or on any sanitizer report from any sanitized
 # process: the test binaries, and the exporter they spawn, whose stderr is a log file that
 # the integration tests delete, so every report is also kept under $BUILD/sanitizer-logs/
 # and checked here afterwards.
 #
 #   scripts/sanitize.sh                 # configure, build, run `ctest -L 'unit|integration'`
+#                                       # (not the fuzz replays: scripts/fuzz.sh runs those)
 #   scripts/sanitize.sh -R 'unit:'      # extra arguments go to ctest
 #   scripts/sanitize.sh --build-only    # configure and build, run nothing (scripts/test.sh)
-#   ASAN_BUILD_DIR=/tmp/b scripts/sanitize.sh
+#   SANITIZED_BUILD_DIR=/tmp/b scripts/sanitize.sh
 #
-# Needs only what scripts/install-deps.sh installs (g++ ships libasan and libubsan).
+# Needs only what scripts/install-deps.sh installs (clang and libclang-rt-14-dev).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${ASAN_BUILD_DIR:-$root/build-asan}"
+# shellcheck source=lib/sanitized-build.sh
+. "$root/scripts/lib/sanitized-build.sh"
+build="$(sanitized_build_dir "$root")"
 jobs="${JOBS:-2}"
 build_only=0
 if [ "${1:-}" = --build-only ]; then
@@ -22,31 +25,11 @@ if [ "${1:-}" = --build-only ]; then
   shift
 fi
 
-# float-cast-overflow: not part of g++'s -fsanitize=undefined (it is of clang's).
-san="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all"
-# g++ 12 with the sanitizers reports false -Wmaybe-uninitialized in libstdc++'s <regex>
-# (pulled in by cxxopts), which the project's -Werror turns into a build failure.
-cxxflags="$san -Wno-maybe-uninitialized"
-# -O1 keeps the run fast enough for the integration tests' timeouts, -g1 (line tables only)
-# keeps the build short and stack traces with file:line; no -DNDEBUG, so assert()s are live.
-cmake -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=g++ \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DCMAKE_CXX_FLAGS="$cxxflags" \
-  -DCMAKE_C_FLAGS="$san" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DCMAKE_EXE_LINKER_FLAGS="$san" \
-  -DCMAKE_SHARED_LINKER_FLAGS="$san" \
-  -DRSE_WERROR="${RSE_WERROR:-ON}" \
-  -DRSE_BUILD_TESTS=ON >/dev/null
-# Only what `ctest -L 'unit|integration'` runs: the test binaries, the fuzz replays and the
-# exporter with its TLS module (not the benchmark's load generator, the ops tests or the tools).
-# shellcheck source=lib/fuzz-targets.sh
-. "$root/scripts/lib/fuzz-targets.sh"
-read -r -a fuzz_targets < <(list_fuzz_targets)
-make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter \
-  "${fuzz_targets[@]/#/fuzz_replay_}" >/dev/null
+configure_sanitized_build "$root" "$build" || exit $?
+# Only what the run below needs: the test binaries and the exporter with its TLS module (not
+# the benchmark's load generator, the ops tests or the tools). The fuzz replays are left out:
+# scripts/fuzz.sh replays the same inputs through the sanitized libFuzzer targets.
+make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter >/dev/null
 [ "$build_only" -eq 0 ] || exit 0
 
 logs="$build/sanitizer-logs"
@@ -86,7 +69,7 @@ trap 'remove_test_dirs_since "$before" "$root"' EXIT
 #   browser): the code they reach is reached by the faster integration tests that do run
 #   here, and the plain suite runs them all. This keeps .ci/run near 15 minutes.
 rc=0
-ctest --test-dir "$build" -L 'unit|integration' -E 'memory stays flat|integration: ?drill:|integration: ?rules: in a real Prometheus|integration: ?sharding:|integration: ?status page: a browser' \
+ctest --test-dir "$build" -L 'unit|integration' -LE fuzz -E 'memory stays flat|integration: ?drill:|integration: ?rules: in a real Prometheus|integration: ?sharding:|integration: ?status page: a browser' \
   --output-on-failure -j"$jobs" \
   --timeout 300 "$@" || rc=$?
 

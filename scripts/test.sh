@@ -24,7 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The fuzz and sanitizer builds compile at the lowest CPU priority while the main suite runs:
+# The sanitized tree (the fuzz targets and the sanitized tests share it,
+# scripts/lib/sanitized-build.sh) compiles at the lowest CPU priority while the main suite runs:
 # most of the suite waits on real clocks (failovers, alert rules, timeouts) and leaves the
 # cores idle, and a nice 19 compile yields them to any test that wants them.
 if [ -z "${SKIP_FUZZ:-}" ] || [ -z "${SKIP_SANITIZE:-}" ]; then
