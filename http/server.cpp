@@ -306,9 +306,11 @@ class Workers {
   ~Workers() { Stop(); }
 
   void Submit(std::function<void()> job) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     queue_.push_back(std::move(job));
     if (idle_ > 0) {
+      // Notified after unlocking: a worker woken under the lock would only block on it again.
+      lock.unlock();
       cv_.notify_one();
       return;
     }
@@ -631,8 +633,11 @@ void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
       return;
     case Phase::kHandling:
       // Not reading while a handler runs; a hang-up is noticed when the response is written.
-      // Hang-ups are reported whatever the interest mask: edge-triggered, this one only once.
-      if ((events & (EPOLLERR | EPOLLHUP)) != 0) Interest(c, EPOLLET);
+      // The interest stays as it was until something arrives (a client waiting for its answer
+      // sends nothing, and two epoll_ctl per request are saved); then only hang-ups are
+      // reported, edge-triggered: this one only once.
+      (void)events;
+      Interest(c, EPOLLET);
       return;
   }
 }
@@ -716,6 +721,12 @@ void Server::Loop::Read(Conn& c) {
         return Close(c, ServerStats::kClientClosed);
       }
       n = static_cast<std::size_t>(r);
+      if (n < sizeof(buf)) {
+        // The socket is drained (for now): level-triggered, epoll reports what comes next, so
+        // the recv that would only say EAGAIN is saved.
+        c.in.append(buf, n);
+        break;
+      }
     }
     c.in.append(buf, n);
     // One head at most is buffered: the parser refuses longer ones, so stop reading here.
@@ -754,7 +765,6 @@ void Server::Loop::Respond(Conn& c, int status, const std::string& text) {
 void Server::Loop::Dispatch(Conn& c) {
   Untouch(c);
   c.phase = Phase::kHandling;
-  Interest(c, 0);
   server_.stats_.requests.fetch_add(1, std::memory_order_relaxed);
   auto request = std::make_shared<Request>(std::move(c.parser->request()));
   c.parser->Reset();
