@@ -120,15 +120,11 @@ void FieldMap::AddUnsorted(std::string_view name, std::string_view value) {
 }
 
 void FieldMap::SortIndex() {
-  // Equal names keep the order they were added in, so the last of a run is the last one given
-  // and wins, as with std::map::insert_or_assign. Entries are added at rising offsets, so a
-  // later one of the same name has a later value, or (an empty name after an empty value) the
-  // same value offset and a longer value, or is the same field: that order breaks ties, and an
-  // unstable sort (no merge buffer to allocate) gives the stable sort's result.
-  std::sort(index_.begin(), index_.end(), [this](const Entry& a, const Entry& b) {
-    if (const int c = Compare(a, b.prefix, KeyOf(b)); c != 0) return c < 0;
-    return a.value != b.value ? a.value < b.value : a.value_size < b.value_size;
-  });
+  // Stable: equal names keep the order they were added in, so the last of a run is the last
+  // one given and wins, as with std::map::insert_or_assign. (Offsets cannot stand in for that
+  // order: empty names and values take no bytes.)
+  std::stable_sort(index_.begin(), index_.end(),
+                   [this](const Entry& a, const Entry& b) { return Compare(a, b.prefix, KeyOf(b)) < 0; });
   size_t kept = 0;
   for (size_t i = 0; i < index_.size(); ++i) {
     if (kept > 0 && index_[kept - 1].prefix == index_[i].prefix && KeyOf(index_[kept - 1]) == KeyOf(index_[i])) {
