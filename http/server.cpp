@@ -343,7 +343,9 @@ class Workers {
   void Submit(std::function<void()> job) {
     std::unique_lock lock(mu_);
     queue_.push_back(std::move(job));
-    if (idle_ > 0) {
+    // An idle worker counts as idle until it wakes and takes its job: only as many jobs as
+    // there are idle workers are left to them, or a job could wait behind a long one.
+    if (static_cast<std::size_t>(idle_) >= queue_.size()) {
       // Notified after unlocking: a worker woken under the lock would only block on it again.
       lock.unlock();
       cv_.notify_one();
