@@ -103,7 +103,7 @@ class Server {
 
 // Whether an Accept-Encoding value allows gzip (a "gzip" or "*" coding whose q is not 0).
 bool AcceptsGzip(const std::string* accept_encoding);
-// Replaces `pieces` with one gzip member of their bytes (libdeflate, fastest level: a scrape
+// Replaces `pieces` with one gzip member of their bytes (igzip, level 1: a scrape
 // body compresses ~9x at it). One piece is compressed as it is, several are joined first; the
 // uncompressed bytes are freed before returning. False with `error` set, `pieces` then
 // holding the same bytes, perhaps joined into one.

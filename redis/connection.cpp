@@ -452,6 +452,9 @@ class Executor {
     }
     parser_ = std::make_unique<RespParser>();
     phase_ = Phase::kWriting;
+    // A socket that is up can almost always take the commands now: writing at once saves
+    // the poll round that would only report it writable.
+    Write();
   }
 
   void Write() {
