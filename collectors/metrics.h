@@ -98,7 +98,7 @@ class SizePlan {
 // plan when first used, and Take closes the gaps between regions in place. A family that
 // outgrows its region, or that the plan does not know, moves to a string of its own and is
 // appended after the others (family order is free in the text format). So in steady state a
-// scrape's body never has a second buffer, and libdeflate compresses it as it is (http::Gzip).
+// scrape's body never has a second buffer, and igzip compresses it as it is (http::Gzip).
 // Without a plan, every family has a string of its own and Take joins them.
 class MetricSink {
  public:
