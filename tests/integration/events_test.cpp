@@ -21,6 +21,7 @@
 #include "tests/support/exporter.h"
 #include "tests/support/fake_sentinel.h"
 #include "tests/support/process.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/topology.h"
 
 using namespace rse::test;
@@ -237,7 +238,7 @@ namespace {
 // are confirmed and left quiet.
 // Rounds of the flood (three pushes each): fewer under AddressSanitizer, where every push costs
 // the exporter several times more and the whole flood would outlast the test's deadline.
-#if defined(__SANITIZE_ADDRESS__)
+#if RSE_ASAN
 constexpr int kFloodRounds = 300;
 #else
 constexpr int kFloodRounds = 3000;
@@ -332,7 +333,7 @@ TEST_CASE("events: a hostile Sentinel's flood, oversized and garbage pushes: no 
   const std::string json = exporter.Get("/events").body;
   CHECK(json.size() < rse::collectors::EventState::kMaxRecent * (rse::collectors::kMaxEventPayload + 512));
   CHECK(json.find(std::string(rse::collectors::kMaxEventPayload + 1, 'p')) == std::string::npos);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !RSE_ASAN
   // Nothing of the flood is kept beyond those bounds: far below the ~100 MB it carried. Not
   // under AddressSanitizer (scripts/sanitize.sh), whose quarantine keeps freed memory; there
   // LeakSanitizer checks that nothing is lost.

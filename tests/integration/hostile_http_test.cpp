@@ -22,6 +22,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/exporter.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/topology.h"
 
 using namespace rse::test;
@@ -255,7 +256,7 @@ void RunHostile(bool tls) {
 
   const double p99_unloaded = P99(unloaded);
   double p99_loaded = P99(loaded);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !RSE_ASAN
   if (p99_loaded > 2 * p99_unloaded + 5.0) {
     // One more round under a fresh crowd: a crowd that slows scrapes fails both rounds, while a
     // stall of the shared machine (two 25 ms pauses among 200 scrapes) does not repeat.
@@ -270,7 +271,7 @@ void RunHostile(bool tls) {
   const std::string scheme = tls ? "HTTPS" : "HTTP";
   MESSAGE(scheme << ": scrape p99 " << p99_unloaded << " ms unloaded, " << p99_loaded << " ms with the crowd; RSS "
                  << rss_before << " -> " << rss_peak << " KiB");
-#if !defined(__SANITIZE_ADDRESS__)
+#if !RSE_ASAN
   // Twice the unloaded p99, plus 5 ms for scheduler ticks on a scrape of a few ms. Not under
   // AddressSanitizer (scripts/sanitize.sh), whose redzones and quarantine change both numbers;
   // there the crowd still must not break a scrape or leave a connection behind.
