@@ -477,7 +477,7 @@ class Server::Loop {
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   }
   void Accept();
-  void OnEvent(Conn& c, std::uint32_t events);
+  void OnEvent(Conn& c);
   void Handshake(Conn& c);
   void Read(Conn& c);
   void Parse(Conn& c);
@@ -531,7 +531,7 @@ void Server::Loop::Run() {
         [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof(count));
         FinishCompletions();
       } else if (auto it = conns_.find(id); it != conns_.end()) {
-        OnEvent(*it->second, events[i].events);
+        OnEvent(*it->second);
       }
     }
     const auto now = Clock::now();
@@ -654,7 +654,7 @@ void Server::Loop::Close(Conn& c, int reason) {
   conns_.erase(c.id);  // destroys c
 }
 
-void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
+void Server::Loop::OnEvent(Conn& c) {
   switch (c.phase) {
     case Phase::kHandshake:
       Handshake(c);
@@ -673,7 +673,6 @@ void Server::Loop::OnEvent(Conn& c, std::uint32_t events) {
       // The interest stays as it was until something arrives (a client waiting for its answer
       // sends nothing, and two epoll_ctl per request are saved); then only hang-ups are
       // reported, edge-triggered: this one only once.
-      (void)events;
       Interest(c, EPOLLET);
       return;
   }
@@ -758,16 +757,14 @@ void Server::Loop::Read(Conn& c) {
         return Close(c, ServerStats::kClientClosed);
       }
       n = static_cast<std::size_t>(r);
-      if (n < sizeof(buf)) {
-        // The socket is drained (for now): level-triggered, epoll reports what comes next, so
-        // the recv that would only say EAGAIN is saved.
-        c.in.append(buf, n);
-        break;
-      }
     }
     c.in.append(buf, n);
     // One head at most is buffered: the parser refuses longer ones, so stop reading here.
     if (c.in.size() > options_.limits.max_head_bytes) break;
+    // A short plain read drained the socket (for now): level-triggered, epoll reports what
+    // comes next, so the recv that would only say EAGAIN is saved. (TLS may hold decrypted
+    // bytes back, so it reads on.)
+    if (!c.tls && n < sizeof(buf)) break;
   }
   if (c.phase == Phase::kReading) Interest(c, EPOLLIN);
   Parse(c);
