@@ -9,4 +9,4 @@ add_test(NAME "bench: smoke run (1 group)"
     --exporter $<TARGET_FILE:redis_sentinel_exporter>
     --loadgen $<TARGET_FILE:bench_loadgen>
     --out-dir ${CMAKE_CURRENT_BINARY_DIR}/bench-smoke)
-set_tests_properties("bench: smoke run (1 group)" PROPERTIES LABELS bench TIMEOUT 120)
+set_tests_properties("bench: smoke run (1 group)" PROPERTIES LABELS bench TIMEOUT 120 COST 50)

@@ -13,7 +13,7 @@ function(rse_deploy_test name)
     set(T_TIMEOUT 60)
   endif()
   set_tests_properties("deploy: ${name}" PROPERTIES LABELS deploy TIMEOUT ${T_TIMEOUT}
-    SKIP_RETURN_CODE 77)
+    SKIP_RETURN_CODE 77 COST 20)
   if(T_NPM)
     set_tests_properties("deploy: ${name}" PROPERTIES FIXTURES_REQUIRED rse_deploy_npm)
   endif()
@@ -24,7 +24,7 @@ endfunction()
 
 add_test(NAME "deploy: npm lint tools" COMMAND bash ${RSE_DEPLOY_DIR}/lint/install.sh)
 set_tests_properties("deploy: npm lint tools" PROPERTIES LABELS deploy TIMEOUT 300
-  FIXTURES_SETUP rse_deploy_npm)
+  FIXTURES_SETUP rse_deploy_npm COST 40)
 
 rse_deploy_test("Dockerfile" NPM COMMAND bash ${RSE_DEPLOY_DIR}/check-dockerfile.sh)
 rse_deploy_test("image healthcheck" COMMAND bash ${RSE_DEPLOY_DIR}/check-healthcheck.sh

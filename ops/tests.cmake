@@ -12,4 +12,4 @@ target_compile_definitions(ops_tests PRIVATE
   RSE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
   RSE_EXPORTER_BINARY="$<TARGET_FILE:redis_sentinel_exporter>")
 add_dependencies(ops_tests redis_sentinel_exporter)
-doctest_discover_tests(ops_tests TEST_PREFIX "ops: " PROPERTIES LABELS ops TIMEOUT 240)
+doctest_discover_tests(ops_tests TEST_PREFIX "ops: " PROPERTIES LABELS ops TIMEOUT 240 COST 30)

@@ -6,7 +6,7 @@
 # the integration tests delete, so every report is also kept under $BUILD/sanitizer-logs/
 # and checked here afterwards.
 #
-#   scripts/sanitize.sh                 # configure, build, run `ctest -L 'unit|integration'`
+#   scripts/sanitize.sh                 # configure, build, run `ctest -L 'unit|sanitized'`
 #                                       # (not the fuzz replays: scripts/fuzz.sh runs those)
 #   scripts/sanitize.sh -R 'unit:'      # extra arguments go to ctest
 #   scripts/sanitize.sh --build-only    # configure and build, run nothing (scripts/test.sh)
@@ -48,16 +48,14 @@ export LSAN_OPTIONS="exitcode=86"
 before="$(test_dirs)"
 trap 'remove_test_dirs_since "$before" "$root"' EXIT
 
-# Excluded:
-# - the load test that checks the exporter's RSS stays flat over thousands of scrapes. Under
-#   ASan it cannot hold (freed memory waits in a 256 MB quarantine, and shadow memory grows
-#   with it); LeakSanitizer checks for leaks instead;
-# - the tests that spend their time waiting on real-world clocks rather than running our code
-#   (failover drills, alert rules in a real Prometheus, sharding across Prometheus, the
-#   browser): the code they reach is reached by the faster integration tests that do run
-#   here, and the plain suite runs them all. This keeps .ci/run near 15 minutes.
+# The unit tests and the integration tests labelled "sanitized" (tests/CMakeLists.txt): not the
+# load test that checks the exporter's RSS stays flat over thousands of scrapes (under ASan
+# freed memory waits in a 256 MB quarantine and shadow memory grows with it; LeakSanitizer
+# checks for leaks instead), nor the tests that spend their time waiting on real-world clocks
+# rather than running our code (failover drills, alert rules in a real Prometheus, sharding,
+# the browser), which the plain suite runs.
 rc=0
-ctest --test-dir "$build" -L 'unit|integration' -LE fuzz -E 'memory stays flat|integration: ?drill:|integration: ?rules: in a real Prometheus|integration: ?sharding:|integration: ?status page: a browser' \
+ctest --test-dir "$build" -L 'unit|sanitized' -LE fuzz \
   --output-on-failure -j"$jobs" \
   --timeout 300 "$@" || rc=$?
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs every test: unit, integration (real redis-server
 # and redis-sentinel processes on 127.0.0.1), rules (promtool, a real Prometheus), deploy,
-# operations scripts and the benchmark smoke run; then the unit and integration tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer, and each fuzz target for a bounded time.
+# operations scripts and the benchmark smoke run; then each fuzz target for a bounded time, and
+# the unit tests again and the integration tests labelled "sanitized" under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Each integration test runs once: those the sanitized run covers
+# are left out of the main run (tests/CMakeLists.txt says which stay there), unless
+# SKIP_SANITIZE is set.
 #
 # Environment: FUZZ_SECONDS (per fuzz target, default 5), SKIP_SANITIZE=1 / SKIP_FUZZ=1 for a
 # quicker local run. Extra arguments go to the main ctest run.
@@ -39,9 +42,11 @@ if [ -z "${SKIP_FUZZ:-}" ] || [ -z "${SKIP_SANITIZE:-}" ]; then
   side_build=$!
 fi
 
+main_args=()
+if [ -z "${SKIP_SANITIZE:-}" ]; then main_args=(-LE sanitized); fi
 start=$SECONDS
 rc=0
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 "$@" || rc=$?
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 "${main_args[@]}" "$@" || rc=$?
 echo "test: main suite took $((SECONDS - start)) s"
 if [ -n "$side_build" ]; then
   start=$SECONDS

@@ -4,7 +4,7 @@
 #   clang-format   the C++ sources match .clang-format (scripts/check-format.sh, Debian 12's
 #                  clang-format 14: another version may format differently)
 add_test(NAME "shellcheck" COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/check-shell.sh)
-set_tests_properties("shellcheck" PROPERTIES LABELS "lint;ops;deploy" TIMEOUT 300)
+set_tests_properties("shellcheck" PROPERTIES LABELS "lint;ops;deploy" TIMEOUT 300 COST 30)
 
 add_test(NAME "clang-format" COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/check-format.sh)
 set_tests_properties("clang-format" PROPERTIES LABELS lint TIMEOUT 300)

@@ -1,0 +1,14 @@
+# Read by ctest after the doctest-discovered tests (tests/CMakeLists.txt, TEST_INCLUDE_FILES):
+# labels and costs that depend on a test's name, which CMake cannot know before the test
+# binaries list their cases.
+#
+# "sanitized": the integration tests scripts/sanitize.sh runs, and scripts/test.sh leaves to it.
+# COST: see tests/CMakeLists.txt.
+# (ctest's script mode has set_tests_properties, not set_property(TEST).)
+foreach(_rse_test IN LISTS integration_tests_TESTS hostile_http_tests_TESTS)
+  if(_rse_test MATCHES "@RSE_PLAIN_ONLY_TESTS@")
+    set_tests_properties("${_rse_test}" PROPERTIES COST 10)
+  else()
+    set_tests_properties("${_rse_test}" PROPERTIES LABELS "integration;sanitized" COST 10)
+  endif()
+endforeach()
