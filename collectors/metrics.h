@@ -106,12 +106,13 @@ class SizePlan {
 // flushed is dropped and its family named by TakeLate: its lines would come after other
 // families', which the text format forbids.
 //
-// With a SizePlan, the body is rendered in one buffer: each family gets a region sized by the
-// plan when first used, and Take closes the gaps between regions in place. A family that
-// outgrows its region, or that the plan does not know, moves to a string of its own and is
-// appended after the others (family order is free in the text format). So in steady state a
-// scrape's body never has a second buffer, and igzip compresses it as it is (http::Gzip).
-// Without a plan, every family has a string of its own and Take joins them.
+// With a SizePlan, the body (with an Output, each flush's text) is rendered in one buffer:
+// each family gets a region sized by the plan when first used, and Take (Flush) closes the
+// gaps between regions in place. A family that outgrows its region, or that the plan does not
+// know, moves to a string of its own and is appended after the others (family order is free in
+// the text format). So in steady state a scrape's text never has a second buffer, and igzip
+// compresses it as it is (http::Gzip, http::GzipStream). Without a plan, every family has a
+// string of its own and Take (Flush) joins them.
 class MetricSink {
  public:
   enum class Mode {
@@ -191,11 +192,11 @@ class MetricSink {
   std::string body_;                 // the regions, in order of first use
   std::vector<std::string> spills_;  // families out of their regions
   size_t spilled_ = 0;
-  size_t unflushed_ = 0;  // families_[unflushed_...] are not flushed yet
+  size_t unflushed_ = 0;                                    // families_[unflushed_...] are not flushed yet
   std::vector<std::pair<std::string_view, size_t>> sizes_;  // of the flushed families
   size_t largest_ = 0;                                      // regions of the largest flush
   std::vector<size_t> late_;                                // families, for TakeLate
-  std::string scratch_;              // kMeasure: each sample is rendered here, then dropped
+  std::string scratch_;                                     // kMeasure: each sample is rendered here, then dropped
   std::vector<Family> families_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
   std::unordered_map<const Desc*, Slot> by_desc_;       // the same families by Desc address, with name lengths

@@ -112,10 +112,9 @@ std::vector<Family> ParseExposition(const std::string& text) {
     value >> s.value;
     const bool parsed = !value.fail();
     REQUIRE_MESSAGE(parsed, "bad sample value: " << line);
-    const bool summary_part =
-        (family.type == "summary" || family.type == "histogram") &&
-        (s.name == family.name + "_sum" || s.name == family.name + "_count" ||
-         (family.type == "histogram" && s.name == family.name + "_bucket"));
+    const bool summary_part = (family.type == "summary" || family.type == "histogram") &&
+                              (s.name == family.name + "_sum" || s.name == family.name + "_count" ||
+                               (family.type == "histogram" && s.name == family.name + "_bucket"));
     REQUIRE_MESSAGE((s.name == family.name || summary_part),
                     "sample of another family after " << family.name << ": " << line);
     family.metric.push_back(std::move(s));
@@ -1003,8 +1002,7 @@ Snapshot EverythingSnapshot() {
   const std::string sentinel = snap.sentinels.front().label();
   state.SetStreamUp(sentinel, true);
   state.Record(sentinel, rse::collectors::ParseEvent("+sdown", "master " + kMaster + " 127.0.0.1 6379"), 5.0, t);
-  state.Record(sentinel,
-               rse::collectors::ParseEvent("+switch-master", kMaster + " 127.0.0.1 6379 127.0.0.1 6380"), 7.0,
+  state.Record(sentinel, rse::collectors::ParseEvent("+switch-master", kMaster + " 127.0.0.1 6379 127.0.0.1 6380"), 7.0,
                t + std::chrono::seconds(2));
   snap.events = std::make_shared<rse::collectors::EventCounts>(state.Counts());
   return snap;
@@ -1071,7 +1069,7 @@ TEST_CASE("collectors: samples for a family an earlier collector flushed are dro
   problems.clear();
   rse::collectors::FlushCollector(sink, problems);
   CHECK(problems.empty());
-  CHECK(sink.Take().empty());  // everything went to the output
+  CHECK(sink.Take().empty());                       // everything went to the output
   const auto families = ParseExposition(streamed);  // fails on a family cut in two
   std::map<std::string, const Family*> by_name;
   for (const auto& f : families) CHECK_MESSAGE(by_name.emplace(f.name, &f).second, f.name << " twice");
