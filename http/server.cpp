@@ -366,16 +366,24 @@ void GzipStream::Write(std::string_view text) {
 
 bool GzipStream::Deflate(std::string_view in, bool end) {
   isal_zstream& s = c_->stream;
-  s.end_of_stream = end ? 1 : 0;
+  static std::uint8_t none = 0;  // next_in for no input: never null
+  bool stalled = false;
   do {
     // avail_in is 32 bits: a larger text goes in slices.
     const std::size_t slice = std::min<std::size_t>(in.size(), std::size_t{1} << 30);
-    s.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(in.data()));
+    s.next_in = slice == 0 ? &none : reinterpret_cast<std::uint8_t*>(const_cast<char*>(in.data()));
     s.avail_in = static_cast<std::uint32_t>(slice);
     in.remove_prefix(slice);
     s.end_of_stream = end && in.empty() ? 1 : 0;
     while (s.avail_in > 0 || (s.end_of_stream && s.internal_state.state != ZSTATE_END)) {
-      if (s.avail_out == 0) {
+      // A full chunk, or one whose last bytes igzip would not use (it writes some parts only
+      // with a few bytes of room), is closed at what it holds and a new one started.
+      if (s.avail_out == 0 || stalled) {
+        if (stalled && s.avail_out == kChunk) {
+          error_ = "isal_deflate made no progress";
+          return false;
+        }
+        if (!out_.empty()) out_.back().resize(kChunk - s.avail_out);
         out_.emplace_back(kChunk, '\0');
         s.next_out = reinterpret_cast<std::uint8_t*>(out_.back().data());
         s.avail_out = static_cast<std::uint32_t>(kChunk);
@@ -386,10 +394,7 @@ bool GzipStream::Deflate(std::string_view in, bool end) {
         error_ = "isal_deflate failed: " + std::to_string(rc);
         return false;
       }
-      if (s.avail_in == avail_in && s.avail_out == avail_out && s.internal_state.state != ZSTATE_END) {
-        error_ = "isal_deflate made no progress";
-        return false;
-      }
+      stalled = s.avail_in == avail_in && s.avail_out == avail_out && s.internal_state.state != ZSTATE_END;
     }
   } while (!in.empty());
   return true;

@@ -121,7 +121,7 @@ struct Compressor;
 
 // One gzip member written part by part, with Gzip's settings (igzip's stateful deflate): a
 // body rendered piece by piece is compressed as it comes and is never whole in memory. The
-// output is in pieces of kChunk bytes, the last one shorter. Not thread-safe.
+// output is in pieces of at most kChunk bytes. Not thread-safe.
 class GzipStream {
  public:
   static constexpr std::size_t kChunk = 64 << 10;
