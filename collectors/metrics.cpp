@@ -403,24 +403,29 @@ void MetricSink::Join(size_t from) {
 }
 
 void MetricSink::Flush() {
-  const size_t from = unflushed_;
-  if (from == families_.size()) return;
-  size_t regions = 0;
-  for (size_t i = from; i < families_.size(); ++i) {
+  for (size_t i = unflushed_; i < families_.size(); ++i) {
     Family& f = families_[i];
     f.flushed = true;
     const size_t bytes = Bytes(f);
     sizes_.emplace_back(f.name, bytes);
-    regions += SizePlan::Region(bytes);
+    batch_bytes_ += bytes;
+    batch_regions_ += SizePlan::Region(bytes);
   }
-  largest_ = std::max(largest_, regions);
   unflushed_ = families_.size();
-  if (output_ && !measure_) {
-    Join(from);
+  // Measured in every mode, so that the plan sizes the buffer an output needs.
+  if (batch_bytes_ >= kOutputBatch) Send();
+}
+
+void MetricSink::Send() {
+  largest_ = std::max(largest_, batch_regions_);
+  batch_bytes_ = batch_regions_ = 0;
+  if (output_ && !measure_ && unsent_ < unflushed_) {
+    Join(unsent_);
     if (!body_.empty()) output_(body_);
-    body_.clear();  // the capacity stays for the next flush
+    body_.clear();  // the capacity stays for the next output
     spills_.clear();
   }
+  unsent_ = unflushed_;
 }
 
 std::vector<std::string_view> MetricSink::TakeLate() {
@@ -435,6 +440,7 @@ std::vector<std::string_view> MetricSink::TakeLate() {
 
 std::string MetricSink::Take() {
   Flush();
+  Send();
   std::string out;
   if (!measure_ && !output_) {
     Join(0);
@@ -447,7 +453,8 @@ std::string MetricSink::Take() {
   families_.clear();
   index_.clear();
   by_desc_.clear();
-  unflushed_ = 0;
+  unflushed_ = unsent_ = 0;
+  batch_bytes_ = batch_regions_ = 0;
   sizes_.clear();
   largest_ = 0;
   late_.clear();

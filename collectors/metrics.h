@@ -85,9 +85,9 @@ class SizePlan {
   static size_t Region(size_t bytes) { return bytes == 0 ? 0 : bytes + bytes / 16 + 64; }
   size_t Planned(std::string_view family) const;  // 0 for a family not seen last time
   size_t Reserve() const;                         // every planned region
-  size_t LargestFlush() const;                    // the regions of the largest flush (MetricSink::Flush)
+  size_t LargestFlush() const;                    // the regions of the largest output (MetricSink::Flush)
   // Replaces the plan by one scrape's sizes: families gone from it are forgotten. `largest`:
-  // the regions of the scrape's largest flush.
+  // the regions of the scrape's largest output.
   void Update(const std::vector<std::pair<std::string_view, size_t>>& sizes, size_t largest);
 
   mutable std::mutex mu_;  // Guards the members below.
@@ -101,10 +101,10 @@ class SizePlan {
 // block per family name. Built fresh for every scrape.
 //
 // Flush ends the families rendered so far (those of one collector): with an Output, their
-// text goes to it at once and the buffer is reused for the next ones, so the body is never
-// whole in memory (a gzip stream, exporter/exporter.cpp). A sample for a family already
-// flushed is dropped and its family named by TakeLate: its lines would come after other
-// families', which the text format forbids.
+// text goes to it once kOutputBatch bytes are ended, and the buffer is reused for the next
+// ones, so the body is never whole in memory (a gzip stream, exporter/exporter.cpp). A sample
+// for a family already flushed is dropped and its family named by TakeLate: its lines would
+// come after other families', which the text format forbids.
 //
 // With a SizePlan, the body (with an Output, each flush's text) is rendered in one buffer:
 // each family gets a region sized by the plan when first used, and Take (Flush) closes the
@@ -123,8 +123,11 @@ class MetricSink {
     kMeasure,
   };
 
-  // Receives the text of the families each Flush ends, in order (kRender mode only).
+  // Receives the text of the families Flush ended, in order (kRender mode only).
   using Output = std::function<void(std::string_view)>;
+  // The text Flush hands on at once, at least: small collectors' texts go together. igzip's
+  // stateful deflate copies up to ~96 KiB of every input it is given, small or large.
+  static constexpr size_t kOutputBatch = 256 << 10;
 
   MetricSink() = default;
   // `plan` may be null; otherwise it must outlive the sink. With `output`, the text goes there
@@ -149,8 +152,8 @@ class MetricSink {
   // Families that left their region so far in this scrape (tests and benchmarks).
   size_t spilled() const { return spilled_; }
 
-  // Ends every family added to so far: later samples for them are dropped. With an Output,
-  // hands it their text and empties the buffer, keeping its capacity.
+  // Ends every family added to so far: later samples for them are dropped. With an Output and
+  // kOutputBatch bytes ended, hands it their text and empties the buffer, keeping its capacity.
   void Flush();
   // The families that were sent samples after their Flush since the last call, each once.
   std::vector<std::string_view> TakeLate();
@@ -185,6 +188,8 @@ class MetricSink {
   // Closes the gaps between the regions of families_[from...] (the only ones in body_ from its
   // start) and appends their spills.
   void Join(size_t from);
+  // Hands the families flushed since the last call to the output, if any.
+  void Send();
 
   SizePlan* plan_ = nullptr;  // borrowed
   bool measure_ = false;
@@ -193,8 +198,10 @@ class MetricSink {
   std::vector<std::string> spills_;  // families out of their regions
   size_t spilled_ = 0;
   size_t unflushed_ = 0;                                    // families_[unflushed_...] are not flushed yet
+  size_t unsent_ = 0;                                       // families_[unsent_...] are not handed to the output yet
+  size_t batch_bytes_ = 0, batch_regions_ = 0;              // of the flushed families not handed on yet
   std::vector<std::pair<std::string_view, size_t>> sizes_;  // of the flushed families
-  size_t largest_ = 0;                                      // regions of the largest flush
+  size_t largest_ = 0;                                      // regions of the largest output
   std::vector<size_t> late_;                                // families, for TakeLate
   std::string scratch_;                                     // kMeasure: each sample is rendered here, then dropped
   std::vector<Family> families_;
