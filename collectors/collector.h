@@ -44,4 +44,9 @@ class Collector {
   virtual void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) = 0;
 };
 
+// Ends a collector's part of a scrape, called once it has run: flushes its families
+// (MetricSink::Flush). Samples it added to a family an earlier collector wrote were dropped:
+// each such family is one more of its problems.
+void FlushCollector(MetricSink& sink, std::vector<std::string>& problems);
+
 }  // namespace rse::collectors

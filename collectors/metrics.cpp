@@ -212,17 +212,29 @@ size_t SizePlan::Planned(std::string_view family) const {
   return it == sizes_.end() ? 0 : it->second;
 }
 
+size_t SizePlan::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
 size_t SizePlan::Reserve() const {
   std::lock_guard lock(mu_);
   return reserve_;
 }
 
-void SizePlan::Update(const std::vector<std::pair<std::string_view, size_t>>& sizes) {
+size_t SizePlan::LargestFlush() const {
+  std::lock_guard lock(mu_);
+  return largest_;
+}
+
+void SizePlan::Update(const std::vector<std::pair<std::string_view, size_t>>& sizes, size_t largest) {
   std::lock_guard lock(mu_);
   // Known families move their nodes over: no allocation for them.
   Sizes next;
   next.reserve(sizes.size());
   reserve_ = 0;
+  bytes_ = 0;
+  largest_ = largest;
   for (const auto& [name, bytes] : sizes) {
     if (auto it = sizes_.find(name); it != sizes_.end()) {
       auto node = sizes_.extract(it);
@@ -232,12 +244,15 @@ void SizePlan::Update(const std::vector<std::pair<std::string_view, size_t>>& si
       next.emplace(std::string(name), bytes);
     }
     reserve_ += Region(bytes);
+    bytes_ += bytes;
   }
   sizes_.swap(next);
 }
 
-MetricSink::MetricSink(SizePlan* plan, Mode mode) : plan_(plan), measure_(mode == Mode::kMeasure) {
-  if (plan_ && !measure_) body_.reserve(plan_->Reserve());
+MetricSink::MetricSink(SizePlan* plan, Mode mode, Output output)
+    : plan_(plan), measure_(mode == Mode::kMeasure), output_(std::move(output)) {
+  // With an output the buffer holds one flush at a time: the largest one's regions.
+  if (plan_ && !measure_) body_.reserve(output_ ? plan_->LargestFlush() : plan_->Reserve());
 }
 
 MetricSink::Family& MetricSink::Open(const Desc& desc, Slot& slot) {
@@ -279,6 +294,7 @@ char* MetricSink::Reserve(Family& f, size_t n) {
     // Out of its region (or never planned): the family goes on in a string of its own.
     f.spill = spills_.size();
     spills_.emplace_back(body_, f.begin, f.end - f.begin);
+    ++spilled_;
     f.end = f.begin;
   }
   std::string& s = spills_[f.spill];
@@ -308,6 +324,13 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
     known = by_desc_.emplace(&desc, slot).first;
   }
   Family& f = families_[known->second.family];
+  if (f.flushed) {
+    if (!f.late) {
+      f.late = true;
+      late_.push_back(known->second.family);
+    }
+    return;
+  }
   // Copies of known lengths into reserved space: a scrape renders tens of thousands of samples.
   const std::string& l = labels.text();
   const size_t name_size = known->second.name_size;
@@ -345,47 +368,96 @@ void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<
   Add(desc, "_count", labels, count);
 }
 
+size_t MetricSink::Bytes(const Family& f) const {
+  if (measure_) return f.measured;
+  return f.spill == kInPlace ? f.end - f.begin : spills_[f.spill].size();
+}
+
+void MetricSink::Join(size_t from) {
+  // The regions close up in place; the spilled families follow.
+  size_t at = 0;
+  for (size_t i = from; i < families_.size(); ++i) {
+    const Family& f = families_[i];
+    if (f.spill != kInPlace) continue;
+    const size_t n = f.end - f.begin;
+    if (at != f.begin) std::memmove(body_.data() + at, body_.data() + f.begin, n);
+    at += n;
+  }
+  size_t total = at;
+  for (const auto& s : spills_) total += s.size();
+  body_.resize(at);
+  if (total > body_.capacity()) {
+    // Exactly the size needed (reserve would double the capacity).
+    std::string grown;
+    grown.reserve(total);
+    grown += body_;
+    body_.swap(grown);
+  }
+  for (size_t i = from; i < families_.size(); ++i) {
+    const Family& f = families_[i];
+    if (f.spill == kInPlace) continue;
+    std::string& s = spills_[f.spill];
+    body_ += s;
+    std::string().swap(s);  // freed once copied: the spills can be the whole body
+  }
+}
+
+void MetricSink::Flush() {
+  for (size_t i = unflushed_; i < families_.size(); ++i) {
+    Family& f = families_[i];
+    f.flushed = true;
+    const size_t bytes = Bytes(f);
+    sizes_.emplace_back(f.name, bytes);
+    batch_bytes_ += bytes;
+    batch_regions_ += SizePlan::Region(bytes);
+  }
+  unflushed_ = families_.size();
+  // Measured in every mode, so that the plan sizes the buffer an output needs.
+  if (batch_bytes_ >= kOutputBatch) Send();
+}
+
+void MetricSink::Send() {
+  largest_ = std::max(largest_, batch_regions_);
+  batch_bytes_ = batch_regions_ = 0;
+  if (output_ && !measure_ && unsent_ < unflushed_) {
+    Join(unsent_);
+    if (!body_.empty()) output_(body_);
+    body_.clear();  // the capacity stays for the next output
+    spills_.clear();
+  }
+  unsent_ = unflushed_;
+}
+
+std::vector<std::string_view> MetricSink::TakeLate() {
+  std::vector<std::string_view> names;
+  for (size_t i : late_) {
+    families_[i].late = false;
+    names.push_back(families_[i].name);
+  }
+  late_.clear();
+  return names;
+}
+
 std::string MetricSink::Take() {
-  std::vector<std::pair<std::string_view, size_t>> sizes;
-  sizes.reserve(families_.size());
+  Flush();
+  Send();
   std::string out;
-  if (measure_) {
-    for (const Family& f : families_) sizes.emplace_back(f.name, f.measured);
-  } else {
-    // The regions close up in place; the spilled families follow.
-    size_t at = 0;
-    for (const Family& f : families_) {
-      if (f.spill != kInPlace) continue;
-      const size_t n = f.end - f.begin;
-      if (at != f.begin) std::memmove(body_.data() + at, body_.data() + f.begin, n);
-      at += n;
-      sizes.emplace_back(f.name, n);
-    }
-    size_t total = at;
-    for (const auto& s : spills_) total += s.size();
-    body_.resize(at);
-    if (total > body_.capacity()) {
-      // Exactly the size needed (reserve would double the capacity).
-      std::string grown;
-      grown.reserve(total);
-      grown += body_;
-      body_.swap(grown);
-    }
-    for (const Family& f : families_) {
-      if (f.spill == kInPlace) continue;
-      std::string& s = spills_[f.spill];
-      body_ += s;
-      sizes.emplace_back(f.name, s.size());
-      std::string().swap(s);  // freed once copied: the spills can be the whole body
-    }
+  if (!measure_ && !output_) {
+    Join(0);
     if (!body_.empty()) out = std::move(body_);
   }
-  if (plan_) plan_->Update(sizes);
+  if (plan_) plan_->Update(sizes_, largest_);
   body_ = std::string();
   spills_.clear();
+  spilled_ = 0;
   families_.clear();
   index_.clear();
   by_desc_.clear();
+  unflushed_ = unsent_ = 0;
+  batch_bytes_ = batch_regions_ = 0;
+  sizes_.clear();
+  largest_ = 0;
+  late_.clear();
   return out;
 }
 

@@ -69,6 +69,8 @@ struct Desc {
 class SizePlan {
  public:
   bool empty() const;
+  // The body's size in the previous scrape, in bytes.
+  size_t bytes() const;
 
  private:
   friend class MetricSink;
@@ -83,23 +85,34 @@ class SizePlan {
   static size_t Region(size_t bytes) { return bytes == 0 ? 0 : bytes + bytes / 16 + 64; }
   size_t Planned(std::string_view family) const;  // 0 for a family not seen last time
   size_t Reserve() const;                         // every planned region
-  // Replaces the plan by one scrape's sizes: families gone from it are forgotten.
-  void Update(const std::vector<std::pair<std::string_view, size_t>>& sizes);
+  size_t LargestFlush() const;                    // the regions of the largest output (MetricSink::Flush)
+  // Replaces the plan by one scrape's sizes: families gone from it are forgotten. `largest`:
+  // the regions of the scrape's largest output.
+  void Update(const std::vector<std::pair<std::string_view, size_t>>& sizes, size_t largest);
 
-  mutable std::mutex mu_;  // Guards sizes_, reserve_.
+  mutable std::mutex mu_;  // Guards the members below.
   Sizes sizes_;            // family name -> bytes
   size_t reserve_ = 0;     // the sum of their regions
+  size_t bytes_ = 0;       // the sum of their sizes
+  size_t largest_ = 0;
 };
 
 // Renders samples into the Prometheus text format (version 0.0.4) as they are added: one
-// block per family name, whichever collector adds to it. Built fresh for every scrape.
+// block per family name. Built fresh for every scrape.
 //
-// With a SizePlan, the body is rendered in one buffer: each family gets a region sized by the
-// plan when first used, and Take closes the gaps between regions in place. A family that
-// outgrows its region, or that the plan does not know, moves to a string of its own and is
-// appended after the others (family order is free in the text format). So in steady state a
-// scrape's body never has a second buffer, and igzip compresses it as it is (http::Gzip).
-// Without a plan, every family has a string of its own and Take joins them.
+// Flush ends the families rendered so far (those of one collector): with an Output, their
+// text goes to it once kOutputBatch bytes are ended, and the buffer is reused for the next
+// ones, so the body is never whole in memory (a gzip stream, exporter/exporter.cpp). A sample
+// for a family already flushed is dropped and its family named by TakeLate: its lines would
+// come after other families', which the text format forbids.
+//
+// With a SizePlan, the body (with an Output, each flush's text) is rendered in one buffer:
+// each family gets a region sized by the plan when first used, and Take (Flush) closes the
+// gaps between regions in place. A family that outgrows its region, or that the plan does not
+// know, moves to a string of its own and is appended after the others (family order is free in
+// the text format). So in steady state a scrape's text never has a second buffer, and igzip
+// compresses it as it is (http::Gzip, http::GzipStream). Without a plan, every family has a
+// string of its own and Take (Flush) joins them.
 class MetricSink {
  public:
   enum class Mode {
@@ -110,9 +123,16 @@ class MetricSink {
     kMeasure,
   };
 
+  // Receives the text of the families Flush ended, in order (kRender mode only).
+  using Output = std::function<void(std::string_view)>;
+  // The text Flush hands on at once, at least: small collectors' texts go together. igzip's
+  // stateful deflate copies up to ~96 KiB of every input it is given, small or large.
+  static constexpr size_t kOutputBatch = 256 << 10;
+
   MetricSink() = default;
-  // `plan` may be null; otherwise it must outlive the sink.
-  explicit MetricSink(SizePlan* plan, Mode mode = Mode::kRender);
+  // `plan` may be null; otherwise it must outlive the sink. With `output`, the text goes there
+  // at each Flush and Take returns nothing.
+  explicit MetricSink(SizePlan* plan, Mode mode = Mode::kRender, Output output = {});
   MetricSink(const MetricSink&) = delete;
   MetricSink& operator=(const MetricSink&) = delete;
 
@@ -130,10 +150,17 @@ class MetricSink {
                     std::span<const double> counts, double sum, double count);
 
   // Families that left their region so far in this scrape (tests and benchmarks).
-  size_t spilled() const { return spills_.size(); }
+  size_t spilled() const { return spilled_; }
 
-  // The exposition, each family's "# HELP", "# TYPE" and samples together; updates the plan
-  // with this scrape's sizes. Empty in kMeasure mode. The sink is empty afterwards.
+  // Ends every family added to so far: later samples for them are dropped. With an Output and
+  // kOutputBatch bytes ended, hands it their text and empties the buffer, keeping its capacity.
+  void Flush();
+  // The families that were sent samples after their Flush since the last call, each once.
+  std::vector<std::string_view> TakeLate();
+
+  // The exposition, each family's "# HELP", "# TYPE" and samples together (what no Flush
+  // sent to the Output); updates the plan with this scrape's sizes. Empty in kMeasure mode.
+  // The sink is empty afterwards.
   std::string Take();
 
  private:
@@ -145,6 +172,8 @@ class MetricSink {
     size_t limit = 0;
     size_t spill = kInPlace;  // index in spills_ once out of its region
     size_t measured = 0;      // bytes, in kMeasure mode
+    bool flushed = false;
+    bool late = false;  // in late_
   };
   struct Slot {
     size_t family;
@@ -155,12 +184,26 @@ class MetricSink {
   // Space for `n` bytes at the end of the family; Commit gives where the writing ended.
   char* Reserve(Family& f, size_t n);
   void Commit(Family& f, const char* end);
+  size_t Bytes(const Family& f) const;
+  // Closes the gaps between the regions of families_[from...] (the only ones in body_ from its
+  // start) and appends their spills.
+  void Join(size_t from);
+  // Hands the families flushed since the last call to the output, if any.
+  void Send();
 
   SizePlan* plan_ = nullptr;  // borrowed
   bool measure_ = false;
+  Output output_;
   std::string body_;                 // the regions, in order of first use
   std::vector<std::string> spills_;  // families out of their regions
-  std::string scratch_;              // kMeasure: each sample is rendered here, then dropped
+  size_t spilled_ = 0;
+  size_t unflushed_ = 0;                                    // families_[unflushed_...] are not flushed yet
+  size_t unsent_ = 0;                                       // families_[unsent_...] are not handed to the output yet
+  size_t batch_bytes_ = 0, batch_regions_ = 0;              // of the flushed families not handed on yet
+  std::vector<std::pair<std::string_view, size_t>> sizes_;  // of the flushed families
+  size_t largest_ = 0;                                      // regions of the largest output
+  std::vector<size_t> late_;                                // families, for TakeLate
+  std::string scratch_;                                     // kMeasure: each sample is rendered here, then dropped
   std::vector<Family> families_;
   std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
   std::unordered_map<const Desc*, Slot> by_desc_;       // the same families by Desc address, with name lengths

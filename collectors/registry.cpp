@@ -1,6 +1,8 @@
 #include "collectors/registry.h"
 
 #include <array>
+#include <string>
+#include <string_view>
 
 namespace rse::collectors {
 
@@ -49,6 +51,14 @@ const CollectorSpec* FindCollector(std::string_view name) {
     if (spec.name == name) return &spec;
   }
   return nullptr;
+}
+
+void FlushCollector(MetricSink& sink, std::vector<std::string>& problems) {
+  sink.Flush();
+  for (std::string_view family : sink.TakeLate()) {
+    problems.push_back("samples for " + std::string(family) +
+                       " dropped: an earlier collector wrote that family, and a family's lines must be together");
+  }
 }
 
 }  // namespace rse::collectors

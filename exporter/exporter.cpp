@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -43,19 +44,38 @@ double SecondsSince(redis::Clock::time_point start) {
   return std::chrono::duration<double>(redis::Clock::now() - start).count();
 }
 
-// A scrape's body, the families `add` renders (add(sink, measure)), in one buffer laid out
-// by the target's plan (collectors::MetricSink). A target's first scrape has no plan yet:
-// `add` then runs once before, only to measure, so that no scrape copies its body.
+// A scrape's body, the families `add` renders (add(sink, measure)), laid out by the target's
+// plan (collectors::MetricSink). A target's first scrape has no plan yet: `add` then runs once
+// before, only to measure, so that no scrape copies its body. A body of at least
+// `gzip_min_bytes` (>= 0) by the plan is gzipped flush by flush: it exists only compressed,
+// and the text buffer holds one collector's families at a time. Otherwise the text is one
+// buffer (the server gzips it when it is worth it, http::Gzip).
 template <typename Add>
-std::string Render(collectors::SizePlan* plan, const Add& add) {
+Exporter::Body Render(collectors::SizePlan* plan, int gzip_min_bytes, const Add& add) {
   if (plan && plan->empty()) {
     collectors::MetricSink measure(plan, collectors::MetricSink::Mode::kMeasure);
     add(measure, true);
     measure.Take();
   }
+  Exporter::Body body;
+  if (plan && gzip_min_bytes >= 0 && plan->bytes() >= static_cast<size_t>(gzip_min_bytes)) {
+    http::GzipStream gzip;
+    if (gzip.ok()) {
+      collectors::MetricSink sink(plan, collectors::MetricSink::Mode::kRender,
+                                  [&gzip](std::string_view text) { gzip.Write(text); });
+      add(sink, false);
+      sink.Take();
+      std::string error;
+      // Only a broken igzip fails here, and the text is gone: the request fails (500).
+      if (!gzip.Finish(body.pieces, error)) throw std::runtime_error("gzip: " + error);
+      body.gzipped = true;
+      return body;
+    }
+  }
   collectors::MetricSink sink(plan);
   add(sink, false);
-  return sink.Take();
+  body.pieces.push_back(sink.Take());
+  return body;
 }
 
 constexpr size_t kMaxProbeTopologies = 256;
@@ -91,6 +111,7 @@ Exporter::Exporter(const Config& config) : config_(config), fetch_options_(Fetch
 // so scrapes of different targets collect at once.
 void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink, bool quiet) const {
   collectors::CollectReachability(snapshot, sink);
+  sink.Flush();
   struct Outcome {
     const std::string* name;
     double seconds;
@@ -101,22 +122,28 @@ void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink, b
     auto start = redis::Clock::now();
     std::vector<std::string> problems;
     collector->Collect(snapshot, sink, problems);
+    const double seconds = SecondsSince(start);  // building its metrics, not sending them on
+    collectors::FlushCollector(sink, problems);
     if (!quiet) {
       for (const auto& p : problems) log::Warn("collector problem", {{"collector", name}, {"problem", p}});
     }
-    outcomes.push_back({&name, SecondsSince(start), problems.empty()});
+    outcomes.push_back({&name, seconds, problems.empty()});
   }
   // The exporter's own families after the topology's, each family in one block.
   for (const auto& o : outcomes) sink.Add(kCollectorDuration, {{"collector", *o.name}}, o.seconds);
   for (const auto& o : outcomes) sink.Add(kCollectorSuccess, {{"collector", *o.name}}, o.ok ? 1 : 0);
+  sink.Flush();
 }
 
-std::string Exporter::Metrics(std::chrono::milliseconds timeout) {
+Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min_bytes) {
   auto start = redis::Clock::now();
   std::shared_ptr<const Snapshot> snapshot;
   if (configured_) snapshot = configured_->Fetch(start + timeout);
-  return Render(configured_ ? &configured_->plan() : nullptr, [&](collectors::MetricSink& sink, bool measure) {
+  auto* plan = configured_ ? &configured_->plan() : nullptr;
+  return Render(plan, gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     if (snapshot) Collect(*snapshot, sink, measure);
+    // The snapshot (every node's INFO) is freed before the body is finished and sent.
+    if (!measure) snapshot.reset();
     sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
     sink.Add(kScrapeDuration, {}, SecondsSince(start));
     if (const http::ServerStats* h = http_stats_) {
@@ -181,15 +208,16 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
   return it->second.topology;
 }
 
-std::string Exporter::Probe(const redis::Address& sentinel, const std::string& master,
-                            std::chrono::milliseconds timeout) {
+Exporter::Body Exporter::Probe(const redis::Address& sentinel, const std::string& master,
+                               std::chrono::milliseconds timeout, int gzip_min_bytes) {
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);
   auto snapshot = topology->Fetch(start + timeout);
   bool any_up =
       std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(), [](const auto& s) { return s.up(); });
-  return Render(&topology->plan(), [&](collectors::MetricSink& sink, bool measure) {
+  return Render(&topology->plan(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     Collect(*snapshot, sink, measure);
+    if (!measure) snapshot.reset();  // as in Metrics
     sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
     sink.Add(kProbeDuration, {}, SecondsSince(start));
   });

@@ -39,12 +39,20 @@ class Exporter {
  public:
   explicit Exporter(const Config& config);
 
-  // The configured topology's families plus the exporter's own (the telemetry path), as one
-  // text exposition body (collectors::MetricSink::Take).
-  std::string Metrics(std::chrono::milliseconds timeout);
+  // A scrape's body: the text exposition in one piece, or one gzip member in pieces.
+  struct Body {
+    std::vector<std::string> pieces;
+    bool gzipped = false;
+  };
+  // The configured topology's families plus the exporter's own (the telemetry path). With
+  // `gzip_min_bytes` >= 0 (the client accepts gzip), a body the target's plan says is at least
+  // that large is gzipped as it is rendered, collector by collector (collectors::MetricSink::
+  // Flush), so it is never whole in memory; otherwise it is text.
+  Body Metrics(std::chrono::milliseconds timeout, int gzip_min_bytes = -1);
   // The topology behind one Sentinel (the /probe endpoint), with the credentials of the first
   // --probe.config.file binding whose targets match `sentinel`, and none without one.
-  std::string Probe(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout);
+  Body Probe(const redis::Address& sentinel, const std::string& master, std::chrono::milliseconds timeout,
+             int gzip_min_bytes = -1);
   // Why /probe must refuse `sentinel` (HTTP 403, this as the body); empty when it may probe it.
   std::string ProbeRefused(const redis::Address& sentinel) const;
   // /-/ready: true once the configured topology has been fetched once (whatever it found: a
@@ -88,7 +96,9 @@ class Exporter {
     redis::Clock::time_point last_used;
   };
 
-  // `quiet`: the collectors' problems are not logged (a pass that only measures the body).
+  // Each collector's families are flushed once it has run (collectors::MetricSink::Flush); one
+  // that adds to a family an earlier collector wrote has a problem. `quiet`: the collectors'
+  // problems are not logged (a pass that only measures the body).
   void Collect(const collectors::Snapshot& snapshot, collectors::MetricSink& sink, bool quiet = false) const;
   std::shared_ptr<Topology> ProbeTopology(const redis::Address& sentinel, const std::string& master);
   std::shared_ptr<Topology> CachedProbeTopology(const redis::Address& sentinel, const std::string& master);

@@ -12,10 +12,11 @@
 namespace rse {
 namespace {
 
-http::Response Metrics(std::string body) {
+http::Response Metrics(Exporter::Body body) {
   http::Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body.push_back(std::move(body));
+  r.body = std::move(body.pieces);
+  r.gzipped = body.gzipped;
   return r;
 }
 
@@ -130,7 +131,9 @@ http::Response HttpServer::Route(const http::Request& request) {
   }
   const Config& cfg = exporter_.config();
   const std::string& path = request.path;
-  if (path == cfg.telemetry_path) return Metrics(exporter_.Metrics(Timeout(request)));
+  // A scrape body the client takes gzipped is gzipped as it is rendered (Exporter::Metrics).
+  const int gzip_min = http::AcceptsGzip(request.Header("accept-encoding")) ? server_.gzip_min_bytes() : -1;
+  if (path == cfg.telemetry_path) return Metrics(exporter_.Metrics(Timeout(request), gzip_min));
   if (path == "/-/healthy") return http::Response::Text(200, "OK\n");
   if (path == "/-/ready") {
     return exporter_.Ready() ? http::Response::Text(200, "OK\n")
@@ -166,7 +169,7 @@ http::Response HttpServer::Route(const http::Request& request) {
       log::Warn("probe target refused", {{"target", addr->ToString()}, {"reason", why}});
       return http::Response::Text(403, why + "\n");
     }
-    return Metrics(exporter_.Probe(*addr, master.value_or(""), Timeout(request)));
+    return Metrics(exporter_.Probe(*addr, master.value_or(""), Timeout(request), gzip_min));
   }
   if (path == "/runbook") return Html(std::string(http::RunbookHtml()));
   if (path == "/") {

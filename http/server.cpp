@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -69,8 +70,8 @@ std::vector<std::string> Serialize(Response response, bool head_only, bool keep_
                                    int gzip_min_bytes) {
   std::size_t length = 0;
   for (const auto& p : response.body) length += p.size();
-  bool gzipped = false;
-  if (gzip_ok && length >= static_cast<std::size_t>(gzip_min_bytes)) {
+  bool gzipped = response.gzipped;
+  if (!gzipped && gzip_ok && length >= static_cast<std::size_t>(gzip_min_bytes)) {
     std::string error;
     if (Gzip(response.body, error)) {
       length = response.body.front().size();
@@ -216,7 +217,7 @@ bool AcceptsGzip(const std::string* accept_encoding) {
   return false;
 }
 
-namespace {
+namespace detail {
 
 // ISA-L's igzip at level 1: ~2.5x faster than libdeflate's fastest level on scrape bodies and
 // ~4 % larger (a 124 KB 1-group body: 82 against 220 us, 14,490 against 13,959 bytes). Its
@@ -228,7 +229,22 @@ struct Compressor {
   // The smallest buffer that keeps level 1's speed (with the minimum one it is 1.5x slower);
   // larger ones gain ~5 % for 60-200 KiB more per compressor.
   std::uint8_t level_buf[ISAL_DEF_LVL1_SMALL];
+
+  // The settings of every gzip we send, after isal_deflate_init or isal_deflate_stateless_init.
+  void Configure() {
+    stream.level = 1;
+    stream.level_buf = level_buf;
+    stream.level_buf_size = sizeof(level_buf);
+    stream.gzip_flag = IGZIP_GZIP;
+    stream.flush = NO_FLUSH;
+  }
 };
+
+}  // namespace detail
+
+namespace {
+
+using detail::Compressor;
 
 // Never destroyed (a worker may still compress while the process exits).
 class CompressorPool {
@@ -242,7 +258,7 @@ class CompressorPool {
         return c;
       }
     }
-    // Default-initialised: isal_deflate_stateless_init sets what a compression reads, and
+    // Default-initialised: isal_deflate(_stateless)_init sets what a compression reads, and
     // pages it never touches are never faulted in.
     return new (std::nothrow) Compressor;
   }
@@ -256,14 +272,18 @@ class CompressorPool {
   std::vector<Compressor*> free_;
 };
 
+CompressorPool& Pool() {
+  static CompressorPool& pool = *new CompressorPool;
+  return pool;
+}
+
 }  // namespace
 
 bool Gzip(std::vector<std::string>& pieces, std::string& error) {
-  static CompressorPool& pool = *new CompressorPool;
   struct Lease {
-    Compressor* c = pool.Get();
+    Compressor* c = Pool().Get();
     ~Lease() {
-      if (c != nullptr) pool.Put(c);
+      if (c != nullptr) Pool().Put(c);
     }
   } compressor;
   if (compressor.c == nullptr) {
@@ -299,12 +319,8 @@ bool Gzip(std::vector<std::string>& pieces, std::string& error) {
     buffer = std::make_unique_for_overwrite<char[]>(size);
     isal_zstream& s = compressor.c->stream;
     isal_deflate_stateless_init(&s);
-    s.level = 1;
-    s.level_buf = compressor.c->level_buf;
-    s.level_buf_size = sizeof(compressor.c->level_buf);
-    s.gzip_flag = IGZIP_GZIP;
+    compressor.c->Configure();
     s.end_of_stream = 1;
-    s.flush = NO_FLUSH;
     s.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(in.data()));
     s.avail_in = static_cast<std::uint32_t>(in.size());
     s.next_out = reinterpret_cast<std::uint8_t*>(buffer.get());
@@ -328,6 +344,74 @@ bool Gzip(std::vector<std::string>& pieces, std::string& error) {
   pieces.front() = std::string();
   pieces.front().assign(buffer.get(), n);
   return true;
+}
+
+GzipStream::GzipStream() : c_(Pool().Get()) {
+  if (c_ == nullptr) {
+    error_ = "out of memory for a gzip compressor";
+    return;
+  }
+  isal_deflate_init(&c_->stream);
+  c_->Configure();
+  c_->stream.avail_out = 0;  // the first Deflate starts a chunk
+}
+
+GzipStream::~GzipStream() {
+  if (c_ != nullptr) Pool().Put(c_);
+}
+
+void GzipStream::Write(std::string_view text) {
+  if (ok() && !done_) Deflate(text, false);
+}
+
+bool GzipStream::Deflate(std::string_view in, bool end) {
+  isal_zstream& s = c_->stream;
+  static std::uint8_t none = 0;  // next_in for no input: never null
+  bool stalled = false;
+  do {
+    // avail_in is 32 bits: a larger text goes in slices.
+    const std::size_t slice = std::min<std::size_t>(in.size(), std::size_t{1} << 30);
+    s.next_in = slice == 0 ? &none : reinterpret_cast<std::uint8_t*>(const_cast<char*>(in.data()));
+    s.avail_in = static_cast<std::uint32_t>(slice);
+    in.remove_prefix(slice);
+    s.end_of_stream = end && in.empty() ? 1 : 0;
+    while (s.avail_in > 0 || (s.end_of_stream && s.internal_state.state != ZSTATE_END)) {
+      // A full chunk, or one whose last bytes igzip would not use (it writes some parts only
+      // with a few bytes of room), is closed at what it holds and a new one started.
+      if (s.avail_out == 0 || stalled) {
+        if (stalled && s.avail_out == kChunk) {
+          error_ = "isal_deflate made no progress";
+          return false;
+        }
+        if (!out_.empty()) out_.back().resize(kChunk - s.avail_out);
+        out_.emplace_back(kChunk, '\0');
+        s.next_out = reinterpret_cast<std::uint8_t*>(out_.back().data());
+        s.avail_out = static_cast<std::uint32_t>(kChunk);
+      }
+      const std::uint32_t avail_in = s.avail_in, avail_out = s.avail_out;
+      const int rc = isal_deflate(&s);
+      if (rc != COMP_OK) {
+        error_ = "isal_deflate failed: " + std::to_string(rc);
+        return false;
+      }
+      stalled = s.avail_in == avail_in && s.avail_out == avail_out && s.internal_state.state != ZSTATE_END;
+    }
+  } while (!in.empty());
+  return true;
+}
+
+bool GzipStream::Finish(std::vector<std::string>& pieces, std::string& error) {
+  const bool done = done_;
+  done_ = true;
+  if (ok() && !done && Deflate({}, true)) {
+    if (!out_.empty()) out_.back().resize(kChunk - c_->stream.avail_out);
+    pieces = std::move(out_);
+    out_.clear();
+    return true;
+  }
+  error = !error_.empty() ? error_ : "gzip stream already finished";
+  out_.clear();
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -29,6 +30,9 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::vector<std::string> body;                             // pieces, sent in order without being joined
+  // The body is already one gzip member (GzipStream): sent as it is, with Content-Encoding:
+  // gzip. The handler sets it only for a client that accepts gzip.
+  bool gzipped = false;
 
   static Response Text(int status, std::string text);
 };
@@ -88,6 +92,8 @@ class Server {
   void Stop();
   int port() const { return port_; }
   const ServerStats& stats() const { return stats_; }
+  // Bodies smaller than this are sent as they are (ServerOptions::gzip_min_bytes).
+  int gzip_min_bytes() const { return options_.gzip_min_bytes; }
 
  private:
   class Loop;
@@ -108,5 +114,38 @@ bool AcceptsGzip(const std::string* accept_encoding);
 // uncompressed bytes are freed before returning. False with `error` set, `pieces` then
 // holding the same bytes, perhaps joined into one.
 bool Gzip(std::vector<std::string>& pieces, std::string& error);
+
+namespace detail {
+struct Compressor;
+}
+
+// One gzip member written part by part, with Gzip's settings (igzip's stateful deflate): a
+// body rendered piece by piece is compressed as it comes and is never whole in memory. The
+// output is in pieces of at most kChunk bytes. Not thread-safe.
+class GzipStream {
+ public:
+  static constexpr std::size_t kChunk = 64 << 10;
+
+  GzipStream();  // takes a compressor from Gzip's pool; ok() is false when none could be made
+  ~GzipStream();
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+
+  bool ok() const { return c_ != nullptr && error_.empty(); }
+  // Compresses `text` (igzip keeps what it has not compressed yet: `text` may go afterwards).
+  // Does nothing after an error or Finish.
+  void Write(std::string_view text);
+  // Ends the member and moves it into `pieces` (replacing them). False with `error` set when
+  // a Write or the end failed; the stream is done either way.
+  bool Finish(std::vector<std::string>& pieces, std::string& error);
+
+ private:
+  bool Deflate(std::string_view in, bool end);
+
+  detail::Compressor* c_;
+  std::vector<std::string> out_;
+  std::string error_;
+  bool done_ = false;  // Finish was called
+};
 
 }  // namespace rse::http

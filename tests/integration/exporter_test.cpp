@@ -1,10 +1,13 @@
 // The exporter against a real local topology (scripts/topology.sh): one master, two
 // replicas, three Sentinels, quorum 2, a password on every data node.
+#include <isa-l/igzip_lib.h>
 #include <signal.h>
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include <doctest/doctest.h>
@@ -244,6 +247,79 @@ TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within th
   CHECK(exporter.Get("/probe?target=nonsense").status == 400);
   // The configured topology is still what the telemetry path shows.
   CHECK(Sample(exporter.Metrics(), "redis_up", {L("master_name", kMaster), L("addr", first.data(0))}) == 1);
+}
+
+namespace {
+
+// One gzip member inflated (igzip's inflate: the exporter's own library).
+std::string Gunzip(const std::string& in) {
+  auto state = std::make_unique<inflate_state>();
+  isal_inflate_init(state.get());
+  state->crc_flag = ISAL_GZIP;
+  state->next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(in.data()));
+  state->avail_in = static_cast<std::uint32_t>(in.size());
+  std::string out;
+  for (;;) {
+    std::uint8_t buf[65536];
+    state->next_out = buf;
+    state->avail_out = sizeof(buf);
+    const int rc = isal_inflate(state.get());
+    REQUIRE(rc == ISAL_DECOMP_OK);
+    out.append(reinterpret_cast<char*>(buf), sizeof(buf) - state->avail_out);
+    if (state->block_state == ISAL_BLOCK_FINISH) break;
+    REQUIRE_MESSAGE((state->avail_in > 0 || state->avail_out == 0), "gzip member cut short");
+  }
+  CHECK(state->avail_in == 0);  // one member, nothing after it
+  return out;
+}
+
+// Each line of the exposition without its value: what two scrapes of one topology share.
+std::vector<std::string> Keys(const std::string& text) {
+  std::vector<std::string> keys;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) keys.push_back(line[0] == '#' ? line : line.substr(0, line.rfind(' ')));
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("a body gzipped as it is rendered is the plain body's series, each family once") {
+  LocalTopology topo;
+  ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file()});
+  for (const std::string& path : {std::string("/metrics"), "/probe?target=" + topo.sentinel(0)}) {
+    CAPTURE(path);
+    // Between two plain scrapes with the same series (a /probe target's event subscriptions
+    // come up after its first scrape), a gzip scrape has them too, line for line.
+    std::string text;
+    std::vector<std::string> keys, plain_keys;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      const auto before = exporter.Get(path);
+      const auto zipped = exporter.Get(path, {"Accept-Encoding: gzip"});
+      const auto after = exporter.Get(path);
+      REQUIRE(before.status == 200);
+      REQUIRE(zipped.status == 200);
+      CHECK(before.headers.find("Content-Encoding") == std::string::npos);
+      REQUIRE(zipped.headers.find("Content-Encoding: gzip") != std::string::npos);
+      text = Gunzip(zipped.body);
+      keys = Keys(text);
+      plain_keys = Keys(before.body);
+      if (plain_keys == Keys(after.body)) break;
+    }
+    CHECK(keys.size() == plain_keys.size());
+    for (size_t i = 0; i < keys.size() && i < plain_keys.size(); ++i) {
+      if (keys[i] != plain_keys[i]) {
+        FAIL_CHECK("line " << i << ": " << keys[i] << " against " << plain_keys[i]);
+        break;
+      }
+    }
+    std::set<std::string> families;
+    for (const auto& key : Keys(text)) {
+      if (key.rfind("# TYPE ", 0) == 0) CHECK_MESSAGE(families.insert(key).second, key << " twice");
+    }
+    CHECK(families.size() > (path == "/metrics" ? 100u : 40u));  // /probe: no password for the data nodes
+    CHECK(text.find("redis_sentinel_exporter_collector_success{collector=\"info\"} 1\n") != std::string::npos);
+  }
 }
 
 TEST_CASE("HTTP endpoints: landing page, health, unknown paths") {

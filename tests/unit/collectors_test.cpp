@@ -4,17 +4,21 @@
 #include <prometheus/check_names.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collectors/datanode.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
 #include "fixtures.h"
+#include "model/events.h"
 #include "model/health.h"
 #include "model/snapshot.h"
 
@@ -108,8 +112,9 @@ std::vector<Family> ParseExposition(const std::string& text) {
     value >> s.value;
     const bool parsed = !value.fail();
     REQUIRE_MESSAGE(parsed, "bad sample value: " << line);
-    const bool summary_part =
-        family.type == "summary" && (s.name == family.name + "_sum" || s.name == family.name + "_count");
+    const bool summary_part = (family.type == "summary" || family.type == "histogram") &&
+                              (s.name == family.name + "_sum" || s.name == family.name + "_count" ||
+                               (family.type == "histogram" && s.name == family.name + "_bucket"));
     REQUIRE_MESSAGE((s.name == family.name || summary_part),
                     "sample of another family after " << family.name << ": " << line);
     family.metric.push_back(std::move(s));
@@ -980,4 +985,96 @@ TEST_CASE("collectors: the topology collector reads the groups the fetch analyse
   const auto out = Run(t.snapshot);
   CHECK(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", "192.0.2.1:6379"}}));
   CHECK_FALSE(out.Has("redis_sentinel_topology_master_info", {{"master_name", name}, {"master_address", t.master}}));
+}
+
+// ------------------------------------------------- families per collector ----
+
+namespace {
+
+// Every kind of reply a scrape records: Sentinels with their views (masters, replicas, peers,
+// CKQUORUM), data nodes with full INFO, CONFIG and SLOWLOG, and the event stream's counts.
+Snapshot EverythingSnapshot() {
+  Snapshot snap = BuildTopology().snapshot;
+  for (auto& node : FullSnapshot().nodes) snap.nodes.push_back(std::move(node));
+  for (auto& node : snap.nodes) node.master_name = kMaster;
+  rse::collectors::EventState state;
+  const auto t = std::chrono::steady_clock::now();
+  const std::string sentinel = snap.sentinels.front().label();
+  state.SetStreamUp(sentinel, true);
+  state.Record(sentinel, rse::collectors::ParseEvent("+sdown", "master " + kMaster + " 127.0.0.1 6379"), 5.0, t);
+  state.Record(sentinel, rse::collectors::ParseEvent("+switch-master", kMaster + " 127.0.0.1 6379 127.0.0.1 6380"), 7.0,
+               t + std::chrono::seconds(2));
+  snap.events = std::make_shared<rse::collectors::EventCounts>(state.Counts());
+  return snap;
+}
+
+}  // namespace
+
+// A scrape sends each collector's families on as soon as it has run (MetricSink::Flush): a
+// family that two collectors wrote would be cut in two, which the text format forbids.
+TEST_CASE("collectors: no two collectors write a family of the same name") {
+  const Snapshot snap = EverythingSnapshot();
+  std::map<std::string, std::string> writer;  // family -> collector
+  auto record = [&](const std::string& who, MetricSink& sink) {
+    const auto families = ParseExposition(sink.Take());
+    CHECK_MESSAGE(!families.empty(), who << " wrote nothing: the snapshot does not exercise it");
+    for (const auto& f : families) {
+      const auto [it, first] = writer.emplace(f.name, who);
+      CHECK_MESSAGE(first, f.name << " is written by " << it->second << " and by " << who);
+    }
+  };
+  MetricSink reachability;
+  CollectReachability(snap, reachability);
+  record("reachability", reachability);
+  for (const auto& spec : AllCollectors()) {
+    MetricSink sink;
+    std::vector<std::string> problems;
+    spec.factory()->Collect(snap, sink, problems);
+    CHECK_MESSAGE(problems.empty(), spec.name << ": " << (problems.empty() ? "" : problems.front()));
+    record(std::string(spec.name), sink);
+  }
+  CHECK(writer.size() > 150);  // the snapshot reaches most families
+}
+
+namespace {
+
+// Adds to a family whose name another collector's Desc has, then to one of its own.
+class TrespassingCollector : public rse::collectors::Collector {
+ public:
+  void Collect(const Snapshot&, MetricSink& sink, std::vector<std::string>&) override {
+    static const Desc kUp{"redis_up", "Copied."};
+    static const Desc kOwn{"test_own", "Own."};
+    sink.Add(kUp, {{"addr", "127.0.0.1:1"}}, 1);
+    sink.Add(kOwn, {}, 2);
+    sink.Add(kUp, {{"addr", "127.0.0.1:2"}}, 1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("collectors: samples for a family an earlier collector flushed are dropped, and a problem") {
+  const auto t = BuildTopology();
+  std::string streamed;
+  MetricSink sink(nullptr, MetricSink::Mode::kRender, [&](std::string_view text) { streamed += text; });
+  CollectReachability(t.snapshot, sink);
+  std::vector<std::string> problems;
+  rse::collectors::FlushCollector(sink, problems);
+  CHECK(problems.empty());
+  TrespassingCollector trespasser;
+  trespasser.Collect(t.snapshot, sink, problems);
+  rse::collectors::FlushCollector(sink, problems);
+  REQUIRE(problems.size() == 1);  // one per family, however many samples
+  CHECK(problems[0].find("redis_up") != std::string::npos);
+  // The next collector starts without it.
+  problems.clear();
+  rse::collectors::FlushCollector(sink, problems);
+  CHECK(problems.empty());
+  CHECK(sink.Take().empty());                       // everything went to the output
+  const auto families = ParseExposition(streamed);  // fails on a family cut in two
+  std::map<std::string, const Family*> by_name;
+  for (const auto& f : families) CHECK_MESSAGE(by_name.emplace(f.name, &f).second, f.name << " twice");
+  REQUIRE(by_name.count("redis_up") == 1);
+  CHECK(by_name["redis_up"]->metric.size() == 3);  // the reachability collector's own
+  CHECK(streamed.find("127.0.0.1:1\"") == std::string::npos);
+  CHECK(by_name.count("test_own") == 1);
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -270,6 +271,94 @@ TEST_CASE("http server: Gzip of a body that does not compress, and of a body in 
   REQUIRE_MESSAGE(rse::http::Gzip(pieces, error), error);
   REQUIRE(pieces.size() == 1);
   CHECK(Gunzip(pieces.front()) == "a 1\n" + std::string(100000, 'b') + "c 3\n");
+}
+
+TEST_CASE("http server: a body gzipped in parts is one member, sent as it is") {
+  std::string text;
+  for (int i = 0; i < 6000; ++i) text += "redis_up{addr=\"127.0.0.1:" + std::to_string(6379 + i) + "\"} 1\n";
+  rse::http::GzipStream gzip;
+  REQUIRE(gzip.ok());
+  // Parts of every size: empty, small, and larger than an output chunk.
+  gzip.Write("");
+  gzip.Write(std::string_view(text).substr(0, 10));
+  gzip.Write(std::string_view(text).substr(10, 150000));
+  gzip.Write("");
+  gzip.Write(std::string_view(text).substr(150010));
+  std::vector<std::string> pieces;
+  std::string error;
+  REQUIRE_MESSAGE(gzip.Finish(pieces, error), error);
+  std::string member;
+  for (const auto& p : pieces) member += p;
+  CHECK(Gunzip(member) == text);
+  // Finished: nothing more is written, and a second end is an error.
+  gzip.Write("more");
+  std::vector<std::string> again;
+  CHECK_FALSE(gzip.Finish(again, error));
+  CHECK(again.empty());
+
+  // Larger than a chunk once compressed: noise.
+  std::mt19937 rng(3);
+  std::string noise(200000, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  rse::http::GzipStream big;
+  big.Write(noise);
+  std::vector<std::string> noise_pieces;
+  REQUIRE_MESSAGE(big.Finish(noise_pieces, error), error);
+  REQUIRE(noise_pieces.size() == 4);
+  std::string noise_member;
+  for (const auto& p : noise_pieces) noise_member += p;
+  CHECK(noise_pieces[0].size() == rse::http::GzipStream::kChunk);
+  const bool same = Gunzip(noise_member) == noise;
+  CHECK(same);
+  // Members that end at every offset near a chunk's end (stored blocks: the output is the
+  // input and a few bytes), so the trailer finds every amount of room left.
+  constexpr size_t kChunk = rse::http::GzipStream::kChunk;
+  for (size_t n = kChunk - 48; n <= kChunk + 8; ++n) {
+    CAPTURE(n);
+    rse::http::GzipStream part;
+    part.Write(std::string_view(noise).substr(0, n / 2));
+    part.Write(std::string_view(noise).substr(n / 2, n - n / 2));
+    std::vector<std::string> out;
+    REQUIRE_MESSAGE(part.Finish(out, error), error);
+    std::string joined;
+    for (const auto& p : out) {
+      CHECK(p.size() <= kChunk);
+      joined += p;
+    }
+    const bool equal = Gunzip(joined) == noise.substr(0, n);
+    CHECK(equal);
+  }
+
+  TestServer s({}, [&](const Request&) {
+    Response resp;
+    resp.body = pieces;
+    resp.gzipped = true;
+    return resp;
+  });
+  int fd = Connect(s.port());
+  bool closed = false;
+  SendAll(fd, "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto r = ReadResponse(fd, closed);
+  const auto head = r.substr(0, r.find("\r\n\r\n"));
+  CHECK(head.find("Content-Encoding: gzip\r\n") != std::string::npos);
+  CHECK(head.find("Content-Encoding", head.find("Content-Encoding") + 1) == std::string::npos);  // once
+  CHECK(head.find("Content-Length: " + std::to_string(member.size()) + "\r\n") != std::string::npos);
+  CHECK(head.find("Vary: Accept-Encoding") != std::string::npos);
+  CHECK(Body(r) == member);  // not gzipped twice
+  SendAll(fd, "HEAD /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  std::string in;
+  const auto deadline = Clock::now() + 5s;
+  while (in.find("\r\n\r\n") == std::string::npos && Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    REQUIRE(n > 0);
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  CHECK(in.find("Content-Length: " + std::to_string(member.size()) + "\r\n") != std::string::npos);
+  CHECK(in.size() == in.find("\r\n\r\n") + 4);  // no body
+  close(fd);
 }
 
 TEST_CASE("http server: Accept-Encoding weights") {

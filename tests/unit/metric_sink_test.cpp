@@ -1,7 +1,9 @@
 // MetricSink with a SizePlan: the body in one buffer laid out by the previous scrape's sizes.
 // Whatever the plan, the text is the plan-less rendering's, up to the order of the families.
 #include <doctest/doctest.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -11,12 +13,14 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
 #include "collectors/registry.h"
 #include "fixtures.h"
+#include "http/server.h"
 #include "model/snapshot.h"
 #include "tests/support/value_text.h"
 
@@ -59,10 +63,16 @@ struct Scrape {
     }
     for (const auto& spec : rse::collectors::AllCollectors()) collectors.push_back(spec.factory());
   }
+  // What a scrape does (exporter/exporter.cpp): each collector's families flushed once it ran.
   void Into(MetricSink& sink) const {
     std::vector<std::string> problems;
     rse::collectors::CollectReachability(*snapshot, sink);
-    for (const auto& c : collectors) c->Collect(*snapshot, sink, problems);
+    rse::collectors::FlushCollector(sink, problems);
+    for (const auto& c : collectors) {
+      c->Collect(*snapshot, sink, problems);
+      rse::collectors::FlushCollector(sink, problems);
+    }
+    CHECK(problems.empty());
   }
   // What the sink renders without a plan: each family in a string of its own, joined.
   std::string Reference() const {
@@ -315,3 +325,149 @@ TEST_CASE("metric sink: a histogram is its buckets, sum and count as separate sa
 }
 
 }  // namespace
+
+// ------------------------------------------------------------- streaming -----
+
+namespace {
+
+std::string Inflate(const std::string& in) {
+  z_stream z{};
+  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);  // gzip
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    char buf[65536];
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - z.avail_out);
+  }
+  CHECK(rc == Z_STREAM_END);
+  CHECK(z.avail_in == 0);  // one member, nothing after it
+  inflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("metric sink: flushed to an output, the body is the same text, each family whole") {
+  const Scrape scrape(30);
+  SizePlan plan;
+  const std::string first = scrape.With(plan);  // the plan from a scrape
+  size_t spilled = 1;
+  const std::string whole = scrape.With(plan, &spilled);
+  REQUIRE(spilled == 0);
+  CHECK(Blocks(whole) == Blocks(scrape.Reference()));
+
+  // Plain output: the text of each output appended, in order.
+  std::string streamed;
+  std::vector<size_t> outputs;
+  {
+    MetricSink sink(&plan, MetricSink::Mode::kRender, [&](std::string_view text) {
+      CHECK(text.rfind("# HELP ", 0) == 0);  // whole families
+      CHECK(text.back() == '\n');
+      streamed += text;
+      outputs.push_back(text.size());
+    });
+    scrape.Into(sink);
+    CHECK(sink.spilled() == 0);
+    CHECK(sink.Take().empty());
+  }
+  // Several outputs, each but the last at least a batch.
+  REQUIRE(outputs.size() >= 2);
+  for (size_t i = 0; i + 1 < outputs.size(); ++i) CHECK(outputs[i] >= MetricSink::kOutputBatch);
+  CHECK(streamed == whole);
+  const auto blocks = Blocks(streamed);
+  std::set<std::string> names;
+  for (const auto& b : blocks) CHECK_MESSAGE(names.insert(b.substr(7, b.find(' ', 7) - 7)).second, b);
+
+  // Through a gzip stream: one member that inflates to the same text.
+  rse::http::GzipStream gzip;
+  REQUIRE(gzip.ok());
+  {
+    MetricSink sink(&plan, MetricSink::Mode::kRender, [&](std::string_view text) { gzip.Write(text); });
+    scrape.Into(sink);
+    CHECK(sink.Take().empty());
+  }
+  std::vector<std::string> pieces;
+  std::string error;
+  REQUIRE_MESSAGE(gzip.Finish(pieces, error), error);
+  REQUIRE(!pieces.empty());
+  std::string compressed;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i + 1 < pieces.size()) CHECK(pieces[i].size() == rse::http::GzipStream::kChunk);
+    compressed += pieces[i];
+  }
+  CHECK(compressed.size() < whole.size() / 4);
+  CHECK(Inflate(compressed) == whole);
+
+  // Without a plan the same text too, up to the order of the families within a flush.
+  std::string unplanned;
+  {
+    MetricSink sink(nullptr, MetricSink::Mode::kRender, [&](std::string_view text) { unplanned += text; });
+    scrape.Into(sink);
+    sink.Take();
+  }
+  CHECK(Blocks(unplanned) == Blocks(whole));
+}
+
+TEST_CASE("metric sink: a family flushed takes no more samples, in every mode") {
+  for (const auto mode : {MetricSink::Mode::kRender, MetricSink::Mode::kMeasure}) {
+    for (const bool with_output : {false, true}) {
+      CAPTURE(with_output);
+      SizePlan plan;
+      std::string streamed;
+      MetricSink::Output output;
+      if (with_output) output = [&](std::string_view text) { streamed += text; };
+      MetricSink sink(&plan, mode, output);
+      sink.Add(kA, {{"x", "1"}}, 1);
+      sink.Flush();
+      CHECK(sink.TakeLate().empty());
+      sink.Add(kB, {}, 5);
+      sink.Add(kA, {{"x", "2"}}, 2);  // dropped
+      sink.Add(kA, {{"x", "3"}}, 3);  // dropped, named once
+      sink.Flush();
+      const auto late = sink.TakeLate();
+      REQUIRE(late.size() == 1);
+      CHECK(late[0] == "test_a");
+      CHECK(sink.TakeLate().empty());
+      std::string body = sink.Take();
+      if (mode == MetricSink::Mode::kMeasure) {
+        CHECK(body.empty());
+        continue;
+      }
+      if (with_output) {
+        CHECK(body.empty());
+        body = streamed;
+      }
+      CHECK(body ==
+            "# HELP test_a A, with a backslash \\\\ and a\\nnewline.\n# TYPE test_a gauge\ntest_a{x=\"1\"} 1\n"
+            "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n");
+    }
+  }
+}
+
+TEST_CASE("metric sink: a measuring pass plans the outputs the rendering makes") {
+  // The plan sized by a measure with flushes lays the rendering out without a spill, and the
+  // output gets the text in parts.
+  const Scrape scrape(30);
+  SizePlan plan;
+  {
+    MetricSink measure(&plan, MetricSink::Mode::kMeasure);
+    scrape.Into(measure);
+    CHECK(measure.Take().empty());
+  }
+  CHECK(plan.bytes() == scrape.Reference().size());
+  size_t largest = 0, total = 0;
+  MetricSink sink(&plan, MetricSink::Mode::kRender, [&](std::string_view text) {
+    largest = std::max(largest, text.size());
+    total += text.size();
+  });
+  scrape.Into(sink);
+  CHECK(sink.spilled() == 0);
+  sink.Take();
+  CHECK(total == plan.bytes());
+  CHECK(largest < total);  // never the whole body at once
+}
