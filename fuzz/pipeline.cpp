@@ -264,13 +264,25 @@ void Scrape(Snapshot& snap, EventState& state, std::vector<std::unique_ptr<Colle
   const bool debug = std::getenv("RSE_FUZZ_DEBUG") != nullptr;
   if (debug) DumpSnapshot(snap);
   MetricSink sink;
+  // The same collection streamed as the exporter streams it, each collector's families flushed
+  // to an output: the same text, and no collector writes a family an earlier one flushed.
+  std::string streamed_text;
+  MetricSink streamed(nullptr, MetricSink::Mode::kRender, [&](std::string_view t) { streamed_text += t; });
   CollectReachability(snap, sink);
+  CollectReachability(snap, streamed);
+  std::vector<std::string> flush_problems;
+  FlushCollector(streamed, flush_problems);
   for (auto& c : collectors) {
     std::vector<std::string> problems;
     c->Collect(snap, sink, problems);
     for (const auto& p : problems) FUZZ_CHECK(!p.empty(), "empty problem");
+    c->Collect(snap, streamed, problems);
+    FlushCollector(streamed, flush_problems);
   }
+  FUZZ_CHECK(flush_problems.empty(), "streamed: %s", flush_problems.front().c_str());
+  FUZZ_CHECK(streamed.Take().empty(), "streamed sink kept text after its last flush");
   const std::string text = CheckExposition(sink.Take(), SentinelShaped(snap));
+  FUZZ_CHECK(streamed_text == text, "streamed body differs from the body rendered whole");
 
   auto groups = AnalyzeGroups(snap);
   for (size_t i = 0; i < groups.size(); ++i) {
