@@ -1,6 +1,7 @@
 #include "exporter/log.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cstdio>
@@ -101,10 +102,25 @@ void Setup(const std::string& level, const std::string& format) {
   spdlog::set_default_logger(logger);
 }
 
-void Write(spdlog::level::level_enum level, std::string_view msg, std::span<const Field> fields) {
+void Write(Level level, std::string_view msg, std::span<const Field> fields) {
+  spdlog::level::level_enum l = spdlog::level::err;
+  switch (level) {
+    case Level::kDebug:
+      l = spdlog::level::debug;
+      break;
+    case Level::kInfo:
+      l = spdlog::level::info;
+      break;
+    case Level::kWarn:
+      l = spdlog::level::warn;
+      break;
+    case Level::kError:
+      l = spdlog::level::err;
+      break;
+  }
   auto logger = spdlog::default_logger_raw();
-  if (!logger->should_log(level)) return;
-  logger->log(level, "{}", Render(g_json, msg, fields));
+  if (!logger->should_log(l)) return;
+  logger->log(l, "{}", Render(g_json, msg, fields));
 }
 
 }  // namespace rse::log

@@ -44,7 +44,7 @@ class EventSink : public redis::Subscriber::Sink {
     auto event = collectors::ParseEvent(message->first, message->second);
     const std::string label = address.ToString();
     log::Write(
-        collectors::IsWarningEvent(event.type) ? spdlog::level::warn : spdlog::level::info, "sentinel event",
+        collectors::IsWarningEvent(event.type) ? log::Level::kWarn : log::Level::kInfo, "sentinel event",
         {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name}, {"payload", event.payload}});
     state_->Record(label, std::move(event), UnixNow(), redis::Clock::now());
   }
@@ -168,7 +168,7 @@ void Topology::LogChanges(const Snapshot& snapshot) {
     std::vector<std::pair<std::string_view, std::string_view>> fields(where);
     fields.emplace_back("cause", redis::CauseName(error.cause));
     fields.emplace_back("err", error.message);
-    log::Write(repeated ? spdlog::level::debug : spdlog::level::warn,
+    log::Write(repeated ? log::Level::kDebug : log::Level::kWarn,
                what + (repeated ? " still unreachable" : " unreachable"), fields);
   };
   for (const auto& s : snapshot.sentinels) {
