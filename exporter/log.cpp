@@ -103,21 +103,10 @@ void Setup(const std::string& level, const std::string& format) {
 }
 
 void Write(Level level, std::string_view msg, std::span<const Field> fields) {
-  spdlog::level::level_enum l = spdlog::level::err;
-  switch (level) {
-    case Level::kDebug:
-      l = spdlog::level::debug;
-      break;
-    case Level::kInfo:
-      l = spdlog::level::info;
-      break;
-    case Level::kWarn:
-      l = spdlog::level::warn;
-      break;
-    case Level::kError:
-      l = spdlog::level::err;
-      break;
-  }
+  // In the order of log::Level.
+  static constexpr spdlog::level::level_enum kLevels[] = {spdlog::level::debug, spdlog::level::info,
+                                                          spdlog::level::warn, spdlog::level::err};
+  const auto l = kLevels[static_cast<int>(level)];
   auto logger = spdlog::default_logger_raw();
   if (!logger->should_log(l)) return;
   logger->log(l, "{}", Render(g_json, msg, fields));
