@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -80,8 +81,10 @@ Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquo
 // One fetch: requests in which each reply may start more requests.
 class Discovery {
  public:
-  Discovery(const Target& target, const FetchOptions& options, Transport& transport)
+  Discovery(const Target& target, const FetchOptions& options, Transport& transport,
+            const std::vector<NodeKey>& expected)
       : target_(target),
+        expected_(expected),
         options_(options),
         transport_(transport),
         named_(!target.master_names.empty()),
@@ -91,12 +94,22 @@ class Discovery {
 
   std::shared_ptr<Snapshot> Run() {
     for (const auto& addr : target_.sentinels) AskSentinel(addr);
+    // The previous fetch's data nodes, asked in the Sentinels' round trip rather than after it.
+    // A node outside the pin waits to be named: its note is logged only then.
+    for (const auto& [group, addr] : expected_) {
+      if (MayReceiveCredentials(options_, addr, DataCredentials(options_, group))) AskDataNode(group, addr, false);
+    }
     transport_.Run();
     auto snap = std::make_shared<Snapshot>();
     for (auto& s : sentinels_) {
       if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
     }
-    snap->nodes.assign(std::make_move_iterator(nodes_.begin()), std::make_move_iterator(nodes_.end()));
+    // A node no Sentinel named this time is not in the topology any more, whatever it answered.
+    for (auto& n : nodes_) {
+      if (!n.named) continue;
+      snap->nodes.push_back(std::move(n.node));
+      notes_.insert(notes_.end(), std::make_move_iterator(n.notes.begin()), std::make_move_iterator(n.notes.end()));
+    }
     // Replies arrive in any order; a stable order makes reports and diffs readable.
     std::sort(snap->sentinels.begin(), snap->sentinels.end(),
               [](const auto& a, const auto& b) { return a.address < b.address; });
@@ -113,6 +126,11 @@ class Discovery {
   struct Asked {
     SentinelNode node;
     bool duplicate = false;  // the same Sentinel as one asked under another address
+  };
+  struct AskedNode {
+    DataNode node;
+    bool named = false;  // by a Sentinel in this fetch (not only expected from the previous one)
+    std::vector<std::pair<std::string, std::string>> notes;  // the snapshot's, if named
   };
 
   // Whether a node may receive its credentials: the target's own Sentinels may, a node that a
@@ -254,32 +272,42 @@ class Discovery {
     }
   }
 
-  void AskDataNode(const std::string& group, const std::optional<Address>& addr) {
-    if (!addr || !known_nodes_.insert({group, *addr}).second) return;
-    DataNode& node = nodes_.emplace_back();
+  // `named`: a Sentinel named the node in this fetch; otherwise the previous fetch found it.
+  void AskDataNode(const std::string& group, const std::optional<Address>& addr, bool named = true) {
+    if (!addr) return;
+    auto [known, added] = known_nodes_.try_emplace({group, *addr}, nullptr);
+    if (!added) {
+      known->second->named |= named;
+      return;
+    }
+    AskedNode& asked = nodes_.emplace_back();
+    known->second = &asked;
+    asked.named = named;
+    DataNode& node = asked.node;
     node.master_name = group;
     node.address = *addr;
     const bool authenticate =
         MayAuthenticate(*addr, DataCredentials(options_, group), "node " + group + " " + node.label());
     if (!data_commands_before7_.empty() && transport_.InfoOneSection(*addr, group)) {
       // Refused several sections on this connection before: the same note, no refusal.
-      NoteInfoAll(node);
+      NoteInfoAll(asked);
       transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_before7_,
-                     [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r, true); });
+                     [this, &asked, authenticate](Request& r) { OnDataReply(asked, authenticate, r, true); });
       return;
     }
     transport_.Ask(Transport::Kind::kData, *addr, group, authenticate, data_commands_,
-                   [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r); });
+                   [this, &asked, authenticate](Request& r) { OnDataReply(asked, authenticate, r); });
   }
 
   // One message whether the refusal came in this fetch or an earlier one, so the log says it once.
-  void NoteInfoAll(const DataNode& node) {
-    notes_.push_back({"node " + node.master_name + " " + node.label() + " INFO",
-                      "INFO with several sections refused (Redis before 7?): asking INFO all instead "
-                      "while the connection lasts"});
+  void NoteInfoAll(AskedNode& asked) {
+    asked.notes.push_back({"node " + asked.node.master_name + " " + asked.node.label() + " INFO",
+                           "INFO with several sections refused (Redis before 7?): asking INFO all instead "
+                           "while the connection lasts"});
   }
 
-  void OnDataReply(DataNode& node, bool authenticate, Request& req, bool before7 = false) {
+  void OnDataReply(AskedNode& asked, bool authenticate, Request& req, bool before7 = false) {
+    DataNode& node = asked.node;
     node.error = req.status;
     if (node.error.ok()) {
       Reply& reply = req.replies[0];
@@ -287,10 +315,10 @@ class Discovery {
       if (reply.IsError() && !before7 && !data_commands_before7_.empty() && reply.str.rfind("ERR", 0) == 0) {
         // Redis before 7 refuses INFO with several sections: ask once more, with INFO all, and
         // from the next fetch on ask INFO all first.
-        NoteInfoAll(node);
+        NoteInfoAll(asked);
         transport_.SetInfoOneSection(node.address, node.master_name);
         transport_.Ask(Transport::Kind::kData, node.address, node.master_name, authenticate, data_commands_before7_,
-                       [this, &node, authenticate](Request& r) { OnDataReply(node, authenticate, r, true); });
+                       [this, &asked, authenticate](Request& r) { OnDataReply(asked, authenticate, r, true); });
         return;
       }
       if (reply.IsError()) {
@@ -306,11 +334,12 @@ class Discovery {
           node.info.clear();
         }
       }
-      if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, notes_);
+      if (node.error.ok()) collectors::ReadOptionalReplies(options_.needs, req.replies, node, asked.notes);
     }
   }
 
   const Target& target_;
+  const std::vector<NodeKey>& expected_;
   const FetchOptions& options_;
   Transport& transport_;
   const bool named_;
@@ -318,9 +347,9 @@ class Discovery {
   const std::vector<std::vector<std::string>> data_commands_;
   const std::vector<std::vector<std::string>> data_commands_before7_;  // empty: no fallback
   std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
-  std::deque<DataNode> nodes_;
+  std::deque<AskedNode> nodes_;
   std::set<Address> known_sentinels_;
-  std::set<std::pair<std::string, Address>> known_nodes_;
+  std::map<NodeKey, AskedNode*> known_nodes_;
   std::set<std::string> ids_;  // SENTINEL MYID of every Sentinel that answered
   std::vector<std::pair<std::string, std::string>> notes_;
 };
@@ -336,8 +365,9 @@ bool MayReceiveCredentials(const FetchOptions& options, const Address& addr, con
   return options.allowed_addresses.empty() || creds.password.empty() || MatchesAny(options.allowed_addresses, addr);
 }
 
-std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport) {
-  return Discovery(target, options, transport).Run();
+std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
+                                   const std::vector<NodeKey>& expected) {
+  return Discovery(target, options, transport, expected).Run();
 }
 
 }  // namespace rse

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -64,9 +65,18 @@ const redis::Credentials& DataCredentials(const FetchOptions& options, const std
 // discovery and for the event subscriptions.
 bool MayReceiveCredentials(const FetchOptions& options, const redis::Address& addr, const redis::Credentials& creds);
 
+// A data node by its master group and address.
+using NodeKey = std::pair<std::string, redis::Address>;
+
 // One discovery: the configured Sentinels are asked first; peers they name and data nodes
 // they name are asked as soon as a reply names them, so a hung node delays nothing but
 // itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
-std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport);
+//
+// `expected`: the data nodes the previous fetch of this target found (its Sentinels named
+// them). They are asked at once, beside the Sentinels, so a steady topology costs one round
+// trip less. Only nodes the Sentinels name in this fetch are in the snapshot: an expected node
+// that none names is dropped, with its reply and notes.
+std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
+                                               const std::vector<NodeKey>& expected = {});
 
 }  // namespace rse

@@ -126,8 +126,10 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) 
     // Scoped: the transport's batch holds pool connections by pointer, so it ends before the
     // pool drops any.
     PoolTransport transport(options_, pool_, deadline);
-    snap = Discover(target_, options_, transport);
+    snap = Discover(target_, options_, transport, last_nodes_);
   }
+  last_nodes_.clear();
+  for (const auto& n : snap->nodes) last_nodes_.emplace_back(n.master_name, n.address);
   pool_.DropUnused();
   LogChanges(*snap);
   if (subscriber_) Subscribe(*snap);

@@ -78,9 +78,10 @@ class Topology {
   const Target target_;
   const FetchOptions options_;
   // Held for a whole fetch: one fetch at a time uses the pool. Never taken while share_mu_ is held.
-  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_.
+  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_nodes_.
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  std::vector<NodeKey> last_nodes_;                // the data nodes of the previous fetch (Discover)
   std::mutex share_mu_;                            // Guards in_flight_, last_, last_at_.
   std::shared_ptr<InFlight> in_flight_;
   std::shared_ptr<const collectors::Snapshot> last_;  // the newest reusable fetch's result, and when it ended

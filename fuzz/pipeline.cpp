@@ -18,13 +18,15 @@
 //           node its one reply. Sentinels and data nodes are asked
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
-//           snapshot is built makes a second scrape of the same target (failover counting).
+//           snapshot is built makes a second scrape of the same target (failover counting),
+//           which, as the exporter does, asks the first one's data nodes right after the
+//           configured Sentinels' first requests.
 //
 // Properties: no crash or sanitizer report; every family and label name valid; every label
 // value valid UTF-8 (Prometheus refuses the whole scrape otherwise); no two series of a
 // family with the same labels (when the replies keep Sentinel's invariants: see
-// SentinelShaped); the serialized text has one sample line per metric and no raw newline
-// inside a sample; Judge's status matches its lists.
+// SentinelShaped); every data node in a snapshot named by a Sentinel that answered; the serialized text has one sample
+// line per metric and no raw newline inside a sample; Judge's status matches its lists.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,6 +48,7 @@
 #include "exporter/discovery.h"
 #include "fuzz/common.h"
 #include "model/health.h"
+#include "model/parse.h"
 
 using namespace rse::collectors;
 using rse::redis::Address;
@@ -109,7 +112,8 @@ class ReplayTransport : public rse::Transport {
 };
 
 // One scrape of the target the options and layout describe, through the exporter's discovery.
-std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout) {
+std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout,
+                                const std::vector<rse::NodeKey>& expected) {
   rse::Target target;
   const size_t configured = 1 + (layout & 3);
   for (size_t i = 0; i < configured; ++i) {
@@ -125,7 +129,23 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
   ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
-  return rse::Discover(target, fetch, transport);
+  auto snap = rse::Discover(target, fetch, transport, expected);
+  // Expected nodes only join a snapshot when a Sentinel names them again.
+  std::set<rse::NodeKey> named;
+  for (const auto& s : snap->sentinels) {
+    for (const auto& view : s.masters) {
+      if (auto a = rse::collectors::AddressOf(view.master)) named.emplace(view.name, *a);
+      if (!view.replicas) continue;
+      for (const auto& r : *view.replicas) {
+        if (auto a = rse::collectors::AddressOf(r)) named.emplace(view.name, *a);
+      }
+    }
+  }
+  for (const auto& n : snap->nodes) {
+    FUZZ_CHECK(named.count({n.master_name, n.address}), "node %s of %s named by no Sentinel", n.label().c_str(),
+               n.master_name.c_str());
+  }
+  return snap;
 }
 
 // Whether the Sentinels' replies keep Sentinel's own invariants: master names distinct in
@@ -325,10 +345,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   }
 
   EventState state;
-  auto first = Fetch(in, options, layout);
+  auto first = Fetch(in, options, layout, {});
   Scrape(*first, state, collectors, max_lag);
   if (!in.AtEnd()) {
-    auto second = Fetch(in, options, layout);
+    std::vector<rse::NodeKey> expected;
+    for (const auto& n : first->nodes) expected.emplace_back(n.master_name, n.address);
+    auto second = Fetch(in, options, layout, expected);
     Scrape(*second, state, collectors, max_lag);
   }
   return 0;

@@ -439,6 +439,69 @@ std::string SentinelOfM1(const std::vector<std::string>& argv) {
   return "*0\r\n";
 }
 
+TEST_CASE("the previous fetch's data nodes are asked beside the Sentinels; one no Sentinel names now is left out") {
+  // 6379 is still m1's master; 6390 was a node of m1 and is no longer named, but answers, with a
+  // refusal that would be a note.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) return SentinelOfM1(argv);
+    if (argv[0] == "SLOWLOG") return std::string("-NOPERM no permission\r\n");
+    return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+  });
+  rse::FetchOptions options = Options();
+  options.needs.slowlog = true;
+  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", Local(6390)}});
+
+  using Kind = rse::Transport::Kind;
+  // The Sentinel's first round, then both expected nodes, before the Sentinel's group round names
+  // any; 6379, named then, is not asked a second time.
+  REQUIRE(transport.asked.size() == 4);
+  CHECK(transport.asked[0].kind == Kind::kSentinel);
+  CHECK(transport.asked[1].kind == Kind::kData);
+  CHECK(transport.asked[1].addr == Local(6379));
+  CHECK(transport.asked[2].kind == Kind::kData);
+  CHECK(transport.asked[2].addr == Local(6390));
+  CHECK(transport.asked[3].kind == Kind::kSentinel);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].address == Local(6379));
+  CHECK(snap->nodes[0].up());
+  for (const auto& [subject, message] : snap->notes) CHECK(subject.find("6390") == std::string::npos);
+  CHECK(snap->notes.size() == 1);  // 6379's SLOWLOG refusal
+
+  // Without an answering Sentinel nothing names them: no data node at all, as without expectations.
+  ScriptedTransport silent([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) return std::string("-ERR unknown command\r\n");
+    return argv[0] == "INFO" ? Bulk("# Replication\r\nrole:master\r\n") : std::string("+OK\r\n");
+  });
+  auto none = rse::Discover({{Local(26379)}, {}}, options, silent, {{"m1", Local(6379)}});
+  CHECK(none->nodes.empty());
+  CHECK_FALSE(none->sentinels.at(0).up());
+}
+
+TEST_CASE("an expected data node outside the pin is not asked ahead: only once named, and without AUTH") {
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      if (argv.size() > 1 && argv[1] == "REPLICAS") {
+        return "*1\r\n" + FlatArray({"name", "10.9.9.9:6380", "ip", "10.9.9.9", "port", "6380", "flags", "slave"});
+      }
+      return SentinelOfM1(argv);
+    }
+    return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:slave\r\n");
+  });
+  auto options = Options();
+  options.redis_credentials = {"", "data-pw"};
+  std::string error;
+  options.allowed_addresses = *rse::ParsePatterns({"127.0.0.0/8"}, "pin", error);
+  auto snap =
+      rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", {"10.9.9.9", 6380}}});
+  REQUIRE(transport.asked.size() == 4);
+  CHECK(transport.asked[1].addr == Local(6379));  // ahead, inside the pin
+  CHECK(transport.asked[1].authenticate);
+  CHECK(transport.asked[2].kind == rse::Transport::Kind::kSentinel);
+  CHECK(transport.asked[3].addr == rse::redis::Address{"10.9.9.9", 6380});  // after the Sentinel named it
+  CHECK_FALSE(transport.asked[3].authenticate);
+  CHECK(snap->nodes.size() == 2);
+}
+
 TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) is asked INFO all, and is up") {
   // Redis 6.2 answers INFO with more than one argument with a syntax error.
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
