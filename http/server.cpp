@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace rse::http {
 namespace {
@@ -550,10 +551,13 @@ class Server::Loop {
     bool in_idle_list = false;
   };
 
+  // A handler's response, handed from its worker to the loop. On a plain connection the worker
+  // has already written what the socket took: `out` is what is left.
   struct Completion {
     std::uint64_t id;
     std::vector<std::string> out;
     bool keep_alive;
+    bool failed = false;  // the worker's write found the connection broken
   };
 
   void Wake() {
@@ -571,6 +575,7 @@ class Server::Loop {
   void Write(Conn& c);
   void Drain(Conn& c);
   void FinishCompletions();
+  static bool WriteDirect(int fd, Completion& done);
   void Sweep(Clock::time_point now);
   void Interest(Conn& c, std::uint32_t events);
   void Touch(Conn& c);  // most recently active reading connection
@@ -594,8 +599,11 @@ class Server::Loop {
   std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
   std::list<std::uint64_t> idle_;  // reading connections, least recently active first
   std::size_t unsent_ = 0;         // the sum of every connection's Conn::unsent
-  std::mutex done_mu_;             // guards done_: handlers finish on worker threads
+  std::mutex done_mu_;             // guards done_, wake_ids_: handlers finish on worker threads
   std::vector<Completion> done_;
+  // Connections the loop heard from while their handler ran: their worker wakes the loop even
+  // for a response it wrote whole.
+  std::unordered_set<std::uint64_t> wake_ids_;
 };
 
 void Server::Loop::Run() {
@@ -606,6 +614,8 @@ void Server::Loop::Run() {
     const int timeout = conns_.empty() && listening_ ? -1 : 100;
     int n = epoll_wait(epoll_fd_, events, 128, timeout);
     if (n < 0 && errno != EINTR) break;
+    // Responses written whole by their workers, which did not wake the loop for them.
+    FinishCompletions();
     for (int i = 0; i < n; ++i) {
       const std::uint64_t id = events[i].data.u64;
       if (id == kListenId) {
@@ -624,12 +634,18 @@ void Server::Loop::Run() {
       last_sweep = now;
     }
   }
-  for (auto& [id, c] : conns_) {
-    CloseFd(*c);
+  // A connection whose handler still runs stays open until ~Loop, after the workers have
+  // stopped: its worker may write to the descriptor, whose number must not be reused before.
+  for (auto it = conns_.begin(); it != conns_.end();) {
     server_.stats_.closed[ServerStats::kServerClosed].fetch_add(1, std::memory_order_relaxed);
     server_.stats_.open.fetch_sub(1, std::memory_order_relaxed);
+    if (it->second->phase == Phase::kHandling) {
+      ++it;
+      continue;
+    }
+    CloseFd(*it->second);
+    it = conns_.erase(it);
   }
-  conns_.clear();
 }
 
 bool Server::Loop::EvictOne() {
@@ -752,13 +768,34 @@ void Server::Loop::OnEvent(Conn& c) {
     case Phase::kDraining:
       Drain(c);
       return;
-    case Phase::kHandling:
+    case Phase::kHandling: {
+      // The worker may have written the whole response without waking the loop: then the
+      // connection goes on at once; otherwise the worker is asked to wake the loop when done.
+      // The first event often is the next request of a client that read the response before
+      // its worker announced it: the interest is left as it is, so the event comes again at
+      // once, usually after the announcement.
+      const std::uint64_t id = c.id;
+      bool finished = false, first = false;
+      {
+        std::lock_guard lock(done_mu_);
+        finished = std::any_of(done_.begin(), done_.end(), [&](const Completion& d) { return d.id == id; });
+        if (!finished) first = wake_ids_.insert(id).second;
+      }
+      if (finished) {
+        FinishCompletions();  // may close c
+        if (auto it = conns_.find(id); it != conns_.end() && it->second->phase != Phase::kHandling) {
+          OnEvent(*it->second);
+        }
+        return;
+      }
+      if (first) return;
       // Not reading while a handler runs; a hang-up is noticed when the response is written.
       // The interest stays as it was until something arrives (a client waiting for its answer
       // sends nothing, and two epoll_ctl per request are saved); then only hang-ups are
       // reported, edge-triggered: this one only once.
       Interest(c, EPOLLET);
       return;
+    }
   }
 }
 
@@ -888,7 +925,13 @@ void Server::Loop::Dispatch(Conn& c) {
   c.parser->Reset();
   const std::uint64_t id = c.id;
   const int gzip_min = options_.gzip_min_bytes;
-  workers_.Submit([this, id, request, gzip_min] {
+  // On a plain kept-alive connection the worker writes the response itself: handing it to the
+  // loop costs a wake-up of the loop's thread per request. The loop neither reads nor closes a
+  // connection while its handler runs, so the descriptor stays this connection's. The loop
+  // writes the rest: TLS (its sessions are the loop's alone), a connection to close (the loop
+  // closes it as soon as it is written), and a response followed by a pipelined request.
+  const int direct_fd = c.tls || !request->keep_alive || !c.in.empty() ? -1 : c.fd;
+  workers_.Submit([this, id, request, gzip_min, direct_fd] {
     Response response;
     try {
       response = server_.handler_(*request);
@@ -899,12 +942,49 @@ void Server::Loop::Dispatch(Conn& c) {
     const bool gzip_ok = AcceptsGzip(request->Header("accept-encoding"));
     Completion done{id, Serialize(std::move(response), head_only, request->keep_alive, gzip_ok, gzip_min),
                     request->keep_alive};
+    bool wake = true;
+    if (direct_fd >= 0) wake = !WriteDirect(direct_fd, done);
     {
       std::lock_guard lock(done_mu_);
       done_.push_back(std::move(done));
+      if (wake_ids_.erase(id) > 0) wake = true;
     }
-    Wake();
+    if (wake) Wake();
   });
+}
+
+// Writes as much of done.out as the socket takes without blocking and drops what is written.
+// Returns whether all of it is; a broken connection sets done.failed.
+bool Server::Loop::WriteDirect(int fd, Completion& done) {
+  auto& out = done.out;
+  std::size_t first = 0;  // out[first...] is left
+  while (first < out.size()) {
+    iovec iov[64];
+    int count = 0;
+    for (std::size_t i = first; i < out.size() && count < 64; ++i, ++count) {
+      iov[count].iov_base = out[i].data();
+      iov[count].iov_len = out[i].size();
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) done.failed = true;
+      break;
+    }
+    for (std::size_t n = static_cast<std::size_t>(r); n > 0;) {
+      if (n < out[first].size()) {
+        out[first].erase(0, n);  // the rest waits for the loop
+        break;
+      }
+      n -= out[first].size();
+      std::string().swap(out[first++]);
+    }
+  }
+  out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
+  return out.empty() && !done.failed;
 }
 
 void Server::Loop::FinishCompletions() {
@@ -916,6 +996,10 @@ void Server::Loop::FinishCompletions() {
   for (auto& d : done) {
     auto it = conns_.find(d.id);
     if (it == conns_.end()) continue;  // closed meanwhile (server stopping)
+    if (d.failed) {
+      Close(*it->second, ServerStats::kClientClosed);
+      continue;
+    }
     StartWrite(*it->second, std::move(d.out), d.keep_alive);
   }
 }

@@ -3,8 +3,9 @@
 // The exporter's HTTP front: one event-loop thread (epoll) owns every connection, reads and
 // parses request heads under a deadline, runs TLS, writes responses and keeps connections alive.
 // No thread is given to a connection that has not sent a complete request: a complete request
-// is handed to a small pool of worker threads (a scrape may block for its whole deadline), and
-// the response goes back to the loop to be written without blocking it. So idle, slow or
+// is handed to a small pool of worker threads (a scrape may block for its whole deadline). On a
+// plain kept-alive connection the worker writes what the socket takes at once (the loop leaves
+// that connection alone meanwhile); the loop writes the rest without blocking. So idle, slow or
 // hostile clients cost a few hundred bytes each, never a thread (bench/README.md, "HTTP front").
 
 #include <atomic>

@@ -163,6 +163,24 @@ TEST_CASE("http server: keep-alive serves several requests on one connection, cl
   CHECK(Eventually([&] { return s.server->stats().open.load() == 0; }));
 }
 
+TEST_CASE("http server: requests sent the moment their predecessor's response arrives are each answered once") {
+  // A worker writes a kept-alive response itself and tells the loop afterwards: the client's
+  // next request often reaches the loop first. Every request must still get its own response.
+  TestServer s;
+  int fd = Connect(s.port());
+  bool closed = false;
+  for (int i = 0; i < 300 && !closed; ++i) {
+    const std::string path = "/r" + std::to_string(i);
+    SendAll(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = ReadResponse(fd, closed);
+    REQUIRE(Status(r) == 200);
+    REQUIRE(Body(r) == "path=" + path + "\n");
+  }
+  CHECK_FALSE(closed);
+  close(fd);
+  CHECK(s.server->stats().requests.load() == 300);
+}
+
 TEST_CASE("http server: a head not finished in time gets 408 and is closed; an idle one is closed") {
   ServerOptions o;
   o.read_header_timeout = 300ms;
