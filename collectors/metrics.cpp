@@ -193,8 +193,33 @@ char* WriteHelp(char* p, std::string_view help) {
 
 }  // namespace
 
+namespace {
+
+// A pair's bytes as AddPlain writes them: `,name="value"`.
+size_t PairSize(std::string_view name, std::string_view value) { return 1 + name.size() + 2 + value.size() + 1; }
+
+}  // namespace
+
 Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  size_t bytes = 0;
+  for (const auto& [name, value] : pairs) bytes += PairSize(name, value);
+  Grow(bytes);
   for (const auto& [name, value] : pairs) Add(name, value);
+}
+
+void Labels::Grow(size_t more) {
+  // At least 64 bytes, then doubling: most label sets fit the first allocation.
+  if (const size_t need = text_.size() + more; need > text_.capacity()) {
+    text_.reserve(std::max({need, 2 * text_.capacity(), size_t{64}}));
+  }
+}
+
+Labels With(const Labels& labels, std::string_view name, std::string_view value) {
+  Labels out;
+  out.Grow(labels.size() + PairSize(name, value));
+  out.text_ = labels.text_;
+  out.Add(name, value);
+  return out;
 }
 
 Labels& Labels::Add(std::string_view name, std::string_view value) {
@@ -213,6 +238,7 @@ Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
   // One resize and copies (its zero fill is a few bytes): cheaper than four appends.
   const size_t at = text_.size();
   const size_t comma = at == 0 ? 0 : 1;
+  Grow(PairSize(name, value));
   text_.resize(at + comma + name.size() + 2 + value.size() + 1);
   char* p = text_.data() + at;
   if (comma) *p++ = ',';

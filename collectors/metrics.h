@@ -39,14 +39,16 @@ class Labels {
   void Truncate(size_t mark) { text_.resize(mark); }
 
  private:
+  friend Labels With(const Labels& labels, std::string_view name, std::string_view value);
+  // Room for `more` bytes of pairs: a node's labels are built in every collector, and growing
+  // the text pair by pair cost two or three allocations each time.
+  void Grow(size_t more);
+
   std::string text_;
 };
 
 // A copy of `labels` with one more pair (the sample's own label, such as role="master").
-inline Labels With(Labels labels, std::string_view name, std::string_view value) {
-  labels.Add(name, value);
-  return labels;
-}
+Labels With(const Labels& labels, std::string_view name, std::string_view value);
 
 // The longest text WriteValue writes: a double's shortest form ("-2.2250738585072014e-308")
 // is 24 bytes.
