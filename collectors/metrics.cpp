@@ -262,15 +262,22 @@ size_t SizePlan::bytes() const {
 
 SizePlan::Found SizePlan::Find(const Desc& desc, std::string_view name) {
   std::lock_guard lock(mu_);
-  auto [it, added] = by_desc_.try_emplace(&desc, 0);
-  if (!added && known_[it->second].name == name) return {it->second, known_[it->second].bytes};
-  auto named = ids_.find(name);
-  if (named == ids_.end()) {
-    named = ids_.emplace(std::string(name), static_cast<uint32_t>(known_.size())).first;
-    known_.push_back({named->first, 0});  // the map's key: its node does not move
+  auto [it, added] = by_desc_.try_emplace(&desc, ByDesc{});
+  ByDesc& d = it->second;
+  if (added || known_[d.id].name != name) {
+    auto named = ids_.find(name);
+    if (named == ids_.end()) {
+      named = ids_.emplace(std::string(name), static_cast<uint32_t>(known_.size())).first;
+      known_.push_back({named->first, 0});  // the map's key: its node does not move
+    }
+    d = ByDesc{named->second};
   }
-  it->second = named->second;
-  return {named->second, known_[named->second].bytes};
+  if (d.help != desc.help) {
+    const std::string_view help = desc.help;
+    d.help = desc.help;
+    d.plain_help = Clean(help, 0, kAlways) == help.size();
+  }
+  return {d.id, d.plain_help, known_[d.id].bytes};
 }
 
 SizePlan::Counts SizePlan::Count() const {
@@ -323,7 +330,7 @@ const MetricSink::Slot& MetricSink::Open(const Desc& desc) {
     }
   }
   const std::string_view name = desc.name;
-  const auto [id, planned] = ids_->Find(desc, name);
+  const auto [id, plain_help, planned] = ids_->Find(desc, name);
   if (id >= family_of_id_.size()) family_of_id_.resize(id + 1);
   Slot& slot = Probe(&desc);
   slot = Slot{&desc, 0, static_cast<uint32_t>(name.size())};
@@ -348,11 +355,12 @@ const MetricSink::Slot& MetricSink::Open(const Desc& desc) {
   // The head is written in place, as the samples are.
   const std::string_view help = desc.help;
   const std::string_view type = TypeName(desc.type);
-  char* p = Reserve(f, 7 + name.size() + 1 + HelpSize(help) + 8 + name.size() + 1 + type.size() + 1);
+  const size_t help_size = plain_help ? help.size() : HelpSize(help);
+  char* p = Reserve(f, 7 + name.size() + 1 + help_size + 8 + name.size() + 1 + type.size() + 1);
   p = Put(p, "# HELP ");
   p = Put(p, name);
   *p++ = ' ';
-  p = WriteHelp(p, help);
+  p = plain_help ? Put(p, help) : WriteHelp(p, help);
   p = Put(p, "\n# TYPE ");
   p = Put(p, name);
   *p++ = ' ';

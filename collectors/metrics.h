@@ -89,11 +89,17 @@ class SizePlan {
   };
   struct Known {
     std::string_view name;  // ids_'s key
-    size_t bytes = 0;  // in the previous scrape; 0 for a family not in it
+    size_t bytes = 0;       // in the previous scrape; 0 for a family not in it
   };
   struct Found {
     uint32_t id;
-    size_t planned;  // bytes, as Known::bytes
+    bool plain_help;  // the Desc's help needs no escapes
+    size_t planned;   // bytes, as Known::bytes
+  };
+  struct ByDesc {
+    uint32_t id = 0;
+    const char* help = nullptr;  // what plain_help was found for
+    bool plain_help = false;
   };
   // What a sink sizes its bookkeeping by.
   struct Counts {
@@ -113,12 +119,13 @@ class SizePlan {
   // no bytes. `largest`: the regions of the scrape's largest output.
   void Update(const std::vector<std::pair<uint32_t, size_t>>& sizes, size_t largest);
 
-  mutable std::mutex mu_;  // Guards the members below.
-  std::vector<Known> known_;  // by id
+  mutable std::mutex mu_;                                                 // Guards the members below.
+  std::vector<Known> known_;                                              // by id
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;  // name -> id
-  // Desc address -> id. Checked against the name: a Desc that is not static (a test's) may
-  // leave its address to another.
-  std::unordered_map<const Desc*, uint32_t> by_desc_;
+  // Desc address -> id, with whether its help needs escapes: scanning every help text in every scrape cost more
+  // than the rest of opening its family. Name and help are checked: a Desc that is not static
+  // (a test's) may leave its address to another.
+  std::unordered_map<const Desc*, ByDesc> by_desc_;
   size_t families_ = 0;  // in the previous scrape
   size_t reserve_ = 0;   // the sum of their regions
   size_t bytes_ = 0;     // the sum of their sizes
@@ -232,13 +239,13 @@ class MetricSink {
   std::string body_;                 // the regions, in order of first use
   std::vector<std::string> spills_;  // families out of their regions
   size_t spilled_ = 0;
-  size_t unflushed_ = 0;                                 // families_[unflushed_...] are not flushed yet
-  size_t unsent_ = 0;                                    // families_[unsent_...] are not handed to the output yet
-  size_t batch_bytes_ = 0, batch_regions_ = 0;           // of the flushed families not handed on yet
-  std::vector<std::pair<uint32_t, size_t>> sizes_;       // of the flushed families, by id
-  size_t largest_ = 0;                                   // regions of the largest output
-  std::vector<size_t> late_;                             // families, for TakeLate
-  std::string scratch_;                                  // kMeasure: each sample is rendered here, then dropped
+  size_t unflushed_ = 0;                            // families_[unflushed_...] are not flushed yet
+  size_t unsent_ = 0;                               // families_[unsent_...] are not handed to the output yet
+  size_t batch_bytes_ = 0, batch_regions_ = 0;      // of the flushed families not handed on yet
+  std::vector<std::pair<uint32_t, size_t>> sizes_;  // of the flushed families, by id
+  size_t largest_ = 0;                              // regions of the largest output
+  std::vector<size_t> late_;                        // families, for TakeLate
+  std::string scratch_;                             // kMeasure: each sample is rendered here, then dropped
   std::vector<Family> families_;
   std::vector<uint32_t> family_of_id_;  // plan id -> index in families_ + 1 (0: none yet)
   std::vector<Slot> slots_;             // a power of two long, at most half full
