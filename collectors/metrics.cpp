@@ -193,54 +193,44 @@ char* WriteHelp(char* p, std::string_view help) {
 
 }  // namespace
 
-namespace {
-
-// A pair's bytes as AddPlain writes them: `,name="value"`.
-size_t PairSize(std::string_view name, std::string_view value) { return 1 + name.size() + 2 + value.size() + 1; }
-
-}  // namespace
-
 Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
-  size_t bytes = 0;
-  for (const auto& [name, value] : pairs) bytes += PairSize(name, value);
-  Grow(bytes);
   for (const auto& [name, value] : pairs) Add(name, value);
 }
 
-void Labels::Grow(size_t more) {
-  // At least 64 bytes, then doubling: most label sets fit the first allocation.
-  if (const size_t need = text_.size() + more; need > text_.capacity()) {
-    text_.reserve(std::max({need, 2 * text_.capacity(), size_t{64}}));
+char* Labels::Extend(size_t more) {
+  const size_t at = size_;
+  size_ += more;
+  if (!on_heap_ && size_ <= kInline) return inline_ + at;
+  if (!on_heap_) {
+    heap_.reserve(2 * kInline);
+    heap_.assign(inline_, at);
+    on_heap_ = true;
   }
+  heap_.resize(size_);
+  return heap_.data() + at;
 }
 
-Labels With(const Labels& labels, std::string_view name, std::string_view value) {
-  Labels out;
-  out.Grow(labels.size() + PairSize(name, value));
-  out.text_ = labels.text_;
-  out.Add(name, value);
-  return out;
+void Labels::Truncate(size_t mark) {
+  size_ = mark;
+  if (on_heap_) heap_.resize(mark);
 }
 
 Labels& Labels::Add(std::string_view name, std::string_view value) {
   // Nearly every value is clean: copied as it is then.
   if (Clean(value, 0, EscapeMask(true, true)) == value.size()) return AddPlain(name, value);
-  if (!text_.empty()) text_ += ',';
-  text_ += name;
-  text_ += "=\"";
-  AppendEscaped(text_, value, true, true);
-  text_ += '"';
+  std::string pair = size_ == 0 ? "" : ",";
+  pair += name;
+  pair += "=\"";
+  AppendEscaped(pair, value, true, true);
+  pair += '"';
+  std::memcpy(Extend(pair.size()), pair.data(), pair.size());
   return *this;
 }
 
 Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
   assert(Clean(value, 0, EscapeMask(true, true)) == value.size());  // live in sanitizer builds
-  // One resize and copies (its zero fill is a few bytes): cheaper than four appends.
-  const size_t at = text_.size();
-  const size_t comma = at == 0 ? 0 : 1;
-  Grow(PairSize(name, value));
-  text_.resize(at + comma + name.size() + 2 + value.size() + 1);
-  char* p = text_.data() + at;
+  const size_t comma = size_ == 0 ? 0 : 1;
+  char* p = Extend(comma + name.size() + 2 + value.size() + 1);
   if (comma) *p++ = ',';
   p = std::copy(name.begin(), name.end(), p);
   *p++ = '=';
@@ -413,7 +403,7 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
     return;
   }
   // Copies of known lengths into reserved space: a scrape renders tens of thousands of samples.
-  const std::string& l = labels.text();
+  const std::string_view l = labels.text();
   const size_t name_size = slot->name_size;
   char* p = Reserve(f, name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1 + kMaxValue + 1);
   std::memcpy(p, desc.name, name_size);

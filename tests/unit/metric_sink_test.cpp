@@ -335,6 +335,39 @@ TEST_CASE("metric sink: values are std::to_chars's shortest text, short decimals
   CHECK(checked > 5000000);
 }
 
+// Labels keep short texts in place and long ones on the heap: the text is the same either way,
+// across copies, truncation and growth past the boundary.
+TEST_CASE("metric sink: labels of any length, copied and truncated") {
+  Labels labels{{"master_name", "m"}};
+  std::string expected = "master_name=\"m\"";
+  std::vector<std::pair<Labels, std::string>> copies;
+  for (int i = 0; i < 40; ++i) {
+    const std::string value = std::string(static_cast<size_t>(i), 'v') + (i % 7 == 0 ? "\"q\"" : "");
+    const size_t mark = labels.size();
+    labels.Add("k" + std::to_string(i), value);
+    CHECK(With(labels, "role", "master").text() == expected + ",k" + std::to_string(i) + "=\"" +
+                                                       std::string(static_cast<size_t>(i), 'v') +
+                                                       (i % 7 == 0 ? "\\\"q\\\"" : "") + "\",role=\"master\"");
+    expected += ",k" + std::to_string(i) + "=\"" + std::string(static_cast<size_t>(i), 'v') +
+                (i % 7 == 0 ? "\\\"q\\\"" : "") + "\"";
+    CHECK(labels.text() == expected);
+    CHECK(labels.size() == expected.size());
+    copies.emplace_back(labels, expected);
+    Labels truncated = labels;
+    truncated.Truncate(mark);
+    CHECK(truncated.text() == std::string_view(expected).substr(0, mark));
+    truncated.AddPlain("le", "+Inf");
+    CHECK(truncated.text() == expected.substr(0, mark) + ",le=\"+Inf\"");
+  }
+  CHECK(labels.size() > 1000);  // well past the in-place text
+  for (const auto& [copy, text] : copies) CHECK(copy.text() == text);
+  Labels moved = std::move(copies.back().first);
+  CHECK(moved.text() == expected);
+  labels.Truncate(0);
+  CHECK(labels.empty());
+  CHECK(labels.AddPlain("a", "b").text() == "a=\"b\"");
+}
+
 TEST_CASE("metric sink: label values, plain and escaped") {
   // AddPlain copies what Add would have written for a value that needs no escaping.
   for (std::string_view v : {"", "0.99", "db7", "+Inf", "master", "a b-c_d.e:f/g"}) {
