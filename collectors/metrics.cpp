@@ -405,7 +405,10 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
   // Copies of known lengths into reserved space: a scrape renders tens of thousands of samples.
   const std::string_view l = labels.text();
   const size_t name_size = slot->name_size;
-  char* p = Reserve(f, name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1 + kMaxValue + 1);
+  const size_t n = name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1 + kMaxValue + 1;
+  // In its region, as nearly every sample is: no call to Reserve and Commit.
+  const bool in_place = !measure_ && f.spill == kInPlace && f.end + n <= f.limit;
+  char* p = in_place ? body_.data() + f.end : Reserve(f, n);
   std::memcpy(p, desc.name, name_size);
   p += name_size;
   if (!suffix.empty()) std::memcpy(p, suffix.data(), suffix.size());
@@ -419,7 +422,11 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
   *p++ = ' ';
   p = WriteValue(p, value);
   *p++ = '\n';
-  Commit(f, p);
+  if (in_place) {
+    f.end = static_cast<size_t>(p - body_.data());
+  } else {
+    Commit(f, p);
+  }
 }
 
 void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
