@@ -168,30 +168,69 @@ const char* TypeName(prometheus::MetricType type) {
   return "untyped";
 }
 
+// A `# HELP` text's length once escaped: backslashes and newlines take two bytes.
+size_t HelpSize(std::string_view help) {
+  size_t n = help.size();
+  for (size_t i = Clean(help, 0, kAlways); i < help.size(); i = Clean(help, i + 1, kAlways)) ++n;
+  return n;
+}
+
+char* Put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// Writes help escaped (HelpSize bytes) at p and returns the end.
+char* WriteHelp(char* p, std::string_view help) {
+  size_t run = 0;
+  for (size_t i = Clean(help, 0, kAlways); i < help.size(); i = Clean(help, i + 1, kAlways)) {
+    p = Put(p, help.substr(run, i - run));
+    p = Put(p, help[i] == '\\' ? "\\\\" : "\\n");
+    run = i + 1;
+  }
+  return Put(p, help.substr(run));
+}
+
 }  // namespace
 
 Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
   for (const auto& [name, value] : pairs) Add(name, value);
 }
 
+char* Labels::Extend(size_t more) {
+  const size_t at = size_;
+  size_ += more;
+  if (!on_heap_ && size_ <= kInline) return inline_ + at;
+  if (!on_heap_) {
+    heap_.reserve(2 * kInline);
+    heap_.assign(inline_, at);
+    on_heap_ = true;
+  }
+  heap_.resize(size_);
+  return heap_.data() + at;
+}
+
+void Labels::Truncate(size_t mark) {
+  size_ = mark;
+  if (on_heap_) heap_.resize(mark);
+}
+
 Labels& Labels::Add(std::string_view name, std::string_view value) {
   // Nearly every value is clean: copied as it is then.
   if (Clean(value, 0, EscapeMask(true, true)) == value.size()) return AddPlain(name, value);
-  if (!text_.empty()) text_ += ',';
-  text_ += name;
-  text_ += "=\"";
-  AppendEscaped(text_, value, true, true);
-  text_ += '"';
+  std::string pair = size_ == 0 ? "" : ",";
+  pair += name;
+  pair += "=\"";
+  AppendEscaped(pair, value, true, true);
+  pair += '"';
+  std::memcpy(Extend(pair.size()), pair.data(), pair.size());
   return *this;
 }
 
 Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
   assert(Clean(value, 0, EscapeMask(true, true)) == value.size());  // live in sanitizer builds
-  // One resize and copies (its zero fill is a few bytes): cheaper than four appends.
-  const size_t at = text_.size();
-  const size_t comma = at == 0 ? 0 : 1;
-  text_.resize(at + comma + name.size() + 2 + value.size() + 1);
-  char* p = text_.data() + at;
+  const size_t comma = size_ == 0 ? 0 : 1;
+  char* p = Extend(comma + name.size() + 2 + value.size() + 1);
   if (comma) *p++ = ',';
   p = std::copy(name.begin(), name.end(), p);
   *p++ = '=';
@@ -203,13 +242,7 @@ Labels& Labels::AddPlain(std::string_view name, std::string_view value) {
 
 bool SizePlan::empty() const {
   std::lock_guard lock(mu_);
-  return sizes_.empty();
-}
-
-size_t SizePlan::Planned(std::string_view family) const {
-  std::lock_guard lock(mu_);
-  auto it = sizes_.find(family);
-  return it == sizes_.end() ? 0 : it->second;
+  return families_ == 0;
 }
 
 size_t SizePlan::bytes() const {
@@ -217,71 +250,114 @@ size_t SizePlan::bytes() const {
   return bytes_;
 }
 
-size_t SizePlan::Reserve() const {
+SizePlan::Found SizePlan::Find(const Desc& desc, std::string_view name) {
   std::lock_guard lock(mu_);
-  return reserve_;
+  auto [it, added] = by_desc_.try_emplace(&desc, ByDesc{});
+  ByDesc& d = it->second;
+  if (added || known_[d.id].name != name) {
+    auto named = ids_.find(name);
+    if (named == ids_.end()) {
+      named = ids_.emplace(std::string(name), static_cast<uint32_t>(known_.size())).first;
+      known_.push_back({named->first, 0});  // the map's key: its node does not move
+    }
+    d = ByDesc{named->second};
+  }
+  if (d.help != desc.help) {
+    const std::string_view help = desc.help;
+    d.help = desc.help;
+    d.plain_help = Clean(help, 0, kAlways) == help.size();
+  }
+  return {d.id, d.plain_help, known_[d.id].bytes};
 }
 
-size_t SizePlan::LargestFlush() const {
+SizePlan::Counts SizePlan::Count() const {
   std::lock_guard lock(mu_);
-  return largest_;
+  return {known_.size(), by_desc_.size(), families_, reserve_, largest_};
 }
 
-void SizePlan::Update(const std::vector<std::pair<std::string_view, size_t>>& sizes, size_t largest) {
+void SizePlan::Update(const std::vector<std::pair<uint32_t, size_t>>& sizes, size_t largest) {
   std::lock_guard lock(mu_);
-  // Known families move their nodes over: no allocation for them.
-  Sizes next;
-  next.reserve(sizes.size());
+  for (auto& k : known_) k.bytes = 0;
+  families_ = sizes.size();
   reserve_ = 0;
   bytes_ = 0;
   largest_ = largest;
-  for (const auto& [name, bytes] : sizes) {
-    if (auto it = sizes_.find(name); it != sizes_.end()) {
-      auto node = sizes_.extract(it);
-      node.mapped() = bytes;
-      next.insert(std::move(node));
-    } else {
-      next.emplace(std::string(name), bytes);
-    }
+  for (const auto& [id, bytes] : sizes) {
+    known_[id].bytes = bytes;
     reserve_ += Region(bytes);
     bytes_ += bytes;
   }
-  sizes_.swap(next);
 }
 
 MetricSink::MetricSink(SizePlan* plan, Mode mode, Output output)
-    : plan_(plan), measure_(mode == Mode::kMeasure), output_(std::move(output)) {
+    : plan_(plan), ids_(plan ? plan : &own_), measure_(mode == Mode::kMeasure), output_(std::move(output)) {
+  // Everything sized by the previous scrape, once: no growth while rendering.
+  const SizePlan::Counts counts = ids_->Count();
   // With an output the buffer holds one flush at a time: the largest one's regions.
-  if (plan_ && !measure_) body_.reserve(output_ ? plan_->LargestFlush() : plan_->Reserve());
+  if (plan_ && !measure_) body_.reserve(output_ ? counts.largest : counts.reserve);
+  families_.reserve(counts.families);
+  sizes_.reserve(counts.families);
+  family_of_id_.resize(counts.ids);
+  size_t slots = 16;
+  while (slots < 2 * (counts.descs + 1)) slots *= 2;
+  slots_.resize(slots);
 }
 
-MetricSink::Family& MetricSink::Open(const Desc& desc, Slot& slot) {
+MetricSink::Slot& MetricSink::Probe(const Desc* desc) {
+  // Fibonacci hashing: Descs sit in arrays, so their addresses differ in a few middle bits.
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>((reinterpret_cast<std::uintptr_t>(desc) * 0x9E3779B97F4A7C15ULL) >> 40) & mask;
+  while (slots_[i].desc != nullptr && slots_[i].desc != desc) i = (i + 1) & mask;
+  return slots_[i];
+}
+
+const MetricSink::Slot& MetricSink::Open(const Desc& desc) {
+  if (2 * (used_slots_ + 1) > slots_.size()) {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const Slot& s : old) {
+      if (s.desc != nullptr) Probe(s.desc) = s;
+    }
+  }
   const std::string_view name = desc.name;
-  auto [it, added] = index_.try_emplace(name, families_.size());
-  slot = Slot{it->second, name.size()};
-  if (!added) return families_[it->second];
+  const auto [id, plain_help, planned] = ids_->Find(desc, name);
+  if (id >= family_of_id_.size()) family_of_id_.resize(id + 1);
+  Slot& slot = Probe(&desc);
+  slot = Slot{&desc, 0, static_cast<uint32_t>(name.size())};
+  ++used_slots_;
+  // Two Descs of one name (several collectors adding to a family) share its block.
+  if (uint32_t known = family_of_id_[id]; known != 0) {
+    slot.family = known - 1;
+    return slot;
+  }
+  slot.family = static_cast<uint32_t>(families_.size());
+  family_of_id_[id] = slot.family + 1;
   Family& f = families_.emplace_back();
   f.name = name;
+  f.id = id;
   if (plan_ && !measure_) {
     // The region is zero-filled here, once: std::string has no way to extend its size
     // without writing, and writing past size() is not allowed.
     f.begin = f.end = body_.size();
-    f.limit = f.begin + SizePlan::Region(plan_->Planned(name));
+    f.limit = f.begin + SizePlan::Region(planned);
     body_.resize(f.limit);
   }
-  std::string head = "# HELP ";
-  head += name;
-  head += ' ';
-  AppendEscaped(head, desc.help, false, false);
-  head += "\n# TYPE ";
-  head += name;
-  head += ' ';
-  head += TypeName(desc.type);
-  head += '\n';
-  char* p = Reserve(f, head.size());
-  std::memcpy(p, head.data(), head.size());
-  Commit(f, p + head.size());
-  return f;
+  // The head is written in place, as the samples are.
+  const std::string_view help = desc.help;
+  const std::string_view type = TypeName(desc.type);
+  const size_t help_size = plain_help ? help.size() : HelpSize(help);
+  char* p = Reserve(f, 7 + name.size() + 1 + help_size + 8 + name.size() + 1 + type.size() + 1);
+  p = Put(p, "# HELP ");
+  p = Put(p, name);
+  *p++ = ' ';
+  p = plain_help ? Put(p, help) : WriteHelp(p, help);
+  p = Put(p, "\n# TYPE ");
+  p = Put(p, name);
+  *p++ = ' ';
+  p = Put(p, type);
+  *p++ = '\n';
+  Commit(f, p);
+  return slot;
 }
 
 char* MetricSink::Reserve(Family& f, size_t n) {
@@ -315,26 +391,24 @@ void MetricSink::Commit(Family& f, const char* end) {
 }
 
 void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& labels, double value) {
-  // By the Desc's address first (a pointer hash), by name only for a Desc not seen yet: two
-  // Descs of one name (several collectors adding to a family) still share its block.
-  auto known = by_desc_.find(&desc);
-  if (known == by_desc_.end()) {
-    Slot slot{};
-    Open(desc, slot);
-    known = by_desc_.emplace(&desc, slot).first;
-  }
-  Family& f = families_[known->second.family];
+  const Slot* slot = &Probe(&desc);
+  if (slot->desc == nullptr) slot = &Open(desc);
+  const uint32_t family = slot->family;
+  Family& f = families_[family];
   if (f.flushed) {
     if (!f.late) {
       f.late = true;
-      late_.push_back(known->second.family);
+      late_.push_back(family);
     }
     return;
   }
   // Copies of known lengths into reserved space: a scrape renders tens of thousands of samples.
-  const std::string& l = labels.text();
-  const size_t name_size = known->second.name_size;
-  char* p = Reserve(f, name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1 + kMaxValue + 1);
+  const std::string_view l = labels.text();
+  const size_t name_size = slot->name_size;
+  const size_t n = name_size + suffix.size() + (l.empty() ? 0 : l.size() + 2) + 1 + kMaxValue + 1;
+  // In its region, as nearly every sample is: no call to Reserve and Commit.
+  const bool in_place = !measure_ && f.spill == kInPlace && f.end + n <= f.limit;
+  char* p = in_place ? body_.data() + f.end : Reserve(f, n);
   std::memcpy(p, desc.name, name_size);
   p += name_size;
   if (!suffix.empty()) std::memcpy(p, suffix.data(), suffix.size());
@@ -348,7 +422,11 @@ void MetricSink::Add(const Desc& desc, std::string_view suffix, const Labels& la
   *p++ = ' ';
   p = WriteValue(p, value);
   *p++ = '\n';
-  Commit(f, p);
+  if (in_place) {
+    f.end = static_cast<size_t>(p - body_.data());
+  } else {
+    Commit(f, p);
+  }
 }
 
 void MetricSink::AddHistogram(const Desc& desc, const Labels& labels, std::span<const double> bounds,
@@ -407,7 +485,7 @@ void MetricSink::Flush() {
     Family& f = families_[i];
     f.flushed = true;
     const size_t bytes = Bytes(f);
-    sizes_.emplace_back(f.name, bytes);
+    sizes_.emplace_back(f.id, bytes);
     batch_bytes_ += bytes;
     batch_regions_ += SizePlan::Region(bytes);
   }
@@ -451,8 +529,9 @@ std::string MetricSink::Take() {
   spills_.clear();
   spilled_ = 0;
   families_.clear();
-  index_.clear();
-  by_desc_.clear();
+  std::fill(family_of_id_.begin(), family_of_id_.end(), 0);
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  used_slots_ = 0;
   unflushed_ = unsent_ = 0;
   batch_bytes_ = batch_regions_ = 0;
   sizes_.clear();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <mutex>
@@ -30,15 +31,26 @@ class Labels {
   // plain ASCII without '\\', '"' or newlines, so it is copied without escaping. Anything a
   // peer sent goes through Add.
   Labels& AddPlain(std::string_view name, std::string_view value);
-  const std::string& text() const { return text_; }
-  bool empty() const { return text_.empty(); }
+  std::string_view text() const { return {data(), size_}; }
+  bool empty() const { return size_ == 0; }
   // Drops the pairs added after size() returned `mark`: one Labels reused for a sample's own
   // label (quantile, db) costs no allocation per sample.
-  size_t size() const { return text_.size(); }
-  void Truncate(size_t mark) { text_.resize(mark); }
+  size_t size() const { return size_; }
+  void Truncate(size_t mark);
 
  private:
-  std::string text_;
+  // A node's labels are built in every collector: in place up to kInline bytes, they cost no
+  // allocation (they were a fifth of a scrape's).
+  static constexpr size_t kInline = 176;
+
+  const char* data() const { return on_heap_ ? heap_.data() : inline_; }
+  // Makes the text `more` bytes longer; returns where they start.
+  char* Extend(size_t more);
+
+  size_t size_ = 0;
+  bool on_heap_ = false;
+  char inline_[kInline] = {};
+  std::string heap_;  // the text, once longer than kInline
 };
 
 // A copy of `labels` with one more pair (the sample's own label, such as role="master").
@@ -66,6 +78,11 @@ struct Desc {
 // next body in one buffer. Belongs to the target's state between scrapes (exporter Topology),
 // not to the collectors, which keep no state. Thread-safe: concurrent scrapes of one target
 // read and update it.
+//
+// It also numbers the families it has seen, for good: a scrape's sink then indexes its
+// families by these small ids, and finds a Desc's by its address, instead of building maps
+// of names afresh (their nodes were a third of a scrape's allocations). Descs are static, so
+// the numbers are bounded by the families the collectors declare.
 class SizePlan {
  public:
   bool empty() const;
@@ -79,21 +96,48 @@ class SizePlan {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using Sizes = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
+  struct Known {
+    std::string_view name;  // ids_'s key
+    size_t bytes = 0;       // in the previous scrape; 0 for a family not in it
+  };
+  struct Found {
+    uint32_t id;
+    bool plain_help;  // the Desc's help needs no escapes
+    size_t planned;   // bytes, as Known::bytes
+  };
+  struct ByDesc {
+    uint32_t id = 0;
+    const char* help = nullptr;  // what plain_help was found for
+    bool plain_help = false;
+  };
+  // What a sink sizes its bookkeeping by.
+  struct Counts {
+    size_t ids = 0;       // families ever seen
+    size_t descs = 0;     // Descs ever seen
+    size_t families = 0;  // in the previous scrape
+    size_t reserve = 0;   // every planned region
+    size_t largest = 0;   // the regions of the largest output (MetricSink::Flush)
+  };
 
   // A family's region: its planned bytes and headroom for values that grew a digit.
   static size_t Region(size_t bytes) { return bytes == 0 ? 0 : bytes + bytes / 16 + 64; }
-  size_t Planned(std::string_view family) const;  // 0 for a family not seen last time
-  size_t Reserve() const;                         // every planned region
-  size_t LargestFlush() const;                    // the regions of the largest output (MetricSink::Flush)
-  // Replaces the plan by one scrape's sizes: families gone from it are forgotten. `largest`:
-  // the regions of the scrape's largest output.
-  void Update(const std::vector<std::pair<std::string_view, size_t>>& sizes, size_t largest);
+  // The id of desc's family (named `name`, desc.name's text), numbered now if new.
+  Found Find(const Desc& desc, std::string_view name);
+  Counts Count() const;
+  // Replaces the plan by one scrape's sizes, by family id: families gone from it are planned
+  // no bytes. `largest`: the regions of the scrape's largest output.
+  void Update(const std::vector<std::pair<uint32_t, size_t>>& sizes, size_t largest);
 
-  mutable std::mutex mu_;  // Guards the members below.
-  Sizes sizes_;            // family name -> bytes
-  size_t reserve_ = 0;     // the sum of their regions
-  size_t bytes_ = 0;       // the sum of their sizes
+  mutable std::mutex mu_;                                                 // Guards the members below.
+  std::vector<Known> known_;                                              // by id
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;  // name -> id
+  // Desc address -> id, with whether its help needs escapes: scanning every help text in every scrape cost more
+  // than the rest of opening its family. Name and help are checked: a Desc that is not static
+  // (a test's) may leave its address to another.
+  std::unordered_map<const Desc*, ByDesc> by_desc_;
+  size_t families_ = 0;  // in the previous scrape
+  size_t reserve_ = 0;   // the sum of their regions
+  size_t bytes_ = 0;     // the sum of their sizes
   size_t largest_ = 0;
 };
 
@@ -129,7 +173,7 @@ class MetricSink {
   // stateful deflate copies up to ~96 KiB of every input it is given, small or large.
   static constexpr size_t kOutputBatch = 256 << 10;
 
-  MetricSink() = default;
+  MetricSink() : MetricSink(nullptr) {}
   // `plan` may be null; otherwise it must outlive the sink. With `output`, the text goes there
   // at each Flush and Take returns nothing.
   explicit MetricSink(SizePlan* plan, Mode mode = Mode::kRender, Output output = {});
@@ -172,15 +216,20 @@ class MetricSink {
     size_t limit = 0;
     size_t spill = kInPlace;  // index in spills_ once out of its region
     size_t measured = 0;      // bytes, in kMeasure mode
+    uint32_t id = 0;          // the plan's
     bool flushed = false;
     bool late = false;  // in late_
   };
+  // A Desc seen in this scrape: an open-addressing table by address, sized from the plan's
+  // count of Descs, so that finding one costs no allocation and no name hashing.
   struct Slot {
-    size_t family;
-    size_t name_size;
+    const Desc* desc = nullptr;
+    uint32_t family = 0;
+    uint32_t name_size = 0;
   };
 
-  Family& Open(const Desc& desc, Slot& slot);
+  const Slot& Open(const Desc& desc);
+  Slot& Probe(const Desc* desc);
   // Space for `n` bytes at the end of the family; Commit gives where the writing ended.
   char* Reserve(Family& f, size_t n);
   void Commit(Family& f, const char* end);
@@ -191,22 +240,25 @@ class MetricSink {
   // Hands the families flushed since the last call to the output, if any.
   void Send();
 
-  SizePlan* plan_ = nullptr;  // borrowed
+  SizePlan* plan_ = nullptr;  // borrowed; null: families are numbered by own_ and not planned
+  SizePlan own_;
+  SizePlan* ids_ = &own_;  // plan_ or own_
   bool measure_ = false;
   Output output_;
   std::string body_;                 // the regions, in order of first use
   std::vector<std::string> spills_;  // families out of their regions
   size_t spilled_ = 0;
-  size_t unflushed_ = 0;                                    // families_[unflushed_...] are not flushed yet
-  size_t unsent_ = 0;                                       // families_[unsent_...] are not handed to the output yet
-  size_t batch_bytes_ = 0, batch_regions_ = 0;              // of the flushed families not handed on yet
-  std::vector<std::pair<std::string_view, size_t>> sizes_;  // of the flushed families
-  size_t largest_ = 0;                                      // regions of the largest output
-  std::vector<size_t> late_;                                // families, for TakeLate
-  std::string scratch_;                                     // kMeasure: each sample is rendered here, then dropped
+  size_t unflushed_ = 0;                            // families_[unflushed_...] are not flushed yet
+  size_t unsent_ = 0;                               // families_[unsent_...] are not handed to the output yet
+  size_t batch_bytes_ = 0, batch_regions_ = 0;      // of the flushed families not handed on yet
+  std::vector<std::pair<uint32_t, size_t>> sizes_;  // of the flushed families, by id
+  size_t largest_ = 0;                              // regions of the largest output
+  std::vector<size_t> late_;                        // families, for TakeLate
+  std::string scratch_;                             // kMeasure: each sample is rendered here, then dropped
   std::vector<Family> families_;
-  std::unordered_map<std::string_view, size_t> index_;  // Desc names are static strings
-  std::unordered_map<const Desc*, Slot> by_desc_;       // the same families by Desc address, with name lengths
+  std::vector<uint32_t> family_of_id_;  // plan id -> index in families_ + 1 (0: none yet)
+  std::vector<Slot> slots_;             // a power of two long, at most half full
+  size_t used_slots_ = 0;
 };
 
 }  // namespace rse::collectors

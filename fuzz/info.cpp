@@ -220,7 +220,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   }
 
   // The input as a label value and as numbers, rendered as MetricSink renders them.
-  const std::string label = Labels().Add("n", text).text();
+  const std::string label(Labels().Add("n", text).text());
   FUZZ_CHECK(label == ReferenceLabel(text), "label escaping differs from the reference");
   for (const auto& [key, value] : info) {
     if (auto n = ParseNumber(value)) FUZZ_CHECK(SameValueText(*n), "WriteValue differs from to_chars");

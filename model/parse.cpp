@@ -91,8 +91,10 @@ int FieldMap::Compare(const Entry& e, std::uint64_t prefix, std::string_view nam
 
 std::vector<FieldMap::Entry>::const_iterator FieldMap::LowerBound(std::string_view name) const {
   const std::uint64_t prefix = Prefix(name);
-  return std::lower_bound(index_.begin(), index_.end(), name,
-                          [this, prefix](const Entry& e, std::string_view n) { return Compare(e, prefix, n) < 0; });
+  return std::lower_bound(index_.begin(), index_.end(), name, [this, prefix](const Entry& e, std::string_view n) {
+    if (e.prefix != prefix) return e.prefix < prefix;
+    return Compare(e, prefix, n) < 0;
+  });
 }
 
 FieldMap::const_iterator FieldMap::find(std::string_view name) const {
@@ -123,8 +125,11 @@ void FieldMap::SortIndex() {
   // Stable: equal names keep the order they were added in, so the last of a run is the last
   // one given and wins, as with std::map::insert_or_assign. (Offsets cannot stand in for that
   // order: empty names and values take no bytes.)
-  std::stable_sort(index_.begin(), index_.end(),
-                   [this](const Entry& a, const Entry& b) { return Compare(a, b.prefix, KeyOf(b)) < 0; });
+  std::stable_sort(index_.begin(), index_.end(), [this](const Entry& a, const Entry& b) {
+    // Most names differ in their first 8 bytes: no call then.
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return Compare(a, b.prefix, KeyOf(b)) < 0;
+  });
   size_t kept = 0;
   for (size_t i = 0; i < index_.size(); ++i) {
     if (kept > 0 && index_[kept - 1].prefix == index_[i].prefix && KeyOf(index_[kept - 1]) == KeyOf(index_[i])) {

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -205,6 +207,53 @@ TEST_CASE("metric sink: two Descs of one name share a family, with or without a 
   }
 }
 
+// The plan knows Descs by address for good: one whose address later holds another Desc (only
+// a test's Descs are not static) must not be taken for it.
+TEST_CASE("metric sink: a Desc at an address another had is a family of its own") {
+  SizePlan plan;
+  Desc desc{"test_first", "First."};
+  auto render = [&](double value) {
+    MetricSink sink(&plan);
+    sink.Add(desc, {}, value);
+    sink.Add(kB, {}, 5);
+    return Blocks(sink.Take());  // a family new to the plan comes last
+  };
+  const std::string b = "# HELP test_b_total B.\n# TYPE test_b_total counter\ntest_b_total 5\n";
+  CHECK(render(1) ==
+        std::multiset<std::string>{"# HELP test_first First.\n# TYPE test_first gauge\ntest_first 1\n", b});
+  desc = Desc{"test_second", "Second, with a \\ backslash."};
+  CHECK(render(2) ==
+        std::multiset<std::string>{
+            "# HELP test_second Second, with a \\\\ backslash.\n# TYPE test_second gauge\ntest_second 2\n", b});
+  desc = Desc{"test_second", "Second,\nnow plain? No: a newline."};
+  CHECK(render(3) ==
+        std::multiset<std::string>{
+            "# HELP test_second Second,\\nnow plain? No: a newline.\n# TYPE test_second gauge\ntest_second 3\n", b});
+  desc = Desc{"test_first", "First."};
+  CHECK(render(4) ==
+        std::multiset<std::string>{"# HELP test_first First.\n# TYPE test_first gauge\ntest_first 4\n", b});
+}
+
+// Scrapes of one target share its plan, and may run at once.
+TEST_CASE("metric sink: concurrent scrapes sharing a plan render what a sink without one does") {
+  SizePlan plan;
+  const std::string reference = Synthetic(nullptr, 40);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (Blocks(Synthetic(&plan, 40)) != Blocks(reference)) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  size_t spilled = 0;
+  CHECK(Synthetic(&plan, 40, true, &spilled) == reference);
+  CHECK(spilled == 0);
+}
+
 TEST_CASE("metric sink: an empty sink renders nothing and plans nothing") {
   SizePlan plan;
   CHECK(MetricSink().Take().empty());
@@ -284,6 +333,39 @@ TEST_CASE("metric sink: values are std::to_chars's shortest text, short decimals
   }
   CHECK(mismatches == 0);
   CHECK(checked > 5000000);
+}
+
+// Labels keep short texts in place and long ones on the heap: the text is the same either way,
+// across copies, truncation and growth past the boundary.
+TEST_CASE("metric sink: labels of any length, copied and truncated") {
+  Labels labels{{"master_name", "m"}};
+  std::string expected = "master_name=\"m\"";
+  std::vector<std::pair<Labels, std::string>> copies;
+  for (int i = 0; i < 40; ++i) {
+    const std::string value = std::string(static_cast<size_t>(i), 'v') + (i % 7 == 0 ? "\"q\"" : "");
+    const size_t mark = labels.size();
+    labels.Add("k" + std::to_string(i), value);
+    CHECK(With(labels, "role", "master").text() == expected + ",k" + std::to_string(i) + "=\"" +
+                                                       std::string(static_cast<size_t>(i), 'v') +
+                                                       (i % 7 == 0 ? "\\\"q\\\"" : "") + "\",role=\"master\"");
+    expected += ",k" + std::to_string(i) + "=\"" + std::string(static_cast<size_t>(i), 'v') +
+                (i % 7 == 0 ? "\\\"q\\\"" : "") + "\"";
+    CHECK(labels.text() == expected);
+    CHECK(labels.size() == expected.size());
+    copies.emplace_back(labels, expected);
+    Labels truncated = labels;
+    truncated.Truncate(mark);
+    CHECK(truncated.text() == std::string_view(expected).substr(0, mark));
+    truncated.AddPlain("le", "+Inf");
+    CHECK(truncated.text() == expected.substr(0, mark) + ",le=\"+Inf\"");
+  }
+  CHECK(labels.size() > 1000);  // well past the in-place text
+  for (const auto& [copy, text] : copies) CHECK(copy.text() == text);
+  Labels moved = std::move(copies.back().first);
+  CHECK(moved.text() == expected);
+  labels.Truncate(0);
+  CHECK(labels.empty());
+  CHECK(labels.AddPlain("a", "b").text() == "a=\"b\"");
 }
 
 TEST_CASE("metric sink: label values, plain and escaped") {
