@@ -125,7 +125,8 @@ struct Compressor;
 // output is in pieces of at most kChunk bytes. Not thread-safe.
 class GzipStream {
  public:
-  static constexpr std::size_t kChunk = 64 << 10;
+  // igzip writes into a buffer of this size, kept with the compressor; each full one is a piece.
+  static constexpr std::size_t kChunk = 16 << 10;
 
   GzipStream();  // takes a compressor from Gzip's pool; ok() is false when none could be made
   ~GzipStream();
@@ -142,6 +143,7 @@ class GzipStream {
 
  private:
   bool Deflate(std::string_view in, bool end);
+  void TakeChunk();  // the compressor's buffer, as written so far, becomes the next piece
 
   detail::Compressor* c_;
   std::vector<std::string> out_;

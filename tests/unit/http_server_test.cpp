@@ -322,9 +322,10 @@ TEST_CASE("http server: a body gzipped in parts is one member, sent as it is") {
   big.Write(noise);
   std::vector<std::string> noise_pieces;
   REQUIRE_MESSAGE(big.Finish(noise_pieces, error), error);
-  REQUIRE(noise_pieces.size() == 4);
   std::string noise_member;
   for (const auto& p : noise_pieces) noise_member += p;
+  // Stored blocks: the input and a few bytes, in full chunks but the last.
+  REQUIRE(noise_pieces.size() == noise_member.size() / rse::http::GzipStream::kChunk + 1);
   CHECK(noise_pieces[0].size() == rse::http::GzipStream::kChunk);
   const bool same = Gunzip(noise_member) == noise;
   CHECK(same);
