@@ -90,7 +90,11 @@ class Discovery {
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
         data_commands_(collectors::DataNodeCommands(options.needs)),
-        data_commands_before7_(collectors::DataNodeCommandsBefore7(options.needs)) {}
+        data_commands_before7_(collectors::DataNodeCommandsBefore7(options.needs)) {
+    for (const auto& [group, addr] : expected) {
+      if (!named_ && std::find(groups_.begin(), groups_.end(), group) == groups_.end()) groups_.push_back(group);
+    }
+  }
 
   std::shared_ptr<Snapshot> Run() {
     for (const auto& addr : target_.sentinels) AskSentinel(addr);
@@ -125,7 +129,8 @@ class Discovery {
  private:
   struct Asked {
     SentinelNode node;
-    bool duplicate = false;  // the same Sentinel as one asked under another address
+    bool duplicate = false;          // the same Sentinel as one asked under another address
+    std::vector<size_t> unanswered;  // node.masters whose group commands were not pipelined
   };
   struct AskedNode {
     DataNode node;
@@ -160,6 +165,9 @@ class Discovery {
       }
     } else {
       cmds.push_back({"SENTINEL", "MASTERS"});
+      // The previous fetch's groups ride along: in steady state MASTERS names no other, and no
+      // second round trip is needed.
+      for (const auto& name : groups_) AddGroupCommands(cmds, name, ckquorum_);
     }
     transport_.Ask(Transport::Kind::kSentinel, addr, {}, authenticate, std::move(cmds),
                    [this, &asked, authenticate](Request& r) { OnSentinelReply(asked, authenticate, r); });
@@ -170,17 +178,18 @@ class Discovery {
     node.error = req.status;
     if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
     if (asked.duplicate) return;
-    if (node.error.ok() && !named_ && !node.masters.empty()) {
-      // Second round trip: the groups this Sentinel named in SENTINEL MASTERS.
+    if (node.error.ok() && !asked.unanswered.empty()) {
+      // Second round trip: the groups SENTINEL MASTERS named that were not asked with it.
       std::vector<std::vector<std::string>> cmds;
-      for (const auto& view : node.masters) AddGroupCommands(cmds, view.name, ckquorum_);
+      for (size_t m : asked.unanswered) AddGroupCommands(cmds, node.masters[m].name, ckquorum_);
       transport_.Ask(Transport::Kind::kSentinel, node.address, {}, authenticate, std::move(cmds),
-                     [this, &node](Request& r) {
+                     [this, &asked](Request& r) {
+                       SentinelNode& node = asked.node;
                        node.error = r.status;
                        size_t i = 0;
-                       for (auto& view : node.masters) {
+                       for (size_t m : asked.unanswered) {
                          if (!node.error.ok()) break;
-                         node.error = ReadGroupReplies(r.replies, i, ckquorum_, view);
+                         node.error = ReadGroupReplies(r.replies, i, ckquorum_, node.masters[m]);
                        }
                        SentinelDone(node);
                      });
@@ -218,6 +227,18 @@ class Discovery {
         view.name = std::string(collectors::Field(m, "name").value_or(""));
         view.master = std::move(m);
         if (!view.name.empty()) node.masters.push_back(std::move(view));
+      }
+      // Replies to the group commands asked along: used for the groups MASTERS named; those of
+      // a group gone since the previous fetch are dropped.
+      for (size_t m = 0; m < node.masters.size(); ++m) {
+        auto it = std::find(groups_.begin(), groups_.end(), node.masters[m].name);
+        if (it == groups_.end()) {
+          asked.unanswered.push_back(m);
+          continue;
+        }
+        size_t i = 3 + static_cast<size_t>(it - groups_.begin()) * GroupCommandCount(ckquorum_);
+        node.error = ReadGroupReplies(rs, i, ckquorum_, node.masters[m]);
+        if (!node.error.ok()) return;
       }
       return;
     }
@@ -340,6 +361,7 @@ class Discovery {
 
   const Target& target_;
   const std::vector<NodeKey>& expected_;
+  std::vector<std::string> groups_;  // of the expected nodes, without configured names: asked with MASTERS
   const FetchOptions& options_;
   Transport& transport_;
   const bool named_;

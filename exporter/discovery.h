@@ -73,9 +73,11 @@ using NodeKey = std::pair<std::string, redis::Address>;
 // itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
 //
 // `expected`: the data nodes the previous fetch of this target found (its Sentinels named
-// them). They are asked at once, beside the Sentinels, so a steady topology costs one round
-// trip less. Only nodes the Sentinels name in this fetch are in the snapshot: an expected node
-// that none names is dropped, with its reply and notes.
+// them). They are asked at once, beside the Sentinels, and without configured master names
+// their groups are asked of each Sentinel in the pipeline of SENTINEL MASTERS: a steady
+// topology costs one round trip per node. Only what the Sentinels name in this fetch is in the
+// snapshot: an expected node that none names is dropped, with its reply and notes, and so are
+// the replies about a group MASTERS no longer lists; a group new to it costs a second round.
 std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
                                                const std::vector<NodeKey>& expected = {});
 

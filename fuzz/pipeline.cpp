@@ -19,8 +19,9 @@
 //           in discovery order (first named, first asked). Read by the lenient decoder, so
 //           mutations that break framing still make replies. What is left once the first
 //           snapshot is built makes a second scrape of the same target (failover counting),
-//           which, as the exporter does, asks the first one's data nodes right after the
-//           configured Sentinels' first requests.
+//           which, as the exporter does, asks the first one's groups along with SENTINEL
+//           MASTERS (REPLICAS, SENTINELS[, CKQUORUM], GET-MASTER-ADDR-BY-NAME per group, after
+//           MASTERS' reply) and its data nodes right after the configured Sentinels' requests.
 //
 // Properties: no crash or sanitizer report; every family and label name valid; every label
 // value valid UTF-8 (Prometheus refuses the whole scrape otherwise); no two series of a

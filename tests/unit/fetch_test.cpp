@@ -439,7 +439,9 @@ std::string SentinelOfM1(const std::vector<std::string>& argv) {
   return "*0\r\n";
 }
 
-TEST_CASE("the previous fetch's data nodes are asked beside the Sentinels; one no Sentinel names now is left out") {
+TEST_CASE(
+    "the previous fetch's nodes and groups are asked in the Sentinels' first round; a node no Sentinel names is left "
+    "out") {
   // 6379 is still m1's master; 6390 was a node of m1 and is no longer named, but answers, with a
   // refusal that would be a note.
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
@@ -452,15 +454,26 @@ TEST_CASE("the previous fetch's data nodes are asked beside the Sentinels; one n
   auto snap = rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", Local(6390)}});
 
   using Kind = rse::Transport::Kind;
-  // The Sentinel's first round, then both expected nodes, before the Sentinel's group round names
-  // any; 6379, named then, is not asked a second time.
-  REQUIRE(transport.asked.size() == 4);
+  using Commands = std::vector<std::vector<std::string>>;
+  // One round: the Sentinel, asked for m1's group along with MASTERS, and both expected nodes;
+  // 6379, named then, is not asked a second time.
+  REQUIRE(transport.asked.size() == 3);
   CHECK(transport.asked[0].kind == Kind::kSentinel);
+  CHECK(transport.asked[0].commands == Commands{{"INFO", "sentinel"},
+                                                {"SENTINEL", "MYID"},
+                                                {"SENTINEL", "MASTERS"},
+                                                {"SENTINEL", "REPLICAS", "m1"},
+                                                {"SENTINEL", "SENTINELS", "m1"},
+                                                {"SENTINEL", "CKQUORUM", "m1"},
+                                                {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m1"}});
   CHECK(transport.asked[1].kind == Kind::kData);
   CHECK(transport.asked[1].addr == Local(6379));
   CHECK(transport.asked[2].kind == Kind::kData);
   CHECK(transport.asked[2].addr == Local(6390));
-  CHECK(transport.asked[3].kind == Kind::kSentinel);
+  REQUIRE(snap->sentinels.size() == 1);
+  REQUIRE(snap->sentinels[0].masters.size() == 1);
+  CHECK(snap->sentinels[0].masters[0].ckquorum);
+  CHECK(snap->sentinels[0].masters[0].client_master == Local(6379));
   REQUIRE(snap->nodes.size() == 1);
   CHECK(snap->nodes[0].address == Local(6379));
   CHECK(snap->nodes[0].up());
@@ -493,13 +506,55 @@ TEST_CASE("an expected data node outside the pin is not asked ahead: only once n
   options.allowed_addresses = *rse::ParsePatterns({"127.0.0.0/8"}, "pin", error);
   auto snap =
       rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", {"10.9.9.9", 6380}}});
-  REQUIRE(transport.asked.size() == 4);
+  REQUIRE(transport.asked.size() == 3);
   CHECK(transport.asked[1].addr == Local(6379));  // ahead, inside the pin
   CHECK(transport.asked[1].authenticate);
-  CHECK(transport.asked[2].kind == rse::Transport::Kind::kSentinel);
-  CHECK(transport.asked[3].addr == rse::redis::Address{"10.9.9.9", 6380});  // after the Sentinel named it
-  CHECK_FALSE(transport.asked[3].authenticate);
+  CHECK(transport.asked[2].addr == rse::redis::Address{"10.9.9.9", 6380});  // after the Sentinel named it
+  CHECK_FALSE(transport.asked[2].authenticate);
   CHECK(snap->nodes.size() == 2);
+}
+
+TEST_CASE("a group new since the previous fetch costs a second round; a group gone is dropped with its replies") {
+  // The Sentinel now monitors m1 and m2; the previous fetch knew m1 and gone.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port != 26379) return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+    auto master = [](const std::string& name, int port) {
+      return FlatArray({"name", name, "ip", "127.0.0.1", "port", std::to_string(port), "flags", "master", "num-slaves",
+                        "0", "num-other-sentinels", "0", "quorum", "1"});
+    };
+    if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:2\r\n");
+    if (argv[1] == "MYID") return Bulk("id-1");
+    if (argv[1] == "MASTERS") return "*2\r\n" + master("m1", 6379) + master("m2", 6479);
+    if (argv[2] == "gone") return std::string("-ERR No such master with that name\r\n");
+    if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+    if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", argv[2] == "m1" ? "6379" : "6479"});
+    return std::string("*0\r\n");
+  });
+  auto snap = rse::Discover({{Local(26379)}, {}}, Options(), transport, {{"m1", Local(6379)}, {"gone", Local(7000)}});
+
+  using Kind = rse::Transport::Kind;
+  using Commands = std::vector<std::vector<std::string>>;
+  REQUIRE(transport.asked.size() == 5);
+  CHECK(transport.asked[0].commands.size() == 3 + 2 * 4);  // m1's and gone's group commands along
+  CHECK(transport.asked[1].addr == Local(6379));
+  CHECK(transport.asked[2].addr == Local(7000));
+  CHECK(transport.asked[3].kind == Kind::kSentinel);  // the second round: m2 only
+  CHECK(transport.asked[3].commands == Commands{{"SENTINEL", "REPLICAS", "m2"},
+                                                {"SENTINEL", "SENTINELS", "m2"},
+                                                {"SENTINEL", "CKQUORUM", "m2"},
+                                                {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m2"}});
+  CHECK(transport.asked[4].addr == Local(6479));
+  REQUIRE(snap->sentinels.size() == 1);
+  const auto& masters = snap->sentinels[0].masters;
+  REQUIRE(masters.size() == 2);
+  for (const auto& view : masters) {
+    CAPTURE(view.name);
+    CHECK(view.ckquorum);
+    CHECK(view.client_master == Local(view.name == "m1" ? 6379 : 6479));
+  }
+  REQUIRE(snap->nodes.size() == 2);
+  CHECK(snap->nodes[0].address == Local(6379));
+  CHECK(snap->nodes[1].address == Local(6479));
 }
 
 TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) is asked INFO all, and is up") {
