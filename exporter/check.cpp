@@ -14,9 +14,9 @@
 #include "exporter/exporter.h"
 #include "exporter/log.h"
 #include "exporter/topology.h"
+#include "exporter/version.h"
 #include "http/client.h"
 #include "model/health.h"
-#include "version.h"
 
 namespace rse {
 namespace {

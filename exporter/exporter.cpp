@@ -10,7 +10,7 @@
 
 #include "collectors/registry.h"
 #include "exporter/log.h"
-#include "version.h"
+#include "exporter/version.h"
 
 namespace rse {
 

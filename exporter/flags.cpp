@@ -5,7 +5,7 @@
 #include <cxxopts.hpp>
 
 #include "collectors/registry.h"
-#include "version.h"
+#include "exporter/version.h"
 
 namespace rse {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "exporter/log.h"
 #include "exporter/status_page.h"
+#include "exporter/version.h"
 #include "http/runbook.h"
-#include "version.h"
 
 namespace rse {
 namespace {

@@ -11,7 +11,7 @@
 #include "exporter/exporter.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
-#include "version.h"
+#include "exporter/version.h"
 
 namespace {
 
