@@ -91,8 +91,9 @@ class Discovery {
         ckquorum_(options.needs.ckquorum),
         data_commands_(collectors::DataNodeCommands(options.needs)),
         data_commands_before7_(collectors::DataNodeCommandsBefore7(options.needs)) {
-    for (const auto& [group, addr] : expected) {
-      if (!named_ && std::find(groups_.begin(), groups_.end(), group) == groups_.end()) groups_.push_back(group);
+    if (named_) return;  // the configured names are asked in every round
+    for (const auto& node : expected) {
+      if (std::find(groups_.begin(), groups_.end(), node.first) == groups_.end()) groups_.push_back(node.first);
     }
   }
 

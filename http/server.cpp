@@ -251,6 +251,35 @@ namespace {
 
 using detail::Compressor;
 
+// Sends out[piece...], from `offset` in out[piece], with one sendmsg that does not block, and
+// moves piece and offset past what the socket took, freeing each piece once it is sent.
+// Returns the bytes sent, or -1 with errno set.
+ssize_t SendPieces(int fd, std::vector<std::string>& out, std::size_t& piece, std::size_t& offset) {
+  iovec iov[64];
+  int count = 0;
+  for (std::size_t i = piece; i < out.size() && count < 64; ++i, ++count) {
+    const std::size_t skip = i == piece ? offset : 0;
+    iov[count].iov_base = out[i].data() + skip;
+    iov[count].iov_len = out[i].size() - skip;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t r;
+  do {
+    r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return r;
+  for (std::size_t n = static_cast<std::size_t>(r); piece < out.size(); ++piece, offset = 0) {
+    const std::size_t take = std::min(n, out[piece].size() - offset);
+    offset += take;
+    n -= take;
+    if (offset < out[piece].size()) break;
+    std::string().swap(out[piece]);  // sent: freed at once
+  }
+  return r;
+}
+
 // Never destroyed (a worker may still compress while the process exits).
 class CompressorPool {
  public:
@@ -967,33 +996,15 @@ void Server::Loop::Dispatch(Conn& c) {
 // Returns whether all of it is; a broken connection sets done.failed.
 bool Server::Loop::WriteDirect(int fd, Completion& done) {
   auto& out = done.out;
-  std::size_t first = 0;  // out[first...] is left
-  while (first < out.size()) {
-    iovec iov[64];
-    int count = 0;
-    for (std::size_t i = first; i < out.size() && count < 64; ++i, ++count) {
-      iov[count].iov_base = out[i].data();
-      iov[count].iov_len = out[i].size();
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(count);
-    ssize_t r = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) done.failed = true;
-      break;
-    }
-    for (std::size_t n = static_cast<std::size_t>(r); n > 0;) {
-      if (n < out[first].size()) {
-        out[first].erase(0, n);  // the rest waits for the loop
-        break;
-      }
-      n -= out[first].size();
-      std::string().swap(out[first++]);
-    }
+  std::size_t piece = 0, offset = 0;
+  while (piece < out.size()) {
+    if (SendPieces(fd, out, piece, offset) >= 0) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) done.failed = true;
+    break;
   }
-  out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
+  // The rest waits for the loop, which starts at a piece's beginning.
+  if (piece < out.size()) out[piece].erase(0, offset);
+  out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(piece));
   return out.empty() && !done.failed;
 }
 
@@ -1055,39 +1066,12 @@ void Server::Loop::Write(Conn& c) {
       c.out_offset += n;
       Sent(c, n);
     } else {
-      iovec iov[64];
-      int count = 0;
-      for (std::size_t i = c.out_piece; i < c.out.size() && count < 64; ++i, ++count) {
-        const std::size_t skip = i == c.out_piece ? c.out_offset : 0;
-        iov[count].iov_base = const_cast<char*>(c.out[i].data() + skip);
-        iov[count].iov_len = c.out[i].size() - skip;
-      }
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<std::size_t>(count);
-      ssize_t r = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
+      ssize_t r = SendPieces(c.fd, c.out, c.out_piece, c.out_offset);
       if (r < 0) {
-        if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return Interest(c, EPOLLOUT);
         return Close(c, ServerStats::kClientClosed);
       }
-      std::size_t n = static_cast<std::size_t>(r);
-      Sent(c, n);
-      while (n > 0) {
-        const std::size_t left = c.out[c.out_piece].size() - c.out_offset;
-        if (n < left) {
-          c.out_offset += n;
-          n = 0;
-        } else {
-          n -= left;
-          c.out_offset += left;
-        }
-        if (c.out_offset == c.out[c.out_piece].size()) {
-          std::string().swap(c.out[c.out_piece]);  // free what is written at once
-          ++c.out_piece;
-          c.out_offset = 0;
-        }
-      }
+      Sent(c, static_cast<std::size_t>(r));
       continue;
     }
     if (c.out_offset == c.out[c.out_piece].size()) {
