@@ -138,9 +138,10 @@ void Exporter::Collect(const Snapshot& snapshot, collectors::MetricSink& sink, b
 Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min_bytes) {
   auto start = redis::Clock::now();
   std::shared_ptr<const Snapshot> snapshot;
-  if (configured_) snapshot = configured_->Fetch(start + timeout);
+  if (configured_) snapshot = configured_->Fetch(configured_->ScrapeFetchDeadline(start, timeout));
+  const auto fetched = redis::Clock::now();
   auto* plan = configured_ ? &configured_->plan() : nullptr;
-  return Render(plan, gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
+  Body body = Render(plan, gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     if (snapshot) Collect(*snapshot, sink, measure);
     // The snapshot (every node's INFO) is freed before the body is finished and sent.
     if (!measure) snapshot.reset();
@@ -156,6 +157,8 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
       sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
     }
   });
+  if (configured_) configured_->NoteRender(redis::Clock::now() - fetched);
+  return body;
 }
 
 void Exporter::Prefetch() {
@@ -212,15 +215,18 @@ Exporter::Body Exporter::Probe(const redis::Address& sentinel, const std::string
                                std::chrono::milliseconds timeout, int gzip_min_bytes) {
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);
-  auto snapshot = topology->Fetch(start + timeout);
+  auto snapshot = topology->Fetch(topology->ScrapeFetchDeadline(start, timeout));
+  const auto fetched = redis::Clock::now();
   bool any_up =
       std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(), [](const auto& s) { return s.up(); });
-  return Render(&topology->plan(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
+  Body body = Render(&topology->plan(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     Collect(*snapshot, sink, measure);
     if (!measure) snapshot.reset();  // as in Metrics
     sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
     sink.Add(kProbeDuration, {}, SecondsSince(start));
   });
+  topology->NoteRender(redis::Clock::now() - fetched);
+  return body;
 }
 
 Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {

@@ -56,7 +56,8 @@ void AddTopologyFlags(cxxopts::Options& options) {
                                 "configured passwords only if they match (IP, CIDR, host glob); others are asked "
                                 "without AUTH. Repeatable or comma-separated. Empty: any.",
                                 cxxopts::value<std::vector<std::string>>())
-    ("redis.timeout", "Deadline for a whole scrape of every node: connect plus commands (e.g. 5s, 500ms).",
+    ("redis.timeout", "Deadline for a whole scrape: connect plus commands to every node, and the rendering, for "
+                      "which the previous scrape's rendering time (at most a tenth) is kept (e.g. 5s, 500ms).",
                       cxxopts::value<std::string>()->default_value("5s"))
     ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
                               "shorter of the two deadlines wins.",

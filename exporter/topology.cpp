@@ -71,6 +71,17 @@ Topology::~Topology() {
 
 std::vector<collectors::RecordedEvent> Topology::RecentEvents() const { return events_->Recent(); }
 
+redis::Deadline Topology::ScrapeFetchDeadline(redis::Clock::time_point start, std::chrono::milliseconds timeout) const {
+  const auto reserve = std::min<redis::Clock::duration>(
+      std::chrono::nanoseconds(render_ns_.load(std::memory_order_relaxed)), timeout / 10);
+  return start + timeout - reserve;
+}
+
+void Topology::NoteRender(redis::Clock::duration took) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  render_ns_.store(std::max<std::int64_t>(ns, 0), std::memory_order_relaxed);
+}
+
 std::uint64_t Topology::connects() const {
   std::lock_guard lock(fetch_mu_);
   return pool_.Connects();

@@ -5,6 +5,7 @@
 // history, and the sizes of its last scrape's families (collectors::SizePlan).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -61,6 +62,13 @@ class Topology {
   std::vector<collectors::RecordedEvent> RecentEvents() const;
   // Each family's size in the previous scrape, for laying out the next body (thread-safe).
   collectors::SizePlan& plan() { return plan_; }
+  // A scrape's fetch deadline within its own, which starts at `start` and lasts `timeout`: the
+  // time the previous scrape took from its snapshot to its finished body is held back, at most
+  // a tenth of `timeout`, so that a node that never answers costs the timeout and not the
+  // timeout plus the rendering (hundreds of groups take tens of milliseconds). Thread-safe.
+  redis::Deadline ScrapeFetchDeadline(redis::Clock::time_point start, std::chrono::milliseconds timeout) const;
+  // Records how long a scrape took from its snapshot to its finished body. Thread-safe.
+  void NoteRender(redis::Clock::duration took);
 
  private:
   // A fetch under way, whose result every caller that arrived meanwhile receives.
@@ -92,6 +100,7 @@ class Topology {
   const std::shared_ptr<collectors::EventState> events_;
   std::shared_ptr<redis::Subscriber::Sink> event_sink_;  // set once in the constructor
   collectors::SizePlan plan_;
+  std::atomic<std::int64_t> render_ns_{0};  // NoteRender's latest, in nanoseconds
 };
 
 }  // namespace rse

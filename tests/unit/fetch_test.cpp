@@ -101,6 +101,19 @@ TEST_CASE("a fake Sentinel's master is discovered and fetched") {
   CHECK(snap->nodes[0].master_name == "m1");
 }
 
+TEST_CASE("a scrape's fetch ends early by the previous scrape's rendering, at most a tenth of the timeout") {
+  // So a node that never answers costs the scrape its timeout, not the timeout plus rendering.
+  rse::Topology topo({{Local(1)}, {}}, Options());
+  const auto start = rse::redis::Clock::now();
+  CHECK(topo.ScrapeFetchDeadline(start, 2000ms) == start + 2000ms);  // no scrape rendered yet
+  topo.NoteRender(30ms);
+  CHECK(topo.ScrapeFetchDeadline(start, 2000ms) == start + 1970ms);
+  topo.NoteRender(5s);  // one slow rendering cannot take the nodes' time away
+  CHECK(topo.ScrapeFetchDeadline(start, 2000ms) == start + 1800ms);
+  topo.NoteRender(0ms);
+  CHECK(topo.ScrapeFetchDeadline(start, 2000ms) == start + 2000ms);
+}
+
 TEST_CASE("a fetch's snapshot carries its groups, analysed once, as AnalyzeGroups finds them") {
   FakeServer master(FakeMaster());
   FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
