@@ -285,7 +285,13 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
         return reconf_evaluations > 0 && !in_reconf;
       },
       45s);
-  CHECK_MESSAGE(reconf_evaluations >= 5, "the reconfiguration phase was seen " << reconf_evaluations << " times");
+  // On failure, whether Prometheus' scrapes succeeded meanwhile, and what the exporter logged.
+  CHECK_MESSAGE(reconf_evaluations >= 5, "the reconfiguration phase was seen "
+                                             << reconf_evaluations << " times; "
+                                             << prometheus.Value("sum_over_time(up[1m])") << " of "
+                                             << prometheus.Value("count_over_time(up[1m])")
+                                             << " scrapes in the last minute succeeded; exporter log:\n"
+                                             << exporter.Log());
   CHECK(!disagreement);
   CHECK(prometheus.Value("max_over_time(redis_sentinel_topology_master_addresses[2m])") == 1);
 }
