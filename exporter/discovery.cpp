@@ -237,6 +237,7 @@ class Discovery {
           asked.unanswered.push_back(m);
           continue;
         }
+        // After INFO, MYID and MASTERS, each group's commands in groups_' order (AskSentinel).
         size_t i = 3 + static_cast<size_t>(it - groups_.begin()) * GroupCommandCount(ckquorum_);
         node.error = ReadGroupReplies(rs, i, ckquorum_, node.masters[m]);
         if (!node.error.ok()) return;

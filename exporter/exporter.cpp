@@ -49,9 +49,12 @@ double SecondsSince(redis::Clock::time_point start) {
 // before, only to measure, so that no scrape copies its body. A body of at least
 // `gzip_min_bytes` (>= 0) by the plan is gzipped flush by flush: it exists only compressed,
 // and the text buffer holds one collector's families at a time. Otherwise the text is one
-// buffer (the server gzips it when it is worth it, http::Gzip).
+// buffer (the server gzips it when it is worth it, http::Gzip). The time it took is noted in
+// the target's topology, which holds it back from the next scrape's fetch (ScrapeFetchDeadline).
 template <typename Add>
-Exporter::Body Render(collectors::SizePlan* plan, int gzip_min_bytes, const Add& add) {
+Exporter::Body Render(Topology* topology, int gzip_min_bytes, const Add& add) {
+  const auto start = redis::Clock::now();
+  collectors::SizePlan* plan = topology ? &topology->plan() : nullptr;
   if (plan && plan->empty()) {
     collectors::MetricSink measure(plan, collectors::MetricSink::Mode::kMeasure);
     add(measure, true);
@@ -69,12 +72,14 @@ Exporter::Body Render(collectors::SizePlan* plan, int gzip_min_bytes, const Add&
       // Only a broken igzip fails here, and the text is gone: the request fails (500).
       if (!gzip.Finish(body.pieces, error)) throw std::runtime_error("gzip: " + error);
       body.gzipped = true;
-      return body;
     }
   }
-  collectors::MetricSink sink(plan);
-  add(sink, false);
-  body.pieces.push_back(sink.Take());
+  if (!body.gzipped) {
+    collectors::MetricSink sink(plan);
+    add(sink, false);
+    body.pieces.push_back(sink.Take());
+  }
+  if (topology) topology->NoteRender(redis::Clock::now() - start);
   return body;
 }
 
@@ -139,9 +144,7 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
   auto start = redis::Clock::now();
   std::shared_ptr<const Snapshot> snapshot;
   if (configured_) snapshot = configured_->Fetch(configured_->ScrapeFetchDeadline(start, timeout));
-  const auto fetched = redis::Clock::now();
-  auto* plan = configured_ ? &configured_->plan() : nullptr;
-  Body body = Render(plan, gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
+  return Render(configured_.get(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     if (snapshot) Collect(*snapshot, sink, measure);
     // The snapshot (every node's INFO) is freed before the body is finished and sent.
     if (!measure) snapshot.reset();
@@ -157,8 +160,6 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
       sink.Add(kHttpRequests, {}, static_cast<double>(h->requests.load(std::memory_order_relaxed)));
     }
   });
-  if (configured_) configured_->NoteRender(redis::Clock::now() - fetched);
-  return body;
 }
 
 void Exporter::Prefetch() {
@@ -216,17 +217,14 @@ Exporter::Body Exporter::Probe(const redis::Address& sentinel, const std::string
   auto start = redis::Clock::now();
   auto topology = ProbeTopology(sentinel, master);
   auto snapshot = topology->Fetch(topology->ScrapeFetchDeadline(start, timeout));
-  const auto fetched = redis::Clock::now();
   bool any_up =
       std::any_of(snapshot->sentinels.begin(), snapshot->sentinels.end(), [](const auto& s) { return s.up(); });
-  Body body = Render(&topology->plan(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
+  return Render(topology.get(), gzip_min_bytes, [&](collectors::MetricSink& sink, bool measure) {
     Collect(*snapshot, sink, measure);
     if (!measure) snapshot.reset();  // as in Metrics
     sink.Add(kProbeSuccess, {}, any_up ? 1 : 0);
     sink.Add(kProbeDuration, {}, SecondsSince(start));
   });
-  topology->NoteRender(redis::Clock::now() - fetched);
-  return body;
 }
 
 Exporter::StatusData Exporter::Status(std::chrono::milliseconds timeout) {

@@ -26,8 +26,9 @@
 // Properties: no crash or sanitizer report; every family and label name valid; every label
 // value valid UTF-8 (Prometheus refuses the whole scrape otherwise); no two series of a
 // family with the same labels (when the replies keep Sentinel's invariants: see
-// SentinelShaped); every data node in a snapshot named by a Sentinel that answered; the serialized text has one sample
-// line per metric and no raw newline inside a sample; Judge's status matches its lists.
+// SentinelShaped); every data node in a snapshot named by a Sentinel that answered; the
+// serialized text has one sample line per metric and no raw newline inside a sample; Judge's
+// status matches its lists.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
