@@ -250,7 +250,7 @@ TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=1s"});
   const std::string old = topo.data(0), promoted = topo.data(1), slow = topo.data(2);
   // The slow replica is the less preferred candidate, so data(1) is promoted.
-  REQUIRE(topo.Cli(PortOf(slow), {"CONFIG", "SET", "replica-priority", "200"}) == "OK");
+  REQUIRE(topo.SetReplicaPriority(PortOf(slow), 200));
   std::string m = exporter.Metrics();
   REQUIRE(AgreedMaster(m) == old);
 

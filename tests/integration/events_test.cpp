@@ -129,8 +129,7 @@ TEST_CASE("events: a replica paused 3 s between two scrapes 10 s apart is counte
 
 TEST_CASE("events: with no replica eligible the failover aborts, and is counted") {
   LocalTopology topo;
-  for (int i = 1; i < 3; ++i)
-    REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  for (int i = 1; i < 3; ++i) REQUIRE(topo.SetReplicaPriority(topo.data_ports()[i], 0));
   ExporterProcess exporter(Args(topo));
   std::string m;
   REQUIRE(AllStreamsUp(exporter, topo, m));

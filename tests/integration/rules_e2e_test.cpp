@@ -263,7 +263,7 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
   INFO("prometheus log:\n", prometheus.Log());
   REQUIRE(WaitFor([&] { return prometheus.Value("count(redis_sentinel:member:info)") == 3; }, 30s));
   const int slow = topo.data_ports()[2];
-  REQUIRE(topo.Cli(slow, {"CONFIG", "SET", "replica-priority", "200"}) == "OK");
+  REQUIRE(topo.SetReplicaPriority(slow, 200));
   const int pid = topo.Pid(slow);
   REQUIRE(pid > 0);
   REQUIRE(kill(pid, SIGSTOP) == 0);
@@ -299,8 +299,7 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
 // Every replica at replica-priority 0: the Sentinels try, find no replica to promote, and abort.
 TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverAborted") {
   LocalTopology topo({.down_after_ms = 1000});
-  for (int i = 1; i < 3; ++i)
-    REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  for (int i = 1; i < 3; ++i) REQUIRE(topo.SetReplicaPriority(topo.data_ports()[i], 0));
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--scrape.timeout-offset=200ms"});
   PrometheusProcess prometheus(PrometheusConfig(exporter.port()));

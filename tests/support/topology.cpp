@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/support/process.h"
 
@@ -116,6 +117,36 @@ std::string LocalTopology::Cli(int port, const std::vector<std::string>& args) c
   std::string out = r.out;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+bool LocalTopology::SetReplicaPriority(int port, int priority, const std::string& master) {
+  const std::string value = std::to_string(priority);
+  if (Cli(port, {"CONFIG", "SET", "replica-priority", value}) != "OK") return false;
+  const std::string name = "127.0.0.1:" + std::to_string(port);
+  // redis-cli prints SENTINEL REPLICAS flat, one line per element: each replica's fields as
+  // key and value lines, starting with "name".
+  auto reported = [&](int sentinel_port) {
+    std::istringstream lines(
+        Cli(sentinel_port, {"SENTINEL", "REPLICAS", master.empty() ? options_.master_name : master}));
+    std::string key, val;
+    bool mine = false;
+    while (std::getline(lines, key) && std::getline(lines, val)) {
+      if (key == "name") mine = val == name;
+      if (mine && key == "slave-priority") return val == value;
+    }
+    return false;
+  };
+  return WaitFor(
+      [&] {
+        for (int s : sentinel_ports()) {
+          if (!reported(s)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));  // each check runs three redis-cli
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(25));
 }
 
 void LocalTopology::Script(const std::vector<std::string>& args) {
