@@ -58,11 +58,11 @@ class ConnectionPool {
 };
 
 // Discovery's requests as one redis::Batch over a pool's connections; lives for one fetch.
-// `options` and `pool` must outlive it.
+// `options`, `pool` and `deadline` must outlive it.
 class PoolTransport : public Transport {
  public:
-  PoolTransport(const FetchOptions& options, ConnectionPool& pool, redis::Deadline deadline)
-      : options_(options), pool_(pool), batch_(deadline) {}
+  PoolTransport(const FetchOptions& options, ConnectionPool& pool, const redis::SharedDeadline& deadline)
+      : options_(options), pool_(pool), batch_(&deadline) {}
 
   void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
            std::vector<std::vector<std::string>> commands, Callback done) override;

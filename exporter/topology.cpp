@@ -88,8 +88,9 @@ std::uint64_t Topology::connects() const {
 }
 
 void Topology::Warm(redis::Deadline deadline) {
+  const redis::SharedDeadline unshared(deadline);
   std::lock_guard lock(fetch_mu_);
-  FetchLocked(deadline);
+  FetchLocked(unshared);
 }
 
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
@@ -100,17 +101,18 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
     if (in_flight_) {
       // A fetch is under way: share its result rather than ask every node again.
       auto other = in_flight_;
+      other->deadline.BringForward(deadline);
       lock.unlock();
       std::unique_lock wait(other->mu);
       other->cv.wait(wait, [&] { return other->done; });
       return other->result;
     }
-    mine = in_flight_ = std::make_shared<InFlight>();
+    mine = in_flight_ = std::make_shared<InFlight>(deadline);
   }
   std::shared_ptr<const Snapshot> result;
   {
     std::lock_guard lock(fetch_mu_);
-    result = FetchLocked(deadline);
+    result = FetchLocked(mine->deadline);
   }
   {
     std::lock_guard lock(share_mu_);
@@ -131,7 +133,7 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
   return result;
 }
 
-std::shared_ptr<const Snapshot> Topology::FetchLocked(redis::Deadline deadline) {
+std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadline& deadline) {
   std::shared_ptr<Snapshot> snap;
   {
     // Scoped: the transport's batch holds pool connections by pointer, so it ends before the

@@ -48,7 +48,8 @@ class Topology {
   // zero, a snapshot whose fetch ended less than `reuse` ago is returned as it is (the status
   // page: any number of open pages cost no more than one fetch per interval); only such a
   // fetch's snapshot is kept for reuse. Scrapes pass 0 and always see a fetch that started
-  // after they arrived, or share one under way.
+  // after they arrived, or share one under way. A shared fetch ends by the earliest deadline
+  // of the callers sharing it (a node slower than that is a timeout for all of them).
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline,
                                                     std::chrono::milliseconds reuse = std::chrono::milliseconds(0));
   // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
@@ -73,13 +74,17 @@ class Topology {
  private:
   // A fetch under way, whose result every caller that arrived meanwhile receives.
   struct InFlight {
+    explicit InFlight(redis::Deadline d) : deadline(d) {}
+    // The earliest deadline of the callers sharing it: each brings it forward as it joins, so
+    // none waits past its own (a scrape that joins a status page's longer fetch).
+    redis::SharedDeadline deadline;
     std::mutex mu;  // Guards done, result.
     std::condition_variable cv;
     bool done = false;
     std::shared_ptr<const collectors::Snapshot> result;
   };
 
-  std::shared_ptr<const collectors::Snapshot> FetchLocked(redis::Deadline deadline);
+  std::shared_ptr<const collectors::Snapshot> FetchLocked(const redis::SharedDeadline& deadline);
   void Subscribe(const collectors::Snapshot& snapshot);
   void LogChanges(const collectors::Snapshot& snapshot);
 

@@ -611,7 +611,17 @@ struct Batch::Entry {
   bool notified = false;
 };
 
+void SharedDeadline::BringForward(Deadline deadline) {
+  const Clock::rep want = deadline.time_since_epoch().count();
+  Clock::rep now = rep_.load(std::memory_order_relaxed);
+  while (want < now && !rep_.compare_exchange_weak(now, want, std::memory_order_relaxed)) {
+  }
+}
+
 Batch::Batch(Deadline deadline, ExecuteOptions options) : deadline_(deadline), options_(options), read_buffer_(16384) {}
+
+Batch::Batch(const SharedDeadline* deadline, ExecuteOptions options)
+    : deadline_(deadline->get()), shared_(deadline), options_(options), read_buffer_(16384) {}
 
 Batch::~Batch() = default;
 
@@ -620,6 +630,7 @@ void Batch::Add(Connection* connection, std::vector<std::vector<std::string>> co
   r.connection = connection;
   r.commands = std::move(commands);
   auto& e = entries_.emplace_back(std::move(r), std::move(done), options_, read_buffer_);
+  if (shared_) deadline_ = shared_->get();
   if (Clock::now() >= deadline_) {
     e.executor.Abort({Cause::kTimeout, "scrape deadline reached before this node was asked"});
     return;
@@ -660,13 +671,16 @@ void Batch::Run() {
       owners.push_back(&e);
     }
     if (fds.empty()) return;
+    if (shared_) deadline_ = shared_->get();
     auto now = Clock::now();
     if (now >= deadline_) {
       for (auto* e : owners) e->TimeOut();
       continue;  // their callbacks run; anything they add fails at once
     }
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count() + 1;
-    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(wait, 60000)));
+    // Under a shared deadline, wake up now and then to see whether it was brought forward.
+    const long long cap = shared_ ? kSharedDeadlineCheck.count() : 60000;
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(wait, cap)));
     if (n < 0 && errno != EINTR) {
       Status st = ErrnoStatus("poll", errno);
       for (auto* e : owners) e->Abort(st);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,19 @@ namespace rse::redis {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
+
+// A deadline that other threads may bring forward while a Batch runs under it: callers who
+// share one fetch then each get its result by their own deadline. Thread-safe.
+class SharedDeadline {
+ public:
+  explicit SharedDeadline(Deadline deadline) : rep_(deadline.time_since_epoch().count()) {}
+  Deadline get() const { return Deadline(Clock::duration(rep_.load(std::memory_order_relaxed))); }
+  // The deadline becomes `deadline` if that is earlier.
+  void BringForward(Deadline deadline);
+
+ private:
+  std::atomic<Clock::rep> rep_;
+};
 
 // Why a node could not be asked: a small closed set, so logs and tests can rely on it.
 enum class Cause { kOk, kRefused, kTimeout, kAuth, kProtocol, kClosed, kResolve, kIo, kTls };
@@ -132,6 +146,10 @@ class Batch {
   using Callback = std::function<void(Request&)>;
 
   explicit Batch(Deadline deadline, ExecuteOptions options = {});
+  // Under a deadline that may be brought forward meanwhile: Run notices it within
+  // kSharedDeadlineCheck. `deadline` is borrowed and must outlive the batch.
+  explicit Batch(const SharedDeadline* deadline, ExecuteOptions options = {});
+  static constexpr std::chrono::milliseconds kSharedDeadlineCheck{20};
   ~Batch();
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -146,7 +164,8 @@ class Batch {
   struct Entry;
   bool NotifyFinished();
 
-  Deadline deadline_;
+  Deadline deadline_;                       // shared_'s, as last read, when there is one
+  const SharedDeadline* shared_ = nullptr;  // borrowed
   ExecuteOptions options_;
   std::vector<char> read_buffer_;  // shared by the batch's requests: they run on one thread
   std::deque<Entry> entries_;

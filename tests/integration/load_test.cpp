@@ -70,21 +70,45 @@ TEST_CASE("load: 50 concurrent scrapes cost the nodes one round of commands, not
   CHECK(after - before == 1);
 }
 
-TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --redis.timeout") {
+TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --redis.timeout, also in a shared fetch") {
   LocalTopology topo;
   ExporterProcess exporter(
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=10s"});
   exporter.Metrics();
   const int pid = topo.Pid(topo.data_ports()[1]);
   REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct Resume {
+    int pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid};
   // 2 s minus the default 0.5 s offset: the answer comes after ~1.5 s, not 10 s.
   auto r = exporter.Get("/metrics", {"X-Prometheus-Scrape-Timeout-Seconds: 2"}, 15s);
-  kill(pid, SIGCONT);
   CHECK(r.status == 200);
   CHECK(r.elapsed >= 1400ms);
   CHECK(r.elapsed < 2s);
   CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(1))}) == 0);
   CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(0))}) == 1);
+
+  // The same scrape joining a fetch already under way for a longer deadline (a status page
+  // view sends no header, so it has the whole --redis.timeout): the shared fetch ends by the
+  // earlier deadline, and the scrape answers in time instead of after 10 s.
+  const int master = topo.data_ports()[0];
+  const long before = Calls(topo, master, "slowlog|len");
+  HttpResponse page;
+  std::thread viewer([&] { page = exporter.Get("/status", {}, 15s); });
+  // SLOWLOG LEN comes only from the exporter's fetches: the page's fetch is under way, and the
+  // paused replica holds it open.
+  const bool under_way = WaitFor([&] { return Calls(topo, master, "slowlog|len") > before; }, 5s);
+  auto joined = exporter.Get("/metrics", {"X-Prometheus-Scrape-Timeout-Seconds: 2"}, 15s);
+  viewer.join();
+  REQUIRE(under_way);
+  CHECK(joined.status == 200);
+  CHECK(joined.elapsed < 2s);
+  CHECK(Sample(joined.body, "redis_up", {L("addr", topo.data(1))}) == 0);
+  CHECK(Sample(joined.body, "redis_up", {L("addr", topo.data(0))}) == 1);
+  CHECK(page.status == 200);
+  CHECK(page.elapsed < 5s);                                 // it got the shared fetch's result, not its own 10 s
+  CHECK(Calls(topo, master, "slowlog|len") == before + 1);  // one fetch for both
 }
 
 TEST_CASE("load: memory stays flat over thousands of scrapes") {

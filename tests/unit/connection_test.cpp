@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "redis/connection.h"
 #include "tests/unit/fake_server.h"
@@ -167,6 +168,30 @@ TEST_CASE("a peer that accepts and never answers times out at the deadline") {
   CHECK(elapsed >= 300ms);
   CHECK(elapsed < 800ms);
   CHECK_FALSE(c.IsOpen());  // a late reply must not be read as the next request's
+}
+
+TEST_CASE("a shared deadline brought forward from another thread ends the batch by the new one") {
+  SharedDeadline never_later(Clock::now() + 1s);
+  never_later.BringForward(Clock::now() + 5s);  // only ever earlier
+  CHECK(never_later.get() < Clock::now() + 2s);
+
+  FakeServer server(FakeServer::Silent());
+  Connection c(Local(server.port()), {});
+  auto start = Clock::now();
+  SharedDeadline deadline(start + 10s);
+  Batch batch(&deadline);
+  Status st;
+  batch.Add(&c, {{"PING"}}, [&st](Request& r) { st = r.status; });
+  std::thread joiner([&] {
+    std::this_thread::sleep_for(100ms);  // the batch is waiting on the silent peer by then
+    deadline.BringForward(Clock::now() + 200ms);
+  });
+  batch.Run();
+  joiner.join();
+  auto elapsed = Clock::now() - start;
+  CHECK(st.cause == Cause::kTimeout);
+  CHECK(elapsed >= 300ms);
+  CHECK(elapsed < 1s);  // not the 10 s it started with
 }
 
 TEST_CASE("many silent peers cost one timeout, not one each, and do not hold up a good one") {
