@@ -246,13 +246,14 @@ TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
   options.down_after_ms = 30000;
   options.failover_timeout_ms = 60000;
   LocalTopology topo(options);
-  ExporterProcess exporter(
-      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=1s"});
   const std::string old = topo.data(0), promoted = topo.data(1), slow = topo.data(2);
   // The slow replica is the less preferred candidate, so data(1) is promoted.
-  REQUIRE(topo.SetReplicaPriority(PortOf(slow), 200));
+  REQUIRE(topo.SetReplicaPriority({PortOf(slow)}, 200));
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=1s"});
   std::string m = exporter.Metrics();
   REQUIRE(AgreedMaster(m) == old);
+  REQUIRE(topo.SentinelsReportPriority({PortOf(slow)}, 200));
 
   const int pid = topo.Pid(PortOf(slow));
   REQUIRE(pid > 0);

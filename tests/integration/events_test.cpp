@@ -129,10 +129,12 @@ TEST_CASE("events: a replica paused 3 s between two scrapes 10 s apart is counte
 
 TEST_CASE("events: with no replica eligible the failover aborts, and is counted") {
   LocalTopology topo;
-  for (int i = 1; i < 3; ++i) REQUIRE(topo.SetReplicaPriority(topo.data_ports()[i], 0));
+  const std::vector<int> replicas = {topo.data_ports()[1], topo.data_ports()[2]};
+  REQUIRE(topo.SetReplicaPriority(replicas, 0));
   ExporterProcess exporter(Args(topo));
   std::string m;
   REQUIRE(AllStreamsUp(exporter, topo, m));
+  REQUIRE(topo.SentinelsReportPriority(replicas, 0));
   topo.StopNode(topo.data_ports()[0]);
   bool aborted = WaitFor(
       [&] {

@@ -257,13 +257,14 @@ std::string PrometheusConfig(int exporter_port) {
 // disagreement alert is never even pending, because every Sentinel gives clients the new one.
 TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no disagreement") {
   LocalTopology topo({.down_after_ms = 30000, .failover_timeout_ms = 60000});
+  const int slow = topo.data_ports()[2];
+  REQUIRE(topo.SetReplicaPriority({slow}, 200));
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--scrape.timeout-offset=200ms", "--redis.timeout=1s"});
   PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
   INFO("prometheus log:\n", prometheus.Log());
   REQUIRE(WaitFor([&] { return prometheus.Value("count(redis_sentinel:member:info)") == 3; }, 30s));
-  const int slow = topo.data_ports()[2];
-  REQUIRE(topo.SetReplicaPriority(slow, 200));
+  REQUIRE(topo.SentinelsReportPriority({slow}, 200));
   const int pid = topo.Pid(slow);
   REQUIRE(pid > 0);
   REQUIRE(kill(pid, SIGSTOP) == 0);
@@ -299,7 +300,8 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
 // Every replica at replica-priority 0: the Sentinels try, find no replica to promote, and abort.
 TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverAborted") {
   LocalTopology topo({.down_after_ms = 1000});
-  for (int i = 1; i < 3; ++i) REQUIRE(topo.SetReplicaPriority(topo.data_ports()[i], 0));
+  const std::vector<int> replicas = {topo.data_ports()[1], topo.data_ports()[2]};
+  REQUIRE(topo.SetReplicaPriority(replicas, 0));
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--scrape.timeout-offset=200ms"});
   PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
@@ -310,6 +312,7 @@ TEST_CASE("rules: in a real Prometheus, an aborted failover fires RedisFailoverA
         return prometheus.Value("count(redis_sentinel_events_total{event=\"-failover-abort-no-good-slave\"})") == 3;
       },
       30s));
+  REQUIRE(topo.SentinelsReportPriority(replicas, 0));
   topo.StopNode(topo.data_ports()[0]);
   ActiveAlert aborted;
   const bool fired = WaitFor(

@@ -119,27 +119,36 @@ std::string LocalTopology::Cli(int port, const std::vector<std::string>& args) c
   return out;
 }
 
-bool LocalTopology::SetReplicaPriority(int port, int priority, const std::string& master) {
+bool LocalTopology::SetReplicaPriority(const std::vector<int>& ports, int priority) const {
+  for (int port : ports) {
+    if (Cli(port, {"CONFIG", "SET", "replica-priority", std::to_string(priority)}) != "OK") return false;
+  }
+  return true;
+}
+
+bool LocalTopology::SentinelsReportPriority(const std::vector<int>& ports, int priority,
+                                            const std::string& master) const {
   const std::string value = std::to_string(priority);
-  if (Cli(port, {"CONFIG", "SET", "replica-priority", value}) != "OK") return false;
-  const std::string name = "127.0.0.1:" + std::to_string(port);
   // redis-cli prints SENTINEL REPLICAS flat, one line per element: each replica's fields as
   // key and value lines, starting with "name".
-  auto reported = [&](int sentinel_port) {
+  auto reports = [&](int sentinel_port) {
+    std::map<std::string, std::string> priority_of;  // replica name -> slave-priority
     std::istringstream lines(
         Cli(sentinel_port, {"SENTINEL", "REPLICAS", master.empty() ? options_.master_name : master}));
-    std::string key, val;
-    bool mine = false;
+    std::string key, val, name;
     while (std::getline(lines, key) && std::getline(lines, val)) {
-      if (key == "name") mine = val == name;
-      if (mine && key == "slave-priority") return val == value;
+      if (key == "name") name = val;
+      if (key == "slave-priority") priority_of[name] = val;
     }
-    return false;
+    for (int port : ports) {
+      if (priority_of["127.0.0.1:" + std::to_string(port)] != value) return false;
+    }
+    return true;
   };
   return WaitFor(
       [&] {
         for (int s : sentinel_ports()) {
-          if (!reported(s)) {
+          if (!reports(s)) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));  // each check runs three redis-cli
             return false;
           }

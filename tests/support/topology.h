@@ -41,11 +41,13 @@ class LocalTopology {
   // redis-cli against a node; the data nodes' password goes through REDISCLI_AUTH, never argv.
   // Returns trimmed stdout.
   std::string Cli(int port, const std::vector<std::string>& args) const;
-  // Sets a replica's replica-priority, then waits until every Sentinel of `master` (default:
-  // the one group's) reports it. Sentinel chooses the replica to promote by the priority it
-  // last read from the replica's INFO, which it asks every 10 s; a failover started before
-  // that can promote a replica the test meant to rule out. False after 25 s.
-  bool SetReplicaPriority(int port, int priority, const std::string& master = "");
+  // CONFIG SET replica-priority on data nodes; false if any refuses.
+  bool SetReplicaPriority(const std::vector<int>& ports, int priority) const;
+  // Waits until every Sentinel of `master` (default: the one group's) reports `priority` for
+  // each of `ports`; false after 25 s. Sentinel chooses the replica to promote by the priority
+  // it last read from the replica's INFO, which it asks every 10 s: a failover started before
+  // that can promote a replica the test meant to rule out. Set early, wait just before.
+  bool SentinelsReportPriority(const std::vector<int>& ports, int priority, const std::string& master = "") const;
   void StopNode(int port);
   void StartNode(int port);
   void Stop();
