@@ -89,8 +89,10 @@ void AddWebFlags(cxxopts::Options& options) {
                            cxxopts::value<std::string>()->default_value(":9355"))
     ("web.config.file", "Exporter-toolkit web configuration (YAML): tls_server_config and basic_auth_users "
                         "(bcrypt). Same format as node_exporter's.", cxxopts::value<std::string>()->default_value(""))
-    ("web.max-requests", "Requests handled at once (worker threads). Concurrent "
-                         "scrapes of one topology share a single collection; more wait in the queue.",
+    ("web.max-requests", "Requests handled at once (worker threads), in each of two lanes: requests that "
+                         "name a target (/probe, target=) and all others, so /metrics never waits behind "
+                         "/probe. Concurrent scrapes of one topology share a single collection; more wait "
+                         "in the queue.",
                          cxxopts::value<int>()->default_value("16"))
     ("web.max-connections", "Open HTTP connections at most; at the cap the longest-idle connection that has "
                             "not sent a complete request is closed for a new one.",

@@ -39,6 +39,10 @@ http::ServerOptions ServerOptionsFrom(const Config& cfg) {
   o.idle_timeout = cfg.web_idle_timeout;
   o.write_timeout = cfg.web_write_timeout;
   o.max_handlers = cfg.web_max_requests;
+  // Requests for a target the caller names (/probe, and /status or /events with target=) have
+  // workers of their own: however many of them wait on targets that never answer, the
+  // configured topology's scrapes do not queue behind them.
+  o.lane = [](const http::Request& r) { return r.path == "/probe" || r.Query("target") ? 1 : 0; };
   return o;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -544,12 +545,9 @@ class Workers {
 class Server::Loop {
  public:
   Loop(Server& server, int listen_fd, int epoll_fd, int wake_fd)
-      : server_(server),
-        options_(server.options_),
-        listen_fd_(listen_fd),
-        epoll_fd_(epoll_fd),
-        wake_fd_(wake_fd),
-        workers_(server.options_.max_handlers) {}
+      : server_(server), options_(server.options_), listen_fd_(listen_fd), epoll_fd_(epoll_fd), wake_fd_(wake_fd) {
+    for (auto& lane : lanes_) lane = std::make_unique<Workers>(server.options_.max_handlers);
+  }
 
   ~Loop() {
     for (auto& [id, c] : conns_) CloseFd(*c);
@@ -563,7 +561,9 @@ class Server::Loop {
     stop_.store(true);
     Wake();
   }
-  void StopWorkers() { workers_.Stop(); }
+  void StopWorkers() {
+    for (auto& lane : lanes_) lane->Stop();
+  }
 
  private:
   enum class Phase { kHandshake, kReading, kHandling, kWriting, kDraining };
@@ -631,7 +631,7 @@ class Server::Loop {
   Server& server_;
   const ServerOptions& options_;
   const int listen_fd_, epoll_fd_, wake_fd_;
-  Workers workers_;
+  std::array<std::unique_ptr<Workers>, 2> lanes_;  // ServerOptions::lane
   std::atomic<bool> stop_{false};
   bool listening_ = true;  // false while accept() is paused for want of descriptors
   std::uint64_t next_id_ = 2;
@@ -970,7 +970,8 @@ void Server::Loop::Dispatch(Conn& c) {
   // writes the rest: TLS (its sessions are the loop's alone), a connection to close (the loop
   // closes it as soon as it is written), and a response followed by a pipelined request.
   const int direct_fd = c.tls || !request->keep_alive || !c.in.empty() ? -1 : c.fd;
-  workers_.Submit([this, id, request, gzip_min, direct_fd] {
+  const int lane = options_.lane && options_.lane(*request) == 1 ? 1 : 0;
+  lanes_[lane]->Submit([this, id, request, gzip_min, direct_fd] {
     Response response;
     try {
       response = server_.handler_(*request);

@@ -3,7 +3,8 @@
 // The exporter's HTTP front: one event-loop thread (epoll) owns every connection, reads and
 // parses request heads under a deadline, runs TLS, writes responses and keeps connections alive.
 // No thread is given to a connection that has not sent a complete request: a complete request
-// is handed to a small pool of worker threads (a scrape may block for its whole deadline). On a
+// is handed to a small pool of worker threads (a scrape may block for its whole deadline), one
+// pool per lane (ServerOptions::lane). On a
 // plain kept-alive connection the worker writes what the socket takes at once (the loop leaves
 // that connection alone meanwhile); the loop writes the rest without blocking. So idle, slow or
 // hostile clients cost a few hundred bytes each, never a thread (bench/README.md, "HTTP front").
@@ -53,8 +54,13 @@ struct ServerOptions {
   // Over it, the connection whose writing has stalled longest is closed; a single response
   // larger than the budget is still sent.
   std::size_t max_unsent_bytes = 16 << 20;
-  int max_handlers = 16;      // requests handled at once; more wait
+  int max_handlers = 16;      // requests handled at once, in each lane; more wait
   int gzip_min_bytes = 1024;  // smaller bodies are sent as they are
+  // The lane of a complete request, 0 or 1 (null: 0). Each lane has workers of its own, so
+  // requests of one never wait behind those of the other: the exporter puts requests for
+  // targets a caller names (/probe) in lane 1, where a target that never answers holds a
+  // worker for the whole deadline. Runs on the loop thread: must be cheap and must not throw.
+  std::function<int(const Request&)> lane;
 };
 
 // Counters for the exporter's own metrics; read with relaxed loads.

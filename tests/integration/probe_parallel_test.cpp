@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -83,4 +84,41 @@ TEST_CASE("probe: a target whose Sentinel is slow does not hold up the probe of 
   CHECK(slow_result.status == 200);
   CHECK(Sample(slow_result.body, "probe_success") == 1);
   CHECK(Sample(slow_result.body, "redis_up", {L("addr", slow.node->addr())}) == 1);
+}
+
+// /probe requests have workers of their own: with every one of them (--web.max-requests)
+// held by a target that does not answer and more queued behind, a scrape of the configured
+// topology is answered at once.
+TEST_CASE("probe: requests held on a target that does not answer never hold up /metrics") {
+  auto gate = std::make_shared<Gate>();
+  FakeTopology held("held-group", [gate](const Command& argv) {
+    if (argv.size() >= 2 && argv[0] == "SENTINEL" && argv[1] == "MASTERS") gate->Wait(20s);
+  });
+  FakeTopology configured("configured-group");
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + configured.sentinel->addr(), "--redis.timeout=30s", "--web.max-requests=2"});
+  const std::string held_path = "/probe?target=" + held.sentinel->addr();
+
+  std::vector<std::future<HttpResponse>> probes;
+  for (int i = 0; i < 6; ++i) {  // two run (one fetch, shared), four wait in the queue
+    probes.push_back(std::async(std::launch::async, [&] { return exporter.Get(held_path, {}, 40s); }));
+  }
+  struct OpenOnExit {
+    Gate& gate;
+    ~OpenOnExit() { gate.Open(); }
+  } open_on_exit{*gate};
+
+  REQUIRE(gate->Arrived(10s));  // the probes are in flight, held at their Sentinel
+  // Well inside the gate's own limit: were /metrics queued behind the probes, it would fail.
+  auto scrape = exporter.Get("/metrics", {}, 5s);
+  CHECK(scrape.status == 200);
+  CHECK(Sample(scrape.body, "redis_up", {L("addr", configured.node->addr())}) == 1);
+  for (auto& p : probes) CHECK(p.wait_for(0s) == std::future_status::timeout);  // still held
+
+  gate->Open();
+  for (auto& p : probes) {
+    auto r = p.get();
+    CHECK(r.status == 200);
+    CHECK(Sample(r.body, "probe_success") == 1);
+  }
 }

@@ -421,6 +421,44 @@ TEST_CASE("http server: a slow handler holds no other request, and no connection
   CHECK(most.load() <= 2);
 }
 
+TEST_CASE("http server: requests of one lane never wait behind the other's") {
+  ServerOptions o;
+  o.max_handlers = 1;
+  o.lane = [](const Request& r) { return r.path == "/probe" ? 1 : 0; };
+  std::atomic<bool> release{false};
+  std::atomic<int> probes_running{0}, probes_most{0};
+  TestServer s(o, [&](const Request& r) {
+    if (r.path == "/probe") {
+      const int now = ++probes_running;
+      int seen = probes_most.load();
+      while (now > seen && !probes_most.compare_exchange_weak(seen, now)) {
+      }
+      // Held until the test lets go (bounded, so a failing test does not hang).
+      for (auto end = Clock::now() + 10s; !release.load() && Clock::now() < end;) std::this_thread::sleep_for(5ms);
+      --probes_running;
+    }
+    return Response::Text(200, "ok\n");
+  });
+  std::vector<int> probes;
+  for (int i = 0; i < 3; ++i) {  // one runs, two wait in lane 1
+    probes.push_back(Connect(s.port()));
+    SendAll(probes.back(), "GET /probe HTTP/1.1\r\n\r\n");
+  }
+  REQUIRE(Eventually([&] { return probes_running.load() == 1; }));
+  int metrics = Connect(s.port());
+  SendAll(metrics, "GET /metrics HTTP/1.1\r\n\r\n");
+  bool closed = false;
+  CHECK(Status(ReadResponse(metrics, closed, 3s)) == 200);  // lane 0 has its own worker
+  CHECK(probes_running.load() == 1);                        // while the probe is still held
+  release = true;
+  for (int fd : probes) {
+    CHECK(Status(ReadResponse(fd, closed)) == 200);
+    close(fd);
+  }
+  close(metrics);
+  CHECK(probes_most.load() == 1);  // lane 1 kept to its one worker
+}
+
 TEST_CASE("http server: a client that resets its connection while its handler runs costs no CPU") {
   std::atomic<bool> release{false};
   std::atomic<int> started{0};
