@@ -298,13 +298,21 @@ class Discovery {
   // `named`: a Sentinel named the node in this fetch; otherwise the previous fetch found it.
   void AskDataNode(const std::string& group, const std::optional<Address>& addr, bool named = true) {
     if (!addr) return;
-    auto [known, added] = known_nodes_.try_emplace({group, *addr}, nullptr);
-    if (!added) {
+    const NodeKey key{group, *addr};
+    if (auto known = known_nodes_.find(key); known != known_nodes_.end()) {
       known->second->named |= named;
       return;
     }
+    if (nodes_.size() >= options_.max_data_nodes) {
+      if (!nodes_capped_) {
+        nodes_capped_ = true;
+        notes_.push_back({"topology", "the Sentinels name more than " + std::to_string(options_.max_data_nodes) +
+                                          " data nodes: the rest are left out"});
+      }
+      return;
+    }
     AskedNode& asked = nodes_.emplace_back();
-    known->second = &asked;
+    known_nodes_.emplace(key, &asked);
     asked.named = named;
     DataNode& node = asked.node;
     node.master_name = group;
@@ -374,6 +382,7 @@ class Discovery {
   std::deque<AskedNode> nodes_;
   std::set<Address> known_sentinels_;
   std::map<NodeKey, AskedNode*> known_nodes_;
+  bool nodes_capped_ = false;  // FetchOptions::max_data_nodes reached, and noted
   std::set<std::string> ids_;  // SENTINEL MYID of every Sentinel that answered
   std::vector<std::pair<std::string, std::string>> notes_;
 };

@@ -32,6 +32,10 @@ struct FetchOptions {
   std::vector<AddressPattern> allowed_addresses;
   collectors::Needs needs;
   std::size_t max_sentinels = 64;  // discovered peers beyond this are ignored
+  // Data nodes asked per fetch; those named beyond it are left out, with a note. Replies are
+  // up to 64 MiB, enough to name a million addresses: without a bound one hostile Sentinel
+  // would have the exporter open connections until it has no descriptor left.
+  std::size_t max_data_nodes = 4096;
 };
 
 // How discovery reaches the nodes: the exporter sends the commands over its connections

@@ -84,6 +84,7 @@ Exporter::Body Render(Topology* topology, int gzip_min_bytes, const Add& add) {
 }
 
 constexpr size_t kMaxProbeTopologies = 256;
+constexpr size_t kMaxProbeDataNodes = 1024;
 constexpr auto kProbeIdle = std::chrono::minutes(10);
 }  // namespace
 
@@ -179,6 +180,9 @@ FetchOptions Exporter::ProbeOptions(const ProbeBinding* binding) const {
   o.group_credentials.clear();
   o.sentinel_credentials = {};
   o.allowed_addresses.clear();
+  // A caller names the target, so a caller's Sentinel names the nodes: fewer per fetch than the
+  // operator's own topology may have (each is a connection kept while the target is cached).
+  o.max_data_nodes = kMaxProbeDataNodes;
   if (binding) {
     o.redis_credentials = binding->redis_credentials;
     o.group_credentials = binding->group_credentials;

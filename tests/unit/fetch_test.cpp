@@ -383,6 +383,45 @@ TEST_CASE("discovery through a transport: Sentinel rounds to the Sentinel, data 
   CHECK(snap->nodes[0].master_name == "m1");
 }
 
+TEST_CASE("a Sentinel that names more data nodes than the fetch may ask: the first are asked, the rest noted") {
+  // A hostile Sentinel's reply can name a million replicas; each would be a connection.
+  ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+    if (addr.port == 26379) {
+      const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", "6379", "flags", "master",
+                                            "num-slaves", "10", "num-other-sentinels", "0", "quorum", "1"});
+      if (argv[0] == "INFO") return Bulk("# Sentinel\r\nsentinel_masters:1\r\n");
+      if (argv[1] == "MYID") return Bulk("id-1");
+      if (argv[1] == "MASTERS") return "*1\r\n" + master;
+      if (argv[1] == "REPLICAS") {
+        std::string replicas = "*10\r\n";
+        for (int port = 7000; port < 7010; ++port) {
+          replicas += FlatArray({"name", "127.0.0.1:" + std::to_string(port), "ip", "127.0.0.1", "port",
+                                 std::to_string(port), "flags", "slave"});
+        }
+        return replicas;
+      }
+      if (argv[1] == "CKQUORUM") return std::string("+OK 1 usable Sentinels\r\n");
+      if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", "6379"});
+      return std::string("*0\r\n");
+    }
+    return Bulk("# Replication\r\nrole:slave\r\n");
+  });
+  auto options = Options();
+  options.max_data_nodes = 4;
+  auto snap = rse::Discover(rse::Target{{Local(26379)}, {}}, options, transport);
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK(snap->sentinels[0].up());
+  int data_asked = 0;
+  for (const auto& a : transport.asked) data_asked += a.kind == rse::Transport::Kind::kData;
+  CHECK(data_asked == 4);
+  CHECK(snap->nodes.size() == 4);
+  bool noted = false;
+  for (const auto& [subject, message] : snap->notes) {
+    noted = noted || message == "the Sentinels name more than 4 data nodes: the rest are left out";
+  }
+  CHECK(noted);
+}
+
 TEST_CASE("discovery with a pin: only the target's Sentinels and nodes inside the pin are asked with AUTH") {
   // The Sentinel names a master inside the pin, a replica and a peer Sentinel outside it.
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
