@@ -120,6 +120,10 @@ Status Validate(Settings& s) {
       !st.ok()) {
     return st;
   }
+  if (s.probe_max_connections < 1 || s.probe_max_connections > 1000000) {
+    return Status::Error("--probe.max-connections must be 1 to 1000000");
+  }
+  cfg.probe_max_connections = static_cast<std::size_t>(s.probe_max_connections);
   if (Status st = ValidatePatterns(s.redis_allowed_addresses, "redis.allowed-addresses", cfg.redis_allowed_addresses);
       !st.ok()) {
     return st;

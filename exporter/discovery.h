@@ -36,6 +36,8 @@ struct FetchOptions {
   // up to 64 MiB, enough to name a million addresses: without a bound one hostile Sentinel
   // would have the exporter open connections until it has no descriptor left.
   std::size_t max_data_nodes = 4096;
+  // The /probe targets' sockets, shared by all of them (pools and subscriptions); null: none.
+  std::shared_ptr<redis::SocketBudget> socket_budget;
 };
 
 // How discovery reaches the nodes: the exporter sends the commands over its connections

@@ -99,7 +99,12 @@ FetchOptions FetchOptionsFrom(const Config& config) {
   return o;
 }
 
-Exporter::Exporter(const Config& config) : config_(config), fetch_options_(FetchOptionsFrom(config)) {
+Exporter::Exporter(const Config& config)
+    : config_(config),
+      fetch_options_(FetchOptionsFrom(config)),
+      probe_sockets_(std::make_shared<redis::SocketBudget>(
+          config.probe_max_connections,
+          "the " + std::to_string(config.probe_max_connections) + " connections /probe targets may hold")) {
   for (const auto& name : config.collectors) {
     const auto* spec = collectors::FindCollector(name);
     if (!spec) continue;
@@ -183,6 +188,7 @@ FetchOptions Exporter::ProbeOptions(const ProbeBinding* binding) const {
   // A caller names the target, so a caller's Sentinel names the nodes: fewer per fetch than the
   // operator's own topology may have (each is a connection kept while the target is cached).
   o.max_data_nodes = kMaxProbeDataNodes;
+  o.socket_budget = probe_sockets_;
   if (binding) {
     o.redis_credentials = binding->redis_credentials;
     o.group_credentials = binding->group_credentials;

@@ -110,7 +110,9 @@ class Exporter {
   std::vector<std::pair<std::string, std::unique_ptr<collectors::Collector>>> collectors_;
   // Declared before the topologies, so destroyed after them: they unsubscribe when destroyed.
   std::unique_ptr<redis::Subscriber> subscriber_;
-  std::unique_ptr<Topology> configured_;           // null without --sentinel.addr; itself thread-safe
+  std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
+  // Every /probe topology's connections count against it (--probe.max-connections); thread-safe.
+  const std::shared_ptr<redis::SocketBudget> probe_sockets_;
   const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
   std::mutex probe_mu_;                            // Guards probes_ (the map; each Topology is thread-safe itself).
   std::map<ProbeKey, ProbeEntry> probes_;

@@ -42,7 +42,12 @@ void AddTopologyFlags(cxxopts::Options& options) {
                               cxxopts::value<std::vector<std::string>>())
     ("probe.config.file", "YAML file binding /probe target patterns to credential files. A target that "
                           "matches no binding is probed without AUTH: the flags' passwords never go to /probe.",
-                          cxxopts::value<std::string>()->default_value(""));
+                          cxxopts::value<std::string>()->default_value(""))
+    ("probe.max-connections", "Connections to Redis and Sentinel that all /probe targets together may hold "
+                              "open (kept between scrapes, event subscriptions included); a node beyond it is "
+                              "not connected and shows as down. A caller's Sentinel names the nodes, so this "
+                              "keeps descriptors for the configured topology and the HTTP front.",
+                              cxxopts::value<int>()->default_value("4096"));
   options.add_options("Redis")
     ("redis.user", "ACL user for the data nodes (AUTH user password).",
                    cxxopts::value<std::string>()->default_value(""))
@@ -298,6 +303,7 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   s.probe_allowed_targets = Strings(parsed, "probe.allowed-targets");
   s.redis_allowed_addresses = Strings(parsed, "redis.allowed-addresses");
   s.probe_config_file = parsed["probe.config.file"].as<std::string>();
+  s.probe_max_connections = parsed["probe.max-connections"].as<int>();
   cfg.output = parsed["output"].as<std::string>();
   cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
   cfg.check_events_url = parsed["check.events-url"].as<std::string>();

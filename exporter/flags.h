@@ -49,6 +49,7 @@ struct Settings {
   redis::TlsOptions redis_tls;  // contexts are built from these, after validation
   redis::TlsOptions sentinel_tls;
   std::string probe_config_file;  // loaded after validation
+  int probe_max_connections = 0;
   std::string check_events_ca_file;
 };
 

@@ -3,9 +3,10 @@
 namespace rse {
 
 redis::Connection* ConnectionPool::Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
-                                       const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group) {
+                                       const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group,
+                                       const std::shared_ptr<redis::SocketBudget>& budget) {
   auto& e = entries_[Key{kind, addr, group}];
-  if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls);
+  if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls, budget);
   e.used = true;
   return e.conn.get();
 }
@@ -48,10 +49,10 @@ void PoolTransport::Ask(Kind kind, const redis::Address& addr, const std::string
   redis::Connection* conn;
   if (kind == Kind::kSentinel) {
     conn = pool_.Get(ConnectionPool::kSentinel, addr, authenticate ? options_.sentinel_credentials : kNone,
-                     options_.sentinel_tls);
+                     options_.sentinel_tls, {}, options_.socket_budget);
   } else {
     conn = pool_.Get(ConnectionPool::kData, addr, authenticate ? DataCredentials(options_, group) : kNone,
-                     options_.redis_tls, group);
+                     options_.redis_tls, group, options_.socket_budget);
   }
   batch_.Add(conn, std::move(commands), std::move(done));
 }

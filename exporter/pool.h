@@ -29,7 +29,8 @@ class ConnectionPool {
   // The entry's connection, opened (lazily, by the connection itself) with `creds` and `tls`
   // the first time; marks it used by the current fetch.
   redis::Connection* Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
-                         const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {});
+                         const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {},
+                         const std::shared_ptr<redis::SocketBudget>& budget = nullptr);
   // Whether the data node's connection is known to take INFO with one section only: the node
   // refused several (Redis before 7) on this very connection. A reconnect forgets it, so a node
   // upgraded in place is asked several sections again.

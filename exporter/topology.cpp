@@ -168,6 +168,7 @@ void Topology::Subscribe(const Snapshot& snapshot) {
   redis::Subscriber::Options o;
   o.credentials = options_.sentinel_credentials;
   o.tls = options_.sentinel_tls;
+  o.budget = options_.socket_budget;
   subscriber_->Set(this, sentinels, o, event_sink_);
 }
 

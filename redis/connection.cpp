@@ -43,8 +43,22 @@ const char* CauseName(Cause cause) {
   return "unknown";
 }
 
-Connection::Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls)
-    : address_(std::move(address)), credentials_(std::move(credentials)), tls_(std::move(tls)) {}
+bool SocketBudget::Take() {
+  std::size_t held = held_.load(std::memory_order_relaxed);
+  do {
+    if (held >= max_) return false;
+  } while (!held_.compare_exchange_weak(held, held + 1, std::memory_order_relaxed));
+  return true;
+}
+
+void SocketBudget::Give() { held_.fetch_sub(1, std::memory_order_relaxed); }
+
+Connection::Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls,
+                       std::shared_ptr<SocketBudget> budget)
+    : address_(std::move(address)),
+      credentials_(std::move(credentials)),
+      tls_(std::move(tls)),
+      budget_(std::move(budget)) {}
 
 Connection::~Connection() { Close(); }
 
@@ -53,6 +67,8 @@ void Connection::Close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   authenticated_ = false;
+  if (budgeted_) budget_->Give();
+  budgeted_ = false;
 }
 
 namespace {
@@ -405,6 +421,10 @@ class Executor {
     Connection& c = *req_.connection;
     for (; next_address_ < addresses_.size(); ++next_address_) {
       c.Close();
+      if (c.budget_) {
+        if (!c.budget_->Take()) return Fail({Cause::kIo, "not connected: " + c.budget_->what() + " are in use"});
+        c.budgeted_ = true;
+      }
       const Resolved& target = addresses_[next_address_];
       int fd = ::socket(target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {

@@ -50,13 +50,33 @@ struct Credentials {
   bool operator==(const Credentials&) const = default;
 };
 
+// Sockets that the connections sharing it may hold open at once. A connection that would go
+// over it does not open one: it fails (kIo, naming the budget) as a refused connection would.
+// Thread-safe; shared by the connections that use it, which give their socket back on Close.
+class SocketBudget {
+ public:
+  // `what` names the budget in the failure ("the /probe targets' 4096 sockets").
+  SocketBudget(std::size_t max, std::string what) : max_(max), what_(std::move(what)) {}
+  bool Take();  // false when `max` are held
+  void Give();
+  std::size_t held() const { return held_.load(std::memory_order_relaxed); }
+  const std::string& what() const { return what_; }
+
+ private:
+  const std::size_t max_;
+  const std::string what_;
+  std::atomic<std::size_t> held_{0};
+};
+
 // One TCP connection to one node, kept open between requests so a scrape in steady state
 // opens no new connection. Not thread-safe: a connection serves one request at a time.
 // It is closed after any failure and reopened (and re-authenticated) by the next request.
 class Connection {
  public:
-  // With `tls`, every connection is a TLS session verified as the context says.
-  Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls = nullptr);
+  // With `tls`, every connection is a TLS session verified as the context says; with
+  // `budget`, its socket counts against it.
+  Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls = nullptr,
+             std::shared_ptr<SocketBudget> budget = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -82,6 +102,8 @@ class Connection {
   Address address_;
   Credentials credentials_;
   std::shared_ptr<const TlsContext> tls_;
+  std::shared_ptr<SocketBudget> budget_;  // null: none
+  bool budgeted_ = false;                 // holds one of budget_'s sockets
   int fd_ = -1;
   std::unique_ptr<TlsSession> tls_session_;  // null for plain TCP
   bool authenticated_ = false;

@@ -16,7 +16,7 @@ struct Subscriber::Sub {
       : address(a),
         options(std::move(o)),
         sink(std::move(s)),
-        conn(std::make_unique<Connection>(a, options.credentials, options.tls)) {}
+        conn(std::make_unique<Connection>(a, options.credentials, options.tls, options.budget)) {}
   Address address;
   Options options;
   std::shared_ptr<Sink> sink;

@@ -122,3 +122,22 @@ TEST_CASE("probe: requests held on a target that does not answer never hold up /
     CHECK(Sample(r.body, "probe_success") == 1);
   }
 }
+
+// All /probe targets together hold at most --probe.max-connections sockets: here one, which
+// the target's Sentinel takes (Sentinels are asked first), so its data node is not connected
+// and shows as down with the reason. The configured topology is not counted.
+TEST_CASE("probe: the /probe targets' connections stay within --probe.max-connections") {
+  FakeTopology probed("probed-group");
+  FakeTopology configured("configured-group");
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + configured.sentinel->addr(), "--probe.max-connections=1", "--no-collector.events"});
+  auto r = exporter.Get("/probe?target=" + probed.sentinel->addr(), {}, 10s);
+  CHECK(r.status == 200);
+  CHECK(Sample(r.body, "probe_success") == 1);
+  CHECK(Sample(r.body, "redis_up", {L("addr", probed.node->addr())}) == 0);
+  CHECK(probed.node->accepted() == 0);  // never connected
+  CHECK(exporter.Log().find("not connected: the 1 connections /probe targets may hold are in use") !=
+        std::string::npos);
+  auto m = exporter.Get("/metrics", {}, 10s);
+  CHECK(Sample(m.body, "redis_up", {L("addr", configured.node->addr())}) == 1);
+}

@@ -194,6 +194,23 @@ TEST_CASE("a shared deadline brought forward from another thread ends the batch 
   CHECK(elapsed < 1s);  // not the 10 s it started with
 }
 
+TEST_CASE("a socket budget: a connection over it is not opened, and a closed one gives its socket back") {
+  FakeServer server(FakeServer::Scripted(Pong));
+  auto budget = std::make_shared<SocketBudget>(1, "the test's 1 socket");
+  Connection first(Local(server.port()), {}, nullptr, budget);
+  Connection second(Local(server.port()), {}, nullptr, budget);
+  CHECK(RunOne(first, {{"PING"}}, 2s).ok());
+  CHECK(budget->held() == 1);
+  auto refused = RunOne(second, {{"PING"}}, 2s);
+  CHECK(refused.cause == Cause::kIo);
+  CHECK(refused.message == "not connected: the test's 1 socket are in use");
+  CHECK_FALSE(second.IsOpen());
+  first.Close();
+  CHECK(budget->held() == 0);
+  CHECK(RunOne(second, {{"PING"}}, 2s).ok());
+  CHECK(budget->held() == 1);
+}
+
 TEST_CASE("many silent peers cost one timeout, not one each, and do not hold up a good one") {
   std::vector<std::unique_ptr<FakeServer>> silent;
   for (int i = 0; i < 8; ++i) silent.push_back(std::make_unique<FakeServer>(FakeServer::Silent()));
