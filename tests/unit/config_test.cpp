@@ -124,6 +124,7 @@ TEST_CASE("configuration errors are clear and exit 2") {
            {{"--web.max-requests=0"}, "--web.max-requests must be 1 to 1024"},
            {{"--web.max-requests=many"}, "failed to parse (see --help)"},
            {{"--web.max-connections=0"}, "--web.max-connections must be 1 to 1000000"},
+           {{"--probe.max-connections=0"}, "--probe.max-connections must be 1 to 1000000"},
            {{"--web.max-header-bytes=100"}, "--web.max-header-bytes must be 1024 to 1048576"},
            {{"--web.idle-timeout=0s"}, "--web.idle-timeout: '0s' is not a positive duration"},
            {{"--web.telemetry-path=/-/ready"}, "cannot be /-/ready"},
