@@ -163,6 +163,35 @@ TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription
   }
 }
 
+TEST_CASE("subscriber: a socket budget that is spent leaves the stream down with its name; once freed it opens") {
+  FakeServer server(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
+  auto budget = std::make_shared<rse::redis::SocketBudget>(1, "the test's 1 socket");
+  REQUIRE(budget->Take());  // held by someone else
+  auto rec = std::make_shared<Recorder>();
+  Subscriber sub;
+  auto options = Fast();
+  options.budget = budget;
+  sub.Set(&sub, {Local(server.port())}, options, rec);
+  CHECK(rec->Wait([&] { return !rec->states.empty(); }));
+  {
+    std::lock_guard lock(rec->mu);
+    CHECK_FALSE(rec->states[0].first);
+    CHECK(rec->states[0].second.message == "not connected: the test's 1 socket are in use");
+  }
+  CHECK(server.accepted() == 0);
+  budget->Give();
+  CHECK(rec->Wait([&] { return rec->channels.size() == 1; }));  // retried, and now within it
+  CHECK(sub.confirmed() == 1);
+  CHECK(budget->held() == 1);
+  sub.Remove(&sub);
+  // The loop lets go of a removed subscription's socket once woken: it gives it back.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (budget->held() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(budget->held() == 0);
+}
+
 TEST_CASE("subscriber: nothing listening is down, retried, and costs no thread per Sentinel") {
   auto rec = std::make_shared<Recorder>();
   std::vector<Address> closed;
