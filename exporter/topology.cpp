@@ -88,9 +88,17 @@ std::uint64_t Topology::connects() const {
 }
 
 void Topology::Warm(redis::Deadline deadline) {
-  const redis::SharedDeadline unshared(deadline);
-  std::lock_guard lock(fetch_mu_);
-  FetchLocked(unshared);
+  Warming warming{redis::SharedDeadline(deadline)};
+  {
+    std::lock_guard lock(share_mu_);
+    warm_ = &warming;
+  }
+  {
+    std::lock_guard lock(fetch_mu_);
+    if (!warming.abandoned.load()) FetchLocked(warming.deadline, &warming.abandoned);
+  }
+  std::lock_guard lock(share_mu_);
+  warm_ = nullptr;
 }
 
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
@@ -108,6 +116,12 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
       return other->result;
     }
     mine = in_flight_ = std::make_shared<InFlight>(deadline);
+    if (warm_) {
+      // The startup fetch: ended now (its batch sees this within kSharedDeadlineCheck), so this
+      // caller waits for fetch_mu_ no longer than that.
+      warm_->abandoned.store(true);
+      warm_->deadline.BringForward(redis::Clock::now());
+    }
   }
   std::shared_ptr<const Snapshot> result;
   {
@@ -133,7 +147,8 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
   return result;
 }
 
-std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadline& deadline) {
+std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadline& deadline,
+                                                      const std::atomic<bool>* abandoned) {
   std::shared_ptr<Snapshot> snap;
   {
     // Scoped: the transport's batch holds pool connections by pointer, so it ends before the
@@ -141,6 +156,8 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadlin
     PoolTransport transport(options_, pool_, deadline);
     snap = Discover(target_, options_, transport, last_nodes_);
   }
+  // Cut short by a caller who fetches again at once: its timeouts are not the nodes' doing.
+  if (abandoned && abandoned->load()) return nullptr;
   last_nodes_.clear();
   for (const auto& n : snap->nodes) last_nodes_.emplace_back(n.master_name, n.address);
   pool_.DropUnused();

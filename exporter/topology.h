@@ -52,8 +52,10 @@ class Topology {
   // of the callers sharing it (a node slower than that is a timeout for all of them).
   std::shared_ptr<const collectors::Snapshot> Fetch(redis::Deadline deadline,
                                                     std::chrono::milliseconds reuse = std::chrono::milliseconds(0));
-  // A fetch no caller shares: the one at startup, so that a scrape arriving meanwhile waits
-  // for it to end and then asks every node itself, never answering with data from before it.
+  // A fetch no caller shares: the one at startup (it makes /-/ready ready without a scrape).
+  // A Fetch that arrives meanwhile ends it at once and asks every node itself under its own
+  // deadline: it neither waits for the startup fetch's longer deadline (a hung node) nor
+  // answers with data from before it arrived. The ended startup fetch is then dropped unseen.
   void Warm(redis::Deadline deadline);
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
@@ -84,7 +86,10 @@ class Topology {
     std::shared_ptr<const collectors::Snapshot> result;
   };
 
-  std::shared_ptr<const collectors::Snapshot> FetchLocked(const redis::SharedDeadline& deadline);
+  // The fetch itself, with fetch_mu_ held. With `abandoned` set by the time its nodes have
+  // answered, nothing of it is kept, logged or counted, and it returns null.
+  std::shared_ptr<const collectors::Snapshot> FetchLocked(const redis::SharedDeadline& deadline,
+                                                          const std::atomic<bool>* abandoned = nullptr);
   void Subscribe(const collectors::Snapshot& snapshot);
   void LogChanges(const collectors::Snapshot& snapshot);
 
@@ -95,8 +100,15 @@ class Topology {
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
   std::vector<NodeKey> last_nodes_;                // the data nodes of the previous fetch (Discover)
-  std::mutex share_mu_;                            // Guards in_flight_, last_, last_at_.
+  std::mutex share_mu_;                            // Guards in_flight_, warm_, last_, last_at_.
   std::shared_ptr<InFlight> in_flight_;
+  // The startup fetch while it runs, for a Fetch to end it: its deadline, and whether a Fetch
+  // did. Both live in Warm's frame; warm_ is null outside it.
+  struct Warming {
+    redis::SharedDeadline deadline;
+    std::atomic<bool> abandoned{false};
+  };
+  Warming* warm_ = nullptr;
   std::shared_ptr<const collectors::Snapshot> last_;  // the newest reusable fetch's result, and when it ended
   redis::Clock::time_point last_at_{};
   std::atomic<bool> fetched_{false};

@@ -2,6 +2,7 @@
 // Prometheus' own scrape timeout bounds a scrape, and memory stays flat.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <sstream>
 #include <thread>
@@ -109,6 +110,34 @@ TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --red
   CHECK(page.status == 200);
   CHECK(page.elapsed < 5s);                                 // it got the shared fetch's result, not its own 10 s
   CHECK(Calls(topo, master, "slowlog|len") == before + 1);  // one fetch for both
+}
+
+TEST_CASE(
+    "load: a scrape that arrives during the startup fetch answers by its own scrape timeout, from its own fetch") {
+  LocalTopology topo;
+  const int master = topo.data_ports()[0];
+  // A replica paused before the exporter starts holds its startup fetch open for the whole
+  // --redis.timeout (10 s).
+  const int pid = topo.Pid(topo.data_ports()[1]);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct Resume {
+    int pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid};
+  const long before = std::max(0L, Calls(topo, master, "slowlog|len"));  // -1: never called yet
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=10s"});
+  // SLOWLOG LEN comes only from the exporter: the startup fetch has reached the master.
+  REQUIRE(WaitFor([&] { return Calls(topo, master, "slowlog|len") > before; }, 5s));
+  CHECK(exporter.Get("/-/ready").status == 503);
+  auto r = exporter.Get("/metrics", {"X-Prometheus-Scrape-Timeout-Seconds: 2"}, 15s);
+  CHECK(r.status == 200);
+  CHECK(r.elapsed < 2s);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(1))}) == 0);
+  CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(0))}) == 1);
+  // It asked the master itself rather than answer with the startup fetch's data.
+  CHECK(Calls(topo, master, "slowlog|len") == before + 2);
+  CHECK(exporter.Get("/-/ready").status == 200);
 }
 
 TEST_CASE("load: memory stays flat over thousands of scrapes") {
