@@ -97,7 +97,7 @@ void AddWebFlags(cxxopts::Options& options) {
     ("web.max-requests", "Requests handled at once (worker threads), in each of two lanes: requests that "
                          "name a target (/probe, target=) and all others, so /metrics never waits behind "
                          "/probe. Concurrent scrapes of one topology share a single collection; more wait "
-                         "in the queue.",
+                         "in the queue, taking turns by client address.",
                          cxxopts::value<int>()->default_value("16"))
     ("web.max-connections", "Open HTTP connections at most; at the cap the longest-idle connection that has "
                             "not sent a complete request is closed for a new one.",

@@ -160,6 +160,21 @@ int Listen(const std::string& listen_address, int& port, std::string& error) {
   return -1;
 }
 
+// A peer's address bytes without its port; an IPv4 client that reaches a dual-stack socket as
+// ::ffff:a.b.c.d is the same client as over IPv4.
+std::string ClientKey(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer).sin_addr;
+    return std::string(reinterpret_cast<const char*>(&a), sizeof(a));
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) return std::string(reinterpret_cast<const char*>(a.s6_addr) + 12, 4);
+    return std::string(reinterpret_cast<const char*>(a.s6_addr), sizeof(a.s6_addr));
+  }
+  return {};  // a Unix socket or the like: one client
+}
+
 }  // namespace
 
 Response Response::Text(int status, std::string text) {
@@ -460,17 +475,24 @@ bool GzipStream::Finish(std::vector<std::string>& pieces, std::string& error) {
 // Runs complete requests on up to `max` threads. Threads are made when requests wait and none
 // is free, and end after two idle seconds: glibc keeps each thread's freed small allocations in
 // a cache of its own, and a thread that ends gives its cache back (bench/README.md).
+// Waiting requests take turns by client address: a client that sends many requests (a flood
+// of /metrics while a node hangs holds each worker for the whole deadline) delays another
+// client's request by at most one of its waiting requests, not by its whole backlog.
 class Workers {
  public:
   explicit Workers(int max) : max_(max) {}
   ~Workers() { Stop(); }
 
-  void Submit(std::function<void()> job) {
+  // `client` is the peer's address without its port (Server::Loop::Conn::client).
+  void Submit(const std::string& client, std::function<void()> job) {
     std::unique_lock lock(mu_);
-    queue_.push_back(std::move(job));
+    auto& mine = waiting_[client];
+    if (mine.empty()) turns_.push_back(client);
+    mine.push_back(std::move(job));
+    ++queued_;
     // An idle worker counts as idle until it wakes and takes its job: only as many jobs as
     // there are idle workers are left to them, or a job could wait behind a long one.
-    if (static_cast<std::size_t>(idle_) >= queue_.size()) {
+    if (static_cast<std::size_t>(idle_) >= queued_) {
       // Notified after unlocking: a worker woken under the lock would only block on it again.
       lock.unlock();
       cv_.notify_one();
@@ -507,11 +529,10 @@ class Workers {
     std::unique_lock lock(mu_);
     for (;;) {
       ++idle_;
-      const bool got = cv_.wait_for(lock, std::chrono::seconds(2), [&] { return stop_ || !queue_.empty(); });
+      const bool got = cv_.wait_for(lock, std::chrono::seconds(2), [&] { return stop_ || queued_ > 0; });
       --idle_;
-      if (!got || (stop_ && queue_.empty())) break;
-      auto job = std::move(queue_.front());
-      queue_.pop_front();
+      if (!got || (stop_ && queued_ == 0)) break;
+      auto job = TakeLocked();
       lock.unlock();
       job();
       job = nullptr;  // what it holds is freed on this thread
@@ -519,6 +540,23 @@ class Workers {
     }
     --running_;
     if (!stop_) finished_.push_back(self);
+  }
+
+  // The first job of the client whose turn it is; that client goes to the back of the turns
+  // if it has more.
+  std::function<void()> TakeLocked() {
+    const std::string client = std::move(turns_.front());
+    turns_.pop_front();
+    auto it = waiting_.find(client);
+    auto job = std::move(it->second.front());
+    it->second.pop_front();
+    --queued_;
+    if (it->second.empty()) {
+      waiting_.erase(it);
+    } else {
+      turns_.push_back(client);
+    }
+    return job;
   }
 
   void ReapLocked() {
@@ -532,7 +570,9 @@ class Workers {
   const int max_;
   std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::unordered_map<std::string, std::deque<std::function<void()>>> waiting_;  // client -> its jobs, oldest first
+  std::deque<std::string> turns_;  // each client with waiting jobs once, next to be served first
+  std::size_t queued_ = 0;         // jobs in waiting_
   std::list<std::thread> threads_;
   std::vector<std::list<std::thread>::iterator> finished_;  // ended, not joined yet
   int running_ = 0;
@@ -572,6 +612,7 @@ class Server::Loop {
   struct Conn {
     std::uint64_t id = 0;
     int fd = -1;
+    std::string client;  // the peer's address bytes, without the port: whose turn (Workers)
     Phase phase = Phase::kReading;
     std::shared_ptr<const ServerTlsContext> tls_context;  // HTTPS: the handshake is still to come
     std::unique_ptr<redis::TlsSession> tls;
@@ -720,7 +761,9 @@ void Server::Loop::Sent(Conn& c, std::size_t n) {
 
 void Server::Loop::Accept() {
   for (int accepted = 0; accepted < 64; ++accepted) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) && EvictOne()) continue;
@@ -742,6 +785,7 @@ void Server::Loop::Accept() {
     Conn& c = *conn;
     c.id = next_id_++;
     c.fd = fd;
+    c.client = ClientKey(peer);
     {
       std::lock_guard lock(server_.tls_mu_);
       c.tls_context = server_.tls_;
@@ -971,7 +1015,7 @@ void Server::Loop::Dispatch(Conn& c) {
   // closes it as soon as it is written), and a response followed by a pipelined request.
   const int direct_fd = c.tls || !request->keep_alive || !c.in.empty() ? -1 : c.fd;
   const int lane = options_.lane && options_.lane(*request) == 1 ? 1 : 0;
-  lanes_[lane]->Submit([this, id, request, gzip_min, direct_fd] {
+  lanes_[lane]->Submit(c.client, [this, id, request, gzip_min, direct_fd] {
     Response response;
     try {
       response = server_.handler_(*request);

@@ -4,7 +4,7 @@
 // parses request heads under a deadline, runs TLS, writes responses and keeps connections alive.
 // No thread is given to a connection that has not sent a complete request: a complete request
 // is handed to a small pool of worker threads (a scrape may block for its whole deadline), one
-// pool per lane (ServerOptions::lane). On a
+// pool per lane (ServerOptions::lane), where waiting requests take turns by client address. On a
 // plain kept-alive connection the worker writes what the socket takes at once (the loop leaves
 // that connection alone meanwhile); the loop writes the rest without blocking. So idle, slow or
 // hostile clients cost a few hundred bytes each, never a thread (bench/README.md, "HTTP front").
@@ -54,7 +54,7 @@ struct ServerOptions {
   // Over it, the connection whose writing has stalled longest is closed; a single response
   // larger than the budget is still sent.
   std::size_t max_unsent_bytes = 16 << 20;
-  int max_handlers = 16;      // requests handled at once, in each lane; more wait
+  int max_handlers = 16;      // requests handled at once, in each lane; more wait, taking turns by client address
   int gzip_min_bytes = 1024;  // smaller bodies are sent as they are
   // The lane of a complete request, 0 or 1 (null: 0). Each lane has workers of its own, so
   // requests of one never wait behind those of the other: the exporter puts requests for

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -457,6 +458,71 @@ TEST_CASE("http server: requests of one lane never wait behind the other's") {
   }
   close(metrics);
   CHECK(probes_most.load() == 1);  // lane 1 kept to its one worker
+}
+
+// A connection to the server on 127.0.0.1 from another loopback source address: a second client.
+int ConnectFrom(const char* source, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, source, &a.sin_addr) == 1);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  return fd;
+}
+
+TEST_CASE("http server: a client with many waiting requests delays another client's by one of them, not all") {
+  ServerOptions o;
+  o.max_handlers = 1;
+  std::atomic<int> started{0}, released{0};
+  std::mutex mu;
+  std::vector<std::string> order;  // guarded by mu
+  TestServer s(o, [&](const Request& r) {
+    const int mine = started++;
+    {
+      std::lock_guard lock(mu);
+      order.push_back(r.path);
+    }
+    // Held until the test lets it go (bounded, so a failing test does not hang).
+    for (auto end = Clock::now() + 10s; released.load() <= mine && Clock::now() < end;)
+      std::this_thread::sleep_for(2ms);
+    return Response::Text(200, "ok\n");
+  });
+  // Client A (127.0.0.1) floods: one request runs, four wait. Then client B (127.0.0.2) asks.
+  std::vector<int> flood;
+  for (int i = 0; i < 5; ++i) {
+    flood.push_back(Connect(s.port()));
+    SendAll(flood.back(), "GET /a" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+    if (i == 0) REQUIRE(Eventually([&] { return started.load() == 1; }));
+  }
+  REQUIRE(Eventually([&] { return s.server->stats().requests.load() == 5; }));
+  const int b = ConnectFrom("127.0.0.2", s.port());
+  SendAll(b, "GET /b HTTP/1.1\r\n\r\n");
+  REQUIRE(Eventually([&] { return s.server->stats().requests.load() == 6; }));
+  // The loop, one thread, answers a malformed head itself: once it has, it has also queued B's
+  // request, which it read before.
+  const int probe = Connect(s.port());
+  SendAll(probe, "NONSENSE\r\n\r\n");
+  bool closed = false;
+  CHECK(Status(ReadResponse(probe, closed)) == 400);
+  close(probe);
+  released = 100;
+  CHECK(Status(ReadResponse(b, closed)) == 200);
+  for (int fd : flood) {
+    CHECK(Status(ReadResponse(fd, closed)) == 200);
+    close(fd);
+  }
+  close(b);
+  std::lock_guard lock(mu);
+  REQUIRE(order.size() == 6);
+  CHECK(order[0] == "/a0");  // running when B asked
+  CHECK(order[1] == "/a1");  // A's turn had come before B asked
+  CHECK(order[2] == "/b");   // then B's: not after A's whole backlog
+  CHECK(order[3] == "/a2");  // A's own requests keep their order
+  CHECK(order[5] == "/a4");
 }
 
 TEST_CASE("http server: a client that resets its connection while its handler runs costs no CPU") {
