@@ -98,46 +98,39 @@ std::string ReferenceLabel(std::string_view v) {
   return out + '"';
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
-  std::string_view text(reinterpret_cast<const char*>(data), size);
-  FieldMap info = ParseInfo(text);
-
-  Reference ref = ReferenceInfo(text);
-  FUZZ_CHECK(SameFields(info, ref), "ParseInfo differs from the std::map it replaced");
-  FUZZ_CHECK(ParseInfo(std::string(text)) == info, "adopting the text reads differently");
-  {
-    // Edits through operator[] and erase, mirrored on the reference, with names and values
-    // taken from the input (and from the map itself).
-    FieldMap edited = info;
-    Reference edited_ref = ref;
-    size_t i = 0;
-    for (const auto& [key, value] : info) {
-      switch (i++ % 4) {
-        case 0:
-          edited[key] = text.substr(0, i % 64);
-          edited_ref[std::string(key)] = std::string(text.substr(0, i % 64));
-          break;
-        case 1:
-          edited.erase(key);
-          edited_ref.erase(std::string(key));
-          break;
-        case 2: {
-          std::string fresh = std::string(value) + "#";
-          edited[fresh] = edited[key];
-          edited_ref[fresh] = edited_ref.count(key) ? edited_ref.find(key)->second : "";
-          break;
-        }
-        default:
-          break;
+// Edits through operator[] and erase, mirrored on the reference, with names and values taken
+// from the input (and from the map itself).
+void CheckEdits(const FieldMap& info, const Reference& ref, std::string_view text) {
+  FieldMap edited = info;
+  Reference edited_ref = ref;
+  size_t i = 0;
+  for (const auto& [key, value] : info) {
+    switch (i++ % 4) {
+      case 0:
+        edited[key] = text.substr(0, i % 64);
+        edited_ref[std::string(key)] = std::string(text.substr(0, i % 64));
+        break;
+      case 1:
+        edited.erase(key);
+        edited_ref.erase(std::string(key));
+        break;
+      case 2: {
+        std::string fresh = std::string(value) + "#";
+        edited[fresh] = edited[key];
+        edited_ref[fresh] = edited_ref.count(key) ? edited_ref.find(key)->second : "";
+        break;
       }
-      if (i > 64) break;
+      default:
+        break;
     }
-    FUZZ_CHECK(SameFields(edited, edited_ref), "edits differ from the std::map");
-    FUZZ_CHECK(SameFields(info, ref), "editing a copy changed the original");
+    if (i > 64) break;
   }
+  FUZZ_CHECK(SameFields(edited, edited_ref), "edits differ from the std::map");
+  FUZZ_CHECK(SameFields(info, ref), "editing a copy changed the original");
+}
 
+// Every field, and the list, number and flag readers on its value.
+void CheckFields(const FieldMap& info, std::string_view text, size_t size) {
   for (const auto& [key, value] : info) {
     FUZZ_CHECK(!key.empty(), "empty key");
     FUZZ_CHECK(key.find(':') == std::string::npos, "key with a colon");
@@ -159,7 +152,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
       FUZZ_CHECK(HasFlag(value, f), "SplitFlags gave a flag HasFlag denies");
     }
   }
+}
 
+// The section readers: replicas, keyspace and the per-command lists.
+void CheckSections(const FieldMap& info) {
   for (const auto& r : ParseConnectedReplicas(info)) {
     FUZZ_CHECK(!r.address.host.empty() && r.address.port != 0, "bad replica address");
     auto back = rse::redis::ParseAddress(r.address.ToString());
@@ -196,22 +192,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     FUZZ_CHECK(info.count("errorstat_" + std::string(e.prefix)) == 1, "errorstat not a field");
     if (e.count) FUZZ_CHECK(std::isfinite(*e.count), "error count");
   }
+}
 
-  // FieldNames finds what Get finds: every field's name plus the input's lines as names (most
-  // missing, some sharing a field's first bytes), in one lookup.
-  {
-    std::vector<std::string_view> names;
-    for (const auto& [key, value] : info) names.push_back(key);
-    for (std::string_view rest = text; !rest.empty();) {
-      auto eol = rest.find('\n');
-      names.push_back(rest.substr(0, eol));
-      rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
-    }
-    std::vector<std::optional<std::string_view>> values(names.size());
-    FieldNames(names).Lookup(info, values);
-    for (size_t i = 0; i < names.size(); ++i)
-      FUZZ_CHECK(values[i] == info.Get(names[i]), "FieldNames differs from Get");
+// FieldNames finds what Get finds: every field's name plus the input's lines as names (most
+// missing, some sharing a field's first bytes), in one lookup.
+void CheckFieldNames(const FieldMap& info, std::string_view text) {
+  std::vector<std::string_view> names;
+  for (const auto& [key, value] : info) names.push_back(key);
+  for (std::string_view rest = text; !rest.empty();) {
+    auto eol = rest.find('\n');
+    names.push_back(rest.substr(0, eol));
+    rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
   }
+  std::vector<std::optional<std::string_view>> values(names.size());
+  FieldNames(names).Lookup(info, values);
+  for (size_t i = 0; i < names.size(); ++i) FUZZ_CHECK(values[i] == info.Get(names[i]), "FieldNames differs from Get");
+}
+
+// Numbers and label values rendered as MetricSink renders them.
+void CheckRendering(const FieldMap& info, std::string_view text, const std::uint8_t* data, size_t size) {
   // ParseNumber's short path for decimals gives what from_chars gives.
   if (auto n = ParseNumber(text); n && !text.empty() && text.front() != '+') {
     double v = 0;
@@ -235,5 +234,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   // but SENTINEL fields are arbitrary bulk strings).
   if (auto n = ParseNumber(text)) FUZZ_CHECK(std::isfinite(*n), "non-finite number");
   (void)ParseInfoList(text);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  FieldMap info = ParseInfo(text);
+  Reference ref = ReferenceInfo(text);
+  FUZZ_CHECK(SameFields(info, ref), "ParseInfo differs from the std::map it replaced");
+  FUZZ_CHECK(ParseInfo(std::string(text)) == info, "adopting the text reads differently");
+  CheckEdits(info, ref, text);
+  CheckFields(info, text, size);
+  CheckSections(info);
+  CheckFieldNames(info, text);
+  CheckRendering(info, text, data, size);
   return 0;
 }

@@ -262,70 +262,66 @@ std::string PrintableLine(std::string_view text, std::size_t max) {
   return out;
 }
 
-GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadline) {
-  GetResult result;
-  const std::string where = url.address.ToString();
-  if (url.https && !options.tls) {
-    result.error = "https URL without a TLS context";
-    return result;
-  }
-  redis::Connection conn(url.address, {}, url.https ? options.tls : nullptr);
-  // With no commands the exchange ends once connected, TLS handshake included; the socket is
-  // then ours to speak HTTP on.
+namespace {
+
+// Connects `conn`, TLS handshake included, by the deadline; false with `error` set.
+bool Open(redis::Connection& conn, const std::string& where, redis::Deadline deadline, std::string& error) {
+  // With no commands the exchange ends once connected; the socket is then ours to speak HTTP on.
   redis::Exchange open(&conn, {}, deadline);
   while (!open.done()) {
     const int revents = PollOnce(open.fd(), open.events(), deadline);
     if (revents < 0) {
-      result.error = "connect to " + where + ": poll: " + std::strerror(errno);
-      return result;
+      error = "connect to " + where + ": poll: " + std::strerror(errno);
+      return false;
     }
     open.Step(static_cast<short>(revents));  // fails it with kTimeout at the deadline
   }
   const redis::Status& connected = open.request().status;
-  if (!connected.ok()) {
-    if (connected.cause == redis::Cause::kTimeout) {
-      result.error = "deadline reached connecting to " + where + " (" + connected.message + ")";
-    } else if (connected.cause == redis::Cause::kTls) {
-      result.error = "TLS handshake with " + where + ": " + WithoutPrefix(connected.message, "TLS: ");
-    } else {
-      result.error = "connect to " + where + ": " + WithoutPrefix(connected.message, "connect: ");
-    }
-    return result;
+  if (connected.ok()) return true;
+  if (connected.cause == redis::Cause::kTimeout) {
+    error = "deadline reached connecting to " + where + " (" + connected.message + ")";
+  } else if (connected.cause == redis::Cause::kTls) {
+    error = "TLS handshake with " + where + ": " + WithoutPrefix(connected.message, "TLS: ");
+  } else {
+    error = "connect to " + where + ": " + WithoutPrefix(connected.message, "connect: ");
   }
+  return false;
+}
 
-  // Waits for the socket until the deadline; false with the error set.
-  auto wait = [&](short events, const char* step) {
-    if (redis::Clock::now() >= deadline) {
-      result.error = std::string("deadline reached ") + step;
-      return false;
-    }
-    if (PollOnce(conn.fd(), events, deadline) < 0) {
-      result.error = std::string(step) + ": poll: " + std::strerror(errno);
-      return false;
-    }
-    return true;
-  };
+// Waits for the socket until the deadline; false with `error` set, naming the step.
+bool Wait(const redis::Connection& conn, short events, const char* step, redis::Deadline deadline, std::string& error) {
+  if (redis::Clock::now() >= deadline) {
+    error = std::string("deadline reached ") + step;
+    return false;
+  }
+  if (PollOnce(conn.fd(), events, deadline) < 0) {
+    error = std::string(step) + ": poll: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
 
-  std::string request = BuildGetRequest(url, options);
+bool Send(redis::Connection& conn, const std::string& request, const std::string& where, redis::Deadline deadline,
+          std::string& error) {
   std::size_t sent = 0;
-  bool ok = true;
-  while (ok && sent < request.size()) {
+  while (sent < request.size()) {
     std::size_t n = 0;
     short want = 0;
     redis::Status st = conn.WriteAvailable(request.data() + sent, request.size() - sent, n, want);
     if (!st.ok()) {
-      result.error = "sending the request to " + where + ": " + st.message;
-      ok = false;
-    } else if (n > 0) {
-      sent += n;
-    } else {
-      ok = wait(want, "sending the request");
+      error = "sending the request to " + where + ": " + st.message;
+      return false;
     }
+    sent += n;
+    if (n == 0 && !Wait(conn, want, "sending the request", deadline, error)) return false;
   }
-  std::fill(request.begin(), request.end(), '\0');  // it may hold the password
-  if (!ok) return result;
+  return true;
+}
 
-  ResponseParser parser(options.limits);
+// Reads until `parser` has a whole response, an error, or the peer closed; false with `error`
+// set when reading failed.
+bool Receive(redis::Connection& conn, ResponseParser& parser, const std::string& where, redis::Deadline deadline,
+             std::string& error) {
   std::vector<char> buf(16384);
   std::size_t received = 0;
   while (parser.state() == ResponseParser::State::kIncomplete) {
@@ -335,19 +331,39 @@ GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadlin
     if (!st.ok()) {
       if (st.cause == redis::Cause::kClosed) {
         parser.FeedEof();
-        break;
+        return true;
       }
-      result.error = "reading the response from " + where + ": " + st.message;
-      return result;
+      error = "reading the response from " + where + ": " + st.message;
+      return false;
     }
     if (n > 0) {
       received += n;
       parser.Feed(buf.data(), n);
-    } else if (!wait(want, "reading the response")) {
-      result.error += " (" + std::to_string(received) + " bytes received)";
-      return result;
+    } else if (!Wait(conn, want, "reading the response", deadline, error)) {
+      error += " (" + std::to_string(received) + " bytes received)";
+      return false;
     }
   }
+  return true;
+}
+
+}  // namespace
+
+GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadline) {
+  GetResult result;
+  const std::string where = url.address.ToString();
+  if (url.https && !options.tls) {
+    result.error = "https URL without a TLS context";
+    return result;
+  }
+  redis::Connection conn(url.address, {}, url.https ? options.tls : nullptr);
+  if (!Open(conn, where, deadline, result.error)) return result;
+  std::string request = BuildGetRequest(url, options);
+  const bool sent = Send(conn, request, where, deadline, result.error);
+  std::fill(request.begin(), request.end(), '\0');  // it may hold the password
+  if (!sent) return result;
+  ResponseParser parser(options.limits);
+  if (!Receive(conn, parser, where, deadline, result.error)) return result;
   if (parser.state() == ResponseParser::State::kError) {
     result.error = "reading the response from " + where + ": " + parser.error();
     return result;

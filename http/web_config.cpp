@@ -59,6 +59,58 @@ ServerTlsOptions ServerOptions(const WebConfig::Tls& tls) {
   return o;
 }
 
+// tls_server_config: every file given, relative to the configuration file's folder.
+WebConfig::Tls ParseTls(const YAML::Node& tls, const std::string& base_dir) {
+  OnlyKeys(tls, "tls_server_config",
+           {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
+            "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"});
+  for (const char* unsupported : {"cipher_suites", "curve_preferences"}) {
+    if (tls[unsupported]) throw Invalid{std::string("tls_server_config.") + unsupported + " is not supported"};
+  }
+  WebConfig::Tls t;
+  t.cert_file = Path(tls, "cert_file", base_dir);
+  t.key_file = Path(tls, "key_file", base_dir);
+  t.client_ca_file = Path(tls, "client_ca_file", base_dir);
+  if (tls["client_auth_type"]) t.client_auth_type = tls["client_auth_type"].as<std::string>();
+  static const std::set<std::string> kAuthTypes = {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
+                                                   "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
+  if (!kAuthTypes.count(t.client_auth_type)) {
+    throw Invalid{"tls_server_config.client_auth_type: '" + t.client_auth_type + "' is not a known type"};
+  }
+  if (t.cert_file.empty() || t.key_file.empty()) {
+    throw Invalid{"tls_server_config: cert_file and key_file are both required"};
+  }
+  const bool verifies =
+      t.client_auth_type == "VerifyClientCertIfGiven" || t.client_auth_type == "RequireAndVerifyClientCert";
+  if (verifies && t.client_ca_file.empty()) {
+    throw Invalid{"tls_server_config: client_auth_type " + t.client_auth_type + " needs client_ca_file"};
+  }
+  if (tls["min_version"]) t.min_version = TlsVersion(tls["min_version"].as<std::string>(), "min_version");
+  if (tls["max_version"]) t.max_version = TlsVersion(tls["max_version"].as<std::string>(), "max_version");
+  return t;
+}
+
+// basic_auth_users: user -> bcrypt hash, each checked for its form and a cost a request can afford.
+void ParseUsers(const YAML::Node& users, std::map<std::string, std::string>& users_out) {
+  if (!users.IsMap()) throw Invalid{"basic_auth_users: expected a mapping of user to bcrypt hash"};
+  for (const auto& kv : users) {
+    auto user = kv.first.as<std::string>();
+    auto hash = kv.second.as<std::string>();
+    if (hash.size() < 7 || hash.rfind("$2", 0) != 0 || hash[3] != '$' || hash[6] != '$' ||
+        !std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+      throw Invalid{"basic_auth_users." + user + ": not a bcrypt hash"};
+    }
+    // Every request pays the cost: 2^cost rounds. Above 16 one check takes seconds to
+    // minutes, which would let any client stall the server.
+    const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+    if (cost < 4 || cost > 16) {
+      throw Invalid{"basic_auth_users." + user + ": bcrypt cost " + std::to_string(cost) +
+                    " is outside 4..16 (10 is usual)"};
+    }
+    users_out[user] = hash;
+  }
+}
+
 }  // namespace
 
 std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& error) {
@@ -72,54 +124,8 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string& err
       // Accepted for compatibility; HTTP/2 and custom headers are not offered by this server.
       OnlyKeys(root["http_server_config"], "http_server_config", {"http2", "headers"});
     }
-    if (auto tls = root["tls_server_config"]) {
-      OnlyKeys(tls, "tls_server_config",
-               {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
-                "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"});
-      for (const char* unsupported : {"cipher_suites", "curve_preferences"}) {
-        if (tls[unsupported]) throw Invalid{std::string("tls_server_config.") + unsupported + " is not supported"};
-      }
-      WebConfig::Tls t;
-      t.cert_file = Path(tls, "cert_file", base_dir);
-      t.key_file = Path(tls, "key_file", base_dir);
-      t.client_ca_file = Path(tls, "client_ca_file", base_dir);
-      if (tls["client_auth_type"]) t.client_auth_type = tls["client_auth_type"].as<std::string>();
-      static const std::set<std::string> kAuthTypes = {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
-                                                       "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
-      if (!kAuthTypes.count(t.client_auth_type)) {
-        throw Invalid{"tls_server_config.client_auth_type: '" + t.client_auth_type + "' is not a known type"};
-      }
-      if (t.cert_file.empty() || t.key_file.empty()) {
-        throw Invalid{"tls_server_config: cert_file and key_file are both required"};
-      }
-      const bool verifies =
-          t.client_auth_type == "VerifyClientCertIfGiven" || t.client_auth_type == "RequireAndVerifyClientCert";
-      if (verifies && t.client_ca_file.empty()) {
-        throw Invalid{"tls_server_config: client_auth_type " + t.client_auth_type + " needs client_ca_file"};
-      }
-      if (tls["min_version"]) t.min_version = TlsVersion(tls["min_version"].as<std::string>(), "min_version");
-      if (tls["max_version"]) t.max_version = TlsVersion(tls["max_version"].as<std::string>(), "max_version");
-      cfg.tls = t;
-    }
-    if (auto users = root["basic_auth_users"]) {
-      if (!users.IsMap()) throw Invalid{"basic_auth_users: expected a mapping of user to bcrypt hash"};
-      for (const auto& kv : users) {
-        auto user = kv.first.as<std::string>();
-        auto hash = kv.second.as<std::string>();
-        if (hash.size() < 7 || hash.rfind("$2", 0) != 0 || hash[3] != '$' || hash[6] != '$' ||
-            !std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5]))) {
-          throw Invalid{"basic_auth_users." + user + ": not a bcrypt hash"};
-        }
-        // Every request pays the cost: 2^cost rounds. Above 16 one check takes seconds to
-        // minutes, which would let any client stall the server.
-        const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
-        if (cost < 4 || cost > 16) {
-          throw Invalid{"basic_auth_users." + user + ": bcrypt cost " + std::to_string(cost) +
-                        " is outside 4..16 (10 is usual)"};
-        }
-        cfg.basic_auth_users[user] = hash;
-      }
-    }
+    if (auto tls = root["tls_server_config"]) cfg.tls = ParseTls(tls, base_dir);
+    if (auto users = root["basic_auth_users"]) ParseUsers(users, cfg.basic_auth_users);
   } catch (const Invalid& e) {
     error = "--web.config.file: " + e.message;
     return std::nullopt;
