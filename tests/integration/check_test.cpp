@@ -120,7 +120,7 @@ TEST_CASE("check: quorum lost is critical, exit 2") {
   CHECK(r.out.find("fewer than the quorum 2") != std::string::npos);
 }
 
-TEST_CASE("check: nothing reachable is critical; a usage error is 3, never a verdict") {
+TEST_CASE("check: nothing reachable is critical, a usage error is 3, never a verdict") {
   auto r = Run({RSE_EXPORTER_BINARY, "check", "--sentinel.addr=127.0.0.1:" + std::to_string(FreePort())}, EnvWith({}),
                std::chrono::seconds(30));
   CHECK(r.exit_code == 2);
@@ -131,13 +131,6 @@ TEST_CASE("check: nothing reachable is critical; a usage error is 3, never a ver
 }
 
 namespace {
-
-// SIGCONT on scope exit, so a failed check never leaves a node stopped for the topology's stop.
-struct Paused {
-  int pid;
-  explicit Paused(int p) : pid(p) { REQUIRE(kill(pid, SIGSTOP) == 0); }
-  ~Paused() { kill(pid, SIGCONT); }
-};
 
 // An event of `type` about `node` in the exporter's /events.
 bool HasEvent(const ExporterProcess& exporter, const std::string& type, const std::string& node) {
@@ -152,7 +145,7 @@ bool HasEvent(const ExporterProcess& exporter, const std::string& type, const st
 
 }  // namespace
 
-TEST_CASE("check: --check.events-url shows a running exporter's recent events; failing to read them is no verdict") {
+TEST_CASE("check: --check.events-url shows a running exporter's recent events, failing to read them is no verdict") {
   LocalTopology topo;
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--redis.timeout=2s", "--probe.allowed-targets=" + topo.sentinel(0)});
@@ -204,7 +197,7 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events; f
       },
       std::chrono::seconds(30)));
   {
-    Paused paused(topo.Pid(std::stoi(port)));
+    auto paused = topo.Pause(std::stoi(port));
     REQUIRE_MESSAGE(WaitFor([&] { return HasEvent(exporter, "+sdown", replica); }, std::chrono::seconds(30)),
                     exporter.Get("/events").body);
   }

@@ -178,14 +178,12 @@ TEST_CASE("drill: a paused replica falls behind in the master's view and catches
     return Sample(m, "redis_replication_lag_bytes", {kGroup, L("addr", replica)});
   };
   const std::string value(4096, 'x');
-  const int pid = topo.Pid(topo.data_ports()[1]);
-  REQUIRE(pid > 0);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(topo.data_ports()[1]);
   topo.Cli(topo.data_ports()[0], {"-r", "100", "SET", "lag:key", value});
   const std::string paused1 = exporter.Metrics();
   topo.Cli(topo.data_ports()[0], {"-r", "100", "SET", "lag:key", value});
   const std::string paused2 = exporter.Metrics();
-  kill(pid, SIGCONT);
+  paused.Resume();
   CHECK(Sample(paused1, "redis_up", {L("addr", replica)}) == 0);
   CHECK(Sample(paused2, "redis_up", {L("addr", replica)}) == 0);
   CHECK(lag_of(paused1) > 100 * 4096);
@@ -255,13 +253,7 @@ TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
   REQUIRE(AgreedMaster(m) == old);
   REQUIRE(topo.SentinelsReportPriority({PortOf(slow)}, 200));
 
-  const int pid = topo.Pid(PortOf(slow));
-  REQUIRE(pid > 0);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
-  struct Resume {
-    int pid;
-    ~Resume() { kill(pid, SIGCONT); }
-  } resume{pid};
+  auto paused = topo.Pause(PortOf(slow));
   REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "FAILOVER", kMaster}) == "OK");
 
   const auto start = std::chrono::steady_clock::now();
@@ -295,6 +287,6 @@ TEST_CASE("drill: a slow replica reconfiguration is not a disagreement") {
   CHECK_MESSAGE(reconfiguring >= 3, reconfiguring << " of " << scrapes << " scrapes saw the leader in reconf_slaves");
   CHECK_MESSAGE(all_name_promoted >= 3, all_name_promoted << " scrapes with every Sentinel naming the new master");
   CHECK(phase >= 10s);
-  kill(pid, SIGCONT);
+  paused.Resume();
   CHECK(WaitForNewMaster(exporter, old, m) == promoted);
 }

@@ -101,13 +101,11 @@ TEST_CASE("events: a replica paused 3 s between two scrapes 10 s apart is counte
   std::string before;
   REQUIRE(AllStreamsUp(exporter, topo, before));
   const std::string replica = topo.data(2);
-  const int pid = topo.Pid(PortOf(replica));
-  REQUIRE(pid > 0);
   const auto start = std::chrono::steady_clock::now();
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(PortOf(replica));
   // down-after is 2.5 s: 3.5 s paused is SDOWN on every Sentinel.
   std::this_thread::sleep_for(3500ms);
-  kill(pid, SIGCONT);
+  paused.Resume();
   std::this_thread::sleep_until(start + 10s);
   std::string after;
   bool counted = WaitFor(
@@ -157,10 +155,9 @@ TEST_CASE("events: a restarted Sentinel's stream reconnects and counters only go
   const std::string s2 = topo.sentinel(2);
   // Something to count first: a replica's SDOWN and back, seen by every Sentinel.
   // (Paused twice the down-after, so a busy machine cannot make it too short to count.)
-  const int pid = topo.Pid(topo.data_ports()[2]);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(topo.data_ports()[2]);
   std::this_thread::sleep_for(5000ms);
-  kill(pid, SIGCONT);
+  paused.Resume();
   REQUIRE(WaitFor(
       [&] {
         m = exporter.Metrics();

@@ -159,11 +159,9 @@ TEST_CASE("a SIGSTOPped replica costs at most the timeout and leaves the rest co
   ExporterProcess exporter(
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"});
   REQUIRE(Sample(exporter.Metrics(), "redis_up", {L("addr", topo.data(2))}) == 1);
-  const int pid = topo.Pid(topo.data_ports()[2]);
-  REQUIRE(pid > 0);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(topo.data_ports()[2]);
   auto r = exporter.Get("/metrics");
-  kill(pid, SIGCONT);
+  paused.Resume();
   REQUIRE(r.status == 200);
   CHECK(r.elapsed.count() < 3000);  // the timeout plus one second
   CHECK(Sample(r.body, "redis_up", {L("addr", topo.data(2))}) == 0);

@@ -49,8 +49,7 @@ TEST_CASE("load: 50 concurrent scrapes cost the nodes one round of commands, not
   exporter.Metrics();  // connections open
   // A paused replica holds the collection open for the whole timeout, so every request below
   // arrives while it is under way, even on a loaded machine.
-  const int pid = topo.Pid(topo.data_ports()[2]);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(topo.data_ports()[2]);
   // SLOWLOG LEN is sent once per collection by the exporter and by nobody else (Sentinels send
   // INFO and PING too, on their own clock), so it counts the exporter's rounds exactly.
   const long before = Calls(topo, topo.data_ports()[0], "slowlog|len");
@@ -64,7 +63,7 @@ TEST_CASE("load: 50 concurrent scrapes cost the nodes one round of commands, not
   }
   for (auto& t : threads) t.join();
   const long after = Calls(topo, topo.data_ports()[0], "slowlog|len");
-  kill(pid, SIGCONT);
+  paused.Resume();
   CHECK(ok == 50);
   CHECK(before >= 1);  // the warm-up scrape's
   INFO("the exporter's rounds of commands on the master during 50 scrapes: " << after - before);
@@ -76,12 +75,7 @@ TEST_CASE("load: Prometheus' scrape timeout header bounds the scrape below --red
   ExporterProcess exporter(
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=10s"});
   exporter.Metrics();
-  const int pid = topo.Pid(topo.data_ports()[1]);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
-  struct Resume {
-    int pid;
-    ~Resume() { kill(pid, SIGCONT); }
-  } resume{pid};
+  auto paused = topo.Pause(topo.data_ports()[1]);
   // 2 s minus the default 0.5 s offset: the answer comes after ~1.5 s, not 10 s.
   auto r = exporter.Get("/metrics", {"X-Prometheus-Scrape-Timeout-Seconds: 2"}, 15s);
   CHECK(r.status == 200);
@@ -118,12 +112,7 @@ TEST_CASE(
   const int master = topo.data_ports()[0];
   // A replica paused before the exporter starts holds its startup fetch open for the whole
   // --redis.timeout (10 s).
-  const int pid = topo.Pid(topo.data_ports()[1]);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
-  struct Resume {
-    int pid;
-    ~Resume() { kill(pid, SIGCONT); }
-  } resume{pid};
+  auto paused = topo.Pause(topo.data_ports()[1]);
   const long before = std::max(0L, Calls(topo, master, "slowlog|len"));  // -1: never called yet
   ExporterProcess exporter(
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=10s"});

@@ -265,13 +265,7 @@ TEST_CASE("rules: in a real Prometheus, a slow replica reconfiguration raises no
   INFO("prometheus log:\n", prometheus.Log());
   REQUIRE(WaitFor([&] { return prometheus.Value("count(redis_sentinel:member:info)") == 3; }, 30s));
   REQUIRE(topo.SentinelsReportPriority({slow}, 200));
-  const int pid = topo.Pid(slow);
-  REQUIRE(pid > 0);
-  REQUIRE(kill(pid, SIGSTOP) == 0);
-  struct Resume {
-    int pid;
-    ~Resume() { kill(pid, SIGCONT); }
-  } resume{pid};
+  auto paused = topo.Pause(slow);
   REQUIRE(topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "FAILOVER", topo.options().master_name}) == "OK");
 
   const std::string reconf = "max(redis_sentinel_master_failover_state{state=\"reconf_slaves\"})";

@@ -176,14 +176,7 @@ TEST_CASE("status page: a browser shows a paused replica as down, and back once 
                       },
                       30s),
                   page);
-  const int replica = topo.data_ports()[1];
-  const pid_t pid = topo.Pid(replica);
-  REQUIRE(pid > 0);
-  struct Resume {
-    pid_t pid;
-    ~Resume() { kill(pid, SIGCONT); }
-  } resume{pid};
-  REQUIRE(kill(pid, SIGSTOP) == 0);
+  auto paused = topo.Pause(topo.data_ports()[1]);
   // The stopped process still accepts connections; its INFO times out (--redis.timeout 2s).
   REQUIRE_MESSAGE(WaitFor(
                       [&] {
@@ -201,7 +194,7 @@ TEST_CASE("status page: a browser shows a paused replica as down, and back once 
   CHECK(Count(dom, kCross + " DOWN") >= 1);                    // and in the picture
   CHECK(dom.find("Agreed master: <b>" + topo.data(0) + "</b>") != std::string::npos);
 
-  REQUIRE(kill(pid, SIGCONT) == 0);
+  paused.Resume();
   CHECK(WaitFor([&] { return Healthy(exporter.Get("/status").body, topo.data(0)); }, 30s));
 }
 
@@ -213,7 +206,7 @@ long InfoCalls(const LocalTopology& topo, int port) {
   return std::stol(stats.substr(at + 19));
 }
 
-TEST_CASE("status page: ten views within the reload interval cost one round of commands; a scrape asks again") {
+TEST_CASE("status page: ten views within the reload interval cost one round of commands, a scrape asks again") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));
   REQUIRE(WaitFor([&] { return Healthy(exporter.Get("/status").body, topo.data(0)); }, 30s));

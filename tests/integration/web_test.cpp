@@ -100,7 +100,7 @@ TEST_CASE("web config: HTTPS with a required client certificate and basic auth")
   CHECK(exporter.Log().find("scrape-secret") == std::string::npos);
 }
 
-TEST_CASE("web config: min_version is enforced; no client certificate asked by default") {
+TEST_CASE("web config: min_version is enforced, no client certificate asked by default") {
   WebFixture f;
   const std::string config =
       f.Write("web.yml", "tls_server_config:\n  cert_file: " + f.dir + "/server.crt\n  key_file: " + f.dir +
@@ -202,7 +202,7 @@ bool Within(std::chrono::seconds timeout, Pred pred) {
 
 }  // namespace
 
-TEST_CASE("web config: a rotated certificate is served without a restart; a broken file keeps the old one") {
+TEST_CASE("web config: a rotated certificate is served without a restart, a broken file keeps the old one") {
   WebFixture f;
   f.Sh("cp server.crt a.crt && cp server.key a.key");
   f.Sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout b.key -out b.crt -days 2 -subj /CN=rotated");

@@ -1,6 +1,7 @@
 #include "tests/support/topology.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/process.h"
 
@@ -98,6 +101,16 @@ std::vector<int> LocalTopology::data_ports() const { return Ports(Env("TOPOLOGY_
 std::vector<int> LocalTopology::sentinel_ports() const { return Ports(Env("TOPOLOGY_SENTINEL_PORTS")); }
 std::string LocalTopology::sentinel(int i) const { return "127.0.0.1:" + std::to_string(sentinel_ports().at(i)); }
 std::string LocalTopology::data(int i) const { return "127.0.0.1:" + std::to_string(data_ports().at(i)); }
+
+PausedNode::PausedNode(int pid) : pid_(pid) {
+  REQUIRE(pid_ > 0);
+  REQUIRE(kill(pid_, SIGSTOP) == 0);
+}
+
+void PausedNode::Resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+  pid_ = -1;
+}
 
 int LocalTopology::Pid(int port) const {
   std::ifstream in(dir_ + "/topology/node-" + std::to_string(port) + "/redis.pid");

@@ -21,6 +21,21 @@ struct TopologyOptions {
   int failover_timeout_ms = 10000;
 };
 
+// A node SIGSTOPped for a test: its socket still accepts and nothing answers, the nastiest
+// failure for a scraper. Resumed by Resume() or by the destructor, so a failed check never
+// leaves a node stopped.
+class PausedNode {
+ public:
+  explicit PausedNode(int pid);  // fails the test if the node cannot be stopped
+  ~PausedNode() { Resume(); }
+  PausedNode(const PausedNode&) = delete;
+  PausedNode& operator=(const PausedNode&) = delete;
+  void Resume();  // SIGCONT; once
+
+ private:
+  int pid_;
+};
+
 class LocalTopology {
  public:
   explicit LocalTopology(TopologyOptions options = {});
@@ -38,6 +53,7 @@ class LocalTopology {
   std::string data(int i) const;      // "127.0.0.1:port" of the i-th data node
 
   int Pid(int port) const;  // from the node's pidfile
+  PausedNode Pause(int port) const { return PausedNode(Pid(port)); }
   // redis-cli against a node; the data nodes' password goes through REDISCLI_AUTH, never argv.
   // Returns trimmed stdout.
   std::string Cli(int port, const std::vector<std::string>& args) const;

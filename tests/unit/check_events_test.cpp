@@ -85,7 +85,7 @@ TEST_CASE("check events: the recorded /events body is read, each event re-parsed
   CHECK(sdown);
 }
 
-TEST_CASE("check events: +switch-master gives the new master; an empty ring is no events") {
+TEST_CASE("check events: +switch-master gives the new master, an empty ring is no events") {
   std::string error;
   auto events = rse::ParseEventsJson(
       R"({"events":[{"time":1700000000.5,"sentinel":"127.0.0.1:26379","event":"+switch-master",)"

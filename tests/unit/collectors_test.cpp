@@ -624,7 +624,7 @@ TEST_CASE("collectors: master_info follows the address the Sentinel gives client
                   {{"master_name", kMaster}, {"master_address", promoted->ToString()}}) == 1);
 }
 
-TEST_CASE("collectors: a non-numeric field is a problem and no sample; a missing one is silent") {
+TEST_CASE("collectors: a non-numeric field is a problem and no sample, a missing one is silent") {
   const std::map<std::string, std::string> labels_of_up{{"master_name", kMaster}};
 
   SUBCASE("quorum \"abc\" on SENTINEL MASTER") {

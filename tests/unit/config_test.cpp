@@ -64,7 +64,7 @@ TEST_CASE("the runbook's environment variables configure everything") {
   CHECK(r.config.sentinel_credentials.password.empty());
 }
 
-TEST_CASE("flags win over the environment; repeatable and comma-separated lists") {
+TEST_CASE("flags win over the environment, repeatable and comma-separated lists") {
   auto r = Parse({"--sentinel.addr=a:1,b:2", "--sentinel.addr", "c:3", "--sentinel.addr=a:1",
                   "--sentinel.master-name=m1", "--sentinel.master-name=m2"},
                  {{"REDIS_SENTINEL_HOSTS", "x:9"}, {"REDIS_SENTINEL_MASTER", "other"}});
@@ -142,7 +142,7 @@ TEST_CASE("configuration errors are clear and exit 2") {
   }
 }
 
-TEST_CASE("flag values are checked before the files they name are loaded; the first error is shown") {
+TEST_CASE("flag values are checked before the files they name are loaded, the first error is shown") {
   auto r = Parse({"--redis.tls-ca-file=/nonexistent/ca.pem", "--web.config.file=/nonexistent/web.yml",
                   "--probe.config.file=/nonexistent/probe.yml", "--web.max-requests=0"});
   CHECK(r.exit_code == 3);

@@ -492,7 +492,7 @@ std::string SentinelOfM1(const std::vector<std::string>& argv) {
 }
 
 TEST_CASE(
-    "the previous fetch's nodes and groups are asked in the Sentinels' first round; a node no Sentinel names is left "
+    "the previous fetch's nodes and groups are asked in the Sentinels' first round, a node no Sentinel names is left "
     "out") {
   // 6379 is still m1's master; 6390 was a node of m1 and is no longer named, but answers, with a
   // refusal that would be a note.
@@ -566,7 +566,7 @@ TEST_CASE("an expected data node outside the pin is not asked ahead: only once n
   CHECK(snap->nodes.size() == 2);
 }
 
-TEST_CASE("a group new since the previous fetch costs a second round; a group gone is dropped with its replies") {
+TEST_CASE("a group new since the previous fetch costs a second round, a group gone is dropped with its replies") {
   // The Sentinel now monitors m1 and m2; the previous fetch knew m1 and gone.
   ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
     if (addr.port != 26379) return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");

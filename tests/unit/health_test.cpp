@@ -105,7 +105,7 @@ TEST_CASE("health: a replica that thinks it is master is a split brain (critical
   CHECK(v.critical.at(0).find("split brain") != std::string::npos);
 }
 
-TEST_CASE("health: Sentinels that disagree; the majority names the agreed master") {
+TEST_CASE("health: Sentinels that disagree, the majority names the agreed master") {
   auto w = Healthy();
   NameMaster(w.snap.sentinels[2], w.p + 1, 1);
   auto groups = AnalyzeGroups(w.snap);

@@ -182,7 +182,7 @@ TEST_CASE("http server: requests sent the moment their predecessor's response ar
   CHECK(s.server->stats().requests.load() == 300);
 }
 
-TEST_CASE("http server: a head not finished in time gets 408 and is closed; an idle one is closed") {
+TEST_CASE("http server: a head not finished in time gets 408 and is closed, an idle one is closed") {
   ServerOptions o;
   o.read_header_timeout = 300ms;
   o.idle_timeout = 600ms;

@@ -689,7 +689,7 @@ TEST_CASE("parse: ParseInfo adopting the reply's string reads the same as from a
 
 // ------------------------------------- commandstats, latencystats, errorstats, slowlog ----
 
-TEST_CASE("ParseCommandStats: both formats, subcommands, in name order; other fields ignored") {
+TEST_CASE("ParseCommandStats: both formats, subcommands, in name order, other fields ignored") {
   const auto info = ParseInfo(
       "# Commandstats\r\n"
       "cmdstat_set:calls=61,usec=3139,usec_per_call=51.46\r\n"  // before Redis 6.2

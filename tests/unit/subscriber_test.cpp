@@ -127,7 +127,7 @@ TEST_CASE("subscriber: a confirmed subscription delivers every push, from severa
   CHECK(sub.connects() == 2);
 }
 
-TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription; it is retried") {
+TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription, it is retried") {
   auto rec = std::make_shared<Recorder>();
   std::string expect_cause;
   Cause cause = Cause::kProtocol;
@@ -163,7 +163,7 @@ TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription
   }
 }
 
-TEST_CASE("subscriber: a socket budget that is spent leaves the stream down with its name; once freed it opens") {
+TEST_CASE("subscriber: a socket budget that is spent leaves the stream down with its name, once freed it opens") {
   FakeServer server(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
   auto budget = std::make_shared<rse::redis::SocketBudget>(1, "the test's 1 socket");
   REQUIRE(budget->Take());  // held by someone else
