@@ -115,7 +115,7 @@ std::chrono::milliseconds HttpServer::Timeout(const http::Request& request) cons
 
 http::Response HttpServer::Handle(const http::Request& request) {
   try {
-    if (auto auth = web_.current().auth; auth && !auth->Check(request.Header("authorization"))) {
+    if (auto auth = web_.current().auth; auth && !auth->Check(request.Header("authorization"), request.client)) {
       auto r = http::Response::Text(401, "Unauthorized\n");
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"redis_sentinel_exporter\"");
       return r;

@@ -48,7 +48,21 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-bool BasicAuth::Check(const std::string* header) {
+bool BasicAuth::PausedLocked(const std::string& client, Clock::time_point now) const {
+  auto it = failed_.find(client);
+  return it != failed_.end() && now - it->second < failure_pause_;
+}
+
+void BasicAuth::NoteFailureLocked(const std::string& client, Clock::time_point now) {
+  if (failed_.size() >= kMaxFailedClients && !failed_.count(client)) {
+    std::erase_if(failed_, [&](const auto& kv) { return now - kv.second >= failure_pause_; });
+    // Still full: clients from everywhere at once; one makes room.
+    if (failed_.size() >= kMaxFailedClients) failed_.erase(failed_.begin());
+  }
+  failed_[client] = now;
+}
+
+bool BasicAuth::Check(const std::string* header, const std::string& client) {
   if (header == nullptr) return false;
   const std::string& value = *header;
   if (value.rfind("Basic ", 0) != 0) return false;
@@ -57,28 +71,47 @@ bool BasicAuth::Check(const std::string* header) {
   if (colon == std::string::npos) return false;
   std::string user = decoded.substr(0, colon);
   std::string password = decoded.substr(colon + 1);
+  explicit_bzero(decoded.data(), decoded.size());
   auto it = users_.find(user);
-  if (it == users_.end()) {
-    // Spend the same effort as for a known user, so timing does not reveal user names.
-    auto data = std::make_unique<crypt_data>();
-    crypt_r(password.c_str(), "$2b$10$abcdefghijklmnopqrstuu", data.get());
-    return false;
+  std::string digest;
+  if (it != users_.end()) {
+    std::string unused;
+    digest = Sha256(password, unused);  // "" only if the module vanished
   }
-  std::string unused;
-  const std::string digest = Sha256(password, unused);  // "" only if the module vanished
-  if (!digest.empty()) {
-    std::lock_guard lock(mu_);
+  auto remembered = [&] {
     auto v = verified_.find(user);
-    if (v != verified_.end() && ConstantTimeEqual(v->second, digest)) return true;
+    return !digest.empty() && v != verified_.end() && ConstantTimeEqual(v->second, digest);
+  };
+  {
+    std::unique_lock lock(mu_);
+    if (remembered()) return true;
+    // One bcrypt run per client at a time: the others wait for it (a run always ends), then
+    // find its verdict, remembered or a pause.
+    checking_done_.wait(lock, [&] { return !checking_.count(client); });
+    if (remembered()) return true;
+    if (PausedLocked(client, Clock::now())) {
+      explicit_bzero(password.data(), password.size());
+      return false;
+    }
+    checking_.insert(client);
   }
+  // An unknown user costs the same bcrypt run as a known one, so timing does not reveal names.
   auto data = std::make_unique<crypt_data>();
-  const char* out = crypt_r(password.c_str(), it->second.c_str(), data.get());
-  const bool ok = out != nullptr && out[0] != '*' && ConstantTimeEqual(out, it->second);
+  const char* out =
+      crypt_r(password.c_str(), it != users_.end() ? it->second.c_str() : "$2b$10$abcdefghijklmnopqrstuu", data.get());
+  ++bcrypt_runs_;
+  const bool ok = it != users_.end() && out != nullptr && out[0] != '*' && ConstantTimeEqual(out, it->second);
   explicit_bzero(password.data(), password.size());
-  if (ok && !digest.empty()) {
+  {
     std::lock_guard lock(mu_);
-    verified_[user] = digest;
+    checking_.erase(client);
+    if (!ok) {
+      NoteFailureLocked(client, Clock::now());
+    } else if (!digest.empty()) {
+      verified_[user] = digest;
+    }
   }
+  checking_done_.notify_all();
   return ok;
 }
 

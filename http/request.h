@@ -23,6 +23,7 @@ struct Request {
   std::string query;        // without '?': "target=a%3A1&master=m"
   bool keep_alive = false;  // HTTP/1.1 unless "Connection: close"; HTTP/1.0 with "keep-alive"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
+  std::string client;  // the peer's address bytes without the port, set by the server: who asks
 
   // The first header of that (lower-case) name, or null.
   const std::string* Header(std::string_view name) const;

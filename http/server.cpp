@@ -1005,6 +1005,7 @@ void Server::Loop::Dispatch(Conn& c) {
   c.phase = Phase::kHandling;
   server_.stats_.requests.fetch_add(1, std::memory_order_relaxed);
   auto request = std::make_shared<Request>(std::move(c.parser->request()));
+  request->client = c.client;
   c.parser->Reset();
   const std::uint64_t id = c.id;
   const int gzip_min = options_.gzip_min_bytes;
