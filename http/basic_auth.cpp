@@ -72,6 +72,10 @@ bool BasicAuth::Check(const std::string* header, const std::string& client) {
   std::string user = decoded.substr(0, colon);
   std::string password = decoded.substr(colon + 1);
   explicit_bzero(decoded.data(), decoded.size());
+  struct Wipe {  // the password leaves no copy in freed memory, whichever way this returns
+    std::string& s;
+    ~Wipe() { explicit_bzero(s.data(), s.size()); }
+  } wipe{password};
   auto it = users_.find(user);
   std::string digest;
   if (it != users_.end()) {
@@ -89,10 +93,7 @@ bool BasicAuth::Check(const std::string* header, const std::string& client) {
     // find its verdict, remembered or a pause.
     checking_done_.wait(lock, [&] { return !checking_.count(client); });
     if (remembered()) return true;
-    if (PausedLocked(client, Clock::now())) {
-      explicit_bzero(password.data(), password.size());
-      return false;
-    }
+    if (PausedLocked(client, Clock::now())) return false;
     checking_.insert(client);
   }
   // An unknown user costs the same bcrypt run as a known one, so timing does not reveal names.
@@ -101,7 +102,6 @@ bool BasicAuth::Check(const std::string* header, const std::string& client) {
       crypt_r(password.c_str(), it != users_.end() ? it->second.c_str() : "$2b$10$abcdefghijklmnopqrstuu", data.get());
   ++bcrypt_runs_;
   const bool ok = it != users_.end() && out != nullptr && out[0] != '*' && ConstantTimeEqual(out, it->second);
-  explicit_bzero(password.data(), password.size());
   {
     std::lock_guard lock(mu_);
     checking_.erase(client);
