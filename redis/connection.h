@@ -55,7 +55,7 @@ struct Credentials {
 // Thread-safe; shared by the connections that use it, which give their socket back on Close.
 class SocketBudget {
  public:
-  // `what` names the budget in the failure ("the /probe targets' 4096 sockets").
+  // `what` names the budget in the failure: "not connected: <what> are in use".
   SocketBudget(std::size_t max, std::string what) : max_(max), what_(std::move(what)) {}
   bool Take();  // false when `max` are held
   void Give();

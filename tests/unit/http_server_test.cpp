@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -479,12 +480,14 @@ TEST_CASE("http server: a client with many waiting requests delays another clien
   o.max_handlers = 1;
   std::atomic<int> started{0}, released{0};
   std::mutex mu;
-  std::vector<std::string> order;  // guarded by mu
+  std::vector<std::string> order;                // guarded by mu
+  std::map<std::string, std::string> client_of;  // path -> Request::client; guarded by mu
   TestServer s(o, [&](const Request& r) {
     const int mine = started++;
     {
       std::lock_guard lock(mu);
       order.push_back(r.path);
+      client_of[r.path] = r.client;
     }
     // Held until the test lets it go (bounded, so a failing test does not hang).
     for (auto end = Clock::now() + 10s; released.load() <= mine && Clock::now() < end;)
@@ -523,6 +526,11 @@ TEST_CASE("http server: a client with many waiting requests delays another clien
   CHECK(order[2] == "/b");   // then B's: not after A's whole backlog
   CHECK(order[3] == "/a2");  // A's own requests keep their order
   CHECK(order[5] == "/a4");
+  // Handlers see who asks (basic auth keys its pause on it): the two addresses, A's the same.
+  CHECK(client_of["/a0"].size() == 4);
+  CHECK(client_of["/a0"] == client_of["/a4"]);
+  CHECK(client_of["/b"].size() == 4);
+  CHECK(client_of["/b"] != client_of["/a0"]);
 }
 
 TEST_CASE("http server: a client that resets its connection while its handler runs costs no CPU") {
