@@ -243,12 +243,15 @@ ResponseParser::State ResponseParser::FeedEof() {
 std::string BuildGetRequest(const Url& url, const GetOptions& options) {
   std::string req = "GET " + url.target + " HTTP/1.1\r\nHost: " + url.address.ToString() +
                     "\r\nUser-Agent: " + options.user_agent + "\r\nConnection: close\r\n";
-  if (!options.password.empty()) {
-    std::string credentials = options.user + ":" + options.password;
-    req += "Authorization: Basic " + Base64(credentials) + "\r\n";
-    std::fill(credentials.begin(), credentials.end(), '\0');
-  }
+  if (!options.password.empty()) req += "Authorization: " + BasicAuthorization(options.user, options.password) + "\r\n";
   return req + "\r\n";
+}
+
+std::string BasicAuthorization(std::string_view user, std::string_view password) {
+  std::string credentials = std::string(user) + ":" + std::string(password);
+  std::string value = "Basic " + Base64(credentials);
+  std::fill(credentials.begin(), credentials.end(), '\0');
+  return value;
 }
 
 std::string PrintableLine(std::string_view text, std::size_t max) {

@@ -111,6 +111,8 @@ GetResult Get(const Url& url, const GetOptions& options, redis::Deadline deadlin
 // The request Get() sends, for tests: GET line, Host, User-Agent, Accept, Connection: close and,
 // with a password, Authorization: Basic.
 std::string BuildGetRequest(const Url& url, const GetOptions& options);
+// The value of an Authorization header for basic auth: "Basic " and base64 of user:password.
+std::string BasicAuthorization(std::string_view user, std::string_view password);
 
 // A line of a peer's text fit to print: control bytes replaced by '?', cut to `max` bytes with
 // "..." (an error page may be long or hostile).

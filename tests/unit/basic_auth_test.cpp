@@ -1,6 +1,7 @@
 // Basic auth: bcrypt hashes checked with libxcrypt, good passwords remembered, and a client whose
 // check failed paused before its next bcrypt run.
 #include "http/basic_auth.h"
+#include "http/client.h"
 
 #include <crypt.h>
 
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 
 using rse::http::BasicAuth;
+using rse::http::BasicAuthorization;
 using namespace std::chrono_literals;
 
 namespace {
@@ -30,35 +32,19 @@ std::string Hash(const std::string& password, unsigned long cost = 4) {
   return out;
 }
 
-std::string Header(const std::string& user, const std::string& password) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string in = user + ":" + password;
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
-  }
-  return "Basic " + out;
-}
-
 }  // namespace
 
 TEST_CASE("basic auth: a client whose check failed gets no bcrypt run until its pause ends") {
   BasicAuth auth({{"prom", Hash("right")}}, 300ms);
   const std::string a = "client-a", b = "client-b";
-  const auto wrong = Header("prom", "wrong"), right = Header("prom", "right");
+  const auto wrong = BasicAuthorization("prom", "wrong"), right = BasicAuthorization("prom", "right");
 
   CHECK_FALSE(auth.Check(&wrong, a));
   CHECK(auth.bcrypt_runs() == 1);
   // Paused: refused without a bcrypt run, the right password too, and an unknown user alike.
   CHECK_FALSE(auth.Check(&wrong, a));
   CHECK_FALSE(auth.Check(&right, a));
-  const auto stranger = Header("nobody", "x");
+  const auto stranger = BasicAuthorization("nobody", "x");
   CHECK_FALSE(auth.Check(&stranger, a));
   CHECK(auth.bcrypt_runs() == 1);
 
@@ -93,7 +79,7 @@ TEST_CASE("basic auth: malformed headers are refused without a bcrypt run") {
 TEST_CASE("basic auth: wrong passwords sent at once by one client cost one bcrypt run") {
   // The usual cost (10): a run takes tens of milliseconds, so the threads' checks overlap.
   BasicAuth auth({{"prom", Hash("right", 10)}}, 10s);
-  const auto wrong = Header("prom", "wrong");
+  const auto wrong = BasicAuthorization("prom", "wrong");
   std::atomic<int> refused{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
@@ -104,7 +90,7 @@ TEST_CASE("basic auth: wrong passwords sent at once by one client cost one bcryp
   CHECK(auth.bcrypt_runs() == 1);
   // The right password, sent at once by another client's threads, is checked once and
   // remembered for the rest.
-  const auto right = Header("prom", "right");
+  const auto right = BasicAuthorization("prom", "right");
   std::atomic<int> accepted{0};
   threads.clear();
   for (int i = 0; i < 8; ++i) {
