@@ -1,90 +1,72 @@
 #include "model/events.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace rse::collectors {
 namespace {
 
-// Sentinel's published events (sentinel.c, every sentinelEvent below debug level).
-constexpr std::string_view kKnown[] = {"+sdown",
-                                       "-sdown",
-                                       "+odown",
-                                       "-odown",
-                                       "+new-epoch",
-                                       "+try-failover",
-                                       "+vote-for-leader",
-                                       "+elected-leader",
-                                       "+failover-state-select-slave",
-                                       "+selected-slave",
-                                       "+failover-state-send-slaveof-noone",
-                                       "+failover-state-wait-promotion",
-                                       "+promoted-slave",
-                                       "+failover-state-reconf-slaves",
-                                       "+slave-reconf-sent",
-                                       "+slave-reconf-sent-be",
-                                       "-slave-reconf-sent-timeout",
-                                       "+slave-reconf-inprog",
-                                       "+slave-reconf-done",
-                                       "+failover-end",
-                                       "+failover-end-for-timeout",
-                                       "+switch-master",
-                                       "+config-update-from",
-                                       "-failover-abort-not-elected",
-                                       "-failover-abort-no-good-slave",
-                                       "-failover-abort-slave-timeout",
-                                       "+tilt",
-                                       "-tilt",
-                                       "+reboot",
-                                       "+convert-to-slave",
-                                       "+fix-slave-config",
-                                       "+slave",
-                                       "+sentinel",
-                                       "-dup-sentinel",
-                                       "+sentinel-address-switch",
-                                       "+sentinel-address-update",
-                                       "+sentinel-invalid-addr",
-                                       "+monitor",
-                                       "-monitor",
-                                       "+reset-master",
-                                       "+set",
-                                       "-script-error",
-                                       "-script-timeout",
-                                       "+role-change",
-                                       "-role-change"};
+// Sentinel's published events (sentinel.c, every sentinelEvent below debug level), with the
+// level sentinel.c gives each: LL_WARNING, or LL_NOTICE.
+struct KnownEvent {
+  std::string_view name;
+  bool warning;
+};
+constexpr KnownEvent kEvents[] = {
+    {"+sdown", true},
+    {"-sdown", true},
+    {"+odown", true},
+    {"-odown", true},
+    {"+new-epoch", true},
+    {"+try-failover", true},
+    {"+vote-for-leader", true},
+    {"+elected-leader", true},
+    {"+failover-state-select-slave", true},
+    {"+selected-slave", true},
+    {"+failover-state-send-slaveof-noone", false},
+    {"+failover-state-wait-promotion", false},
+    {"+promoted-slave", true},
+    {"+failover-state-reconf-slaves", true},
+    {"+slave-reconf-sent", false},
+    {"+slave-reconf-sent-be", false},
+    {"-slave-reconf-sent-timeout", false},
+    {"+slave-reconf-inprog", false},
+    {"+slave-reconf-done", false},
+    {"+failover-end", true},
+    {"+failover-end-for-timeout", true},
+    {"+switch-master", true},
+    {"+config-update-from", true},
+    {"-failover-abort-not-elected", true},
+    {"-failover-abort-no-good-slave", true},
+    {"-failover-abort-slave-timeout", true},
+    {"+tilt", true},
+    {"-tilt", true},
+    {"+reboot", false},
+    {"+convert-to-slave", false},
+    {"+fix-slave-config", false},
+    {"+slave", false},
+    {"+sentinel", false},
+    {"-dup-sentinel", false},
+    {"+sentinel-address-switch", false},
+    {"+sentinel-address-update", false},
+    {"+sentinel-invalid-addr", false},
+    {"+monitor", true},
+    {"-monitor", true},
+    {"+reset-master", true},
+    {"+set", true},
+    {"-script-error", true},
+    {"-script-timeout", true},
+    {"+role-change", false},
+    {"-role-change", false},
+};
 
-// LL_WARNING in sentinel.c; the others are LL_NOTICE.
-constexpr std::string_view kWarning[] = {"+sdown",
-                                         "-sdown",
-                                         "+odown",
-                                         "-odown",
-                                         "+new-epoch",
-                                         "+try-failover",
-                                         "+vote-for-leader",
-                                         "+elected-leader",
-                                         "+failover-state-select-slave",
-                                         "+selected-slave",
-                                         "+promoted-slave",
-                                         "+failover-state-reconf-slaves",
-                                         "+failover-end",
-                                         "+failover-end-for-timeout",
-                                         "+switch-master",
-                                         "+config-update-from",
-                                         "-failover-abort-not-elected",
-                                         "-failover-abort-no-good-slave",
-                                         "-failover-abort-slave-timeout",
-                                         "+tilt",
-                                         "-tilt",
-                                         "+monitor",
-                                         "-monitor",
-                                         "+reset-master",
-                                         "+set",
-                                         "-script-error",
-                                         "-script-timeout"};
-
-bool Contains(std::span<const std::string_view> set, std::string_view s) {
-  return std::find(set.begin(), set.end(), s) != set.end();
-}
+// The names alone, for KnownEvents.
+constexpr auto kKnown = [] {
+  std::array<std::string_view, std::size(kEvents)> names{};
+  for (size_t i = 0; i < names.size(); ++i) names[i] = kEvents[i].name;
+  return names;
+}();
 
 std::vector<std::string_view> Split(std::string_view s) {
   std::vector<std::string_view> out;
@@ -115,13 +97,18 @@ constexpr auto kDedupeWindow = std::chrono::minutes(10);
 std::span<const std::string_view> KnownEvents() { return kKnown; }
 
 std::string_view EventLabel(std::string_view channel) {
-  for (auto known : kKnown) {
-    if (known == channel) return known;
+  for (const auto& known : kEvents) {
+    if (known.name == channel) return known.name;
   }
   return "other";
 }
 
-bool IsWarningEvent(std::string_view channel) { return Contains(kWarning, channel); }
+bool IsWarningEvent(std::string_view channel) {
+  for (const auto& known : kEvents) {
+    if (known.name == channel) return known.warning;
+  }
+  return false;
+}
 
 Event ParseEvent(std::string_view channel, std::string_view payload) {
   Event e;

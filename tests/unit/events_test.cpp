@@ -89,6 +89,8 @@ TEST_CASE("events: labels are the known names or 'other'") {
   CHECK(EventLabel("") == "other");
   CHECK(IsWarningEvent("+switch-master"));
   CHECK(!IsWarningEvent("+slave"));
+  CHECK(!IsWarningEvent("+made-up"));
+  CHECK(KnownEvents().size() == 45);
   for (auto name : KnownEvents()) CHECK(name != "other");
 }
 
