@@ -7,6 +7,7 @@
 
 #include "collectors/metrics.h"
 #include "model/parse.h"
+#include "model/snapshot.h"
 
 namespace rse::collectors {
 
@@ -33,5 +34,36 @@ inline std::optional<double> NumberField(const FieldMap& fields, std::string_vie
 }
 
 inline double Bool(bool b) { return b ? 1.0 : 0.0; }
+
+// Calls fn(labels, entry, where) for each entry of a list every answering Sentinel gave per
+// master (`list`: &MasterView::replicas or &MasterView::sentinels). `labels` holds sentinel,
+// master_name and `key` set to the entry's address; `where` names the entry for problems. An
+// entry without a valid ip/port is a problem, named `what`, and skipped.
+template <typename Fn>
+void ForEachListed(const Snapshot& snapshot, std::optional<std::vector<FieldMap>> MasterView::*list,
+                   std::string_view what, std::string_view key, std::vector<std::string>& problems, Fn&& fn) {
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up()) continue;
+    const std::string sentinel = s.label();
+    for (const auto& m : s.masters) {
+      if (!(m.*list)) continue;
+      const std::string prefix = "sentinel " + sentinel + " master " + m.name;
+      // The Sentinel's and the master's pairs once; each entry's after them.
+      Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
+      const size_t master_mark = labels.size();
+      for (const FieldMap& entry : *(m.*list)) {
+        auto addr = AddressOf(entry);
+        if (!addr) {
+          problems.push_back(prefix + ": " + std::string(what) + " without a valid ip/port");
+          continue;
+        }
+        const std::string label = addr->ToString();
+        labels.Truncate(master_mark);
+        labels.Add(key, label);
+        fn(labels, entry, prefix + " " + std::string(what) + " " + label);
+      }
+    }
+  }
+}
 
 }  // namespace rse::collectors

@@ -29,40 +29,21 @@ const Desc kLastOkPing{"redis_sentinel_replica_last_ok_ping_reply_seconds",
 class ReplicasCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
-    for (const auto& s : snapshot.sentinels) {
-      if (!s.up()) continue;
-      const std::string sentinel = s.label();
-      for (const auto& m : s.masters) {
-        if (!m.replicas) continue;
-        const std::string prefix = "sentinel " + sentinel + " master " + m.name;
-        // The Sentinel's and the master's pairs once; each replica's after them.
-        Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
-        const size_t master_mark = labels.size();
-        for (const auto& r : *m.replicas) {
-          auto addr = AddressOf(r);
-          if (!addr) {
-            problems.push_back(prefix + ": replica without a valid ip/port");
-            continue;
-          }
-          const std::string label = addr->ToString();
-          const std::string where = prefix + " replica " + label;
-          labels.Truncate(master_mark);
-          labels.Add("addr", label);
-          if (auto followed = AddressOf(r, "master-host", "master-port")) {
-            sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
-          }
-          const std::string_view flags = Field(r, "flags").value_or("");
-          sink.Add(kOk, labels, Bool(IsReplicaRole(flags)));
-          sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
-          sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));
-          if (auto status = Field(r, "master-link-status")) sink.Add(kLinkUp, labels, Bool(*status == "ok"));
-          sink.AddIf(kLinkDown, labels, NumberField(r, "master-link-down-time", where, problems, 0.001));
-          sink.AddIf(kOffset, labels, NumberField(r, "slave-repl-offset", where, problems));
-          sink.AddIf(kPriority, labels, NumberField(r, "slave-priority", where, problems));
-          sink.AddIf(kLastOkPing, labels, NumberField(r, "last-ok-ping-reply", where, problems, 0.001));
-        }
-      }
-    }
+    ForEachListed(snapshot, &MasterView::replicas, "replica", "addr", problems,
+                  [&](const Labels& labels, const FieldMap& r, const std::string& where) {
+                    if (auto followed = AddressOf(r, "master-host", "master-port")) {
+                      sink.Add(kInfo, With(labels, "master_address", followed->ToString()), 1);
+                    }
+                    const std::string_view flags = Field(r, "flags").value_or("");
+                    sink.Add(kOk, labels, Bool(IsReplicaRole(flags)));
+                    sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
+                    sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));
+                    if (auto status = Field(r, "master-link-status")) sink.Add(kLinkUp, labels, Bool(*status == "ok"));
+                    sink.AddIf(kLinkDown, labels, NumberField(r, "master-link-down-time", where, problems, 0.001));
+                    sink.AddIf(kOffset, labels, NumberField(r, "slave-repl-offset", where, problems));
+                    sink.AddIf(kPriority, labels, NumberField(r, "slave-priority", where, problems));
+                    sink.AddIf(kLastOkPing, labels, NumberField(r, "last-ok-ping-reply", where, problems, 0.001));
+                  });
   }
 };
 

@@ -20,34 +20,15 @@ const Desc kLastOkPing{"redis_sentinel_peer_last_ok_ping_reply_seconds",
 class SentinelsCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>& problems) override {
-    for (const auto& s : snapshot.sentinels) {
-      if (!s.up()) continue;
-      const std::string sentinel = s.label();
-      for (const auto& m : s.masters) {
-        if (!m.sentinels) continue;
-        const std::string prefix = "sentinel " + sentinel + " master " + m.name;
-        // The Sentinel's and the master's pairs once; each peer's after them.
-        Labels labels{{"sentinel", sentinel}, {"master_name", m.name}};
-        const size_t master_mark = labels.size();
-        for (const auto& p : *m.sentinels) {
-          auto addr = AddressOf(p);
-          if (!addr) {
-            problems.push_back(prefix + ": peer without a valid ip/port");
-            continue;
-          }
-          const std::string label = addr->ToString();
-          const std::string where = prefix + " peer " + label;
-          labels.Truncate(master_mark);
-          labels.Add("peer", label);
-          const std::string_view flags = Field(p, "flags").value_or("");
-          sink.Add(kOk, labels, Bool(flags == "sentinel"));
-          sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
-          sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));
-          sink.AddIf(kLastHello, labels, NumberField(p, "last-hello-message", where, problems, 0.001));
-          sink.AddIf(kLastOkPing, labels, NumberField(p, "last-ok-ping-reply", where, problems, 0.001));
-        }
-      }
-    }
+    ForEachListed(snapshot, &MasterView::sentinels, "peer", "peer", problems,
+                  [&](const Labels& labels, const FieldMap& p, const std::string& where) {
+                    const std::string_view flags = Field(p, "flags").value_or("");
+                    sink.Add(kOk, labels, Bool(flags == "sentinel"));
+                    sink.Add(kSdown, labels, Bool(HasFlag(flags, "s_down")));
+                    sink.Add(kDisconnected, labels, Bool(HasFlag(flags, "disconnected")));
+                    sink.AddIf(kLastHello, labels, NumberField(p, "last-hello-message", where, problems, 0.001));
+                    sink.AddIf(kLastOkPing, labels, NumberField(p, "last-ok-ping-reply", where, problems, 0.001));
+                  });
   }
 };
 

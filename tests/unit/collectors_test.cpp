@@ -24,6 +24,7 @@
 
 namespace {
 
+using rse::collectors::AddressOf;
 using rse::collectors::AllCollectors;
 using rse::collectors::CollectReachability;
 using rse::collectors::DataNode;
@@ -676,6 +677,24 @@ TEST_CASE("collectors: a non-numeric field is a problem and no sample, a missing
     const auto out = Run(t.snapshot);
     CHECK(out.Value("redis_sentinel_master_ckquorum_ok", {{"sentinel", t.sentinel_up}}) == 1);
     CHECK_FALSE(out.Has("redis_sentinel_master_ckquorum_usable_sentinels", {}));
+  }
+  SUBCASE("a replica or peer without a valid address is a problem and no series, the others go on") {
+    auto t = BuildTopology();
+    auto& view = t.snapshot.sentinels[0].masters[0];
+    REQUIRE(view.replicas->size() == 2);
+    REQUIRE(view.sentinels->size() == 2);
+    const std::string kept_replica = AddressOf((*view.replicas)[1])->ToString();
+    const std::string kept_peer = AddressOf((*view.sentinels)[1])->ToString();
+    (*view.replicas)[0].erase("ip");
+    (*view.sentinels)[0]["port"] = "x";
+    const auto out = Run(t.snapshot);
+    const std::string where = "sentinel " + t.sentinel_up + " master " + kMaster + ": ";
+    CHECK(std::count(out.problems.begin(), out.problems.end(), where + "replica without a valid ip/port") == 1);
+    CHECK(std::count(out.problems.begin(), out.problems.end(), where + "peer without a valid ip/port") == 1);
+    CHECK(out.Find("redis_sentinel_replica_ok", {}).size() == 1);
+    CHECK(out.Value("redis_sentinel_replica_ok", {{"addr", kept_replica}}) == 1);
+    CHECK(out.Find("redis_sentinel_peer_ok", {}).size() == 1);
+    CHECK(out.Value("redis_sentinel_peer_ok", {{"peer", kept_peer}, {"sentinel", t.sentinel_up}}) == 1);
   }
   SUBCASE("unanswered REPLICAS, SENTINELS and CKQUORUM leave their series out") {
     auto t = BuildTopology();
