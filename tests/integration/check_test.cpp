@@ -151,7 +151,6 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events, f
                             "--redis.timeout=2s", "--probe.allowed-targets=" + topo.sentinel(0)});
   const std::string base = "http://127.0.0.1:" + std::to_string(exporter.port());
   const std::string replica = topo.data(2);
-  const std::string port = replica.substr(replica.rfind(':') + 1);
 
   // A closed port: the topology's verdict and exit code, plus one clear line about the events.
   const int closed = FreePort();
@@ -191,13 +190,13 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events, f
       [&] {
         const std::string m = exporter.Metrics();
         for (int i = 0; i < 3; ++i) {
-          if (Sample(m, "redis_sentinel_event_stream_up", {"sentinel=\"" + topo.sentinel(i) + "\""}) != 1) return false;
+          if (Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(i))}) != 1) return false;
         }
         return true;
       },
       std::chrono::seconds(30)));
   {
-    auto paused = topo.Pause(std::stoi(port));
+    auto paused = topo.Pause(PortOf(replica));
     REQUIRE_MESSAGE(WaitFor([&] { return HasEvent(exporter, "+sdown", replica); }, std::chrono::seconds(30)),
                     exporter.Get("/events").body);
   }

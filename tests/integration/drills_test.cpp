@@ -17,10 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kMaster = "aragora-master";
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
 const std::string kGroup = L("master_name", kMaster);
-
-int PortOf(const std::string& addr) { return std::stoi(addr.substr(addr.rfind(':') + 1)); }
 
 // The master_address of the agreed master, "" when none.
 std::string AgreedMaster(const std::string& metrics) {

@@ -30,9 +30,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kMaster = "aragora-master";
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
 const std::string kGroup = L("master_name", kMaster);
-int PortOf(const std::string& addr) { return std::stoi(addr.substr(addr.rfind(':') + 1)); }
 
 std::vector<std::string> Args(const LocalTopology& topo) {
   return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"};

@@ -17,8 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
-
 // Calls of one command on a node ("slowlog|len"), from its own INFO commandstats.
 long Calls(const LocalTopology& topo, int port, const std::string& command) {
   std::stringstream ss(topo.Cli(port, {"INFO", "commandstats"}));

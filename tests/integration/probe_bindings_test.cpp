@@ -36,8 +36,6 @@ struct Files {
   std::string dir;
 };
 
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
-
 // Every AUTH the peer received is exactly `want` (and it received at least one).
 void CheckOnlyAuth(const Recording& peer, const Command& want) {
   const auto auths = peer.Auths();

@@ -49,8 +49,6 @@ class Gate {
   bool open_ = false;
 };
 
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
-
 }  // namespace
 
 TEST_CASE("probe: a target whose Sentinel is slow does not hold up the probe of another") {

@@ -94,6 +94,23 @@ std::string Describe(const std::vector<ActiveAlert>& alerts) {
   return out.empty() ? "none" : out;
 }
 
+// Scrapes the exporter and evaluates the rules every second.
+std::string PrometheusConfig(int exporter_port) {
+  return "global:\n"
+         "  scrape_interval: 1s\n"
+         "  scrape_timeout: 1s\n"
+         "  evaluation_interval: 1s\n"
+         "rule_files:\n"
+         "  - '" +
+         kRuleFile +
+         "'\n"
+         "scrape_configs:\n"
+         "  - job_name: redis_sentinel\n"
+         "    static_configs:\n"
+         "      - targets: ['127.0.0.1:" +
+         std::to_string(exporter_port) + "']\n";
+}
+
 }  // namespace
 
 TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover alert and no split-brain or quorum alert") {
@@ -102,20 +119,7 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
   // default offset) so a Sentinel slowed by a busy machine is less likely to miss the deadline.
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),
                             "--scrape.timeout-offset=200ms"});
-  PrometheusProcess prometheus(
-      "global:\n"
-      "  scrape_interval: 1s\n"
-      "  scrape_timeout: 1s\n"
-      "  evaluation_interval: 1s\n"
-      "rule_files:\n"
-      "  - '" +
-      kRuleFile +
-      "'\n"
-      "scrape_configs:\n"
-      "  - job_name: redis_sentinel\n"
-      "    static_configs:\n"
-      "      - targets: ['127.0.0.1:" +
-      std::to_string(exporter.port()) + "']\n");
+  PrometheusProcess prometheus(PrometheusConfig(exporter.port()));
   INFO("prometheus log:\n", prometheus.Log());
 
   // Scraped, and the recording rules joined the three Sentinels' views (peers' addresses
@@ -231,26 +235,6 @@ TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover aler
       40s);
   CHECK_MESSAGE(cleared, Describe(Alerts(prometheus)));
 }
-
-namespace {
-
-std::string PrometheusConfig(int exporter_port) {
-  return "global:\n"
-         "  scrape_interval: 1s\n"
-         "  scrape_timeout: 1s\n"
-         "  evaluation_interval: 1s\n"
-         "rule_files:\n"
-         "  - '" +
-         kRuleFile +
-         "'\n"
-         "scrape_configs:\n"
-         "  - job_name: redis_sentinel\n"
-         "    static_configs:\n"
-         "      - targets: ['127.0.0.1:" +
-         std::to_string(exporter_port) + "']\n";
-}
-
-}  // namespace
 
 // The replica-reconfiguration phase held open (the replica not promoted is paused, see the
 // drill of the same name): the leader's SENTINEL MASTER keeps the old master all along, but the

@@ -14,8 +14,6 @@ using namespace rse::test;
 
 namespace {
 
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
-
 std::string WriteSecret(const LocalTopology& topo, const std::string& name, const std::string& secret) {
   const std::string path = topo.dir() + "/" + name;
   std::ofstream(path) << secret << "\n";

@@ -15,8 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
-
 // A CA, a server certificate for 127.0.0.1, a client certificate, and an unrelated CA.
 struct Certs {
   std::string dir;

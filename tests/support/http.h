@@ -27,5 +27,9 @@ inline HttpResponse HttpGet(int port, const std::string& path, const std::vector
 double Sample(const std::string& text, const std::string& name, const std::vector<std::string>& labels = {});
 // Every sample line of `name` (with labels), for counting series.
 std::vector<std::string> Series(const std::string& text, const std::string& name);
+// One label pair as Sample takes it: L("addr", "127.0.0.1:6379") is addr="127.0.0.1:6379".
+inline std::string L(const std::string& name, const std::string& value) { return name + "=\"" + value + "\""; }
+// The port of a "host:port" address.
+inline int PortOf(const std::string& addr) { return std::stoi(addr.substr(addr.rfind(':') + 1)); }
 
 }  // namespace rse::test
