@@ -128,6 +128,16 @@ finish() {
   log "wrote $1"
 }
 
+# keep OUT: true (and counted) when OUT exists and is not to be rendered again.
+keep() {
+  if [ -f "$1" ] && [ "$force" != 1 ]; then
+    log "kept $1 (FORCE_RENDER=1 renders it again)"
+    kept=$((kept + 1))
+    return 0
+  fi
+  return 1
+}
+
 host_of() { if [ -n "$node_host" ]; then printf '%s' "$node_host"; else printf '%s' "$1"; fi; }
 node_dir() { # NAME -> the node's directory as the node itself sees it
   if [ -n "${NODE_DATA_DIR-/data}" ]; then printf '%s' "${NODE_DATA_DIR-/data}"; else printf '%s' "$out_dir/$1"; fi
@@ -152,11 +162,7 @@ for node in $data_nodes; do
   if_replica=""
   if [ "$first" = 1 ]; then if_replica="# "; fi
   first=0
-  if [ -f "$conf" ] && [ "$force" != 1 ]; then
-    log "kept $conf (FORCE_RENDER=1 renders it again)"
-    kept=$((kept + 1))
-    continue
-  fi
+  if keep "$conf"; then continue; fi
   dir=$(node_dir "$name")
   render "$redis_tmpl" "$conf" PORT="$port" BIND="$bind" PROTECTED_MODE="$protected_mode" \
     DAEMONIZE=no PIDFILE="$dir/redis.pid" LOGFILE="" DIR="$dir" IF_REPLICA="$if_replica" \
@@ -174,11 +180,7 @@ for node in $sentinel_nodes; do
   is_uint "$port" || die "SENTINEL_NODES entry '$node' is not name:port"
   mkdir -p "$out_dir/$name"
   conf=$out_dir/$name/sentinel.conf
-  if [ -f "$conf" ] && [ "$force" != 1 ]; then
-    log "kept $conf (FORCE_RENDER=1 renders it again)"
-    kept=$((kept + 1))
-    continue
-  fi
+  if keep "$conf"; then continue; fi
   dir=$(node_dir "$name")
   # One group: the whole template (its GROUP BEGIN/END block included) in one pass.
   render "$sentinel_tmpl" "$conf" PORT="$port" BIND="$bind" PROTECTED_MODE="$protected_mode" \

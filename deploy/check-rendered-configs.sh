@@ -30,6 +30,10 @@ run_render() { # OUT_DIR [VAR=value...] ; password only through the environment
 expect_line() { # FILE LINE : the file has exactly this line
   grep -qxF -- "$2" "$1" || fail "${1#"$tmp"/}: no line '$2'"
 }
+expect_private() { # FILE NAME : the file exists with mode 600
+  [ -f "$1" ] || fail "no $2"
+  [ "$(stat -c %a "$1")" = 600 ] || fail "$2 has mode $(stat -c %a "$1"), want 600"
+}
 
 # ---------------------------------------------------------------- 1. compose layout --------
 out="$tmp/compose"
@@ -39,8 +43,7 @@ sentinels=(sentinel-1 sentinel-2 sentinel-3)
 pw_conf='"Compose-pw_1&|\\x"'
 for n in "${data[@]}"; do
   f="$out/$n/redis.conf"
-  [ -f "$f" ] || fail "no $n/redis.conf"
-  [ "$(stat -c %a "$f")" = 600 ] || fail "$n/redis.conf has mode $(stat -c %a "$f"), want 600"
+  expect_private "$f" "$n/redis.conf"
   expect_line "$f" "port 6379"
   expect_line "$f" 'dir "/data"'
   expect_line "$f" 'logfile ""'
@@ -58,8 +61,7 @@ inodes=()
 for i in 0 1 2; do
   n=${sentinels[i]}
   f="$out/$n/sentinel.conf"
-  [ -f "$f" ] || fail "no $n/sentinel.conf"
-  [ "$(stat -c %a "$f")" = 600 ] || fail "$n/sentinel.conf has mode $(stat -c %a "$f"), want 600"
+  expect_private "$f" "$n/sentinel.conf"
   expect_line "$f" "port 26379"
   expect_line "$f" "sentinel resolve-hostnames yes"
   expect_line "$f" "sentinel announce-hostnames yes"
