@@ -65,7 +65,8 @@ void AddTopologyFlags(cxxopts::Options& options) {
                       "which the previous scrape's rendering time (at most a tenth) is kept (e.g. 5s, 500ms).",
                       cxxopts::value<std::string>()->default_value("5s"))
     ("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds header; the "
-                              "shorter of the two deadlines wins.",
+                              "shorter of the two deadlines wins. When it would leave nothing, half of "
+                              "Prometheus' timeout is used.",
                               cxxopts::value<std::string>()->default_value("500ms"));
   // clang-format on
 }

@@ -1,5 +1,6 @@
 #include "exporter/http.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <sstream>
@@ -97,20 +98,22 @@ void HttpServer::WatchWebConfig() {
   }
 }
 
-// The scrape's deadline: --redis.timeout, or Prometheus' own scrape timeout minus the
-// offset when that is shorter, so an answer arrives before Prometheus gives up.
+std::chrono::milliseconds ScrapeTimeout(const std::string* header, std::chrono::milliseconds configured,
+                                        std::chrono::milliseconds offset) {
+  if (header == nullptr) return configured;
+  char* end = nullptr;
+  const double seconds = std::strtod(header->c_str(), &end);
+  // A day at most: no overflow below. NaN fails both comparisons.
+  if (end == header->c_str() || !(seconds > 0 && seconds < 86400)) return configured;
+  const std::chrono::milliseconds prometheus(static_cast<long long>(seconds * 1000));
+  auto from_header = prometheus - offset;
+  if (from_header.count() <= 0) from_header = std::max(prometheus / 2, std::chrono::milliseconds(1));
+  return std::min(configured, from_header);
+}
+
 std::chrono::milliseconds HttpServer::Timeout(const http::Request& request) const {
-  auto timeout = exporter_.config().timeout;
-  if (const std::string* header = request.Header("x-prometheus-scrape-timeout-seconds")) {
-    char* end = nullptr;
-    double seconds = std::strtod(header->c_str(), &end);
-    if (end != header->c_str() && seconds > 0 && seconds < 86400) {  // a day at most: no overflow below
-      auto from_header =
-          std::chrono::milliseconds(static_cast<long long>(seconds * 1000)) - exporter_.config().timeout_offset;
-      if (from_header.count() > 0 && from_header < timeout) timeout = from_header;
-    }
-  }
-  return timeout;
+  return ScrapeTimeout(request.Header("x-prometheus-scrape-timeout-seconds"), exporter_.config().timeout,
+                       exporter_.config().timeout_offset);
 }
 
 http::Response HttpServer::Handle(const http::Request& request) {

@@ -12,6 +12,14 @@
 
 namespace rse {
 
+// A scrape's deadline: `configured` (--redis.timeout), or Prometheus' scrape timeout (the
+// X-Prometheus-Scrape-Timeout-Seconds value `header`, null when absent) less `offset` when that
+// is shorter. When the offset would leave nothing, half of Prometheus' timeout: an answer after
+// Prometheus has given up is no answer. A value that is not a number of seconds between 0 and a
+// day is ignored.
+std::chrono::milliseconds ScrapeTimeout(const std::string* header, std::chrono::milliseconds configured,
+                                        std::chrono::milliseconds offset);
+
 // The exporter's endpoints on the HTTP front (http/server.h): /, the telemetry path, /probe,
 // /-/healthy and /-/ready, behind the web configuration's TLS and basic auth, which are re-read
 // when their files change.

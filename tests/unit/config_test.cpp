@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "exporter/config.h"
+#include "exporter/http.h"
 
 namespace {
 
@@ -226,4 +227,25 @@ TEST_CASE("credential bindings: --probe.config.file, --probe.allowed-targets and
   CHECK(bad_file.exit_code == 3);
   CHECK(bad_file.output == "--probe.config.file: " + broken + ": bindings.a.redis: unknown key 'pasword_file'");
   for (const auto& f : {secret, config, broken}) std::remove(f.c_str());
+}
+
+TEST_CASE("scrape timeout: Prometheus' timeout less the offset when shorter, never past Prometheus' own") {
+  using std::chrono::milliseconds;
+  const milliseconds configured(5000), offset(500);
+  auto timeout = [&](const char* header) {
+    const std::string value = header;
+    return rse::ScrapeTimeout(&value, configured, offset).count();
+  };
+  CHECK(rse::ScrapeTimeout(nullptr, configured, offset).count() == 5000);
+  CHECK(timeout("10") == 5000);  // --redis.timeout is shorter
+  CHECK(timeout("2") == 1500);
+  CHECK(timeout("1.25") == 750);
+  // The offset would leave nothing: half of Prometheus' timeout, not --redis.timeout.
+  CHECK(timeout("0.5") == 250);
+  CHECK(timeout("0.4") == 200);
+  CHECK(timeout("0.0001") == 1);
+  for (const char* ignored : {"", "abc", "0", "-1", "nan", "inf", "1e9", "86400"}) {
+    CAPTURE(ignored);
+    CHECK(timeout(ignored) == 5000);
+  }
 }
