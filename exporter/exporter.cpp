@@ -169,7 +169,13 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
 }
 
 void Exporter::Prefetch() {
-  if (configured_) configured_->Warm(redis::Clock::now() + config_.timeout);
+  if (!configured_) return;
+  try {
+    configured_->Warm(redis::Clock::now() + config_.timeout);
+  } catch (const std::exception& e) {
+    // Only allocation can fail here; the first scrape fetches anyway.
+    log::Error("startup fetch failed", {{"err", e.what()}});
+  }
 }
 
 std::string Exporter::ProbeRefused(const redis::Address& sentinel) const {

@@ -93,12 +93,17 @@ void Topology::Warm(redis::Deadline deadline) {
     std::lock_guard lock(share_mu_);
     warm_ = &warming;
   }
-  {
-    std::lock_guard lock(fetch_mu_);
-    if (!warming.abandoned.load()) FetchLocked(warming.deadline, &warming.abandoned);
-  }
-  std::lock_guard lock(share_mu_);
-  warm_ = nullptr;
+  // warm_ points into this frame: it is reset on every way out, a throwing fetch included
+  // (after fetch_mu_ is released, which the guard below outlives).
+  struct Reset {
+    Topology& t;
+    ~Reset() {
+      std::lock_guard lock(t.share_mu_);
+      t.warm_ = nullptr;
+    }
+  } reset{*this};
+  std::lock_guard lock(fetch_mu_);
+  if (!warming.abandoned.load()) FetchLocked(warming.deadline, &warming.abandoned);
 }
 
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
@@ -113,6 +118,7 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
       lock.unlock();
       std::unique_lock wait(other->mu);
       other->cv.wait(wait, [&] { return other->done; });
+      if (other->error) std::rethrow_exception(other->error);
       return other->result;
     }
     mine = in_flight_ = std::make_shared<InFlight>(deadline);
@@ -124,9 +130,15 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
     }
   }
   std::shared_ptr<const Snapshot> result;
-  {
+  std::exception_ptr error;
+  try {
     std::lock_guard lock(fetch_mu_);
     result = FetchLocked(mine->deadline);
+  } catch (...) {
+    // Nothing in the fetch throws but allocation: the callers sharing it get the same
+    // exception (an HTTP 500 each), and the next caller starts a fetch of its own, rather
+    // than every later caller waiting for a fetch that will never end.
+    error = std::current_exception();
   }
   {
     std::lock_guard lock(share_mu_);
@@ -141,9 +153,11 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
   {
     std::lock_guard lock(mine->mu);
     mine->result = result;
+    mine->error = error;
     mine->done = true;
   }
   mine->cv.notify_all();
+  if (error) std::rethrow_exception(error);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,10 +81,11 @@ class Topology {
     // The earliest deadline of the callers sharing it: each brings it forward as it joins, so
     // none waits past its own (a scrape that joins a status page's longer fetch).
     redis::SharedDeadline deadline;
-    std::mutex mu;  // Guards done, result.
+    std::mutex mu;  // Guards done, result, error.
     std::condition_variable cv;
     bool done = false;
     std::shared_ptr<const collectors::Snapshot> result;
+    std::exception_ptr error;  // what the fetch threw (bad_alloc): rethrown to every caller
   };
 
   // The fetch itself, with fetch_mu_ held. With `abandoned` set by the time its nodes have
