@@ -141,6 +141,9 @@ void AddCheckAndCollectorFlags(cxxopts::Options& options) {
                              "(default: the system's).", cxxopts::value<std::string>()->default_value(""));
   // clang-format on
   auto group = options.add_options(CollectorGroup());
+  group("collector.disable-defaults",
+        "Turn every collector off but those enabled with --collector.NAME (as node_exporter's flag does).",
+        cxxopts::value<bool>()->implicit_value("true")->default_value("false"));
   for (const auto& c : collectors::AllCollectors()) {
     std::string name(c.name);
     group("collector." + name,
@@ -272,9 +275,10 @@ redis::TlsOptions ReadTls(const cxxopts::ParseResult& parsed, const std::string&
 
 std::vector<std::string> EnabledCollectors(const cxxopts::ParseResult& parsed) {
   std::vector<std::string> out;
+  const bool defaults = !parsed["collector.disable-defaults"].as<bool>();
   for (const auto& c : collectors::AllCollectors()) {
     std::string name(c.name);
-    bool enabled = c.enabled_by_default;
+    bool enabled = defaults && c.enabled_by_default;
     if (parsed.count("collector." + name)) enabled = parsed["collector." + name].as<bool>();
     if (parsed.count("no-collector." + name) && parsed["no-collector." + name].as<bool>()) enabled = false;
     if (enabled) out.push_back(name);

@@ -181,6 +181,19 @@ TEST_CASE("--collector.NAME and --no-collector.NAME") {
   CHECK(Enabled(r.config, "sentinel"));
 }
 
+TEST_CASE("--collector.disable-defaults keeps only the collectors turned on by name") {
+  auto r = Parse({"--collector.disable-defaults", "--collector.sentinel", "--collector.topology"});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  CHECK(r.config.collectors == std::vector<std::string>{"sentinel", "topology"});
+  auto none = Parse({"--collector.disable-defaults"});
+  REQUIRE(none.action == rse::ParsedArgs::Action::kRun);
+  CHECK(none.config.collectors.empty());
+  auto off = Parse({"--collector.disable-defaults=false", "--no-collector.info"});
+  REQUIRE(off.action == rse::ParsedArgs::Action::kRun);
+  CHECK_FALSE(Enabled(off.config, "info"));
+  CHECK(Enabled(off.config, "sentinel"));
+}
+
 TEST_CASE("durations") {
   CHECK(rse::ParseDuration("5s") == std::chrono::milliseconds(5000));
   CHECK(rse::ParseDuration("250ms") == std::chrono::milliseconds(250));
