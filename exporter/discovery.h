@@ -37,7 +37,11 @@ struct FetchOptions {
   // would have the exporter open connections until it has no descriptor left.
   std::size_t max_data_nodes = 4096;
   // The /probe targets' sockets, shared by all of them (pools and subscriptions); null: none.
-  std::shared_ptr<redis::SocketBudget> socket_budget;
+  std::shared_ptr<redis::Budget> socket_budget;
+  // The /probe targets' reply bytes, shared by all of them: taken as replies arrive, held by a
+  // fetch's snapshot while it lives (Snapshot::reply_hold); null: none. A hostile Sentinel and
+  // the nodes it names cannot make the exporter hold more than this.
+  std::shared_ptr<redis::Budget> reply_budget;
 };
 
 // How discovery reaches the nodes: the exporter sends the commands over its connections

@@ -102,9 +102,12 @@ FetchOptions FetchOptionsFrom(const Config& config) {
 Exporter::Exporter(const Config& config)
     : config_(config),
       fetch_options_(FetchOptionsFrom(config)),
-      probe_sockets_(std::make_shared<redis::SocketBudget>(
+      probe_sockets_(std::make_shared<redis::Budget>(
           config.probe_max_connections,
-          "the " + std::to_string(config.probe_max_connections) + " connections /probe targets may hold")) {
+          "the " + std::to_string(config.probe_max_connections) + " connections /probe targets may hold")),
+      probe_replies_(std::make_shared<redis::Budget>(
+          config.probe_max_reply_bytes,
+          "the " + std::to_string(config.probe_max_reply_bytes) + " reply bytes /probe targets may hold")) {
   for (const auto& name : config.collectors) {
     const auto* spec = collectors::FindCollector(name);
     if (!spec) continue;
@@ -195,6 +198,7 @@ FetchOptions Exporter::ProbeOptions(const ProbeBinding* binding) const {
   // operator's own topology may have (each is a connection kept while the target is cached).
   o.max_data_nodes = kMaxProbeDataNodes;
   o.socket_budget = probe_sockets_;
+  o.reply_budget = probe_replies_;
   if (binding) {
     o.redis_credentials = binding->redis_credentials;
     o.group_credentials = binding->group_credentials;

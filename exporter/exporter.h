@@ -112,7 +112,9 @@ class Exporter {
   std::unique_ptr<redis::Subscriber> subscriber_;
   std::unique_ptr<Topology> configured_;  // null without --sentinel.addr; itself thread-safe
   // Every /probe topology's connections count against it (--probe.max-connections); thread-safe.
-  const std::shared_ptr<redis::SocketBudget> probe_sockets_;
+  const std::shared_ptr<redis::Budget> probe_sockets_;
+  // Every /probe fetch's reply bytes count against it (--probe.max-reply-bytes); thread-safe.
+  const std::shared_ptr<redis::Budget> probe_replies_;
   const http::ServerStats* http_stats_ = nullptr;  // set before serving, read-only after
   std::mutex probe_mu_;                            // Guards probes_ (the map; each Topology is thread-safe itself).
   std::map<ProbeKey, ProbeEntry> probes_;

@@ -47,7 +47,12 @@ void AddTopologyFlags(cxxopts::Options& options) {
                               "open (kept between scrapes, event subscriptions included); a node beyond it is "
                               "not connected and shows as down. A caller's Sentinel names the nodes, so this "
                               "keeps descriptors for the configured topology and the HTTP front.",
-                              cxxopts::value<int>()->default_value("4096"));
+                              cxxopts::value<int>()->default_value("4096"))
+    ("probe.max-reply-bytes", "Reply bytes that all /probe targets together may hold (received, and kept "
+                              "until their scrape ends); a node whose reply would go over it shows as down. "
+                              "A caller's Sentinel names the nodes, so this bounds the memory a hostile one "
+                              "can make the exporter use.",
+                              cxxopts::value<int>()->default_value("67108864"));
   options.add_options("Redis")
     ("redis.user", "ACL user for the data nodes (AUTH user password).",
                    cxxopts::value<std::string>()->default_value(""))
@@ -309,6 +314,7 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   s.redis_allowed_addresses = Strings(parsed, "redis.allowed-addresses");
   s.probe_config_file = parsed["probe.config.file"].as<std::string>();
   s.probe_max_connections = parsed["probe.max-connections"].as<int>();
+  s.probe_max_reply_bytes = parsed["probe.max-reply-bytes"].as<int>();
   cfg.output = parsed["output"].as<std::string>();
   cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
   cfg.check_events_url = parsed["check.events-url"].as<std::string>();

@@ -1,10 +1,12 @@
 #include "exporter/pool.h"
 
+#include <utility>
+
 namespace rse {
 
 redis::Connection* ConnectionPool::Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
                                        const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group,
-                                       const std::shared_ptr<redis::SocketBudget>& budget) {
+                                       const std::shared_ptr<redis::Budget>& budget) {
   auto& e = entries_[Key{kind, addr, group}];
   if (!e.conn) e.conn = std::make_unique<redis::Connection>(addr, creds, tls, budget);
   e.used = true;
@@ -54,7 +56,24 @@ void PoolTransport::Ask(Kind kind, const redis::Address& addr, const std::string
     conn = pool_.Get(ConnectionPool::kData, addr, authenticate ? DataCredentials(options_, group) : kNone,
                      options_.redis_tls, group, options_.socket_budget);
   }
-  batch_.Add(conn, std::move(commands), std::move(done));
+  if (!options_.reply_budget) return batch_.Add(conn, std::move(commands), std::move(done));
+  batch_.Add(conn, std::move(commands), [this, done = std::move(done)](redis::Request& r) {
+    done(r);
+    // Discovery keeps the replies' text (parsed INFO adopts it): counted until the snapshot goes.
+    kept_ += r.budgeted;
+    r.budgeted = 0;
+  });
+}
+
+PoolTransport::~PoolTransport() {
+  if (kept_ != 0) options_.reply_budget->Give(kept_);
+}
+
+std::shared_ptr<const void> PoolTransport::TakeReplyHold() {
+  if (!options_.reply_budget) return nullptr;
+  const std::size_t n = std::exchange(kept_, 0);
+  std::shared_ptr<redis::Budget> budget = options_.reply_budget;
+  return std::shared_ptr<const void>(nullptr, [budget, n](const void*) { budget->Give(n); });
 }
 
 }  // namespace rse

@@ -30,7 +30,7 @@ class ConnectionPool {
   // the first time; marks it used by the current fetch.
   redis::Connection* Get(Kind kind, const redis::Address& addr, const redis::Credentials& creds,
                          const std::shared_ptr<const redis::TlsContext>& tls, const std::string& group = {},
-                         const std::shared_ptr<redis::SocketBudget>& budget = nullptr);
+                         const std::shared_ptr<redis::Budget>& budget = nullptr);
   // Whether the data node's connection is known to take INFO with one section only: the node
   // refused several (Redis before 7) on this very connection. A reconnect forgets it, so a node
   // upgraded in place is asked several sections again.
@@ -59,11 +59,17 @@ class ConnectionPool {
 };
 
 // Discovery's requests as one redis::Batch over a pool's connections; lives for one fetch.
-// `options`, `pool` and `deadline` must outlive it.
+// `options`, `pool` and `deadline` must outlive it. With FetchOptions::reply_budget, the bytes
+// of the replies discovery keeps stay taken until the transport ends or TakeReplyHold.
 class PoolTransport : public Transport {
  public:
   PoolTransport(const FetchOptions& options, ConnectionPool& pool, const redis::SharedDeadline& deadline)
-      : options_(options), pool_(pool), batch_(&deadline) {}
+      : options_(options),
+        pool_(pool),
+        batch_(&deadline, redis::ExecuteOptions{.reply_budget = options.reply_budget.get()}) {}
+  ~PoolTransport() override;
+  PoolTransport(const PoolTransport&) = delete;
+  PoolTransport& operator=(const PoolTransport&) = delete;
 
   void Ask(Kind kind, const redis::Address& addr, const std::string& group, bool authenticate,
            std::vector<std::vector<std::string>> commands, Callback done) override;
@@ -74,10 +80,14 @@ class PoolTransport : public Transport {
   void SetInfoOneSection(const redis::Address& addr, const std::string& group) override {
     pool_.SetInfoOneSection(addr, group);
   }
+  // The reply bytes kept so far, as a hold that gives them back when its last copy goes (for
+  // the snapshot that holds the replies' contents); null without a budget. Call after Run.
+  std::shared_ptr<const void> TakeReplyHold();
 
  private:
   const FetchOptions& options_;
   ConnectionPool& pool_;
+  std::size_t kept_ = 0;  // reply bytes of finished requests, taken from options_.reply_budget
   redis::Batch batch_;
 };
 

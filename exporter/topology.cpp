@@ -169,6 +169,7 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadlin
     // pool drops any.
     PoolTransport transport(options_, pool_, deadline);
     snap = Discover(target_, options_, transport, last_nodes_);
+    snap->reply_hold = transport.TakeReplyHold();
   }
   // Cut short by a caller who fetches again at once: its timeouts are not the nodes' doing.
   if (abandoned && abandoned->load()) return nullptr;

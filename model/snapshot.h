@@ -70,6 +70,9 @@ struct Snapshot {
   // fuzzer), for which readers analyse the groups themselves.
   std::shared_ptr<const std::vector<GroupHealth>> groups;
   double fetched_at = 0;  // Unix seconds when the fetch ended; 0 on snapshots built elsewhere
+  // Keeps the reply bytes the snapshot holds counted against their budget (a /probe target's,
+  // FetchOptions::reply_budget) while it lives; null without one.
+  std::shared_ptr<const void> reply_hold;
 };
 
 }  // namespace rse::collectors

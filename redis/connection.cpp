@@ -43,18 +43,18 @@ const char* CauseName(Cause cause) {
   return "unknown";
 }
 
-bool SocketBudget::Take() {
+bool Budget::Take(std::size_t n) {
   std::size_t held = held_.load(std::memory_order_relaxed);
   do {
-    if (held >= max_) return false;
-  } while (!held_.compare_exchange_weak(held, held + 1, std::memory_order_relaxed));
+    if (n > max_ || held > max_ - n) return false;
+  } while (!held_.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
   return true;
 }
 
-void SocketBudget::Give() { held_.fetch_sub(1, std::memory_order_relaxed); }
+void Budget::Give(std::size_t n) { held_.fetch_sub(n, std::memory_order_relaxed); }
 
 Connection::Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls,
-                       std::shared_ptr<SocketBudget> budget)
+                       std::shared_ptr<Budget> budget)
     : address_(std::move(address)),
       credentials_(std::move(credentials)),
       tls_(std::move(tls)),
@@ -242,6 +242,15 @@ class Executor {
  public:
   Executor(Request& request, const ExecuteOptions& options, std::vector<char>& read_buffer)
       : req_(request), options_(options), read_buffer_(read_buffer) {}
+  ~Executor() { GiveBack(); }
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Gives the request's reply bytes back to the budget (its replies are gone or not kept).
+  void GiveBack() {
+    if (req_.budgeted != 0 && options_.reply_budget) options_.reply_budget->Give(req_.budgeted);
+    req_.budgeted = 0;
+  }
 
   bool done() const { return phase_ == Phase::kDone; }
   int fd() const { return phase_ == Phase::kResolving ? lookup_->efd : req_.connection->fd_; }
@@ -255,6 +264,7 @@ class Executor {
   void Start() {
     req_.status = {};
     req_.replies.clear();
+    GiveBack();
     Connection& c = *req_.connection;
     reused_ = c.IsOpen();
     if (!c.IsOpen()) {
@@ -500,6 +510,12 @@ class Executor {
       if (received_bytes_ > options_.max_reply_bytes) {
         return Fail({Cause::kProtocol, "reply larger than " + std::to_string(options_.max_reply_bytes) + " bytes"});
       }
+      if (options_.reply_budget) {
+        if (!options_.reply_budget->Take(static_cast<size_t>(n))) {
+          return Fail({Cause::kIo, "reply dropped: " + options_.reply_budget->what() + " are in use"});
+        }
+        req_.budgeted += static_cast<size_t>(n);
+      }
       if (!parser_->Feed(buf, static_cast<size_t>(n))) {
         return Fail({Cause::kProtocol, "not a Redis reply: " + parser_->Error()});
       }
@@ -561,6 +577,7 @@ class Executor {
     req_.connection->Close();
     parser_.reset();
     req_.replies.clear();
+    GiveBack();
     req_.status = std::move(st);
     phase_ = Phase::kDone;
   }
@@ -669,8 +686,9 @@ bool Batch::NotifyFinished() {
     any = true;
     if (e.done) e.done(e.request);
     // The callback has taken what it needs: free the replies now, not when the batch ends
-    // (a whole scrape's replies at once were most of its peak heap).
+    // (a whole scrape's replies at once were most of its peak heap), and their budget with them.
     std::vector<Reply>().swap(e.request.replies);
+    e.executor.GiveBack();
   }
   while (first_unfinished_ < entries_.size() && entries_[first_unfinished_].notified) ++first_unfinished_;
   return any;

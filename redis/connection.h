@@ -50,15 +50,16 @@ struct Credentials {
   bool operator==(const Credentials&) const = default;
 };
 
-// Sockets that the connections sharing it may hold open at once. A connection that would go
-// over it does not open one: it fails (kIo, naming the budget) as a refused connection would.
-// Thread-safe; shared by the connections that use it, which give their socket back on Close.
-class SocketBudget {
+// A count that the holders sharing it may hold at once, all together. Sockets: a connection
+// that would go over it does not open one, and fails (kIo, naming the budget) as a refused
+// connection would; it gives its socket back on Close. Reply bytes: ExecuteOptions::reply_budget.
+// Thread-safe.
+class Budget {
  public:
-  // `what` names the budget in the failure: "not connected: <what> are in use".
-  SocketBudget(std::size_t max, std::string what) : max_(max), what_(std::move(what)) {}
-  bool Take();  // false when `max` are held
-  void Give();
+  // `what` names the budget in failures, e.g. "not connected: <what> are in use".
+  Budget(std::size_t max, std::string what) : max_(max), what_(std::move(what)) {}
+  bool Take(std::size_t n = 1);  // false, taking nothing, when `n` more would go over `max`
+  void Give(std::size_t n = 1);
   std::size_t held() const { return held_.load(std::memory_order_relaxed); }
   const std::string& what() const { return what_; }
 
@@ -76,7 +77,7 @@ class Connection {
   // With `tls`, every connection is a TLS session verified as the context says; with
   // `budget`, its socket counts against it.
   Connection(Address address, Credentials credentials, std::shared_ptr<const TlsContext> tls = nullptr,
-             std::shared_ptr<SocketBudget> budget = nullptr);
+             std::shared_ptr<Budget> budget = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -102,8 +103,8 @@ class Connection {
   Address address_;
   Credentials credentials_;
   std::shared_ptr<const TlsContext> tls_;
-  std::shared_ptr<SocketBudget> budget_;  // null: none
-  bool budgeted_ = false;                 // holds one of budget_'s sockets
+  std::shared_ptr<Budget> budget_;  // null: none
+  bool budgeted_ = false;           // holds one of budget_'s sockets
   int fd_ = -1;
   std::unique_ptr<TlsSession> tls_session_;  // null for plain TCP
   bool authenticated_ = false;
@@ -119,10 +120,17 @@ struct Request {
   // Bytes that arrived after the last expected reply, with the parser holding them: set only
   // then. A subscription's first pushes can come in the same read as its confirmation.
   std::unique_ptr<RespParser> rest;
+  // Reply bytes taken from ExecuteOptions::reply_budget for this request's replies. A callback
+  // that keeps the replies' contents moves this to its own account (and sets it to 0); what is
+  // left is given back once the callback returns.
+  std::size_t budgeted = 0;
 };
 
 struct ExecuteOptions {
   std::size_t max_reply_bytes = 64 * 1024 * 1024;  // a peer that streams forever is cut off
+  // Reply bytes count against it as they arrive; a request that would go over it fails (kIo,
+  // naming the budget), and a failed request gives its bytes back at once. Borrowed; null: none.
+  Budget* reply_budget = nullptr;
 };
 
 class Executor;

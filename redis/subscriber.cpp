@@ -119,8 +119,11 @@ void Subscriber::Down(Sub& sub, const Status& why) {
 // Starts opening one subscription (connect, TLS, AUTH, the subscribe command), bounded by
 // its own connect timeout; the loop advances it as its socket becomes ready.
 void Subscriber::Begin(Sub& sub) {
+  // The confirmation is a few dozen bytes: a peer that sends more in its place is cut off as
+  // a huge push is, not after the 64 MiB a reply may have.
   sub.opening = std::make_unique<Exchange>(sub.conn.get(), std::vector<std::vector<std::string>>{sub.options.command},
-                                           Clock::now() + sub.options.connect_timeout);
+                                           Clock::now() + sub.options.connect_timeout,
+                                           ExecuteOptions{.max_reply_bytes = sub.options.max_message_bytes});
   Advance(sub, 0);
 }
 

@@ -39,7 +39,7 @@ class Subscriber {
   struct Options {
     Credentials credentials;
     std::shared_ptr<const TlsContext> tls;
-    std::shared_ptr<SocketBudget> budget;  // the subscriptions' sockets count against it; null: none
+    std::shared_ptr<Budget> budget;  // the subscriptions' sockets count against it; null: none
     std::vector<std::string> command{"PSUBSCRIBE", "*"};
     std::chrono::milliseconds connect_timeout{2000};
     std::chrono::milliseconds min_backoff{500};

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "redis/connection.h"
 #include "tests/unit/fake_server.h"
@@ -196,7 +197,7 @@ TEST_CASE("a shared deadline brought forward from another thread ends the batch 
 
 TEST_CASE("a socket budget: a connection over it is not opened, and a closed one gives its socket back") {
   FakeServer server(FakeServer::Scripted(Pong));
-  auto budget = std::make_shared<SocketBudget>(1, "the test's 1 socket");
+  auto budget = std::make_shared<Budget>(1, "the test's 1 socket");
   Connection first(Local(server.port()), {}, nullptr, budget);
   Connection second(Local(server.port()), {}, nullptr, budget);
   CHECK(RunOne(first, {{"PING"}}, 2s).ok());
@@ -252,6 +253,57 @@ TEST_CASE("an endless bulk reply is cut off at the reply size cap") {
   CHECK(st.cause == Cause::kProtocol);
   CHECK(st.message.find("larger than") != std::string::npos);
   CHECK(Clock::now() - start < 2s);
+}
+
+TEST_CASE("a budget takes counts up to its max, never part of one") {
+  Budget b(10, "ten");
+  CHECK(b.Take(4));
+  CHECK(b.Take(6));
+  CHECK_FALSE(b.Take());
+  CHECK(b.held() == 10);
+  b.Give(6);
+  CHECK_FALSE(b.Take(7));  // over: nothing is taken
+  CHECK(b.held() == 4);
+  CHECK_FALSE(b.Take(static_cast<std::size_t>(-1)));
+  CHECK(b.Take(6));
+}
+
+TEST_CASE("a reply budget: bytes count as they arrive, a request over it fails, and every byte comes back") {
+  const std::string big(300000, 'x');
+  FakeServer server(FakeServer::Scripted([&](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "BIG") return "$" + std::to_string(big.size()) + "\r\n" + big + "\r\n";
+    return Pong(argv);
+  }));
+  Budget budget(100000, "the test's 100000 bytes");
+  ExecuteOptions options;
+  options.reply_budget = &budget;
+  Connection small(Local(server.port()), {});
+  Connection large(Local(server.port()), {});
+  Batch batch(Clock::now() + 5s, options);
+  Status small_status, large_status;
+  std::size_t seen_budgeted = 0, held_in_callback = 0;
+  batch.Add(&small, {{"PING"}}, [&](Request& r) {
+    small_status = r.status;
+    seen_budgeted = r.budgeted;  // "+PONG\r\n"
+    held_in_callback = budget.held();
+  });
+  batch.Add(&large, {{"BIG"}}, [&](Request& r) { large_status = r.status; });
+  batch.Run();
+  CHECK(small_status.ok());
+  CHECK(seen_budgeted == 7);
+  CHECK(held_in_callback >= 7);
+  CHECK(large_status.cause == Cause::kIo);
+  CHECK(large_status.message == "reply dropped: the test's 100000 bytes are in use");
+  CHECK(budget.held() == 0);  // the failed request's bytes at once, the other's after its callback
+
+  // A callback that keeps the replies takes their bytes over; they stay held until given back.
+  Batch keep(Clock::now() + 5s, options);
+  std::size_t kept = 0;
+  keep.Add(&small, {{"ECHO", "hello"}}, [&](Request& r) { kept = std::exchange(r.budgeted, 0); });
+  keep.Run();
+  CHECK(kept == 11);  // "$5\r\nhello\r\n"
+  CHECK(budget.held() == kept);
+  budget.Give(kept);
 }
 
 TEST_CASE("AUTH is sent first, once per connection, and a refusal is an auth failure without the secret") {

@@ -101,6 +101,31 @@ TEST_CASE("a fake Sentinel's master is discovered and fetched") {
   CHECK(snap->nodes[0].master_name == "m1");
 }
 
+TEST_CASE("a reply budget: a fetch's snapshot holds its reply bytes while it lives, a node over it is down") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  auto options = Options();
+  options.reply_budget = std::make_shared<rse::redis::Budget>(1 << 20, "the test's reply bytes");
+  rse::Topology topo({{Local(sentinel.port())}, {}}, options);
+  auto snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].up());
+  const std::size_t held = options.reply_budget->held();
+  CHECK(held > 100);  // the Sentinel's replies and the master's INFO
+  CHECK(held < 4096);
+  snap.reset();
+  CHECK(options.reply_budget->held() == 0);
+
+  // Spent by someone else: nothing more fits, and the nodes say why.
+  REQUIRE(options.reply_budget->Take((1 << 20) - 16));
+  snap = topo.Fetch(rse::redis::Clock::now() + 2s);
+  REQUIRE(snap->sentinels.size() == 1);
+  CHECK_FALSE(snap->sentinels[0].up());
+  CHECK(snap->sentinels[0].error.message == "reply dropped: the test's reply bytes are in use");
+  snap.reset();
+  CHECK(options.reply_budget->held() == (1 << 20) - 16);
+}
+
 TEST_CASE("a scrape's fetch ends early by the previous scrape's rendering, at most a tenth of the timeout") {
   // So a node that never answers costs the scrape its timeout, not the timeout plus rendering.
   rse::Topology topo({{Local(1)}, {}}, Options());

@@ -140,6 +140,10 @@ TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription
     server = std::make_unique<FakeServer>(Publisher(kConfirm, PMessage("+sdown", std::string(4 << 20, 'x'))));
     expect_cause = "message larger than";
   }
+  SUBCASE("a huge reply in place of the confirmation") {
+    server = std::make_unique<FakeServer>(Publisher(Bulk(std::string(4 << 20, 'x')), ""));
+    expect_cause = "reply larger than 65536 bytes";
+  }
   SUBCASE("refused") {
     server = std::make_unique<FakeServer>(
         Publisher("-NOPERM this user has no permissions to run the 'psubscribe' command\r\n", ""));
@@ -165,7 +169,7 @@ TEST_CASE("subscriber: garbage, a huge payload or a refusal end the subscription
 
 TEST_CASE("subscriber: a socket budget that is spent leaves the stream down with its name, once freed it opens") {
   FakeServer server(Publisher(kConfirm, PMessage("+tilt", "#tilt mode entered")));
-  auto budget = std::make_shared<rse::redis::SocketBudget>(1, "the test's 1 socket");
+  auto budget = std::make_shared<rse::redis::Budget>(1, "the test's 1 socket");
   REQUIRE(budget->Take());  // held by someone else
   auto rec = std::make_shared<Recorder>();
   Subscriber sub;
