@@ -213,7 +213,12 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
   std::lock_guard lock(probe_mu_);
   const auto now = redis::Clock::now();
   for (auto it = probes_.begin(); it != probes_.end();) {
-    it = now - it->second.last_used > kProbeIdle ? probes_.erase(it) : std::next(it);
+    if (now - it->second.last_used > kProbeIdle) {
+      it = probes_.erase(it);
+    } else {
+      it->second.topology->DropStaleSnapshot();
+      ++it;
+    }
   }
   ProbeKey key{binding ? binding->name : std::string(), sentinel.ToString(), master};
   auto it = probes_.find(key);

@@ -106,11 +106,20 @@ void Topology::Warm(redis::Deadline deadline) {
   if (!warming.abandoned.load()) FetchLocked(warming.deadline, &warming.abandoned);
 }
 
+void Topology::DropStaleSnapshot() {
+  std::shared_ptr<const Snapshot> stale;  // freed after the lock is released
+  std::lock_guard lock(share_mu_);
+  if (last_ && redis::Clock::now() - last_at_ >= last_reuse_) stale = std::move(last_);
+}
+
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
   std::shared_ptr<InFlight> mine;
+  std::shared_ptr<const Snapshot> stale;  // freed after share_mu_ is released
   {
     std::unique_lock lock(share_mu_);
-    if (reuse.count() > 0 && last_ && redis::Clock::now() - last_at_ < reuse) return last_;
+    const auto now = redis::Clock::now();
+    if (last_ && now - last_at_ >= last_reuse_) stale = std::move(last_);
+    if (reuse.count() > 0 && last_ && now - last_at_ < reuse) return last_;
     if (in_flight_) {
       // A fetch is under way: share its result rather than ask every node again.
       auto other = in_flight_;
@@ -148,6 +157,7 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
     if (reuse.count() > 0) {
       last_ = result;
       last_at_ = redis::Clock::now();
+      last_reuse_ = reuse;
     }
   }
   {

@@ -58,6 +58,10 @@ class Topology {
   // deadline: it neither waits for the startup fetch's longer deadline (a hung node) nor
   // answers with data from before it arrived. The ended startup fetch is then dropped unseen.
   void Warm(redis::Deadline deadline);
+  // Drops the snapshot kept for reuse once it is older than the `reuse` it was fetched with
+  // (Fetch does so too): a status page nobody views any more then holds no memory, nor /probe
+  // reply budget.
+  void DropStaleSnapshot();
   // New TCP connections opened so far (tests and benchmarks).
   std::uint64_t connects() const;
   // Whether a fetch has completed, whatever it found.
@@ -102,7 +106,7 @@ class Topology {
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
   std::vector<NodeKey> last_nodes_;                // the data nodes of the previous fetch (Discover)
-  std::mutex share_mu_;                            // Guards in_flight_, warm_, last_, last_at_.
+  std::mutex share_mu_;                            // Guards in_flight_, warm_, last_, last_at_, last_reuse_.
   std::shared_ptr<InFlight> in_flight_;
   // The startup fetch while it runs, for a Fetch to end it: its deadline, and whether a Fetch
   // did. Both live in Warm's frame; warm_ is null outside it.
@@ -111,8 +115,9 @@ class Topology {
     std::atomic<bool> abandoned{false};
   };
   Warming* warm_ = nullptr;
-  std::shared_ptr<const collectors::Snapshot> last_;  // the newest reusable fetch's result, and when it ended
-  redis::Clock::time_point last_at_{};
+  std::shared_ptr<const collectors::Snapshot> last_;  // the newest reusable fetch's result, when it ended
+  redis::Clock::time_point last_at_{};                // and the reuse it was fetched with
+  std::chrono::milliseconds last_reuse_{0};
   std::atomic<bool> fetched_{false};
   redis::Subscriber* const subscriber_;  // borrowed; null without event subscriptions
   // Failovers and events: outlives scrapes, dies with the topology. Thread-safe itself.

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include <doctest/doctest.h>
@@ -124,6 +125,28 @@ TEST_CASE("a reply budget: a fetch's snapshot holds its reply bytes while it liv
   CHECK(snap->sentinels[0].error.message == "reply dropped: the test's reply bytes are in use");
   snap.reset();
   CHECK(options.reply_budget->held() == (1 << 20) - 16);
+}
+
+TEST_CASE("a snapshot kept for reuse is dropped once older than its reuse, with its reply bytes") {
+  FakeServer master(FakeMaster());
+  FakeServer sentinel(FakeSentinel("m1", master.port(), "id-1"));
+  auto options = Options();
+  options.reply_budget = std::make_shared<rse::redis::Budget>(1 << 20, "the test's reply bytes");
+  rse::Topology topo({{Local(sentinel.port())}, {}}, options);
+  auto page = topo.Fetch(rse::redis::Clock::now() + 2s, 1s);  // a status page's fetch
+  auto again = topo.Fetch(rse::redis::Clock::now() + 2s, 1s);
+  CHECK(again == page);  // reused
+  page.reset();
+  again.reset();
+  CHECK(options.reply_budget->held() > 0);  // kept for the next view
+  topo.DropStaleSnapshot();
+  CHECK(options.reply_budget->held() > 0);  // not stale yet
+  const auto deadline = rse::redis::Clock::now() + 5s;
+  while (options.reply_budget->held() != 0 && rse::redis::Clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    topo.DropStaleSnapshot();
+  }
+  CHECK(options.reply_budget->held() == 0);
 }
 
 TEST_CASE("a scrape's fetch ends early by the previous scrape's rendering, at most a tenth of the timeout") {
