@@ -37,6 +37,12 @@ const collectors::Desc kHttpClosed{
     prometheus::MetricType::Counter};
 const collectors::Desc kHttpRequests{"redis_sentinel_exporter_http_requests_total",
                                      "Complete HTTP requests handed to a handler.", prometheus::MetricType::Counter};
+const collectors::Desc kProbeConnections{
+    "redis_sentinel_exporter_probe_connections",
+    "Connections all /probe targets hold open now (at most --probe.max-connections)."};
+const collectors::Desc kProbeReplyBytes{
+    "redis_sentinel_exporter_probe_reply_bytes",
+    "Reply bytes all /probe targets hold now, until their scrapes end (at most --probe.max-reply-bytes)."};
 const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
 const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
 
@@ -159,6 +165,8 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
     if (!measure) snapshot.reset();
     sink.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
     sink.Add(kScrapeDuration, {}, SecondsSince(start));
+    sink.Add(kProbeConnections, {}, static_cast<double>(probe_sockets_->held()));
+    sink.Add(kProbeReplyBytes, {}, static_cast<double>(probe_replies_->held()));
     if (const http::ServerStats* h = http_stats_) {
       sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
       sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));

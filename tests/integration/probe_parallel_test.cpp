@@ -138,4 +138,8 @@ TEST_CASE("probe: the /probe targets' connections stay within --probe.max-connec
         std::string::npos);
   auto m = exporter.Get("/metrics", {}, 10s);
   CHECK(Sample(m.body, "redis_up", {L("addr", configured.node->addr())}) == 1);
+  // The exporter's own gauges: the Sentinel's connection is kept for the next probe; its
+  // replies went with the probe's scrape.
+  CHECK(Sample(m.body, "redis_sentinel_exporter_probe_connections") == 1);
+  CHECK(Sample(m.body, "redis_sentinel_exporter_probe_reply_bytes") == 0);
 }
