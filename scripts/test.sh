@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs every test: unit, integration (real redis-server
-# and redis-sentinel processes on 127.0.0.1), rules (promtool, a real Prometheus), deploy,
+# and redis-sentinel processes on 127.0.0.1, and a Valkey topology built by scripts/valkey.sh
+# into $RSE_VALKEY_DIR, default ~/.cache/redis-sentinel-exporter/valkey), rules (promtool, a real Prometheus), deploy,
 # operations scripts and the benchmark smoke run; then each fuzz target for a bounded time, and
 # the unit tests again and the integration tests labelled "sanitized" under AddressSanitizer +
 # UndefinedBehaviorSanitizer. Each integration test runs once: those the sanitized run covers
@@ -15,6 +16,13 @@ build="${BUILD_DIR:-$root/build}"
 
 bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/build.sh"
+# A real Valkey for tests/integration/valkey_test.cpp: built once per machine, kept outside the
+# clone (Debian 12 has no Valkey package).
+valkey_dir="${RSE_VALKEY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-exporter/valkey}"
+start=$SECONDS
+RSE_VALKEY_BIN="$(bash "$root/scripts/valkey.sh" "$valkey_dir")"
+export RSE_VALKEY_BIN
+echo "test: valkey ready in $((SECONDS - start)) s: $RSE_VALKEY_BIN"
 
 # A test killed mid-way cannot run its destructors: stop the topologies this run started (and
 # the compilers started below).

@@ -32,7 +32,7 @@ script_usage() {
 Usage:
   topology.sh start --dir DIR [--groups N] [--base-port P] [--master-name NAME]
                     [--password-file F] [--down-after-ms MS] [--failover-timeout-ms MS]
-                    [--quorum Q] [--wait-seconds S]
+                    [--quorum Q] [--wait-seconds S] [--server-bin PATH] [--sentinel-bin PATH]
   topology.sh stop --dir DIR
   topology.sh stop-node --dir DIR --port P
   topology.sh start-node --dir DIR --port P [--wait-seconds S]
@@ -77,6 +77,9 @@ Options (defaults):
   --failover-timeout-ms MS  60000  (sentinel failover-timeout)
   --quorum Q                2
   --wait-seconds S          60     (deadline for start, start-node, wait-healthy)
+  --server-bin PATH         redis-server    (start) the data nodes' server, e.g. valkey-server
+  --sentinel-bin PATH       redis-sentinel  (start) the Sentinels', e.g. valkey-sentinel; each
+                                            node's is kept in DIR/node-PORT/bin for start-node
   --exporter-bin PATH              (wait-healthy) the exporter whose check decides
 Exit codes: 0 ok, 1 failure or timeout, 2 a port or DIR busy (nothing started),
 3 usage error.
@@ -101,10 +104,11 @@ esac
 
 dir="" groups=1 base_port=17000 master_name=aragora-master password_file=""
 down_after_ms=5000 failover_timeout_ms=60000 quorum=2 wait_seconds=60 node_port="" exporter_opt=""
+server_bin=redis-server sentinel_bin=redis-sentinel
 
 allowed_opts() { # which options each command accepts
   case "$cmd" in
-    start) echo "--dir --groups --base-port --master-name --password-file --down-after-ms --failover-timeout-ms --quorum --wait-seconds" ;;
+    start) echo "--dir --groups --base-port --master-name --password-file --down-after-ms --failover-timeout-ms --quorum --wait-seconds --server-bin --sentinel-bin" ;;
     stop) echo "--dir" ;;
     stop-node) echo "--dir --port" ;;
     start-node) echo "--dir --port --wait-seconds" ;;
@@ -126,6 +130,8 @@ script_option() {
     --wait-seconds) wait_seconds=$2 ;;
     --port) node_port=$2 ;;
     --exporter-bin) exporter_opt=$2 ;;
+    --server-bin) server_bin=$2 ;;
+    --sentinel-bin) sentinel_bin=$2 ;;
     *) return 1 ;;
   esac
 }
@@ -168,7 +174,7 @@ dir=$(cd -- "$dir" && pwd -P)
 [[ $dir =~ ^/[A-Za-z0-9._/+-]*$ ]] ||
   usage_error "DIR '$dir' may only contain letters, digits and . _ / + -"
 
-for tool in redis-server redis-sentinel redis-cli timeout find; do
+for tool in "$server_bin" "$sentinel_bin" redis-cli timeout find; do
   command -v "$tool" >/dev/null || die 1 "$tool not found (run scripts/install-deps.sh)"
 done
 
@@ -274,8 +280,9 @@ node_pings() { # port -> 0 if the node answers PONG
 
 # ---------------------------------------------------------------- processes -
 # A PID counts as a node of DIR on PORT only if its cmdline is really
-# redis-server / redis-sentinel and names that port (title "127.0.0.1:PORT",
-# or the config path before the title is set). Zombies have an empty cmdline.
+# redis-server / redis-sentinel (or Valkey's) and names that port (title
+# "127.0.0.1:PORT", or the config path before the title is set). Zombies have
+# an empty cmdline.
 is_node_pid() { # pid port
   local pid=$1 port=$2 cmdline="" arg
   local -a args=()
@@ -283,7 +290,7 @@ is_node_pid() { # pid port
   { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
   [ "${#args[@]}" -ge 1 ] || return 1
   for arg in "${args[@]}"; do cmdline+="$arg "; done
-  [[ $cmdline =~ ^([^\ ]*/)?redis-(server|sentinel)\  ]] || return 1
+  [[ $cmdline =~ ^([^\ ]*/)?(redis|valkey)-(server|sentinel)\  ]] || return 1
   [[ $cmdline == *":$port "* || $cmdline == *"/node-$port/"* ]]
 }
 
@@ -371,7 +378,7 @@ stop_all() { # stops Sentinels first (no failovers while data nodes go), then da
   return "$rc"
 }
 
-launch_node() { # port -> starts redis-server/redis-sentinel from the node's config
+launch_node() { # port -> starts the node's server (DIR/node-PORT/bin) from its config
   local nd conf bin
   nd="$dir/node-$1"
   if [ -f "$nd/sentinel.conf" ]; then
@@ -381,6 +388,7 @@ launch_node() { # port -> starts redis-server/redis-sentinel from the node's con
   else
     die "$EX_FAILED" "no node config in $nd"
   fi
+  if [ -f "$nd/bin" ]; then read -r bin <"$nd/bin"; fi
   # daemonize yes: returns once the daemon forked; stdout must stay clean.
   "$bin" "$conf" </dev/null >&2 || {
     log "port $1: $bin failed to start (see $nd/redis.log)"
@@ -736,6 +744,8 @@ cmd_start() {
   for p in "${data_ports[@]}" "${sentinel_ports[@]}"; do nds+=("$dir/node-$p"); done
   rm -rf -- "${nds[@]}"
   mkdir -p -- "${nds[@]}"
+  for p in "${data_ports[@]}"; do printf '%s\n' "$server_bin" >"$dir/node-$p/bin"; done
+  for p in "${sentinel_ports[@]}"; do printf '%s\n' "$sentinel_bin" >"$dir/node-$p/bin"; done
   render_configs
   log "configs for $groups group(s) written after $(since "$t_start") s: data ports ${data_ports[0]}..${data_ports[${#data_ports[@]} - 1]}, sentinels ${sentinel_ports[*]}, auth $([ -n "$password" ] && echo on || echo off)"
 

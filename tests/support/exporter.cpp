@@ -62,4 +62,30 @@ std::string ExporterProcess::Metrics() const {
   return r.body;
 }
 
+std::string AgreedMaster(const std::string& metrics) {
+  for (const auto& line : Series(metrics, "redis_sentinel_topology_master_info")) {
+    auto pos = line.find("master_address=\"");
+    if (pos == std::string::npos) continue;
+    pos += 16;
+    return line.substr(pos, line.find('"', pos) - pos);
+  }
+  return "";
+}
+
+std::string WaitForNewMaster(const ExporterProcess& exporter, const std::string& group, const std::string& old,
+                             std::string& metrics) {
+  const std::string label = L("master_name", group);
+  std::string now;
+  WaitFor(
+      [&] {
+        metrics = exporter.Metrics();
+        now = AgreedMaster(metrics);
+        return !now.empty() && now != old &&
+               Sample(metrics, "redis_sentinel_topology_master_addresses", {label}) == 1 &&
+               Sample(metrics, "redis_sentinel_topology_masters", {label}) == 1;
+      },
+      std::chrono::seconds(45));
+  return now != old ? now : "";
+}
+
 }  // namespace rse::test

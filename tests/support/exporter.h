@@ -34,4 +34,13 @@ class ExporterProcess {
   int port_ = 0;
 };
 
+// The master_address of the agreed master in a scrape (redis_sentinel_topology_master_info),
+// "" when none.
+std::string AgreedMaster(const std::string& metrics);
+// Polls the exporter until `group` has one agreed master other than `old`, exactly one node
+// reporting role:master, and every Sentinel naming it; its address, "" after 45 s. `metrics`
+// holds the last scrape.
+std::string WaitForNewMaster(const ExporterProcess& exporter, const std::string& group, const std::string& old,
+                             std::string& metrics);
+
 }  // namespace rse::test

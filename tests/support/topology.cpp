@@ -48,6 +48,8 @@ LocalTopology::LocalTopology(TopologyOptions options) : options_(std::move(optio
                                    std::to_string(options_.down_after_ms),
                                    "--failover-timeout-ms",
                                    std::to_string(options_.failover_timeout_ms)};
+  if (!options_.server_bin.empty()) args.insert(args.end(), {"--server-bin", options_.server_bin});
+  if (!options_.sentinel_bin.empty()) args.insert(args.end(), {"--sentinel-bin", options_.sentinel_bin});
   if (!options_.password.empty()) {
     password_file_ = dir_ + "/password";
     std::ofstream(password_file_) << options_.password << "\n";

@@ -19,6 +19,9 @@ struct TopologyOptions {
   // master down and fails over a second time (seen about 1 run in 15 on 2 busy cores).
   int down_after_ms = 2500;
   int failover_timeout_ms = 10000;
+  // The servers (scripts/topology.sh --server-bin, --sentinel-bin); empty: Redis' own.
+  std::string server_bin{};
+  std::string sentinel_bin{};
 };
 
 // A node SIGSTOPped for a test: its socket still accepts and nothing answers, the nastiest

@@ -1,0 +1,100 @@
+// A real Valkey Sentinel topology (valkey-server and valkey-sentinel, built by scripts/valkey.sh;
+// Debian 12 has no Valkey package) next to the Redis one the other tests run: what the exporter
+// makes of Valkey's own replies, healthy and through a failover.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/exporter.h"
+#include "tests/support/process.h"
+#include "tests/support/topology.h"
+
+using namespace rse::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kMaster = "aragora-master";
+const std::string kGroup = L("master_name", kMaster);
+
+// valkey-server: $RSE_VALKEY_BIN (scripts/test.sh sets it), else where scripts/test.sh builds it.
+std::string ValkeyServer() {
+  if (const char* bin = std::getenv("RSE_VALKEY_BIN"); bin != nullptr && *bin != '\0') return bin;
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string base = cache != nullptr && *cache != '\0' ? cache : std::string(home ? home : "") + "/.cache";
+  return base + "/redis-sentinel-exporter/valkey/valkey-server";
+}
+
+// "8.1.1" from "Valkey server v=8.1.1 sha=..."; "" when the binary does not run.
+std::string ValkeyVersion(const std::string& server) {
+  auto r = Run({server, "--version"});
+  const auto pos = r.out.find("v=");
+  if (r.exit_code != 0 || pos == std::string::npos) return "";
+  return r.out.substr(pos + 2, r.out.find(' ', pos) - pos - 2);
+}
+
+}  // namespace
+
+TEST_CASE("valkey: a real Valkey Sentinel topology is exported as Redis' is, healthy and through a failover") {
+  const std::string server = ValkeyServer();
+  const std::string version = ValkeyVersion(server);
+  REQUIRE_MESSAGE(!version.empty(), server << " does not run: scripts/test.sh builds it (scripts/valkey.sh DIR), "
+                                           << "or set RSE_VALKEY_BIN to a valkey-server");
+  const std::string sentinel = server.substr(0, server.rfind('/') + 1) + "valkey-sentinel";
+  LocalTopology topo({.server_bin = server, .sentinel_bin = sentinel});
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"});
+
+  std::string m;
+  // Healthy, the event streams subscribed (they open beside the first fetch).
+  REQUIRE(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        for (int i = 0; i < 3; ++i) {
+          if (Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(i))}) != 1) return false;
+        }
+        return true;
+      },
+      20s));
+  const std::string old = topo.data(0);
+  CHECK(AgreedMaster(m) == old);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(Sample(m, "redis_up", {L("addr", topo.data(i))}) == 1);
+    CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(i))}) == 1);
+    // The real version, beside the frozen redis_version Valkey reports for compatibility.
+    CHECK(Sample(m, "redis_instance_info", {L("addr", topo.data(i)), L("valkey_version", version)}) == 1);
+    CHECK(Sample(m, "redis_sentinel_master_ok_slaves", {L("sentinel", topo.sentinel(i)), kGroup}) == 2);
+  }
+  CHECK(Sample(m, "redis_instance_role", {L("addr", old), L("role", "master")}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_master_addresses", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_replicas_linked", {kGroup}) == 2);
+  for (const auto& line : Series(m, "redis_sentinel_role_mismatch")) CHECK_MESSAGE(line.back() == '0', line);
+  for (const auto& line : Series(m, "redis_sentinel_exporter_collector_success")) {
+    CHECK_MESSAGE(line.back() == '1', line);
+  }
+  CHECK(Sample(m, "redis_commands_total", {L("addr", old), L("cmd", "info")}) > 0);
+  // No warning: nothing Valkey answers is taken for a failure or an unknown field.
+  CHECK_MESSAGE(exporter.Log().find("level=warning") == std::string::npos, exporter.Log());
+
+  topo.StopNode(PortOf(old));
+  const std::string now = WaitForNewMaster(exporter, kMaster, old, m);
+  REQUIRE_MESSAGE(!now.empty(), "no new master agreed within the deadline");
+  CHECK(Sample(m, "redis_instance_role", {L("addr", now), L("role", "master")}) == 1);
+  // Valkey's Sentinels publish the events Redis' do: one failover, one duration.
+  CHECK(WaitFor(
+      [&] {
+        m = exporter.Metrics();
+        return Sample(m, "redis_sentinel_failovers_total", {kGroup}) == 1 &&
+               Sample(m, "redis_sentinel_failover_duration_seconds_count", {kGroup}) == 1;
+      },
+      30s));
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(Sample(m, "redis_sentinel_events_total",
+                 {L("sentinel", topo.sentinel(i)), kGroup, L("event", "+switch-master")}) == 1);
+  }
+}
