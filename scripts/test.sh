@@ -9,20 +9,18 @@
 # SKIP_SANITIZE is set.
 #
 # Environment: FUZZ_SECONDS (per fuzz target, default 5), SKIP_SANITIZE=1 / SKIP_FUZZ=1 for a
-# quicker local run. Extra arguments go to the main ctest run.
+# quicker local run, RSE_VALKEY_DIR. Extra arguments go to the main and the valkey ctest runs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 
 bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/build.sh"
-# A real Valkey for tests/integration/valkey_test.cpp: built once per machine, kept outside the
-# clone (Debian 12 has no Valkey package).
+# A real Valkey for the tests labelled "valkey" (tests/integration/valkey_test.cpp): built by
+# the side build below, once per machine, kept outside the clone (Debian 12 has no Valkey
+# package); those tests run after the main suite.
 valkey_dir="${RSE_VALKEY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-exporter/valkey}"
-start=$SECONDS
-RSE_VALKEY_BIN="$(bash "$root/scripts/valkey.sh" "$valkey_dir")"
-export RSE_VALKEY_BIN
-echo "test: valkey ready in $((SECONDS - start)) s: $RSE_VALKEY_BIN"
+export RSE_VALKEY_BIN="$valkey_dir/valkey-server"
 
 # A test killed mid-way cannot run its destructors: stop the topologies this run started (and
 # the compilers started below).
@@ -35,23 +33,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The sanitized tree (the fuzz targets and the sanitized tests share it,
-# scripts/lib/sanitized-build.sh) compiles at the lowest CPU priority while the main suite runs:
+# Valkey, then the sanitized tree (the fuzz targets and the sanitized tests share it,
+# scripts/lib/sanitized-build.sh) compile at the lowest CPU priority while the main suite runs:
 # most of the suite waits on real clocks (failovers, alert rules, timeouts) and leaves the
 # cores idle, and a nice 19 compile yields them to any test that wants them.
-if [ -z "${SKIP_FUZZ:-}" ] || [ -z "${SKIP_SANITIZE:-}" ]; then
-  side_log="$(mktemp /tmp/rse-side-build.XXXXXX)"
-  # Its own process group, so that an interrupted run stops the compilers too (cleanup).
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  SKIP_FUZZ="${SKIP_FUZZ:-}" SKIP_SANITIZE="${SKIP_SANITIZE:-}" setsid nice -n 19 bash -c '
-    set -e
-    if [ -z "$SKIP_FUZZ" ]; then bash "$1/scripts/fuzz.sh" --build-only; fi
-    if [ -z "$SKIP_SANITIZE" ]; then bash "$1/scripts/sanitize.sh" --build-only; fi' _ "$root" >"$side_log" 2>&1 &
-  side_build=$!
-fi
+side_log="$(mktemp /tmp/rse-side-build.XXXXXX)"
+# Its own process group, so that an interrupted run stops the compilers too (cleanup).
+# shellcheck disable=SC2016 # expanded by the inner bash
+SKIP_FUZZ="${SKIP_FUZZ:-}" SKIP_SANITIZE="${SKIP_SANITIZE:-}" setsid nice -n 19 bash -c '
+  set -e
+  bash "$1/scripts/valkey.sh" "$2"
+  if [ -z "$SKIP_FUZZ" ]; then bash "$1/scripts/fuzz.sh" --build-only; fi
+  if [ -z "$SKIP_SANITIZE" ]; then bash "$1/scripts/sanitize.sh" --build-only; fi' _ "$root" "$valkey_dir" \
+  >"$side_log" 2>&1 &
+side_build=$!
 
-main_args=()
-if [ -z "${SKIP_SANITIZE:-}" ]; then main_args=(-LE sanitized); fi
+main_args=(-LE valkey)
+if [ -z "${SKIP_SANITIZE:-}" ]; then main_args=(-LE 'sanitized|valkey'); fi
 start=$SECONDS
 rc=0
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 "${main_args[@]}" "$@" || rc=$?
@@ -60,14 +58,18 @@ if [ -n "$side_build" ]; then
   start=$SECONDS
   if ! wait "$side_build"; then
     cat "$side_log" >&2
-    echo "test: the fuzz or sanitizer build failed" >&2
+    echo "test: the valkey, fuzz or sanitizer build failed" >&2
     rc=1
   fi
-  echo "test: fuzz and sanitizer builds finished $((SECONDS - start)) s after the main suite"
+  echo "test: valkey, fuzz and sanitizer builds finished $((SECONDS - start)) s after the main suite"
   rm -f "$side_log"
   side_build=""
 fi
 [ "$rc" -eq 0 ] || exit "$rc"
+
+start=$SECONDS
+ctest --test-dir "$build" --output-on-failure --timeout 600 -L valkey "$@"
+echo "test: valkey tests took $((SECONDS - start)) s"
 
 if [ -z "${SKIP_FUZZ:-}" ]; then
   start=$SECONDS
