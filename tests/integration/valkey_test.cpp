@@ -1,7 +1,6 @@
 // A real Valkey Sentinel topology (valkey-server and valkey-sentinel, built by scripts/valkey.sh;
 // Debian 12 has no Valkey package) next to the Redis one the other tests run: what the exporter
 // makes of Valkey's own replies, healthy and through a failover.
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -19,32 +18,11 @@ namespace {
 const std::string kMaster = "aragora-master";
 const std::string kGroup = L("master_name", kMaster);
 
-// valkey-server: $RSE_VALKEY_BIN (scripts/test.sh sets it), else where scripts/test.sh builds it.
-std::string ValkeyServer() {
-  if (const char* bin = std::getenv("RSE_VALKEY_BIN"); bin != nullptr && *bin != '\0') return bin;
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  const std::string base = cache != nullptr && *cache != '\0' ? cache : std::string(home ? home : "") + "/.cache";
-  return base + "/redis-sentinel-exporter/valkey/valkey-server";
-}
-
-// "8.1.1" from "Valkey server v=8.1.1 sha=..."; "" when the binary does not run.
-std::string ValkeyVersion(const std::string& server) {
-  auto r = Run({server, "--version"});
-  const auto pos = r.out.find("v=");
-  if (r.exit_code != 0 || pos == std::string::npos) return "";
-  return r.out.substr(pos + 2, r.out.find(' ', pos) - pos - 2);
-}
-
 }  // namespace
 
 TEST_CASE("valkey: a real Valkey Sentinel topology is exported as Redis' is, healthy and through a failover") {
-  const std::string server = ValkeyServer();
-  const std::string version = ValkeyVersion(server);
-  REQUIRE_MESSAGE(!version.empty(), server << " does not run: scripts/test.sh builds it (scripts/valkey.sh DIR), "
-                                           << "or set RSE_VALKEY_BIN to a valkey-server");
-  const std::string sentinel = server.substr(0, server.rfind('/') + 1) + "valkey-sentinel";
-  LocalTopology topo({.server_bin = server, .sentinel_bin = sentinel});
+  std::string version;
+  LocalTopology topo(ValkeyOptions(&version));
   ExporterProcess exporter(
       {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"});
 

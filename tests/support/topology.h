@@ -39,6 +39,12 @@ class PausedNode {
   int pid_;
 };
 
+// Options for a Valkey topology (tests labelled "valkey"): valkey-server from $RSE_VALKEY_BIN
+// (scripts/test.sh sets it), else where scripts/test.sh builds it, and valkey-sentinel beside
+// it. Fails the test, saying what to do, when that server does not run; `version` gets its
+// version ("8.1.1").
+TopologyOptions ValkeyOptions(std::string* version = nullptr);
+
 class LocalTopology {
  public:
   explicit LocalTopology(TopologyOptions options = {});
