@@ -106,10 +106,15 @@ void Topology::Warm(redis::Deadline deadline) {
   if (!warming.abandoned.load()) FetchLocked(warming.deadline, &warming.abandoned);
 }
 
+std::shared_ptr<const Snapshot> Topology::TakeStaleLocked(redis::Clock::time_point now) {
+  if (last_ && now - last_at_ >= last_reuse_) return std::move(last_);
+  return nullptr;
+}
+
 void Topology::DropStaleSnapshot() {
   std::shared_ptr<const Snapshot> stale;  // freed after the lock is released
   std::lock_guard lock(share_mu_);
-  if (last_ && redis::Clock::now() - last_at_ >= last_reuse_) stale = std::move(last_);
+  stale = TakeStaleLocked(redis::Clock::now());
 }
 
 std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::chrono::milliseconds reuse) {
@@ -118,7 +123,7 @@ std::shared_ptr<const Snapshot> Topology::Fetch(redis::Deadline deadline, std::c
   {
     std::unique_lock lock(share_mu_);
     const auto now = redis::Clock::now();
-    if (last_ && now - last_at_ >= last_reuse_) stale = std::move(last_);
+    stale = TakeStaleLocked(now);
     if (reuse.count() > 0 && last_ && now - last_at_ < reuse) return last_;
     if (in_flight_) {
       // A fetch is under way: share its result rather than ask every node again.

@@ -96,6 +96,9 @@ class Topology {
   // answered, nothing of it is kept, logged or counted, and it returns null.
   std::shared_ptr<const collectors::Snapshot> FetchLocked(const redis::SharedDeadline& deadline,
                                                           const std::atomic<bool>* abandoned = nullptr);
+  // The snapshot kept for reuse once it is stale (older than its reuse), taken out of last_;
+  // null otherwise. With share_mu_ held; the caller frees it after releasing the lock.
+  std::shared_ptr<const collectors::Snapshot> TakeStaleLocked(redis::Clock::time_point now);
   void Subscribe(const collectors::Snapshot& snapshot);
   void LogChanges(const collectors::Snapshot& snapshot);
 

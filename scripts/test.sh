@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs every test: unit, integration (real redis-server
-# and redis-sentinel processes on 127.0.0.1, and a Valkey topology built by scripts/valkey.sh
-# into $RSE_VALKEY_DIR, default ~/.cache/redis-sentinel-exporter/valkey), rules (promtool, a real Prometheus), deploy,
+# and redis-sentinel processes on 127.0.0.1, and a Valkey topology built by scripts/valkey.sh,
+# once per machine), rules (promtool, a real Prometheus), deploy,
 # operations scripts and the benchmark smoke run; then each fuzz target for a bounded time, and
 # the unit tests again and the integration tests labelled "sanitized" under AddressSanitizer +
 # UndefinedBehaviorSanitizer. Each integration test runs once: those the sanitized run covers
@@ -19,8 +19,8 @@ bash "$root/scripts/build.sh"
 # A real Valkey for the tests labelled "valkey" (tests/integration/valkey_test.cpp): built by
 # the side build below, once per machine, kept outside the clone (Debian 12 has no Valkey
 # package); those tests run after the main suite.
-valkey_dir="${RSE_VALKEY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-exporter/valkey}"
-export RSE_VALKEY_BIN="$valkey_dir/valkey-server"
+RSE_VALKEY_BIN="$(bash "$root/scripts/valkey.sh" --path)"
+export RSE_VALKEY_BIN
 
 # A test killed mid-way cannot run its destructors: stop the topologies this run started (and
 # the compilers started below).
@@ -42,9 +42,9 @@ side_log="$(mktemp /tmp/rse-side-build.XXXXXX)"
 # shellcheck disable=SC2016 # expanded by the inner bash
 SKIP_FUZZ="${SKIP_FUZZ:-}" SKIP_SANITIZE="${SKIP_SANITIZE:-}" setsid nice -n 19 bash -c '
   set -e
-  bash "$1/scripts/valkey.sh" "$2"
+  bash "$1/scripts/valkey.sh"
   if [ -z "$SKIP_FUZZ" ]; then bash "$1/scripts/fuzz.sh" --build-only; fi
-  if [ -z "$SKIP_SANITIZE" ]; then bash "$1/scripts/sanitize.sh" --build-only; fi' _ "$root" "$valkey_dir" \
+  if [ -z "$SKIP_SANITIZE" ]; then bash "$1/scripts/sanitize.sh" --build-only; fi' _ "$root" \
   >"$side_log" 2>&1 &
 side_build=$!
 

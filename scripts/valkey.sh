@@ -4,11 +4,12 @@
 # (trixie), through a deb-src entry derived from this machine's own bookworm mirror in a
 # private apt state directory: the system's apt configuration is not changed.
 #
-#   scripts/valkey.sh DIR     make sure DIR/valkey-server and DIR/valkey-sentinel (a link)
-#                             exist, then print DIR/valkey-server
+#   scripts/valkey.sh [DIR]         make sure DIR/valkey-server and DIR/valkey-sentinel (a
+#                                   link) exist, then print DIR/valkey-server
+#   scripts/valkey.sh --path [DIR]  only print DIR/valkey-server
+# DIR: $RSE_VALKEY_DIR, else ~/.cache/redis-sentinel-exporter/valkey (outside the clone).
 #
-# About 30 s on 2 cores; later calls with the same DIR return at once, so keep DIR outside
-# the clone (scripts/test.sh uses ~/.cache/redis-sentinel-exporter/valkey). Built without TLS,
+# About 30 s on 2 cores; later calls with the same DIR return at once. Built without TLS,
 # with libc's malloc and at -O1 (Valkey's -O3 default also turns on LTO: 97 s against 28 s
 # here): a working server is what the tests need, not a fast one. Only packages
 # scripts/install-deps.sh installs (build-essential). Exit 1 when the source cannot be fetched
@@ -19,12 +20,17 @@ prog=valkey
 . "$(dirname "${BASH_SOURCE[0]}")/lib/base.sh"
 
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
-if [ $# -ne 1 ] || [ -z "$1" ]; then usage_error "usage: scripts/valkey.sh DIR"; fi
-dir=$1
-if [ -x "$dir/valkey-server" ] && [ -e "$dir/valkey-sentinel" ]; then
+path_only=0
+if [ "${1:-}" = --path ]; then
+  path_only=1
+  shift
+fi
+if [ $# -gt 1 ] || [ "${1-x}" = "" ]; then usage_error "usage: scripts/valkey.sh [--path] [DIR]"; fi
+dir=${1:-${RSE_VALKEY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-exporter/valkey}}
+if [ "$path_only" = 1 ] || { [ -x "$dir/valkey-server" ] && [ -e "$dir/valkey-sentinel" ]; }; then
   printf '%s\n' "$dir/valkey-server"
   exit 0
 fi

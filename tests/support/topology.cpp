@@ -188,21 +188,16 @@ void LocalTopology::StartNode(int port) {
 }
 
 TopologyOptions ValkeyOptions(std::string* version) {
-  std::string server;
-  if (const char* bin = std::getenv("RSE_VALKEY_BIN"); bin != nullptr && *bin != '\0') {
-    server = bin;
-  } else {
-    const char* cache = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    server = (cache != nullptr && *cache != '\0' ? std::string(cache) : std::string(home ? home : "") + "/.cache") +
-             "/redis-sentinel-exporter/valkey/valkey-server";
-  }
+  const char* bin = std::getenv("RSE_VALKEY_BIN");
+  const std::string server = bin != nullptr ? bin : "";
+  REQUIRE_MESSAGE(!server.empty(),
+                  "RSE_VALKEY_BIN is not set: scripts/test.sh sets it, or run "
+                  "RSE_VALKEY_BIN=$(scripts/valkey.sh) ctest ...");
   // "Valkey server v=8.1.1 sha=..."
   auto r = Run({server, "--version"});
   const auto pos = r.out.find("v=");
   REQUIRE_MESSAGE((r.exit_code == 0 && pos != std::string::npos),
-                  server << " does not run: scripts/test.sh builds it (scripts/valkey.sh DIR), "
-                         << "or set RSE_VALKEY_BIN to a valkey-server");
+                  server << " does not run: scripts/valkey.sh builds it");
   if (version) *version = r.out.substr(pos + 2, r.out.find(' ', pos) - pos - 2);
   TopologyOptions o;
   o.server_bin = server;

@@ -40,8 +40,8 @@ class PausedNode {
 };
 
 // Options for a Valkey topology (tests labelled "valkey"): valkey-server from $RSE_VALKEY_BIN
-// (scripts/test.sh sets it), else where scripts/test.sh builds it, and valkey-sentinel beside
-// it. Fails the test, saying what to do, when that server does not run; `version` gets its
+// (scripts/test.sh sets it to what scripts/valkey.sh builds), and valkey-sentinel beside it.
+// Fails the test, saying what to do, when that server does not run; `version` gets its
 // version ("8.1.1").
 TopologyOptions ValkeyOptions(std::string* version = nullptr);
 
