@@ -35,17 +35,25 @@ if [ "$path_only" = 1 ] || { [ -x "$dir/valkey-server" ] && [ -e "$dir/valkey-se
   exit 0
 fi
 
-sources=$(grep -l '^Suites:.*bookworm' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1) ||
-  true
-[ -n "$sources" ] || die "$EX_FAILED" "no bookworm entry in /etc/apt/sources.list.d/*.sources to derive a source entry from"
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 mkdir -p "$work/parts" "$work/lists/partial" "$work/download"
-# The first bookworm stanza, as a deb-src stanza for trixie (same mirror, same keyring).
-awk 'BEGIN { RS = ""; ORS = "\n\n" }
-     /Suites:[^\n]*bookworm( |\n|$)/ {
-       sub(/Types: deb/, "Types: deb-src"); sub(/Suites:[^\n]*/, "Suites: trixie"); print; exit
-     }' "$sources" >"$work/parts/trixie-src.sources"
+# The first bookworm entry, as a deb-src entry for trixie (same mirror, same options): from a
+# deb822 .sources stanza, or else from a one-line "deb URI bookworm COMPONENTS" entry.
+sources=$(grep -l '^Suites:.*bookworm' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1) ||
+  true
+if [ -n "$sources" ]; then
+  awk 'BEGIN { RS = ""; ORS = "\n\n" }
+       /Suites:[^\n]*bookworm( |\n|$)/ {
+         sub(/Types: deb/, "Types: deb-src"); sub(/Suites:[^\n]*/, "Suites: trixie"); print; exit
+       }' "$sources" >"$work/parts/trixie-src.sources"
+else
+  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i == "bookworm") {
+           $1 = "deb-src"; $i = "trixie"; print; exit } }' >"$work/parts/trixie-src.list"
+  [ -s "$work/parts/trixie-src.list" ] ||
+    die "$EX_FAILED" "no bookworm entry in /etc/apt/sources.list or /etc/apt/sources.list.d to derive a source entry from"
+fi
 apt=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$work/parts"
   -o "Dir::State::Lists=$work/lists" -o "Debug::NoLocking=1")
 log "fetching the valkey source package list (trixie)"
