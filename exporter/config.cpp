@@ -126,6 +126,8 @@ Status Validate(Settings& s) {
   cfg.probe_max_connections = static_cast<std::size_t>(s.probe_max_connections);
   if (s.probe_max_reply_bytes < (1 << 20)) return Status::Error("--probe.max-reply-bytes must be at least 1048576");
   cfg.probe_max_reply_bytes = static_cast<std::size_t>(s.probe_max_reply_bytes);
+  if (s.redis_max_reply_bytes < (1 << 20)) return Status::Error("--redis.max-reply-bytes must be at least 1048576");
+  cfg.redis_max_reply_bytes = static_cast<std::size_t>(s.redis_max_reply_bytes);
   if (Status st = ValidatePatterns(s.redis_allowed_addresses, "redis.allowed-addresses", cfg.redis_allowed_addresses);
       !st.ok()) {
     return st;

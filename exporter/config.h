@@ -53,6 +53,7 @@ struct Config {
   ProbeConfig probe;                                  // --probe.config.file: the only source of /probe credentials
   std::size_t probe_max_connections = 4096;           // sockets all /probe targets may hold at once
   std::size_t probe_max_reply_bytes = 64 << 20;       // reply bytes all /probe targets may hold at once
+  std::size_t redis_max_reply_bytes = 256 << 20;      // reply bytes the configured topology may hold
   // Discovered nodes of the configured topology that may receive its passwords; empty: any.
   std::vector<AddressPattern> redis_allowed_addresses;
 };

@@ -38,9 +38,10 @@ struct FetchOptions {
   std::size_t max_data_nodes = 4096;
   // The /probe targets' sockets, shared by all of them (pools and subscriptions); null: none.
   std::shared_ptr<redis::Budget> socket_budget;
-  // The /probe targets' reply bytes, shared by all of them: taken as replies arrive, held by a
-  // fetch's snapshot while it lives (Snapshot::reply_hold); null: none. A hostile Sentinel and
-  // the nodes it names cannot make the exporter hold more than this.
+  // Reply bytes, taken as replies arrive and held by a fetch's snapshot while it lives
+  // (Snapshot::reply_hold): the configured topology's own (--redis.max-reply-bytes), or one
+  // shared by every /probe target (--probe.max-reply-bytes); null: none. Broken or hostile
+  // nodes cannot make the exporter hold more than this.
   std::shared_ptr<redis::Budget> reply_budget;
 };
 

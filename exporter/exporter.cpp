@@ -43,6 +43,9 @@ const collectors::Desc kProbeConnections{
 const collectors::Desc kProbeReplyBytes{
     "redis_sentinel_exporter_probe_reply_bytes",
     "Reply bytes all /probe targets hold now, until their scrapes end (at most --probe.max-reply-bytes)."};
+const collectors::Desc kReplyBytes{
+    "redis_sentinel_exporter_reply_bytes",
+    "Reply bytes the configured topology holds now, until its scrape ends (at most --redis.max-reply-bytes)."};
 const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
 const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
 
@@ -102,6 +105,9 @@ FetchOptions FetchOptionsFrom(const Config& config) {
   o.redis_tls = config.redis_tls;
   o.sentinel_tls = config.sentinel_tls;
   o.allowed_addresses = config.redis_allowed_addresses;
+  o.reply_budget = std::make_shared<redis::Budget>(
+      config.redis_max_reply_bytes,
+      "the " + std::to_string(config.redis_max_reply_bytes) + " reply bytes the configured topology may hold");
   return o;
 }
 
@@ -167,6 +173,7 @@ Exporter::Body Exporter::Metrics(std::chrono::milliseconds timeout, int gzip_min
     sink.Add(kScrapeDuration, {}, SecondsSince(start));
     sink.Add(kProbeConnections, {}, static_cast<double>(probe_sockets_->held()));
     sink.Add(kProbeReplyBytes, {}, static_cast<double>(probe_replies_->held()));
+    if (configured_) sink.Add(kReplyBytes, {}, static_cast<double>(fetch_options_.reply_budget->held()));
     if (const http::ServerStats* h = http_stats_) {
       sink.Add(kHttpConnections, {}, static_cast<double>(h->open.load(std::memory_order_relaxed)));
       sink.Add(kHttpAccepted, {}, static_cast<double>(h->accepted.load(std::memory_order_relaxed)));

@@ -66,6 +66,10 @@ void AddTopologyFlags(cxxopts::Options& options) {
                                 "configured passwords only if they match (IP, CIDR, host glob); others are asked "
                                 "without AUTH. Repeatable or comma-separated. Empty: any.",
                                 cxxopts::value<std::vector<std::string>>())
+    ("redis.max-reply-bytes", "Reply bytes the configured topology may hold (received, and kept until the "
+                              "scrape ends); a node whose reply would go over it shows as down. Bounds what "
+                              "broken or hostile nodes can make the exporter hold.",
+                              cxxopts::value<int>()->default_value("268435456"))
     ("redis.timeout", "Deadline for a whole scrape: connect plus commands to every node, and the rendering, for "
                       "which the previous scrape's rendering time (at most a tenth) is kept (e.g. 5s, 500ms).",
                       cxxopts::value<std::string>()->default_value("5s"))
@@ -315,6 +319,7 @@ void ReadPlain(const cxxopts::ParseResult& parsed, Settings& s) {
   s.probe_config_file = parsed["probe.config.file"].as<std::string>();
   s.probe_max_connections = parsed["probe.max-connections"].as<int>();
   s.probe_max_reply_bytes = parsed["probe.max-reply-bytes"].as<int>();
+  s.redis_max_reply_bytes = parsed["redis.max-reply-bytes"].as<int>();
   cfg.output = parsed["output"].as<std::string>();
   cfg.max_lag_bytes = parsed["check.max-lag-bytes"].as<double>();
   cfg.check_events_url = parsed["check.events-url"].as<std::string>();

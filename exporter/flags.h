@@ -51,6 +51,7 @@ struct Settings {
   std::string probe_config_file;  // loaded after validation
   int probe_max_connections = 0;
   int probe_max_reply_bytes = 0;
+  int redis_max_reply_bytes = 0;
   std::string check_events_ca_file;
 };
 

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "exporter/config.h"
+#include "exporter/exporter.h"
 #include "exporter/http.h"
 
 namespace {
@@ -50,6 +51,17 @@ TEST_CASE("defaults") {
   for (const char* c : {"sentinel", "replicas", "sentinels", "ckquorum", "replication", "info"}) {
     CHECK_MESSAGE(Enabled(r.config, c), c);
   }
+}
+
+TEST_CASE("the configured topology's replies have a budget of their own, not the /probe targets'") {
+  auto r = Parse({"--redis.max-reply-bytes=2097152"});
+  REQUIRE(r.action == rse::ParsedArgs::Action::kRun);
+  const rse::FetchOptions o = rse::FetchOptionsFrom(r.config);
+  REQUIRE(o.reply_budget);
+  CHECK(o.reply_budget->Take(2097152));
+  CHECK_FALSE(o.reply_budget->Take(1));
+  CHECK(o.reply_budget->what().find("configured topology") != std::string::npos);
+  CHECK(Parse({}).config.redis_max_reply_bytes == 256u << 20);
 }
 
 TEST_CASE("the runbook's environment variables configure everything") {
@@ -126,6 +138,7 @@ TEST_CASE("configuration errors are clear and exit 2") {
            {{"--web.max-requests=many"}, "failed to parse (see --help)"},
            {{"--web.max-connections=0"}, "--web.max-connections must be 1 to 1000000"},
            {{"--probe.max-connections=0"}, "--probe.max-connections must be 1 to 1000000"},
+           {{"--redis.max-reply-bytes=65536"}, "--redis.max-reply-bytes must be at least 1048576"},
            {{"--web.max-header-bytes=100"}, "--web.max-header-bytes must be 1024 to 1048576"},
            {{"--web.idle-timeout=0s"}, "--web.idle-timeout: '0s' is not a positive duration"},
            {{"--web.telemetry-path=/-/ready"}, "cannot be /-/ready"},
