@@ -49,6 +49,11 @@ const collectors::Desc kReplyBytes{
 const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
 const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
 
+// A budget whose refusal names it: "the 4096 connections /probe targets may hold are in use".
+std::shared_ptr<redis::Budget> NamedBudget(std::size_t max, const std::string& what) {
+  return std::make_shared<redis::Budget>(max, "the " + std::to_string(max) + " " + what + " may hold");
+}
+
 double SecondsSince(redis::Clock::time_point start) {
   return std::chrono::duration<double>(redis::Clock::now() - start).count();
 }
@@ -105,21 +110,15 @@ FetchOptions FetchOptionsFrom(const Config& config) {
   o.redis_tls = config.redis_tls;
   o.sentinel_tls = config.sentinel_tls;
   o.allowed_addresses = config.redis_allowed_addresses;
-  o.reply_budget = std::make_shared<redis::Budget>(
-      config.redis_max_reply_bytes,
-      "the " + std::to_string(config.redis_max_reply_bytes) + " reply bytes the configured topology may hold");
+  o.reply_budget = NamedBudget(config.redis_max_reply_bytes, "reply bytes the configured topology");
   return o;
 }
 
 Exporter::Exporter(const Config& config)
     : config_(config),
       fetch_options_(FetchOptionsFrom(config)),
-      probe_sockets_(std::make_shared<redis::Budget>(
-          config.probe_max_connections,
-          "the " + std::to_string(config.probe_max_connections) + " connections /probe targets may hold")),
-      probe_replies_(std::make_shared<redis::Budget>(
-          config.probe_max_reply_bytes,
-          "the " + std::to_string(config.probe_max_reply_bytes) + " reply bytes /probe targets may hold")) {
+      probe_sockets_(NamedBudget(config.probe_max_connections, "connections /probe targets")),
+      probe_replies_(NamedBudget(config.probe_max_reply_bytes, "reply bytes /probe targets")) {
   for (const auto& name : config.collectors) {
     const auto* spec = collectors::FindCollector(name);
     if (!spec) continue;
