@@ -2,16 +2,17 @@
 # The benchmark's smoke test (ctest label "bench", from bench/tests.cmake): bench/run --smoke
 # at 1 group, then checks that the table and the raw numbers are there and sane. It does not
 # check the performance targets: a loaded CI machine must not fail it.
-#   smoke.sh --exporter PATH --loadgen PATH --out-dir DIR
+#   smoke.sh --exporter PATH --loadgen PATH --floor PATH --out-dir DIR
 set -euo pipefail
 export LC_ALL=C
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-exporter="" loadgen="" out_dir=""
+exporter="" loadgen="" floor="" out_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --exporter) exporter=$2 ;;
     --loadgen) loadgen=$2 ;;
+    --floor) floor=$2 ;;
     --out-dir) out_dir=$2 ;;
     *)
       echo "smoke.sh: unknown argument $1" >&2
@@ -31,6 +32,7 @@ rm -f -- "$md" "$tsv"
 args=(--smoke --out "$md")
 [ -z "$exporter" ] || args+=(--exporter "$exporter")
 [ -z "$loadgen" ] || args+=(--loadgen "$loadgen")
+[ -z "$floor" ] || args+=(--floor "$floor")
 start=$SECONDS
 bash "$here/run" "${args[@]}" >"$out_dir/stdout" 2>"$out_dir/stderr" || {
   echo "FAIL: bench/run exited $?" >&2
@@ -54,12 +56,12 @@ if [ -s "$md" ]; then
     fail "table header missing"
   rows=$(grep -c '^| 1 (6) |' "$md" || true)
   # One more where the kernel runs DAMON threads (kdamond): their CPU has a row of its own.
-  want=21
-  if grep -q "^| 1 (6) | · of which the kernel's DAMON threads" "$md"; then want=22; fi
+  want=23
+  if grep -q "^| 1 (6) | · of which the kernel's DAMON threads" "$md"; then want=24; fi
   [ "$rows" -eq "$want" ] || fail "expected $want rows for 1 group, found $rows"
-  # Ours and theirs are numbers, but for the rows that are not numbers and the one only ours has.
+  # Ours and theirs are numbers, but for the rows that are not numbers and those only ours has.
   bad=$(awk -F'|' '/^\| 1 \(6\) \|/ && $3 !~ /views measured|nodes seen|other processes|connections open at least/ {
-          last = ($3 ~ /one more view without gzip/) ? 4 : 5
+          last = ($3 ~ /one more view without gzip|the machine.s floor/) ? 4 : 5
           for (i = 4; i <= last; i++) { v = $i; gsub(/ /, "", v); if (v !~ /^-?[0-9]+(\.[0-9]+)?$/) print $3 ":" v } }' "$md")
   [ -z "$bad" ] || fail "non-numeric cells: $bad"
   results=$(grep -c '| \(PASS\|FAIL\) |$' "$md" || true)
@@ -88,6 +90,9 @@ check theirs.failed_requests 0 0
 check ours.p50_ms 0.01 5000
 check theirs.p50_ms 0.01 5000
 check ours.p99_ms 0.01 5000
+check floor.views 200 200
+check floor.p50_ms 0.01 5000
+check floor.p99_ms 0.01 5000
 check ours.cpu_ms_per_view 0 1000
 check theirs.cpu_ms_per_view 0.001 1000
 check ours.hwm_kb 500 1000000

@@ -8,5 +8,6 @@ add_test(NAME "bench: smoke run (1 group)"
   COMMAND bash ${CMAKE_SOURCE_DIR}/bench/smoke.sh
     --exporter $<TARGET_FILE:redis_sentinel_exporter>
     --loadgen $<TARGET_FILE:bench_loadgen>
+    --floor $<TARGET_FILE:bench_floor>
     --out-dir ${CMAKE_CURRENT_BINARY_DIR}/bench-smoke)
 set_tests_properties("bench: smoke run (1 group)" PROPERTIES LABELS bench TIMEOUT 120 COST 50)

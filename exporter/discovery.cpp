@@ -158,18 +158,8 @@ class Discovery {
         configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     asked.node.address = addr;
-    std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
-    if (named_) {
-      for (const auto& name : target_.master_names) {
-        cmds.push_back({"SENTINEL", "MASTER", name});
-        AddGroupCommands(cmds, name, ckquorum_);
-      }
-    } else {
-      cmds.push_back({"SENTINEL", "MASTERS"});
-      // The previous fetch's groups ride along: in steady state MASTERS names no other, and no
-      // second round trip is needed.
-      for (const auto& name : groups_) AddGroupCommands(cmds, name, ckquorum_);
-    }
+    auto cmds =
+        named_ ? SentinelCommands(target_.master_names, true, ckquorum_) : SentinelCommands(groups_, false, ckquorum_);
     transport_.Ask(Transport::Kind::kSentinel, addr, {}, authenticate, std::move(cmds),
                    [this, &asked, authenticate](Request& r) { OnSentinelReply(asked, authenticate, r); });
   }
@@ -388,6 +378,17 @@ class Discovery {
 };
 
 }  // namespace
+
+std::vector<std::vector<std::string>> SentinelCommands(const std::vector<std::string>& names, bool named,
+                                                       bool ckquorum) {
+  std::vector<std::vector<std::string>> cmds = {{"INFO", "sentinel"}, {"SENTINEL", "MYID"}};
+  if (!named) cmds.push_back({"SENTINEL", "MASTERS"});
+  for (const auto& name : names) {
+    if (named) cmds.push_back({"SENTINEL", "MASTER", name});
+    AddGroupCommands(cmds, name, ckquorum);
+  }
+  return cmds;
+}
 
 const redis::Credentials& DataCredentials(const FetchOptions& options, const std::string& group) {
   auto it = options.group_credentials.find(group);

@@ -76,6 +76,14 @@ const redis::Credentials& DataCredentials(const FetchOptions& options, const std
 // discovery and for the event subscriptions.
 bool MayReceiveCredentials(const FetchOptions& options, const redis::Address& addr, const redis::Credentials& creds);
 
+// The pipeline discovery sends each Sentinel: INFO sentinel, SENTINEL MYID, then per master
+// group REPLICAS, SENTINELS, CKQUORUM (with `ckquorum`) and GET-MASTER-ADDR-BY-NAME. With
+// `named` (configured master names) each group's commands follow its SENTINEL MASTER; without,
+// SENTINEL MASTERS comes first and `names` are the groups the previous fetch found, which ride
+// along so that a steady topology needs no second round trip.
+std::vector<std::vector<std::string>> SentinelCommands(const std::vector<std::string>& names, bool named,
+                                                       bool ckquorum);
+
 // A data node by its master group and address.
 using NodeKey = std::pair<std::string, redis::Address>;
 
