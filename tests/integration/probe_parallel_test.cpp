@@ -1,6 +1,7 @@
 // Scrapes of different /probe targets run at once: a target whose Sentinel is slow to answer
 // holds up its own probe only. The slow Sentinel's discovery reply waits at a gate the test
-// opens, so the ordering is asserted, not a duration.
+// opens, so the ordering is asserted, not a duration. The budgets that bound what the targets
+// hold (connections, reply bytes) are checked here too.
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -142,4 +143,26 @@ TEST_CASE("probe: the /probe targets' connections stay within --probe.max-connec
   // replies went with the probe's scrape.
   CHECK(Sample(m.body, "redis_sentinel_exporter_probe_connections") == 1);
   CHECK(Sample(m.body, "redis_sentinel_exporter_probe_reply_bytes") == 0);
+}
+
+// The configured topology's replies have a budget of their own (--redis.max-reply-bytes): a
+// broken or hostile data node that answers INFO with 2 MiB is cut off at a 1 MiB budget. The
+// node shows as down with the reason, its Sentinel stays up, and nothing is held once the
+// scrape is over.
+TEST_CASE("probe: a data node's reply beyond --redis.max-reply-bytes is refused, and nothing is kept") {
+  auto node = std::make_unique<Recording>([](const Command& argv) -> std::string {
+    if (argv[0] == "AUTH") return "+OK\r\n";
+    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_version:7.0.15\r\n# " + std::string(2 << 20, 'x') + "\r\n");
+    return "+PONG\r\n";
+  });
+  auto sentinel = FakeSentinel("oversized-group", node->port());
+  ExporterProcess exporter(
+      {"--sentinel.addr=" + sentinel->addr(), "--redis.max-reply-bytes=1048576", "--no-collector.events"});
+  auto m = exporter.Get("/metrics", {}, 10s);
+  CHECK(m.status == 200);
+  CHECK(node->Received("INFO"));
+  CHECK(Sample(m.body, "redis_sentinel_up", {L("sentinel", sentinel->addr())}) == 1);
+  CHECK(Sample(m.body, "redis_up", {L("addr", node->addr())}) == 0);
+  CHECK(exporter.Log().find("the 1048576 reply bytes the configured topology may hold") != std::string::npos);
+  CHECK(Sample(m.body, "redis_sentinel_exporter_reply_bytes") == 0);
 }
