@@ -152,7 +152,10 @@ TEST_CASE("probe: the /probe targets' connections stay within --probe.max-connec
 TEST_CASE("probe: a data node's reply beyond --redis.max-reply-bytes is refused, and nothing is kept") {
   auto node = std::make_unique<Recording>([](const Command& argv) -> std::string {
     if (argv[0] == "AUTH") return "+OK\r\n";
-    if (argv[0] == "INFO") return Bulk("# Server\r\nredis_version:7.0.15\r\n# " + std::string(2 << 20, 'x') + "\r\n");
+    if (argv[0] == "INFO") {
+      return Bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\npadding:" + std::string(2 << 20, 'x') +
+                  "\r\n\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    }
     return "+PONG\r\n";
   });
   auto sentinel = FakeSentinel("oversized-group", node->port());
