@@ -50,35 +50,50 @@ double Percentile(const std::vector<double>& sorted, double p) {  // nearest ran
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   long reps = 0;
   long timeout_ms = 10000;
   std::string password;
   std::vector<std::string> sentinels, data_nodes, masters;
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
     if (i + 1 >= argc) Usage("missing value after " + arg);
     std::string value = argv[++i];
     if (arg == "--reps") {
-      reps = std::atol(value.c_str());
+      o.reps = std::atol(value.c_str());
     } else if (arg == "--timeout-ms") {
-      timeout_ms = std::atol(value.c_str());
+      o.timeout_ms = std::atol(value.c_str());
     } else if (arg == "--password-file") {
       std::ifstream in(value);
-      if (!in || !std::getline(in, password)) Usage("cannot read the password file " + value);
+      if (!in || !std::getline(in, o.password)) Usage("cannot read the password file " + value);
     } else if (arg == "--sentinel") {
-      sentinels.push_back(value);
+      o.sentinels.push_back(value);
     } else if (arg == "--data-node") {
-      data_nodes.push_back(value);
+      o.data_nodes.push_back(value);
     } else if (arg == "--master") {
-      masters.push_back(value);
+      o.masters.push_back(value);
     } else {
       Usage("unknown argument " + arg);
     }
   }
-  if (reps <= 0 || timeout_ms <= 0 || sentinels.empty()) Usage("--reps, --timeout-ms and --sentinel are needed");
+  if (o.reps <= 0 || o.timeout_ms <= 0 || o.sentinels.empty()) Usage("--reps, --timeout-ms and --sentinel are needed");
+  return o;
+}
+
+// A node and the pipeline it gets in every view.
+struct Node {
+  std::unique_ptr<rse::redis::Connection> conn;
+  const std::vector<std::vector<std::string>>* cmds;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
 
   // The default collectors' needs, as the exporter merges them (exporter/exporter.cpp).
   rse::collectors::Needs needs;
@@ -86,19 +101,14 @@ int main(int argc, char** argv) {
     if (spec.enabled_by_default) needs.Merge(spec.needs);
   }
   const auto data_cmds = rse::collectors::DataNodeCommands(needs);
-  const auto sentinel_cmds = rse::SentinelCommands(masters, false, needs.ckquorum);
-
-  struct Node {
-    std::unique_ptr<rse::redis::Connection> conn;
-    const std::vector<std::vector<std::string>>* cmds;
-  };
+  const auto sentinel_cmds = rse::SentinelCommands(o.masters, false, needs.ckquorum);
   std::vector<Node> nodes;
-  for (const auto& s : sentinels) {
+  for (const auto& s : o.sentinels) {
     nodes.push_back({std::make_unique<rse::redis::Connection>(Loopback(s), rse::redis::Credentials{}), &sentinel_cmds});
   }
-  for (const auto& d : data_nodes) {
+  for (const auto& d : o.data_nodes) {
     nodes.push_back(
-        {std::make_unique<rse::redis::Connection>(Loopback(d), rse::redis::Credentials{"", password}), &data_cmds});
+        {std::make_unique<rse::redis::Connection>(Loopback(d), rse::redis::Credentials{"", o.password}), &data_cmds});
   }
 
   // One view: every node's pipeline at once, until the last reply. The first view opens the
@@ -106,7 +116,7 @@ int main(int argc, char** argv) {
   long failed = 0;
   std::string first_error;
   auto view = [&]() {
-    rse::redis::Batch batch(Clock::now() + std::chrono::milliseconds(timeout_ms));
+    rse::redis::Batch batch(Clock::now() + std::chrono::milliseconds(o.timeout_ms));
     bool ok = true;
     for (auto& n : nodes) {
       batch.Add(n.conn.get(), *n.cmds, [&](rse::redis::Request& r) {
@@ -120,8 +130,8 @@ int main(int argc, char** argv) {
   };
   view();
   std::vector<double> ms;
-  ms.reserve(static_cast<size_t>(reps));
-  for (long i = 0; i < reps; i++) {
+  ms.reserve(static_cast<size_t>(o.reps));
+  for (long i = 0; i < o.reps; i++) {
     const auto start = Clock::now();
     if (!view()) failed++;
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -129,8 +139,8 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   double sum = 0;
   for (double m : ms) sum += m;
-  std::printf("views=%ld failed_views=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f\n", reps, failed,
-              Percentile(ms, 0.50), Percentile(ms, 0.90), Percentile(ms, 0.99), ms.back(),
+  std::printf("views=%ld failed_views=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f\n", o.reps,
+              failed, Percentile(ms, 0.50), Percentile(ms, 0.90), Percentile(ms, 0.99), ms.back(),
               sum / static_cast<double>(ms.size()));
   if (failed > 0) std::fprintf(stderr, "bench_floor: %ld views failed, the first: %s\n", failed, first_error.c_str());
   return failed > 0 ? 1 : 0;

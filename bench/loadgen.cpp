@@ -385,6 +385,9 @@ struct ViewResult {
   size_t wire_bytes = 0;
 };
 
+// One view: every URL's request at once, then one poll loop until each response has ended.
+// Long (~90 lines) because the loop is one state machine per connection (connect, write,
+// read, retry on a reused connection the server closed), kept in one place to be read as one.
 ViewResult RunView(const Options& o, std::vector<Conn>& conns, Totals& t) {
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::milliseconds(o.view_timeout_ms);
@@ -491,7 +494,9 @@ double CpuMs() {
 volatile sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
-// Hold mode: idle and slowloris connections, reopened when closed, until told to stop.
+// Hold mode: idle and slowloris connections, reopened when closed, until told to stop. Long
+// (~110 lines) for the same reason as RunView: one poll loop over every held connection's
+// state (connecting, idle, dripping a header byte a second, closed and reopened).
 int Hold(const Options& o) {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;  // no SA_RESTART: poll returns EINTR

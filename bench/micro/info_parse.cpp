@@ -161,6 +161,8 @@ static void Print(const char* name, const Result& r) {
               r.lookup_ms, r.allocations, r.held_bytes);
 }
 
+// A straight sequence of measurements, each printed as it ends: one function (~90 lines) to
+// read top to bottom.
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: info_parse INFO.resp SENTINEL-ARRAYS.resp\n");
