@@ -145,6 +145,8 @@ bool HasEvent(const ExporterProcess& exporter, const std::string& type, const st
 
 }  // namespace
 
+// Long: one scenario in order on one topology and exporter (closed port, refusal, no flag,
+// then a real +sdown), which take seconds each to start.
 TEST_CASE("check: --check.events-url shows a running exporter's recent events, failing to read them is no verdict") {
   LocalTopology topo;
   ExporterProcess exporter({"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(),

@@ -445,6 +445,7 @@ TEST_CASE("rules: every alert has a severity, names its group and node, and link
   }
 }
 
+// Long: one pass over the dashboard file, a block of checks per part of it.
 TEST_CASE("rules: the dashboard is valid Grafana JSON with units, a datasource variable and valid queries") {
   const Json d = LoadDashboard();
   REQUIRE(d.is_object());

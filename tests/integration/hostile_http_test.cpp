@@ -188,6 +188,8 @@ std::vector<double> Scrapes(Get get, const std::string& sentinel, int count, std
   return ms;
 }
 
+// Long: one scenario in order (unloaded scrapes, the crowd, loaded scrapes, the crowd gone)
+// on one exporter, whose numbers are compared with each other.
 void RunHostile(bool tls) {
   // 1,300 hostile sockets in this process too.
   rlimit lim{};

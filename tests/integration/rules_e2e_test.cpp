@@ -113,6 +113,8 @@ std::string PrometheusConfig(int exporter_port) {
 
 }  // namespace
 
+// Long: one scenario in order (healthy, master killed, failover, settled) against one real
+// Prometheus and topology, which take seconds each to start.
 TEST_CASE("rules: in a real Prometheus, a clean failover fires the failover alert and no split-brain or quorum alert") {
   LocalTopology topo({.down_after_ms = 1000});
   // Scrapes every second with a 1 s timeout: the exporter gets 800 ms of it (not 500, the

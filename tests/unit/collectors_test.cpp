@@ -292,6 +292,7 @@ TEST_CASE("collectors: MetricSink keeps one family per name whoever adds to it")
 
 // ------------------------------------------------------------ collectors ----
 
+// Long: one set-up and a SUBCASE per collector; doctest runs the case once per subcase.
 TEST_CASE("collectors: a healthy snapshot from recorded replies") {
   const auto t = BuildTopology();
   const auto out = Run(t.snapshot);
@@ -455,6 +456,7 @@ TEST_CASE("collectors: a down node or Sentinel has nothing but its up series") {
   CHECK(out.Has("redis_connected_slave_offset_bytes", {{"addr", t.master}, {"slave_port", std::to_string(t.p + 2)}}));
 }
 
+// Long: two snapshots (healthy, everything flagged) through one list of naming rules.
 TEST_CASE("collectors: names, labels and types follow the Prometheus conventions") {
   // Healthy, and with unhealthy flags everywhere: flags must never leak into labels.
   auto t = BuildTopology();
@@ -625,6 +627,7 @@ TEST_CASE("collectors: master_info follows the address the Sentinel gives client
                   {{"master_name", kMaster}, {"master_address", promoted->ToString()}}) == 1);
 }
 
+// Long: a SUBCASE per field that can be garbage, each on a fresh snapshot.
 TEST_CASE("collectors: a non-numeric field is a problem and no sample, a missing one is silent") {
   const std::map<std::string, std::string> labels_of_up{{"master_name", kMaster}};
 

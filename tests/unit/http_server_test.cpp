@@ -293,6 +293,7 @@ TEST_CASE("http server: Gzip of a body that does not compress, and of a body in 
   CHECK(Gunzip(pieces.front()) == "a 1\n" + std::string(100000, 'b') + "c 3\n");
 }
 
+// Long: one compressor taken through every chunk-boundary case in turn, each decoded.
 TEST_CASE("http server: a body gzipped in parts is one member, sent as it is") {
   std::string text;
   for (int i = 0; i < 6000; ++i) text += "redis_up{addr=\"127.0.0.1:" + std::to_string(6379 + i) + "\"} 1\n";
