@@ -27,9 +27,9 @@ fi
 
 configure_sanitized_build "$root" "$build" || exit $?
 # Only what the run below needs: the test binaries and the exporter with its TLS module (not
-# the hostile-clients test, the benchmark's programs, the ops tests or the tools). The fuzz replays are left out:
+# the benchmark's programs, the ops tests or the tools). The fuzz replays are left out:
 # scripts/fuzz.sh replays the same inputs through the sanitized libFuzzer targets.
-make -C "$build" -j"$jobs" unit_tests integration_tests redis_sentinel_exporter >/dev/null
+make -C "$build" -j"$jobs" unit_tests integration_tests hostile_http_tests redis_sentinel_exporter >/dev/null
 [ "$build_only" -eq 0 ] || exit 0
 
 logs="$build/sanitizer-logs"
@@ -48,15 +48,14 @@ export LSAN_OPTIONS="exitcode=86"
 before="$(test_dirs)"
 trap 'remove_test_dirs_since "$before" "$root"' EXIT
 
-# The unit tests and the integration tests labelled "sanitized" (tests/CMakeLists.txt): not the
-# load test that checks the exporter's RSS stays flat over thousands of scrapes, nor the
-# hostile-clients test with its latency ratio and RSS bound (under ASan freed memory waits in
-# a 256 MB quarantine and shadow memory grows with it; LeakSanitizer checks for leaks
-# instead), nor the tests that spend their time waiting on real-world clocks
+# The unit tests and the integration tests labelled "sanitized" or "asan-too" (tests/CMakeLists.txt):
+# not the load test that checks the exporter's RSS stays flat over thousands of scrapes (under
+# ASan freed memory waits in a 256 MB quarantine and shadow memory grows with it; LeakSanitizer
+# checks for leaks instead), nor the tests that spend their time waiting on real-world clocks
 # rather than running our code (failover drills, alert rules in a real Prometheus, sharding,
 # the browser), which the plain suite runs.
 rc=0
-ctest --test-dir "$build" -L 'unit|sanitized' -LE fuzz \
+ctest --test-dir "$build" -L 'unit|sanitized|asan-too' -LE fuzz \
   --output-on-failure -j"$jobs" \
   --timeout 300 "$@" || rc=$?
 

@@ -6,7 +6,7 @@
 # the unit tests again and the integration tests labelled "sanitized" under AddressSanitizer +
 # UndefinedBehaviorSanitizer. Each integration test runs once: those the sanitized run covers
 # are left out of the main run (tests/CMakeLists.txt says which stay there), unless
-# SKIP_SANITIZE is set.
+# SKIP_SANITIZE is set; the hostile-clients tests (label "asan-too") run in both.
 #
 # Environment: FUZZ_SECONDS (per fuzz target, default 5), SKIP_SANITIZE=1 / SKIP_FUZZ=1 for a
 # quicker local run, RSE_VALKEY_DIR. Extra arguments go to the main and the valkey ctest runs.
