@@ -48,10 +48,10 @@ export LSAN_OPTIONS="exitcode=86"
 before="$(test_dirs)"
 trap 'remove_test_dirs_since "$before" "$root"' EXIT
 
-# The unit tests and the integration tests labelled "sanitized" or "asan-too" (tests/CMakeLists.txt):
-# not the load test that checks the exporter's RSS stays flat over thousands of scrapes (under
-# ASan freed memory waits in a 256 MB quarantine and shadow memory grows with it; LeakSanitizer
-# checks for leaks instead), nor the tests that spend their time waiting on real-world clocks
+# The unit tests and the integration tests labelled "sanitized" or "asan-too"
+# (tests/CMakeLists.txt): not the load test that checks the exporter's RSS stays flat over
+# thousands of scrapes (under ASan freed memory waits in a 256 MB quarantine and shadow memory
+# grows with it; LeakSanitizer checks for leaks instead), nor the tests that spend their time waiting on real-world clocks
 # rather than running our code (failover drills, alert rules in a real Prometheus, sharding,
 # the browser), which the plain suite runs.
 rc=0
