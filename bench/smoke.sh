@@ -56,8 +56,8 @@ if [ -s "$md" ]; then
     fail "table header missing"
   rows=$(grep -c '^| 1 (6) |' "$md" || true)
   # One more where the kernel runs DAMON threads (kdamond): their CPU has a row of its own.
-  want=23
-  if grep -q "^| 1 (6) | · of which the kernel's DAMON threads" "$md"; then want=24; fi
+  want=24
+  if grep -q "^| 1 (6) | · of which the kernel's DAMON threads" "$md"; then want=25; fi
   [ "$rows" -eq "$want" ] || fail "expected $want rows for 1 group, found $rows"
   # Ours and theirs are numbers, but for the rows that are not numbers and those only ours has.
   bad=$(awk -F'|' '/^\| 1 \(6\) \|/ && $3 !~ /views measured|nodes seen|other processes|connections open at least/ {
@@ -65,7 +65,7 @@ if [ -s "$md" ]; then
           for (i = 4; i <= last; i++) { v = $i; gsub(/ /, "", v); if (v !~ /^-?[0-9]+(\.[0-9]+)?$/) print $3 ":" v } }' "$md")
   [ -z "$bad" ] || fail "non-numeric cells: $bad"
   results=$(grep -c '| \(PASS\|FAIL\) |$' "$md" || true)
-  [ "$results" -eq 3 ] || fail "expected 3 PASS/FAIL verdicts at 1 group, found $results"
+  [ "$results" -eq 4 ] || fail "expected 4 PASS/FAIL verdicts at 1 group, found $results"
   grep -q '^Targets: [0-9]* PASS, [0-9]* FAIL\.$' "$md" || fail "no targets line"
 fi
 
@@ -91,6 +91,9 @@ check ours.p50_ms 0.01 5000
 check theirs.p50_ms 0.01 5000
 check ours.p99_ms 0.01 5000
 check floor.views 200 200
+check ours.event_streams_up 3 3
+check ours.idle_cpu_ms_per_s 0 1000
+check theirs.idle_cpu_ms_per_s 0 1000
 check floor.p50_ms 0.01 5000
 check floor.p99_ms 0.01 5000
 check ours.cpu_ms_per_view 0 1000
