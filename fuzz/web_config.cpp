@@ -1,15 +1,15 @@
 // --web.config.file: the exporter-toolkit YAML, and the Authorization header check.
 //
-// Input: up to the first '\0', the YAML text (written to a temporary file, as LoadWebConfig
-// reads a path); after it, an Authorization header value for a BasicAuth built from the
+// Input: up to the first '\0', the YAML text (written to a memory file, as LoadWebConfig
+// reads a path, so no run leaves a file behind); after it, an Authorization header value for a BasicAuth built from the
 // users the YAML declared. Properties: a config accepted has TLS files named when it has TLS,
 // a known client auth type, and only bcrypt hashes; Check never crashes and accepts nothing
 // when no user is declared.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
 #include "fuzz/common.h"
@@ -17,14 +17,22 @@
 
 namespace {
 
-const std::string& TempPath() {
-  static const std::string path = [] {
-    char tmpl[] = "/tmp/rse-fuzz-web-config-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd >= 0) close(fd);
-    return std::string(tmpl);
-  }();
-  return path;
+// The memory file lives as long as the process; -1 when memfd_create failed.
+int ConfigFd() {
+  static const int fd = memfd_create("rse-fuzz-web-config", MFD_CLOEXEC);
+  return fd;
+}
+
+bool WriteConfig(const std::string& yaml) {
+  const int fd = ConfigFd();
+  if (fd < 0 || ftruncate(fd, 0) != 0) return false;
+  size_t done = 0;
+  while (done < yaml.size()) {
+    const ssize_t n = pwrite(fd, yaml.data() + done, yaml.size() - done, static_cast<off_t>(done));
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace
@@ -34,14 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const size_t nul = input.find('\0');
   const std::string yaml = input.substr(0, nul);
   const std::string header = nul == std::string::npos ? "" : input.substr(nul + 1);
-  if (FILE* f = std::fopen(TempPath().c_str(), "wb")) {
-    std::fwrite(yaml.data(), 1, yaml.size(), f);
-    std::fclose(f);
-  } else {
-    return 0;
-  }
+  if (!WriteConfig(yaml)) return 0;
   std::string error;
-  auto cfg = rse::http::LoadWebConfig(TempPath(), error);
+  auto cfg = rse::http::LoadWebConfig("/proc/self/fd/" + std::to_string(ConfigFd()), error);
   if (!cfg) {
     FUZZ_CHECK(!error.empty(), "rejected without a reason");
     return 0;
