@@ -140,7 +140,16 @@ http::Response HttpServer::Route(const http::Request& request) {
   const std::string& path = request.path;
   // A scrape body the client takes gzipped is gzipped as it is rendered (Exporter::Metrics).
   const int gzip_min = http::AcceptsGzip(request.Header("accept-encoding")) ? server_.gzip_min_bytes() : -1;
-  if (path == cfg.telemetry_path) return Metrics(exporter_.Metrics(Timeout(request), gzip_min));
+  if (path == cfg.telemetry_path) {
+    // A target= here is a multi-target scrape config pointed at the wrong path: answering with the
+    // configured topology would label its series as the target's.
+    if (request.Query("target")) {
+      return http::Response::Text(400, cfg.telemetry_path +
+                                           " shows the configured topology and takes no target=; "
+                                           "scrape one Sentinel's topology with /probe?target=<sentinel host:port>\n");
+    }
+    return Metrics(exporter_.Metrics(Timeout(request), gzip_min));
+  }
   if (path == "/-/healthy") return http::Response::Text(200, "OK\n");
   if (path == "/-/ready") {
     return exporter_.Ready() ? http::Response::Text(200, "OK\n")

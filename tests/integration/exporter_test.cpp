@@ -241,8 +241,12 @@ TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within th
   CHECK(refused.status == 403);
   CHECK(exporter.Get("/probe").status == 400);
   CHECK(exporter.Get("/probe?target=nonsense").status == 400);
-  // The configured topology is still what the telemetry path shows.
+  // The configured topology is still what the telemetry path shows, and only that: a target= there
+  // (a multi-target config on the wrong path) is refused, not answered with the wrong topology.
   CHECK(Sample(exporter.Metrics(), "redis_up", {L("master_name", kMaster), L("addr", first.data(0))}) == 1);
+  auto misrouted = exporter.Get("/metrics?target=" + second.sentinel(0));
+  CHECK(misrouted.status == 400);
+  CHECK(misrouted.body.find("/probe?target=") != std::string::npos);
 }
 
 namespace {
