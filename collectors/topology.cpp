@@ -19,6 +19,9 @@ const Desc kMasters{"redis_sentinel_topology_masters",
 const Desc kMasterInfo{"redis_sentinel_topology_master_info",
                        "The agreed master: the address most answering Sentinels name (value 1)."};
 const Desc kSentinelsUp{"redis_sentinel_topology_sentinels_up", "Sentinels of the group that answered."};
+const Desc kMonitoring{"redis_sentinel_topology_sentinel_monitoring",
+                       "1 for each answering Sentinel that monitors the group; 0 for one its peers list that answers "
+                       "but does not (they still count it as a voter)."};
 const Desc kQuorum{"redis_sentinel_topology_quorum", "The group's quorum as the Sentinels report it (highest)."};
 const Desc kReplicasLinked{"redis_sentinel_topology_replicas_linked",
                            "Reachable replicas following the agreed master with their link up."};
@@ -48,6 +51,8 @@ class TopologyCollector final : public Collector {
       sink.Add(kMasters, labels, g.masters);
       if (!g.agreed_master.empty()) sink.Add(kMasterInfo, With(labels, "master_address", g.agreed_master), 1);
       sink.Add(kSentinelsUp, labels, g.sentinels_up);
+      for (const auto& v : g.sentinels) sink.Add(kMonitoring, With(labels, "sentinel", v.sentinel), 1);
+      for (const auto& s : g.sentinels_not_monitoring) sink.Add(kMonitoring, With(labels, "sentinel", s), 0);
       sink.AddIf(kQuorum, labels, g.quorum);
       sink.Add(kReplicasLinked, labels, g.replicas_linked);
       sink.AddIf(kReplicasKnown, labels, g.replicas_known);

@@ -144,6 +144,9 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
       if (s.failover_state != "none") out << "   failover " << (s.failover_state.empty() ? "?" : s.failover_state);
       out << "\n";
     }
+    for (const auto& s : g.sentinels_not_monitoring) {
+      out << "  sentinel " << std::left << std::setw(24) << s << "DOES NOT MONITOR the group (its peers list it)\n";
+    }
     for (const auto& n : g.nodes) {
       out << "  node     " << std::left << std::setw(24) << n.addr << std::setw(9) << (n.role.empty() ? "-" : n.role)
           << (n.up ? "up  " : "DOWN");
@@ -215,6 +218,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     group["masters"] = g.masters;
     group["replicas_linked"] = g.replicas_linked;
     group["replicas_known"] = OrNull(g.replicas_known);
+    group["sentinels_not_monitoring"] = g.sentinels_not_monitoring;
     group["sentinels"] = J::array();
     for (const auto& s : g.sentinels) {
       group["sentinels"].push_back({{"sentinel", s.sentinel},

@@ -201,9 +201,12 @@ class Discovery {
       node.error = {Cause::kProtocol, "not a Sentinel: INFO has no sentinel section (a data node?)"};
       return;
     }
-    if (rs[1].type == Reply::Type::kString && !ids_.insert(rs[1].str).second) {
-      asked.duplicate = true;
-      return;
+    if (rs[1].type == Reply::Type::kString) {
+      if (!ids_.insert(rs[1].str).second) {
+        asked.duplicate = true;
+        return;
+      }
+      node.run_id = rs[1].str;
     }
     if (!named_) {
       auto masters = collectors::ParseFieldArrays(rs[2]);

@@ -131,12 +131,23 @@ double RowX(std::size_t count, std::size_t i) {
 }
 
 // Each Sentinel: whom it names, whether that is the agreed master (then an arrow to it),
-// TILT and its failover state.
+// TILT and its failover state; then those its peers list that do not monitor the group.
 void DrawSentinels(std::ostringstream& o, const GroupHealth& g) {
+  const std::size_t count = g.sentinels.size() + g.sentinels_not_monitoring.size();
+  for (std::size_t i = g.sentinels.size(); i < count; ++i) {
+    const std::string& addr = g.sentinels_not_monitoring[i - g.sentinels.size()];
+    DrawBox(o, {RowX(count, i),
+                kSentinelY,
+                kBoxW,
+                kBoxH,
+                "#ffebe9",
+                "#c0262d",
+                {"Sentinel " + E(Cut(addr, 26)), "&#10007; does NOT monitor", "this group (peers count it)"}});
+  }
   for (std::size_t i = 0; i < g.sentinels.size(); ++i) {
     const auto& s = g.sentinels[i];
     const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
-    const double x = RowX(g.sentinels.size(), i);
+    const double x = RowX(count, i);
     if (agrees) {
       o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << kSentinelY + kBoxH << "\" x2=\"" << kMasterX + kBoxW / 2
         << "\" y2=\"" << kMasterY << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
@@ -247,6 +258,10 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
       << "</td><td>" << State(s.master_ok, "ok", "not ok") << "</td><td>"
       << (s.ckquorum_ok ? State(*s.ckquorum_ok, "OK", "NOQUORUM") : std::string("not asked")) << "</td><td>"
       << E(s.failover_state.empty() ? "unknown" : s.failover_state) << "</td></tr>";
+  }
+  for (const auto& addr : g.sentinels_not_monitoring) {
+    o << "<tr><td>" << E(addr) << "</td><td colspan=\"5\">" << State(false, "", "does not monitor this group")
+      << " &mdash; it answers, and its peers still count it as a voter for failover</td></tr>";
   }
   o << "</table>";
 

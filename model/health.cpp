@@ -153,6 +153,34 @@ void AddLag(const Snapshot& snapshot, Groups& groups) {
   }
 }
 
+// Answering Sentinels a group's Sentinels list as a peer that do not report the group.
+void AddSentinelsNotMonitoring(const Snapshot& snapshot, Groups& groups) {
+  for (auto& [name, g] : groups) {
+    std::set<std::string> peer_ids, peer_addresses;
+    for (const auto& s : snapshot.sentinels) {
+      if (!s.up()) continue;
+      for (const auto& m : s.masters) {
+        if (m.name != name || !m.sentinels) continue;
+        for (const auto& peer : *m.sentinels) {
+          if (auto id = Field(peer, "runid"); id && !id->empty()) peer_ids.insert(std::string(*id));
+          if (auto addr = AddressOf(peer)) peer_addresses.insert(addr->ToString());
+        }
+      }
+    }
+    std::set<std::string> missing;
+    for (const auto& s : snapshot.sentinels) {
+      if (!s.up()) continue;
+      // By address too: a Sentinel restarted without its configuration has a new run id, while
+      // its peers keep listing the old one at the same address.
+      if (!peer_ids.count(s.run_id) && !peer_addresses.count(s.label())) continue;
+      bool monitors = false;
+      for (const auto& m : s.masters) monitors = monitors || m.name == name;
+      if (!monitors) missing.insert(s.label());
+    }
+    g.sentinels_not_monitoring.assign(missing.begin(), missing.end());
+  }
+}
+
 }  // namespace
 
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
@@ -161,6 +189,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   Switching switching = FailoversPastPromotion(snapshot);
   AddSentinelViews(snapshot, switching, groups, votes);
   ElectMasters(groups, votes);
+  AddSentinelsNotMonitoring(snapshot, groups);
   AddNodes(snapshot, groups);
   AddLag(snapshot, groups);
   std::vector<GroupHealth> out;
@@ -195,6 +224,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
                            Fmt(*g.quorum));
     }
     if (!g.master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");
+    for (const auto& s : g.sentinels_not_monitoring) {
+      v.degraded.push_back(n + ": Sentinel " + s +
+                           " answers but does not monitor the group, which its peers still count as a voter");
+    }
     for (const auto& s : g.sentinels) {
       if (s.ckquorum_ok == false) v.critical.push_back(n + ": CKQUORUM fails on " + s.sentinel);
       if (s.tilt) v.degraded.push_back(n + ": Sentinel " + s.sentinel + " in TILT");

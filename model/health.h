@@ -61,6 +61,10 @@ struct GroupHealth {
   int masters = 0;                       // reachable nodes reporting role:master
   int replicas_linked = 0;               // replicas of the agreed master with link up
   std::vector<SentinelView> sentinels;
+  // Answering Sentinels that the group's Sentinels list as a peer (by run id or address) but
+  // that do not monitor the group: one restarted without its configuration, or after SENTINEL
+  // REMOVE. Its peers still count it as a voter, so for failover it is as good as down. Sorted.
+  std::vector<std::string> sentinels_not_monitoring;
   std::vector<Node> nodes;  // every data node of the group
 
   // Every answering Sentinel names the same master (a failover has converged).

@@ -38,6 +38,7 @@ struct SentinelNode {
   redis::Address address;
   redis::Status error;  // why it is down; ok when it answered
   FieldMap info;        // INFO sentinel
+  std::string run_id;   // SENTINEL MYID; "" when unanswered. Peers list it as `runid`.
   std::vector<MasterView> masters;
 
   bool up() const { return error.ok(); }

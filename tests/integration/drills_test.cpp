@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/exporter.h"
 #include "tests/support/topology.h"
 
@@ -119,6 +121,42 @@ TEST_CASE("drill: a Sentinel that names another master for the same name is a di
     CHECK(AgreedMaster(m) == topo.data(0));
   }
   Run({"rm", "-rf", dir});
+}
+
+TEST_CASE("drill: a Sentinel that no longer monitors the group its peers count it in is reported") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  const auto monitoring = [&](const std::string& m, int i) {
+    return Sample(m, "redis_sentinel_topology_sentinel_monitoring", {kGroup, L("sentinel", topo.sentinel(i))});
+  };
+  std::string m = exporter.Metrics();
+  for (int i = 0; i < 3; ++i) CHECK(monitoring(m, i) == 1);
+
+  // What a restart without its configuration file leaves, as SENTINEL REMOVE does.
+  REQUIRE(topo.Cli(topo.sentinel_ports()[2], {"SENTINEL", "REMOVE", kMaster}) == "OK");
+  m = exporter.Metrics();
+  CHECK(monitoring(m, 2) == 0);
+  CHECK(monitoring(m, 0) == 1);
+  CHECK(monitoring(m, 1) == 1);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(2))}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 2);
+  // Its peers still count it, and CKQUORUM with it: nothing else shows it.
+  CHECK(Sample(m, "redis_sentinel_master_sentinels", {kGroup, L("sentinel", topo.sentinel(0))}) == 3);
+  CHECK(Sample(m, "redis_sentinel_master_ckquorum_ok", {kGroup, L("sentinel", topo.sentinel(0))}) == 1);
+  const auto status = exporter.Get("/status");
+  CHECK(status.body.find(topo.sentinel(2) + "</td><td colspan=\"5\">") != std::string::npos);
+  CHECK(status.body.find("does not monitor this group") != std::string::npos);
+
+  // check, with the group named (the Sentinel answers SENTINEL MASTER with an error): degraded.
+  auto check = Run({RSE_EXPORTER_BINARY, "check", "--redis.timeout=2s", "--output=json"},
+                   EnvWith({"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=" + kMaster,
+                            "REDIS_PASSWORD=" + topo.options().password}),
+                   30s);
+  INFO(check.out, check.err);
+  CHECK(check.exit_code == 1);
+  const auto doc = nlohmann::json::parse(check.out);
+  CHECK(doc["groups"][0]["sentinels_not_monitoring"] == nlohmann::json::array({topo.sentinel(2)}));
+  CHECK(doc["degraded"].size() == 1);
 }
 
 TEST_CASE("drill: two of three Sentinels stopped: CKQUORUM fails and fewer Sentinels answer than the quorum") {

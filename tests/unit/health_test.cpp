@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include <doctest/doctest.h>
 
@@ -214,6 +215,59 @@ TEST_CASE("health: the agreed master down is critical even with the replicas fin
   w.snap.nodes[0].info.clear();
   auto v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
   CHECK(v.status == 2);
+}
+
+TEST_CASE("health: a Sentinel its peers list that answers without the group does not monitor it (degraded)") {
+  auto w = Healthy();
+  const auto healthy = AnalyzeGroups(w.snap);
+  CHECK(healthy[0].sentinels_not_monitoring.empty());
+  CHECK(Judge(w.snap, healthy, 1 << 20).status == 0);
+  // The recorded peer list names the third Sentinel.
+  std::optional<rse::redis::Address> peer_addr;
+  std::string peer_id;
+  for (const auto& peer : *w.snap.sentinels[0].masters[0].sentinels) {
+    if (AddressOf(peer) != w.snap.sentinels[2].address) continue;
+    peer_addr = AddressOf(peer);
+    peer_id = std::string(Field(peer, "runid").value_or(""));
+  }
+  REQUIRE(peer_addr);
+  REQUIRE(!peer_id.empty());
+
+  // Restarted without its configuration at the address its peers list: a new run id, no group.
+  auto lost = w;
+  lost.snap.sentinels[2].run_id = "a new run id";
+  lost.snap.sentinels[2].masters.clear();
+  auto groups = AnalyzeGroups(lost.snap);
+  REQUIRE(groups.size() == 1);
+  CHECK(groups[0].sentinels_not_monitoring == std::vector<std::string>{peer_addr->ToString()});
+  CHECK(groups[0].sentinels_up == 2);
+  auto v = Judge(lost.snap, groups, 1 << 20);
+  CHECK(v.status == 1);
+  REQUIRE(v.degraded.size() == 1);
+  CHECK(v.degraded[0].find(peer_addr->ToString() + " answers but does not monitor the group") != std::string::npos);
+  auto c = NewTopologyCollector();
+  const std::string text = Collect(*c, lost.snap);
+  const std::string series = "redis_sentinel_topology_sentinel_monitoring{master_name=\"" + kGroup + "\",sentinel=\"";
+  CHECK(Value(text, series + peer_addr->ToString() + "\"}") == 0);
+  CHECK(Value(text, series + w.snap.sentinels[0].label() + "\"}") == 1);
+
+  // Reached under another address than its peers list (a hostname, say): matched by run id.
+  auto renamed = lost;
+  renamed.snap.sentinels[2].address = {"sentinel-c.example", 26379};
+  renamed.snap.sentinels[2].run_id = peer_id;
+  CHECK(AnalyzeGroups(renamed.snap)[0].sentinels_not_monitoring ==
+        std::vector<std::string>{"sentinel-c.example:26379"});
+
+  // A Sentinel no peer lists that monitors other groups only is none of this group's business.
+  auto other = lost;
+  other.snap.sentinels[2].address = {"127.0.0.1", 1};
+  groups = AnalyzeGroups(other.snap);
+  CHECK(groups[0].sentinels_not_monitoring.empty());
+  CHECK(Judge(other.snap, groups, 1 << 20).status == 0);
+  // Nor is one that does not answer: that is a Sentinel down.
+  auto down = lost;
+  down.snap.sentinels[2].error = {rse::redis::Cause::kRefused, "connection refused"};
+  CHECK(AnalyzeGroups(down.snap)[0].sentinels_not_monitoring.empty());
 }
 
 // What the target's Topology does after each fetch: the agreed masters into its event state,
