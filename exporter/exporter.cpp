@@ -244,7 +244,7 @@ std::shared_ptr<Topology> Exporter::ProbeTopology(const redis::Address& sentinel
       probes_.erase(oldest);
     }
     Target target{{sentinel}, master.empty() ? std::vector<std::string>{} : std::vector<std::string>{master}};
-    auto topology = std::make_shared<Topology>(target, ProbeOptions(binding), subscriber_.get());
+    auto topology = std::make_shared<Topology>(target, ProbeOptions(binding), subscriber_.get(), sentinel.ToString());
     it = probes_.emplace(std::move(key), ProbeEntry{std::move(topology), now}).first;
   }
   it->second.last_used = now;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <utility>
+#include <vector>
 
 #include "exporter/log.h"
 #include "model/health.h"
@@ -17,10 +18,17 @@ namespace {
 
 double UnixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
+// A log line of one topology: a /probe target's name it.
+void Log(const std::string& probe, log::Level level, std::string_view msg, std::vector<log::Field> fields) {
+  if (!probe.empty()) fields.emplace_back("target", probe);
+  log::Write(level, msg, fields);
+}
+
 // Events into the target's state, and one log line each. Runs on the subscriber's thread.
 class EventSink : public redis::Subscriber::Sink {
  public:
-  explicit EventSink(std::shared_ptr<collectors::EventState> state) : state_(std::move(state)) {}
+  EventSink(std::shared_ptr<collectors::EventState> state, std::string probe)
+      : state_(std::move(state)), probe_(std::move(probe)) {}
 
   void OnState(const Address& address, bool up, const Status& why) override {
     const std::string label = address.ToString();
@@ -31,10 +39,10 @@ class EventSink : public redis::Subscriber::Sink {
     if (last == state) return;  // a Sentinel that stays down is not logged on every retry
     last = state;
     if (up) {
-      log::Info("event stream subscribed", {{"sentinel", label}});
+      Log(probe_, log::Level::kInfo, "event stream subscribed", {{"sentinel", label}});
     } else {
-      log::Warn("event stream down; the Sentinel is still polled",
-                {{"sentinel", label}, {"cause", redis::CauseName(why.cause)}, {"err", why.message}});
+      Log(probe_, log::Level::kWarn, "event stream down; the Sentinel is still polled",
+          {{"sentinel", label}, {"cause", redis::CauseName(why.cause)}, {"err", why.message}});
     }
   }
 
@@ -43,26 +51,27 @@ class EventSink : public redis::Subscriber::Sink {
     if (!message) return;
     auto event = collectors::ParseEvent(message->first, message->second);
     const std::string label = address.ToString();
-    log::Write(
-        collectors::IsWarningEvent(event.type) ? log::Level::kWarn : log::Level::kInfo, "sentinel event",
+    Log(probe_, collectors::IsWarningEvent(event.type) ? log::Level::kWarn : log::Level::kInfo, "sentinel event",
         {{"sentinel", label}, {"event", event.type}, {"master_name", event.master_name}, {"payload", event.payload}});
     state_->Record(label, std::move(event), UnixNow(), redis::Clock::now());
   }
 
  private:
   std::shared_ptr<collectors::EventState> state_;
+  const std::string probe_;
   std::mutex mu_;                                  // Guards last_state_.
   std::map<std::string, std::string> last_state_;  // Sentinel label -> last logged state
 };
 
 }  // namespace
 
-Topology::Topology(Target target, FetchOptions options, redis::Subscriber* subscriber)
+Topology::Topology(Target target, FetchOptions options, redis::Subscriber* subscriber, std::string probe)
     : target_(std::move(target)),
       options_(std::move(options)),
+      probe_(std::move(probe)),
       subscriber_(subscriber),
       events_(std::make_shared<collectors::EventState>()) {
-  if (subscriber_) event_sink_ = std::make_shared<EventSink>(events_);
+  if (subscriber_) event_sink_ = std::make_shared<EventSink>(events_, probe_);
 }
 
 Topology::~Topology() {
@@ -228,11 +237,11 @@ void Topology::LogChanges(const Snapshot& snapshot) {
     now[key] = state;
     auto it = last_error_.find(key);
     const bool repeated = it != last_error_.end() && it->second == state;
-    std::vector<std::pair<std::string_view, std::string_view>> fields(where);
+    std::vector<log::Field> fields(where);
     fields.emplace_back("cause", redis::CauseName(error.cause));
     fields.emplace_back("err", error.message);
-    log::Write(repeated ? log::Level::kDebug : log::Level::kWarn,
-               what + (repeated ? " still unreachable" : " unreachable"), fields);
+    Log(probe_, repeated ? log::Level::kDebug : log::Level::kWarn,
+        what + (repeated ? " still unreachable" : " unreachable"), std::move(fields));
   };
   for (const auto& s : snapshot.sentinels) {
     if (!s.up()) report("sentinel " + s.label(), "sentinel", {{"sentinel", s.label()}}, s.error);
@@ -246,10 +255,10 @@ void Topology::LogChanges(const Snapshot& snapshot) {
   for (const auto& [subject, message] : snapshot.notes) {
     now[subject] = message;
     auto it = last_error_.find(subject);
-    if (it == last_error_.end() || it->second != message) log::Warn(message, {{"where", subject}});
+    if (it == last_error_.end() || it->second != message) Log(probe_, log::Level::kWarn, message, {{"where", subject}});
   }
   for (const auto& [key, state] : last_error_) {
-    if (!now.count(key)) log::Info("recovered", {{"where", key}});
+    if (!now.count(key)) Log(probe_, log::Level::kInfo, "recovered", {{"where", key}});
   }
   last_error_ = std::move(now);
 }

@@ -39,7 +39,10 @@ class Topology {
  public:
   // With a `subscriber`, every Sentinel the topology knows (configured and discovered) keeps
   // an event subscription while the topology lives.
-  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr);
+  // `probe`: the /probe target (host:port) that this topology serves, added to its log lines
+  // as `target` (the same Sentinel may be watched by the configured topology too); "" for the
+  // configured topology.
+  Topology(Target target, FetchOptions options, redis::Subscriber* subscriber = nullptr, std::string probe = "");
   // Ends the subscriptions first: no sink callback runs once the members below are destroyed.
   ~Topology();
   Topology(const Topology&) = delete;
@@ -104,6 +107,7 @@ class Topology {
 
   const Target target_;
   const FetchOptions options_;
+  const std::string probe_;
   // Held for a whole fetch: one fetch at a time uses the pool. Never taken while share_mu_ is held.
   mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_nodes_.
   ConnectionPool pool_;

@@ -237,6 +237,16 @@ TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within th
   CHECK(r.body.find(kMaster) == std::string::npos);
   CHECK(r.body.find(first.sentinel(0)) == std::string::npos);
 
+  // The probe's log lines name its target: the configured topology may watch the same Sentinels.
+  CHECK(WaitFor(
+      [&] {
+        return LogLine(exporter.Log(), {"msg=\"event stream subscribed\"", "sentinel=" + second.sentinel(0) + " ",
+                                        "target=" + second.sentinel(0)});
+      },
+      std::chrono::seconds(10)));
+  CHECK(LogLine(exporter.Log(), {"msg=\"event stream subscribed\"", "sentinel=" + first.sentinel(0)}));
+  CHECK_FALSE(LogLine(exporter.Log(), {"sentinel=" + first.sentinel(0), "target="}));
+
   auto refused = exporter.Get("/probe?target=" + first.sentinel(0));
   CHECK(refused.status == 403);
   CHECK(exporter.Get("/probe").status == 400);
