@@ -47,6 +47,12 @@ class TopologyCollector final : public Collector {
     const auto& groups = snapshot.groups ? *snapshot.groups : analysed;
     for (const auto& g : groups) {
       Labels labels{{"master_name", g.name}};
+      if (g.sentinels_up == 0) {
+        // A named group no answering Sentinel monitors: that is all there is to say of it.
+        sink.Add(kSentinelsUp, labels, 0);
+        AddFailovers(snapshot, g.name, labels, sink);
+        continue;
+      }
       sink.Add(kMasterAddresses, labels, static_cast<double>(g.master_addresses.size()));
       sink.Add(kMasters, labels, g.masters);
       if (!g.agreed_master.empty()) sink.Add(kMasterInfo, With(labels, "master_address", g.agreed_master), 1);
@@ -61,12 +67,7 @@ class TopologyCollector final : public Collector {
         if (n.lag_bytes) sink.Add(kLag, With(labels, "addr", n.addr), *n.lag_bytes);
       }
 
-      if (!snapshot.events) continue;
-      auto f = snapshot.events->failovers.find(g.name);
-      sink.Add(kFailovers, labels, f != snapshot.events->failovers.end() ? f->second.failovers : 0);
-      if (f != snapshot.events->failovers.end() && f->second.last_time > 0) {
-        sink.Add(kLastFailover, labels, f->second.last_time);
-      }
+      AddFailovers(snapshot, g.name, labels, sink);
     }
     if (!snapshot.events) return;
     // A group seen before that no Sentinel reports now: say so (0 Sentinels up) rather than
@@ -77,10 +78,18 @@ class TopologyCollector final : public Collector {
       if (present) continue;
       Labels labels{{"master_name", name}};
       sink.Add(kSentinelsUp, labels, 0);
-      auto f = snapshot.events->failovers.find(name);
-      if (f == snapshot.events->failovers.end()) continue;
-      sink.Add(kFailovers, labels, f->second.failovers);
-      if (f->second.last_time > 0) sink.Add(kLastFailover, labels, f->second.last_time);
+      AddFailovers(snapshot, name, labels, sink);
+    }
+  }
+
+ private:
+  // The group's failover count and last failover, when the target counts them.
+  static void AddFailovers(const Snapshot& snapshot, const std::string& name, const Labels& labels, MetricSink& sink) {
+    if (!snapshot.events) return;
+    auto f = snapshot.events->failovers.find(name);
+    sink.Add(kFailovers, labels, f != snapshot.events->failovers.end() ? f->second.failovers : 0);
+    if (f != snapshot.events->failovers.end() && f->second.last_time > 0) {
+      sink.Add(kLastFailover, labels, f->second.last_time);
     }
   }
 };

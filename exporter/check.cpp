@@ -133,6 +133,10 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
         << (s.up() ? "up" : std::string("DOWN  ") + redis::CauseName(s.error.cause) + ": " + s.error.message) << "\n";
   }
   for (const auto& g : groups) {
+    if (g.sentinels_up == 0) {
+      out << "\nMaster group " << g.name << ": NOT MONITORED by any Sentinel that answered\n";
+      continue;
+    }
     out << "\nMaster group " << g.name << ": master " << (g.agreed_master.empty() ? "?" : g.agreed_master)
         << ", named by " << g.agreed_votes << " of " << g.sentinels_up << " Sentinels, quorum " << Opt(g.quorum)
         << ", config epoch " << Opt(g.config_epoch) << "\n";

@@ -124,6 +124,7 @@ class Discovery {
     snap->notes = std::move(notes_);
     for (const auto& s : target_.sentinels) snap->target += s.ToString() + ",";
     for (const auto& m : target_.master_names) snap->target += "/" + m;
+    snap->master_names = target_.master_names;
     return snap;
   }
 

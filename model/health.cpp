@@ -188,6 +188,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   Votes votes;
   Switching switching = FailoversPastPromotion(snapshot);
   AddSentinelViews(snapshot, switching, groups, votes);
+  for (const auto& name : snapshot.master_names) groups[name].name = name;  // none may report it
   ElectMasters(groups, votes);
   AddSentinelsNotMonitoring(snapshot, groups);
   AddNodes(snapshot, groups);
@@ -216,6 +217,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
   if (!any_sentinel) v.critical.push_back("no Sentinel answered");
   for (const auto& g : groups) {
     const std::string& n = g.name;
+    if (g.sentinels_up == 0) {  // a named group: nothing else is known of it
+      if (any_sentinel) v.critical.push_back(n + ": no Sentinel that answered monitors this group");
+      continue;
+    }
     if (g.master_addresses.size() > 1) v.critical.push_back(n + ": Sentinels disagree on the master");
     if (g.masters == 0) v.critical.push_back(n + ": no reachable node reports role master");
     if (g.masters > 1) v.critical.push_back(n + ": " + Fmt(g.masters) + " nodes report role master (split brain)");

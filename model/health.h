@@ -71,7 +71,8 @@ struct GroupHealth {
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
 };
 
-// One entry per master group any answering Sentinel reports, sorted by name.
+// One entry per master group any answering Sentinel reports, and per group the snapshot names
+// (Snapshot::master_names) even when none does (then sentinels_up is 0), sorted by name.
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot);
 
 // Each group's agreed master and epoch, for the target's failover count (EventState).

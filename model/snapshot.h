@@ -59,6 +59,10 @@ struct DataNode {
 
 struct Snapshot {
   std::string target;  // which topology this is (configured or a /probe target)
+  // The master groups the target names (--sentinel.master-name, /probe's master=); empty when
+  // it watches every group the Sentinels report. A named group no Sentinel reports is still
+  // analysed (model/health.h): that it is unmonitored is the finding.
+  std::vector<std::string> master_names;
   std::vector<SentinelNode> sentinels;
   std::vector<DataNode> nodes;
   // Things worth a log line that are not a node failure: (subject, message), e.g. a

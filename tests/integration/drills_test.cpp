@@ -123,7 +123,7 @@ TEST_CASE("drill: a Sentinel that names another master for the same name is a di
   Run({"rm", "-rf", dir});
 }
 
-TEST_CASE("drill: a Sentinel that no longer monitors the group its peers count it in is reported") {
+TEST_CASE("drill: a Sentinel, then every Sentinel, that no longer monitors a watched group is reported") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));
   const auto monitoring = [&](const std::string& m, int i) {
@@ -148,15 +148,36 @@ TEST_CASE("drill: a Sentinel that no longer monitors the group its peers count i
   CHECK(status.body.find("does not monitor this group") != std::string::npos);
 
   // check, with the group named (the Sentinel answers SENTINEL MASTER with an error): degraded.
-  auto check = Run({RSE_EXPORTER_BINARY, "check", "--redis.timeout=2s", "--output=json"},
-                   EnvWith({"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=" + kMaster,
-                            "REDIS_PASSWORD=" + topo.options().password}),
-                   30s);
-  INFO(check.out, check.err);
-  CHECK(check.exit_code == 1);
-  const auto doc = nlohmann::json::parse(check.out);
+  const auto check = [&](const std::string& name) {
+    return Run({RSE_EXPORTER_BINARY, "check", "--redis.timeout=2s", "--output=json"},
+               EnvWith({"REDIS_SENTINEL_HOSTS=" + topo.sentinel(0), "REDIS_SENTINEL_MASTER=" + name,
+                        "REDIS_PASSWORD=" + topo.options().password}),
+               30s);
+  };
+  auto one = check(kMaster);
+  INFO(one.out, one.err);
+  CHECK(one.exit_code == 1);
+  auto doc = nlohmann::json::parse(one.out);
   CHECK(doc["groups"][0]["sentinels_not_monitoring"] == nlohmann::json::array({topo.sentinel(2)}));
   CHECK(doc["degraded"].size() == 1);
+  // A misspelt name is monitored by no Sentinel: critical, not an empty healthy report.
+  auto typo = check("aragora-mastr");
+  INFO(typo.out, typo.err);
+  CHECK(typo.exit_code == 2);
+  doc = nlohmann::json::parse(typo.out);
+  CHECK(doc["critical"] == nlohmann::json::array({"aragora-mastr: no Sentinel that answered monitors this group"}));
+  CHECK(doc["groups"][0]["sentinels_up"] == 0);
+
+  // Every Sentinel loses the group: the exporter that watched it says no Sentinel monitors it.
+  for (int i : {0, 1}) REQUIRE(topo.Cli(topo.sentinel_ports()[i], {"SENTINEL", "REMOVE", kMaster}) == "OK");
+  m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 0);
+  CHECK(std::isnan(Sample(m, "redis_sentinel_topology_masters", {kGroup})));
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 1);
+  auto none = check(kMaster);
+  CHECK(none.exit_code == 2);
+  CHECK(nlohmann::json::parse(none.out)["critical"] ==
+        nlohmann::json::array({kMaster + ": no Sentinel that answered monitors this group"}));
 }
 
 TEST_CASE("drill: two of three Sentinels stopped: CKQUORUM fails and fewer Sentinels answer than the quorum") {

@@ -270,6 +270,32 @@ TEST_CASE("health: a Sentinel its peers list that answers without the group does
   CHECK(AnalyzeGroups(down.snap)[0].sentinels_not_monitoring.empty());
 }
 
+TEST_CASE("health: a named group no answering Sentinel monitors is critical, and only that is said of it") {
+  auto w = Healthy();
+  w.snap.master_names = {kGroup, "aragora-mastr"};
+  auto groups = AnalyzeGroups(w.snap);
+  REQUIRE(groups.size() == 2);
+  const auto& typo = groups[1];
+  CHECK(typo.name == "aragora-mastr");
+  CHECK(typo.sentinels_up == 0);
+  CHECK(typo.agreed_master.empty());
+  CHECK(groups[0].sentinels_up == 3);
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 2);
+  CHECK(v.critical == std::vector<std::string>{"aragora-mastr: no Sentinel that answered monitors this group"});
+  CHECK(v.degraded.empty());
+  auto c = NewTopologyCollector();
+  const std::string text = Collect(*c, w.snap);
+  CHECK(Value(text, "redis_sentinel_topology_sentinels_up{master_name=\"aragora-mastr\"}") == 0);
+  CHECK(std::isnan(Value(text, "redis_sentinel_topology_masters{master_name=\"aragora-mastr\"}")));
+  CHECK(Value(text, "redis_sentinel_topology_masters{master_name=\"" + kGroup + "\"}") == 1);
+
+  // Every Sentinel down: that is the finding, not a group nobody monitors.
+  for (auto& s : w.snap.sentinels) s.error = {rse::redis::Cause::kRefused, "connection refused"};
+  v = Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20);
+  CHECK(v.critical == std::vector<std::string>{"no Sentinel answered"});
+}
+
 // What the target's Topology does after each fetch: the agreed masters into its event state,
 // whose counts travel with the snapshot to the (stateless) collector.
 std::string Scrape(Collector& c, EventState& state, Snapshot snap) {

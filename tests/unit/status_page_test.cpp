@@ -106,3 +106,17 @@ TEST_CASE("status page: hostile names are text") {
   CHECK(html.find("<img") == std::string::npos);
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img") != std::string::npos);
 }
+
+TEST_CASE("status page: a Sentinel that lost the group, and a named group no Sentinel monitors") {
+  auto snap = Healthy();
+  snap.sentinels[2].masters.clear();  // its peers still list it
+  snap.master_names = {kGroup, "aragora-mastr"};
+  auto html = Render(snap);
+  const std::string lost = snap.sentinels[2].label();
+  CHECK(html.find("(2 of 2 Sentinels)") != std::string::npos);
+  CHECK(html.find("Sentinel " + lost) != std::string::npos);  // its own box in the diagram
+  CHECK(html.find("does NOT monitor") != std::string::npos);
+  CHECK(html.find("<tr><td>" + lost + "</td><td colspan=\"5\">") != std::string::npos);
+  CHECK(html.find("Master group aragora-mastr</h2><p>") != std::string::npos);
+  CHECK(html.find("No Sentinel that answered monitors this group") != std::string::npos);
+}
