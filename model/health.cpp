@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <string_view>
 
 namespace rse::collectors {
 namespace {
@@ -135,50 +136,54 @@ void AddNodes(const Snapshot& snapshot, Groups& groups) {
 // Lag in the agreed master's own view: its offset minus what each replica last acknowledged.
 // That view keeps counting while a replica is paused or unreachable.
 void AddLag(const Snapshot& snapshot, Groups& groups) {
-  for (auto& [name, g] : groups) {
-    const DataNode* master = nullptr;
-    for (const auto& n : snapshot.nodes) {
-      if (n.master_name == name && n.label() == g.agreed_master && n.up()) master = &n;
-    }
-    if (!master) continue;
-    auto master_offset = Num(master->info, "master_repl_offset");
+  for (const auto& master : snapshot.nodes) {  // each group's agreed master, in one pass
+    auto it = groups.find(master.master_name);
+    if (it == groups.end() || !master.up() || master.label() != it->second.agreed_master) continue;
+    GroupHealth& g = it->second;
+    auto master_offset = Num(master.info, "master_repl_offset");
     if (!master_offset) continue;
-    for (const auto& r : ParseConnectedReplicas(master->info)) {
+    std::map<std::string_view, GroupHealth::Node*> by_addr;
+    for (auto& node : g.nodes) by_addr[node.addr] = &node;
+    for (const auto& r : ParseConnectedReplicas(master.info)) {
       if (!r.offset) continue;
-      const std::string addr = r.address.ToString();
-      for (auto& node : g.nodes) {
-        if (node.addr == addr) node.lag_bytes = std::max(0.0, *master_offset - *r.offset);
+      if (auto n = by_addr.find(r.address.ToString()); n != by_addr.end()) {
+        n->second->lag_bytes = std::max(0.0, *master_offset - *r.offset);
       }
     }
   }
 }
 
-// Answering Sentinels a group's Sentinels list as a peer that do not report the group.
+// Answering Sentinels a group's Sentinels list as a peer that do not report the group. Indexed
+// first: a hostile Sentinel may report very many groups, and this must not be quadratic in them.
 void AddSentinelsNotMonitoring(const Snapshot& snapshot, Groups& groups) {
-  for (auto& [name, g] : groups) {
-    std::set<std::string> peer_ids, peer_addresses;
-    for (const auto& s : snapshot.sentinels) {
-      if (!s.up()) continue;
-      for (const auto& m : s.masters) {
-        if (m.name != name || !m.sentinels) continue;
-        for (const auto& peer : *m.sentinels) {
-          if (auto id = Field(peer, "runid"); id && !id->empty()) peer_ids.insert(std::string(*id));
-          if (auto addr = AddressOf(peer)) peer_addresses.insert(addr->ToString());
-        }
+  struct Peers {
+    std::set<std::string> ids, addresses;
+  };
+  std::map<std::string, Peers> listed;  // group -> the peers its answering Sentinels list
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up()) continue;
+    for (const auto& m : s.masters) {
+      if (!m.sentinels) continue;
+      Peers& p = listed[m.name];
+      for (const auto& peer : *m.sentinels) {
+        if (auto id = Field(peer, "runid"); id && !id->empty()) p.ids.insert(std::string(*id));
+        if (auto addr = AddressOf(peer)) p.addresses.insert(addr->ToString());
       }
     }
-    std::set<std::string> missing;
-    for (const auto& s : snapshot.sentinels) {
-      if (!s.up()) continue;
+  }
+  for (const auto& s : snapshot.sentinels) {
+    if (!s.up()) continue;
+    std::set<std::string_view> monitored;
+    for (const auto& m : s.masters) monitored.insert(m.name);
+    const std::string label = s.label();
+    for (const auto& [name, p] : listed) {
       // By address too: a Sentinel restarted without its configuration has a new run id, while
       // its peers keep listing the old one at the same address.
-      if (!peer_ids.count(s.run_id) && !peer_addresses.count(s.label())) continue;
-      bool monitors = false;
-      for (const auto& m : s.masters) monitors = monitors || m.name == name;
-      if (!monitors) missing.insert(s.label());
+      if (monitored.count(name) || (!p.ids.count(s.run_id) && !p.addresses.count(label))) continue;
+      if (auto g = groups.find(name); g != groups.end()) g->second.sentinels_not_monitoring.push_back(label);
     }
-    g.sentinels_not_monitoring.assign(missing.begin(), missing.end());
   }
+  for (auto& [name, g] : groups) std::sort(g.sentinels_not_monitoring.begin(), g.sentinels_not_monitoring.end());
 }
 
 }  // namespace
