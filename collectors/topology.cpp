@@ -83,14 +83,14 @@ class TopologyCollector final : public Collector {
   }
 
  private:
-  // The group's failover count and last failover, when the target counts them.
+  // The group's failover count and last failover, when the target tracks the group (it does the
+  // first EventState::kMaxGroups names it sees).
   static void AddFailovers(const Snapshot& snapshot, const std::string& name, const Labels& labels, MetricSink& sink) {
     if (!snapshot.events) return;
     auto f = snapshot.events->failovers.find(name);
-    sink.Add(kFailovers, labels, f != snapshot.events->failovers.end() ? f->second.failovers : 0);
-    if (f != snapshot.events->failovers.end() && f->second.last_time > 0) {
-      sink.Add(kLastFailover, labels, f->second.last_time);
-    }
+    if (f == snapshot.events->failovers.end()) return;  // beyond the names the target tracks
+    sink.Add(kFailovers, labels, f->second.failovers);
+    if (f->second.last_time > 0) sink.Add(kLastFailover, labels, f->second.last_time);
   }
 };
 

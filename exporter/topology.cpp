@@ -226,6 +226,9 @@ void Topology::Subscribe(const Snapshot& snapshot) {
   o.tls = options_.sentinel_tls;
   o.budget = options_.socket_budget;
   subscriber_->Set(this, sentinels, o, event_sink_);
+  std::vector<std::string> labels;
+  for (const auto& a : sentinels) labels.push_back(a.ToString());
+  events_->SetSubscribed(labels);  // after Set: no callback of a dropped subscription runs now
 }
 
 // One log line when a node starts failing or its cause changes, and one when it recovers:

@@ -225,6 +225,7 @@ void EventState::ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, d
                                       std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mu_);
   for (const auto& g : groups) {
+    if (GroupLabel(g.name).empty()) continue;  // beyond kMaxGroups names: not tracked
     counts_.failovers.try_emplace(g.name);
     std::string& previous = counts_.agreed[g.name];
     if (g.master.empty()) continue;
@@ -243,6 +244,19 @@ void EventState::ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, d
 void EventState::SetStreamUp(const std::string& sentinel, bool up) {
   std::lock_guard lock(mu_);
   counts_.stream_up[sentinel] = up;
+}
+
+void EventState::SetSubscribed(const std::vector<std::string>& sentinels) {
+  const std::set<std::string> now(sentinels.begin(), sentinels.end());
+  std::lock_guard lock(mu_);
+  std::erase_if(counts_.stream_up, [&](const auto& e) { return !now.count(e.first); });
+  // Record keeps every Sentinel with events or a last event in sentinels_ too.
+  std::set<std::string> tracked(now);
+  for (const auto& [label, ps] : sentinels_) tracked.insert(label);
+  if (tracked.size() <= kMaxSentinels) return;
+  std::erase_if(counts_.last_event, [&](const auto& e) { return !now.count(e.first); });
+  std::erase_if(sentinels_, [&](const auto& e) { return !now.count(e.first); });
+  std::erase_if(counts_.events, [&](const auto& e) { return !now.count(std::get<0>(e.first)); });
 }
 
 EventCounts EventState::Counts() const {

@@ -113,7 +113,8 @@ struct EventCounts {
   std::map<std::string, bool> stream_up;     // Sentinel label -> subscription confirmed
   std::map<std::string, double> last_event;  // Sentinel label -> Unix seconds of its last event
   // Master name -> failovers, from the event stream and from scrapes that saw the agreed master
-  // change, each failover once. Holds every group the target's scrapes have seen.
+  // change, each failover once. Holds every group the target's scrapes have seen, up to
+  // EventState::kMaxGroups names (the same that get their own event series).
   std::map<std::string, FailoverStats> failovers;
   std::map<std::string, std::string> agreed;  // master name -> agreed master at the last scrape
 };
@@ -123,12 +124,18 @@ class EventState {
  public:
   static constexpr std::size_t kMaxRecent = 256;    // events kept for /events
   static constexpr std::size_t kMaxGroups = 256;    // master names with their own series
-  static constexpr std::size_t kMaxSentinels = 64;  // Sentinels with their own series
+  static constexpr std::size_t kMaxSentinels = 64;  // Sentinels kept when not subscribed
   static constexpr std::size_t kMaxSeen = 1024;     // failovers remembered for deduplication
 
   // `unix_now` labels the event; `now` times failovers.
   void Record(const std::string& sentinel, Event event, double unix_now, std::chrono::steady_clock::time_point now);
   void SetStreamUp(const std::string& sentinel, bool up);
+  // The Sentinels subscribed now (after each change of the subscriptions). One no longer
+  // subscribed has no stream state (not watched: neither up nor down). Its counters stay, so a
+  // Sentinel one discovery missed keeps its history, while at most kMaxSentinels Sentinels are
+  // tracked; beyond that, every one not subscribed is forgotten (a hostile Sentinel naming new
+  // peers each scrape cannot grow the state).
+  void SetSubscribed(const std::vector<std::string>& sentinels);
   // A scrape's agreed masters: a group whose agreed master changed since the previous scrape
   // had a failover, counted unless the event stream already counted it (same epoch, or the
   // same switch recently). Catches failovers while no stream was up; groups absent from the

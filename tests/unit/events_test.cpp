@@ -198,6 +198,56 @@ TEST_CASE("events: hostile input keeps the label set and memory bounded") {
   for (const auto& r : recent) CHECK(r.event.payload.size() <= kMaxEventPayload);
 }
 
+TEST_CASE("events: Sentinels no longer subscribed have no stream state, and a rotating crowd stays bounded") {
+  EventState state;
+  auto t = Clock::now();
+  state.SetSubscribed({"a", "b"});
+  state.SetStreamUp("a", true);
+  state.SetStreamUp("b", true);
+  state.Record("b", ParseEvent("+sdown", "slave r 127.0.0.1 6380 @ g 127.0.0.1 6379"), 1.0, t);
+  // b leaves the topology: not watched any more, so not "up"; its counters stay.
+  state.SetSubscribed({"a"});
+  auto c = state.Counts();
+  CHECK(c.stream_up == std::map<std::string, bool>{{"a", true}});
+  CHECK(c.events.size() == 1);
+  CHECK(c.last_event.count("b") == 1);
+
+  // A hostile Sentinel naming new peers every scrape: the state keeps what is subscribed now,
+  // and at most kMaxSentinels others.
+  for (int scrape = 0; scrape < 100; ++scrape) {
+    std::vector<std::string> peers{"a"};
+    for (int i = 0; i < 10; ++i) peers.push_back("peer-" + std::to_string(scrape) + "-" + std::to_string(i));
+    state.SetSubscribed(peers);
+    for (const auto& p : peers) {
+      state.SetStreamUp(p, true);
+      state.Record(p, ParseEvent("+tilt", "#tilt"), 1.0, t);
+    }
+  }
+  c = state.Counts();
+  CHECK(c.stream_up.size() == 11);
+  CHECK(c.last_event.size() <= EventState::kMaxSentinels + 11);
+  std::set<std::string> with_events;
+  for (const auto& [key, n] : c.events) with_events.insert(std::get<0>(key));
+  CHECK(with_events.size() <= EventState::kMaxSentinels + 11);
+  CHECK(with_events.count("a") == 1);
+  CHECK(c.events.at({"a", "", "+tilt"}) == 100);  // a subscribed Sentinel's counters never reset
+}
+
+TEST_CASE("events: group names beyond kMaxGroups are not tracked for failovers") {
+  EventState state;
+  auto t = Clock::now();
+  for (int round = 0; round < 3; ++round) {
+    std::vector<AgreedMaster> groups;
+    for (int i = 0; i < 1000; ++i) {
+      groups.push_back({"group-" + std::to_string(round) + "-" + std::to_string(i), "127.0.0.1:6379", 0});
+    }
+    state.ObserveAgreedMasters(groups, 1.0, t);
+  }
+  auto c = state.Counts();
+  CHECK(c.failovers.size() == EventState::kMaxGroups);
+  CHECK(c.agreed.size() == EventState::kMaxGroups);
+}
+
 TEST_CASE("events: the events collector renders counters, stream state and the duration histogram") {
   EventState state;
   auto t = Clock::now();
