@@ -52,21 +52,6 @@ std::string Ago(double now, double then) {
   return Number(s / 3600, 1) + " h ago";
 }
 
-// Replicas' own view of the link: seconds since the master last sent anything.
-std::optional<double> LastIoSeconds(const collectors::Snapshot& snap, const std::string& addr) {
-  for (const auto& n : snap.nodes) {
-    if (n.label() != addr || !n.up()) continue;
-    if (auto v = n.info.Get("master_last_io_seconds_ago")) {
-      try {
-        return std::stod(std::string(*v));
-      } catch (...) {
-        return std::nullopt;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 // The latest failover's duration: from a Sentinel's +try-failover to its +failover-end.
 std::optional<double> LastFailoverSeconds(const std::vector<RecordedEvent>& events, const std::string& group) {
   for (auto end = events.rbegin(); end != events.rend(); ++end) {
@@ -165,15 +150,14 @@ void DrawSentinels(std::ostringstream& o, const GroupHealth& g) {
 
 // A data node's box text: address, role and up/down, then its link to the master (a
 // replica), why it is down, or how many replicas it has (the master).
-std::vector<std::string> NodeLines(const collectors::Snapshot& snap, const GroupHealth& g, const GroupHealth::Node& n,
-                                   bool is_master) {
+std::vector<std::string> NodeLines(const GroupHealth& g, const GroupHealth::Node& n, bool is_master) {
   std::string role = n.role.empty() ? "unknown role" : n.role;
   std::vector<std::string> lines{E(Cut(n.addr, 30)), (is_master ? "MASTER (agreed)" : "role: " + E(Cut(role, 20))) +
                                                          (n.up ? " &#10003; up" : " &#10007; DOWN")};
   if (!is_master && n.link_up) {
     std::string l = *n.link_up ? "link up" : "&#10007; link DOWN";
     if (n.lag_bytes) l += ", lag " + Bytes(*n.lag_bytes);
-    if (auto io = LastIoSeconds(snap, n.addr)) l += ", I/O " + Number(*io) + " s ago";
+    if (n.last_io_seconds) l += ", I/O " + Number(*n.last_io_seconds) + " s ago";
     lines.push_back(l);
   } else if (!n.up && !n.cause.empty()) {
     lines.push_back(E(Cut(n.cause, 34)));
@@ -184,11 +168,10 @@ std::vector<std::string> NodeLines(const collectors::Snapshot& snap, const Group
 }
 
 // The agreed master's box, or a box saying there is none.
-void DrawMaster(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
-                const GroupHealth::Node* master) {
+void DrawMaster(std::ostringstream& o, const GroupHealth& g, const GroupHealth::Node* master) {
   if (master) {
     DrawBox(o, {kMasterX, kMasterY, kBoxW, kBoxH, master->up ? "#dafbe1" : "#ffebe9",
-                master->up ? "#1a7f37" : "#c0262d", NodeLines(snap, g, *master, true)});
+                master->up ? "#1a7f37" : "#c0262d", NodeLines(g, *master, true)});
   } else {
     DrawBox(o, {kMasterX,
                 kMasterY,
@@ -202,8 +185,7 @@ void DrawMaster(std::ostringstream& o, const collectors::Snapshot& snap, const G
 
 // The other data nodes; a line from the master to each that follows it, dashed where the
 // link is down.
-void DrawReplicas(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
-                  const std::vector<const GroupHealth::Node*>& others) {
+void DrawReplicas(std::ostringstream& o, const GroupHealth& g, const std::vector<const GroupHealth::Node*>& others) {
   for (std::size_t i = 0; i < others.size(); ++i) {
     const auto& n = *others[i];
     const double x = RowX(others.size(), i);
@@ -215,11 +197,11 @@ void DrawReplicas(std::ostringstream& o, const collectors::Snapshot& snap, const
     }
     const bool good = n.up && (n.role != "replica" || linked);
     DrawBox(o, {x, kReplicaY, kBoxW, kBoxH, good ? "#f6f8fa" : "#ffebe9", good ? "#57606a" : "#c0262d",
-                NodeLines(snap, g, n, false)});
+                NodeLines(g, n, false)});
   }
 }
 
-void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g) {
+void Diagram(std::ostringstream& o, const GroupHealth& g) {
   const GroupHealth::Node* master = nullptr;
   std::vector<const GroupHealth::Node*> others;
   for (const auto& n : g.nodes) {
@@ -232,8 +214,8 @@ void Diagram(std::ostringstream& o, const collectors::Snapshot& snap, const Grou
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kDiagramWidth << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << kDiagramWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
   DrawSentinels(o, g);
-  DrawMaster(o, snap, g, master);
-  DrawReplicas(o, snap, g, others);
+  DrawMaster(o, g, master);
+  DrawReplicas(o, g, others);
   o << "</svg>";
 }
 
@@ -252,7 +234,7 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
     << (g.quorum ? Number(*g.quorum) : std::string("unknown"));
   if (g.config_epoch) o << ", config epoch " << Number(*g.config_epoch);
   o << "</p>";
-  Diagram(o, snap, g);
+  Diagram(o, g);
 
   o << "<table><tr><th>Sentinel</th><th>names master</th><th>agrees</th><th>master flags</th><th>CKQUORUM</th>"
        "<th>failover state</th></tr>";
@@ -273,13 +255,12 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
   o << "<table><tr><th>node</th><th>role</th><th>state</th><th>follows</th><th>link</th><th>lag (bytes)</th>"
        "<th>last I/O from master</th></tr>";
   for (const auto& n : g.nodes) {
-    auto io = LastIoSeconds(snap, n.addr);
     o << "<tr><td>" << E(n.addr) << "</td><td>" << E(n.role.empty() ? "unknown" : n.role)
       << (n.addr == g.agreed_master ? " (agreed master)" : "") << "</td><td>"
       << (n.up ? State(true, "up", "") : State(false, "", "down: " + n.cause)) << "</td><td>" << E(n.follows)
       << "</td><td>" << (n.link_up ? State(*n.link_up, "link up", "link down") : std::string("&mdash;")) << "</td><td>"
       << (n.lag_bytes ? Number(*n.lag_bytes) : std::string("&mdash;")) << "</td><td>"
-      << (io ? Number(*io) + " s" : std::string("&mdash;")) << "</td></tr>";
+      << (n.last_io_seconds ? Number(*n.last_io_seconds) + " s" : std::string("&mdash;")) << "</td></tr>";
   }
   o << "</table>";
 

@@ -125,6 +125,7 @@ void AddNodes(const Snapshot& snapshot, Groups& groups) {
         node.role = "replica";
         if (auto followed = AddressOf(n.info, "master_host", "master_port")) node.follows = followed->ToString();
         if (auto link = Field(n.info, "master_link_status")) node.link_up = *link == "up";
+        node.last_io_seconds = Num(n.info, "master_last_io_seconds_ago");
         if (node.follows == g.agreed_master && node.link_up.value_or(false)) ++g.replicas_linked;
       }
     }

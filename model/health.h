@@ -37,6 +37,8 @@ struct GroupHealth {
     std::string role;             // "master", "replica" or "" when unknown
     std::string follows;          // replicas: the master they follow
     std::optional<bool> link_up;  // replicas
+    // Replicas: seconds since their master last sent anything (master_last_io_seconds_ago).
+    std::optional<double> last_io_seconds;
     // Replicas of the agreed master: the master's master_repl_offset minus the offset this
     // replica last acknowledged, both from the master's INFO replication ("slaveN:...,offset=").
     // The master's view keeps growing while a replica is paused or cut off, which the
