@@ -25,6 +25,9 @@ const Desc kMonitoring{"redis_sentinel_topology_sentinel_monitoring",
 const Desc kQuorum{"redis_sentinel_topology_quorum", "The group's quorum as the Sentinels report it (highest)."};
 const Desc kReplicasLinked{"redis_sentinel_topology_replicas_linked",
                            "Reachable replicas following the agreed master with their link up."};
+const Desc kReplicasPromotable{
+    "redis_sentinel_topology_replicas_promotable",
+    "Linked replicas of the agreed master that Sentinel could promote: replica-priority above 0, announced."};
 const Desc kReplicasKnown{"redis_sentinel_topology_replicas_known",
                           "Replicas the Sentinels know for the group (highest num-slaves reported)."};
 const Desc kConfigEpoch{"redis_sentinel_topology_config_epoch",
@@ -61,6 +64,7 @@ class TopologyCollector final : public Collector {
       for (const auto& s : g.sentinels_not_monitoring) sink.Add(kMonitoring, With(labels, "sentinel", s), 0);
       sink.AddIf(kQuorum, labels, g.quorum);
       sink.Add(kReplicasLinked, labels, g.replicas_linked);
+      sink.Add(kReplicasPromotable, labels, g.replicas_promotable);
       sink.AddIf(kReplicasKnown, labels, g.replicas_known);
       sink.AddIf(kConfigEpoch, labels, g.config_epoch);
       for (const auto& n : g.nodes) {

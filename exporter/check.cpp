@@ -221,6 +221,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     group["config_epoch"] = OrNull(g.config_epoch);
     group["masters"] = g.masters;
     group["replicas_linked"] = g.replicas_linked;
+    group["replicas_promotable"] = g.replicas_promotable;
     group["replicas_known"] = OrNull(g.replicas_known);
     group["sentinels_not_monitoring"] = g.sentinels_not_monitoring;
     group["sentinels"] = J::array();

@@ -162,7 +162,11 @@ std::vector<std::string> NodeLines(const GroupHealth& g, const GroupHealth::Node
   } else if (!n.up && !n.cause.empty()) {
     lines.push_back(E(Cut(n.cause, 34)));
   } else if (is_master) {
-    lines.push_back(std::to_string(g.replicas_linked) + " replicas linked");
+    std::string l = std::to_string(g.replicas_linked) + " replicas linked";
+    if (g.replicas_promotable < g.replicas_linked) {
+      l += ", &#10007; " + std::to_string(g.replicas_promotable) + " promotable";
+    }
+    lines.push_back(l);
   }
   return lines;
 }

@@ -126,7 +126,14 @@ void AddNodes(const Snapshot& snapshot, Groups& groups) {
         if (auto followed = AddressOf(n.info, "master_host", "master_port")) node.follows = followed->ToString();
         if (auto link = Field(n.info, "master_link_status")) node.link_up = *link == "up";
         node.last_io_seconds = Num(n.info, "master_last_io_seconds_ago");
-        if (node.follows == g.agreed_master && node.link_up.value_or(false)) ++g.replicas_linked;
+        if (node.follows == g.agreed_master && node.link_up.value_or(false)) {
+          ++g.replicas_linked;
+          // Sentinel skips replicas with priority 0 and unannounced ones when it picks one.
+          if (Num(n.info, "slave_priority").value_or(1) > 0 &&
+              Field(n.info, "replica_announced").value_or("1") != "0") {
+            ++g.replicas_promotable;
+          }
+        }
       }
     }
     if (node.addr == g.agreed_master) g.master_up = node.up && node.role == "master";
@@ -261,6 +268,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
       if (node.lag_bytes && *node.lag_bytes > max_lag_bytes) {
         v.degraded.push_back(n + ": replica " + node.addr + " lags " + Fmt(*node.lag_bytes) + " bytes");
       }
+    }
+    if (g.replicas_known && *g.replicas_known > 0 && g.replicas_promotable == 0) {
+      v.degraded.push_back(n + ": no replica can be promoted (none linked with replica-priority above 0): " +
+                           "a master failure would not be failed over");
     }
     if (g.replicas_known && g.replicas_linked < *g.replicas_known) {
       v.degraded.push_back(n + ": " + Fmt(g.replicas_linked) + " of " + Fmt(*g.replicas_known) +

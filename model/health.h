@@ -62,6 +62,9 @@ struct GroupHealth {
   std::optional<double> replicas_known;  // highest num-slaves reported
   int masters = 0;                       // reachable nodes reporting role:master
   int replicas_linked = 0;               // replicas of the agreed master with link up
+  // Of those, the ones Sentinel could promote now: replica-priority above 0 and announced
+  // (replica-announced). 0 with replicas known: a master failure would not be failed over.
+  int replicas_promotable = 0;
   std::vector<SentinelView> sentinels;
   // Answering Sentinels that the group's Sentinels list as a peer (by run id or address) but
   // that do not monitor the group: one restarted without its configuration, or after SENTINEL

@@ -180,6 +180,17 @@ TEST_CASE("drill: a Sentinel, then every Sentinel, that no longer monitors a wat
         nlohmann::json::array({kMaster + ": no Sentinel that answered monitors this group"}));
 }
 
+TEST_CASE("drill: replicas set to replica-priority 0 leave no failover candidate, seen before the master fails") {
+  LocalTopology topo;
+  ExporterProcess exporter(ExporterArgs(topo));
+  CHECK(Sample(exporter.Metrics(), "redis_sentinel_topology_replicas_promotable", {kGroup}) == 2);
+  for (int i : {1, 2}) REQUIRE(topo.Cli(topo.data_ports()[i], {"CONFIG", "SET", "replica-priority", "0"}) == "OK");
+  const std::string m = exporter.Metrics();
+  CHECK(Sample(m, "redis_sentinel_topology_replicas_promotable", {kGroup}) == 0);
+  CHECK(Sample(m, "redis_sentinel_topology_replicas_linked", {kGroup}) == 2);
+  CHECK(exporter.Get("/status").body.find("2 replicas linked, &#10007; 0 promotable") != std::string::npos);
+}
+
 TEST_CASE("drill: two of three Sentinels stopped: CKQUORUM fails and fewer Sentinels answer than the quorum") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));

@@ -209,6 +209,25 @@ TEST_CASE("health: a replica down, a link down or a lag over the bound is degrad
   CHECK(Judge(w3.snap, AnalyzeGroups(w3.snap), 1 << 20).status == 1);
 }
 
+TEST_CASE("health: replicas none of which Sentinel could promote are degraded before the master fails") {
+  auto w = Healthy();
+  CHECK(AnalyzeGroups(w.snap)[0].replicas_promotable == 2);
+  w.snap.nodes[1].info["slave_priority"] = "0";
+  CHECK(AnalyzeGroups(w.snap)[0].replicas_promotable == 1);
+  CHECK(Judge(w.snap, AnalyzeGroups(w.snap), 1 << 20).status == 0);  // one candidate is enough
+  w.snap.nodes[2].info["replica_announced"] = "0";
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].replicas_linked == 2);
+  CHECK(groups[0].replicas_promotable == 0);
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 1);
+  CHECK(v.degraded == std::vector<std::string>{kGroup + ": no replica can be promoted (none linked with "
+                                                        "replica-priority above 0): a master failure would not "
+                                                        "be failed over"});
+  auto c = NewTopologyCollector();
+  CHECK(Value(Collect(*c, w.snap), "redis_sentinel_topology_replicas_promotable{master_name=\"" + kGroup + "\"}") == 0);
+}
+
 TEST_CASE("health: the agreed master down is critical even with the replicas fine") {
   auto w = Healthy();
   w.snap.nodes[0].error = {rse::redis::Cause::kRefused, "connection refused"};

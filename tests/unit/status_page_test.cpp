@@ -75,9 +75,9 @@ TEST_CASE("status page: a healthy group") {
   CHECK(html.find("DISAGREE") == std::string::npos);
   CHECK(html.find("MASTER (agreed)") != std::string::npos);
   CHECK(Count(html, "&#10003; link up") == 2);  // the table, once per replica
-  CHECK(Count(html, ", I/O 0 s ago") == 2);      // the diagram: master_last_io_seconds_ago
+  CHECK(Count(html, ", I/O 0 s ago") == 2);     // the diagram: master_last_io_seconds_ago
   CHECK(Count(html, "</td><td>0 s</td></tr>") == 2);
-  CHECK(Count(html, "names " + master) == 3);   // the diagram, once per Sentinel
+  CHECK(Count(html, "names " + master) == 3);  // the diagram, once per Sentinel
   CHECK(html.find("<svg") != std::string::npos);
 }
 
