@@ -270,7 +270,7 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
       }
     }
     if (g.replicas_known && *g.replicas_known > 0 && g.replicas_promotable == 0) {
-      v.degraded.push_back(n + ": no replica can be promoted (none linked with replica-priority above 0): " +
+      v.critical.push_back(n + ": no replica can be promoted (none linked with replica-priority above 0): " +
                            "a master failure would not be failed over");
     }
     if (g.replicas_known && g.replicas_linked < *g.replicas_known) {

@@ -209,7 +209,7 @@ TEST_CASE("health: a replica down, a link down or a lag over the bound is degrad
   CHECK(Judge(w3.snap, AnalyzeGroups(w3.snap), 1 << 20).status == 1);
 }
 
-TEST_CASE("health: replicas none of which Sentinel could promote are degraded before the master fails") {
+TEST_CASE("health: replicas none of which Sentinel could promote are critical before the master fails") {
   auto w = Healthy();
   CHECK(AnalyzeGroups(w.snap)[0].replicas_promotable == 2);
   w.snap.nodes[1].info["slave_priority"] = "0";
@@ -220,8 +220,8 @@ TEST_CASE("health: replicas none of which Sentinel could promote are degraded be
   CHECK(groups[0].replicas_linked == 2);
   CHECK(groups[0].replicas_promotable == 0);
   auto v = Judge(w.snap, groups, 1 << 20);
-  CHECK(v.status == 1);
-  CHECK(v.degraded == std::vector<std::string>{kGroup + ": no replica can be promoted (none linked with "
+  CHECK(v.status == 2);  // as quorum lost: a master failure would not be recovered from
+  CHECK(v.critical == std::vector<std::string>{kGroup + ": no replica can be promoted (none linked with "
                                                         "replica-priority above 0): a master failure would not "
                                                         "be failed over"});
   auto c = NewTopologyCollector();
