@@ -50,8 +50,7 @@ class TopologyCollector final : public Collector {
     const auto& groups = snapshot.groups ? *snapshot.groups : analysed;
     for (const auto& g : groups) {
       Labels labels{{"master_name", g.name}};
-      if (g.sentinels_up == 0) {
-        // A named group no answering Sentinel monitors: that is all there is to say of it.
+      if (!g.Monitored()) {  // that is all there is to say of it
         sink.Add(kSentinelsUp, labels, 0);
         AddFailovers(snapshot, g.name, labels, sink);
         continue;

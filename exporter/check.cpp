@@ -133,7 +133,7 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
         << (s.up() ? "up" : std::string("DOWN  ") + redis::CauseName(s.error.cause) + ": " + s.error.message) << "\n";
   }
   for (const auto& g : groups) {
-    if (g.sentinels_up == 0) {
+    if (!g.Monitored()) {
       out << "\nMaster group " << g.name << ": NOT MONITORED by any Sentinel that answered\n";
       continue;
     }

@@ -226,7 +226,7 @@ void Diagram(std::ostringstream& o, const GroupHealth& g) {
 void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
            const std::vector<RecordedEvent>& events, double now) {
   o << "<section class=\"group\"><h2>Master group " << E(g.name) << "</h2>";
-  if (g.sentinels_up == 0) {  // a named group no answering Sentinel monitors
+  if (!g.Monitored()) {
     o << "<p>" << State(false, "", "No Sentinel that answered monitors this group")
       << " &mdash; nothing fails it over. A misspelt name, or Sentinels that lost their configuration.</p></section>";
     return;

@@ -1,10 +1,10 @@
 // --web.config.file: the exporter-toolkit YAML, and the Authorization header check.
 //
 // Input: up to the first '\0', the YAML text (written to a memory file, as LoadWebConfig
-// reads a path, so no run leaves a file behind); after it, an Authorization header value for a BasicAuth built from the
-// users the YAML declared. Properties: a config accepted has TLS files named when it has TLS,
-// a known client auth type, and only bcrypt hashes; Check never crashes and accepts nothing
-// when no user is declared.
+// reads a path, so no run leaves a file behind); after it, an Authorization header value for
+// a BasicAuth built from the users the YAML declared. Properties: a config accepted has TLS files named when it has
+// TLS, a known client auth type, and only bcrypt hashes; Check never crashes and accepts nothing when no user is
+// declared.
 #include <sys/mman.h>
 #include <unistd.h>
 

@@ -230,7 +230,7 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
   if (!any_sentinel) v.critical.push_back("no Sentinel answered");
   for (const auto& g : groups) {
     const std::string& n = g.name;
-    if (g.sentinels_up == 0) {  // a named group: nothing else is known of it
+    if (!g.Monitored()) {
       if (any_sentinel) v.critical.push_back(n + ": no Sentinel that answered monitors this group");
       continue;
     }

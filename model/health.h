@@ -72,6 +72,9 @@ struct GroupHealth {
   std::vector<std::string> sentinels_not_monitoring;
   std::vector<Node> nodes;  // every data node of the group
 
+  // Some answering Sentinel monitors the group. Only a group the target names can be
+  // unmonitored (AnalyzeGroups): then nothing else is known of it.
+  bool Monitored() const { return sentinels_up > 0; }
   // Every answering Sentinel names the same master (a failover has converged).
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
 };
