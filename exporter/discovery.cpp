@@ -81,33 +81,43 @@ Status ReadGroupReplies(const std::vector<Reply>& replies, size_t& i, bool ckquo
 // One fetch: requests in which each reply may start more requests.
 class Discovery {
  public:
-  Discovery(const Target& target, const FetchOptions& options, Transport& transport,
-            const std::vector<NodeKey>& expected)
+  Discovery(const Target& target, const FetchOptions& options, Transport& transport, const Found& previous)
       : target_(target),
-        expected_(expected),
+        previous_(previous),
         options_(options),
         transport_(transport),
         named_(!target.master_names.empty()),
         ckquorum_(options.needs.ckquorum),
         data_commands_(collectors::DataNodeCommands(options.needs)),
         data_commands_before7_(collectors::DataNodeCommandsBefore7(options.needs)) {
+    for (const auto& addr : target.sentinels) known_peers_.insert(addr);
+    for (const auto& s : previous.sentinels) {
+      known_peers_.insert(s.address);
+      if (!s.run_id.empty()) known_ids_.insert(s.run_id);
+    }
     if (named_) return;  // the configured names are asked in every round
-    for (const auto& node : expected) {
+    for (const auto& node : previous.nodes) {
       if (std::find(groups_.begin(), groups_.end(), node.first) == groups_.end()) groups_.push_back(node.first);
     }
   }
 
   std::shared_ptr<Snapshot> Run() {
-    for (const auto& addr : target_.sentinels) AskSentinel(addr);
-    // The previous fetch's data nodes, asked in the Sentinels' round trip rather than after it.
-    // A node outside the pin waits to be named: its note is logged only then.
-    for (const auto& [group, addr] : expected_) {
+    for (const auto& addr : target_.sentinels) AskSentinel(addr, true);
+    // The previous fetch's nodes, asked in the configured Sentinels' round trip rather than
+    // after it. A node outside the pin waits to be named: its note is logged only then.
+    for (const auto& s : previous_.sentinels) {
+      if (MayReceiveCredentials(options_, s.address, options_.sentinel_credentials)) AskSentinel(s.address, false);
+    }
+    for (const auto& [group, addr] : previous_.nodes) {
       if (MayReceiveCredentials(options_, addr, DataCredentials(options_, group))) AskDataNode(group, addr, false);
     }
     transport_.Run();
     auto snap = std::make_shared<Snapshot>();
+    // A Sentinel outside the topology is left out, whatever it answered.
     for (auto& s : sentinels_) {
-      if (!s.duplicate) snap->sentinels.push_back(std::move(s.node));
+      if (s.duplicate || !s.in) continue;
+      snap->sentinels.push_back(std::move(s.node));
+      notes_.insert(notes_.end(), std::make_move_iterator(s.notes.begin()), std::make_move_iterator(s.notes.end()));
     }
     // A node no Sentinel named this time is not in the topology any more, whatever it answered.
     for (auto& n : nodes_) {
@@ -131,8 +141,12 @@ class Discovery {
  private:
   struct Asked {
     SentinelNode node;
-    bool duplicate = false;          // the same Sentinel as one asked under another address
-    std::vector<size_t> unanswered;  // node.masters whose group commands were not pipelined
+    bool in = false;         // of the topology (Discover): its reply is read for peers and nodes
+    bool done = false;       // has answered everything (or failed)
+    bool duplicate = false;  // the same Sentinel as `original`, asked under another address
+    Asked* original = nullptr;
+    std::vector<size_t> unanswered;                          // node.masters whose group commands were not pipelined
+    std::vector<std::pair<std::string, std::string>> notes;  // the snapshot's, if in
   };
   struct AskedNode {
     DataNode node;
@@ -150,14 +164,20 @@ class Discovery {
     return false;
   }
 
-  void AskSentinel(const Address& addr) {
-    if (!known_sentinels_.insert(addr).second) return;
-    if (known_sentinels_.size() > options_.max_sentinels) return;
+  // `in`: configured, or named by a Sentinel of the topology; otherwise of the previous fetch.
+  void AskSentinel(const Address& addr, bool in) {
+    if (auto it = by_address_.find(addr); it != by_address_.end()) {
+      if (in) MarkIn(*it->second);
+      return;
+    }
+    if (sentinels_.size() >= options_.max_sentinels) return;
     const bool configured =
         std::find(target_.sentinels.begin(), target_.sentinels.end(), addr) != target_.sentinels.end();
     const bool authenticate =
         configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
+    by_address_.emplace(addr, &asked);
+    asked.in = in;
     asked.node.address = addr;
     auto cmds =
         named_ ? SentinelCommands(target_.master_names, true, ckquorum_) : SentinelCommands(groups_, false, ckquorum_);
@@ -169,7 +189,10 @@ class Discovery {
     SentinelNode& node = asked.node;
     node.error = req.status;
     if (node.error.ok()) ReadSentinelReplies(asked, req.replies);
-    if (asked.duplicate) return;
+    if (asked.duplicate) {
+      if (asked.in) MarkIn(*asked.original);
+      return;
+    }
     if (node.error.ok() && !asked.unanswered.empty()) {
       // Second round trip: the groups SENTINEL MASTERS named that were not asked with it.
       std::vector<std::vector<std::string>> cmds;
@@ -183,11 +206,11 @@ class Discovery {
                          if (!node.error.ok()) break;
                          node.error = ReadGroupReplies(r.replies, i, ckquorum_, node.masters[m]);
                        }
-                       SentinelDone(node);
+                       SentinelDone(asked);
                      });
       return;
     }
-    SentinelDone(node);
+    SentinelDone(asked);
   }
 
   void ReadSentinelReplies(Asked& asked, const std::vector<Reply>& rs) {
@@ -203,8 +226,10 @@ class Discovery {
       return;
     }
     if (rs[1].type == Reply::Type::kString) {
-      if (!ids_.insert(rs[1].str).second) {
+      auto [it, added] = ids_.emplace(rs[1].str, &asked);
+      if (!added) {
         asked.duplicate = true;
+        asked.original = it->second;
         return;
       }
       node.run_id = rs[1].str;
@@ -246,7 +271,7 @@ class Discovery {
           node.error = {Cause::kProtocol, "unexpected reply to SENTINEL MASTER: " + master.error};
           return;
         }
-        notes_.push_back(
+        asked.notes.push_back(
             {"sentinel " + node.label() + " master " + name, "Sentinel does not know the master: " + master.error});
         i += GroupCommandCount(ckquorum_);
         continue;
@@ -260,18 +285,47 @@ class Discovery {
     }
   }
 
-  // A Sentinel has answered everything: ask the peers and data nodes it names.
-  void SentinelDone(SentinelNode& node) {
+  // A Sentinel has answered everything: if it is of the topology, or names a peer of it, ask
+  // the peers and data nodes it names.
+  void SentinelDone(Asked& asked) {
+    SentinelNode& node = asked.node;
     if (node.error.cause == Cause::kAuth && options_.sentinel_credentials.password.empty()) {
       // Sentinels usually have no password; one that wants it is often a data node.
       node.error.message +=
           " (a data node given as a Sentinel? if this Sentinel has its own password, "
           "set --sentinel.password-file)";
     }
-    if (!node.up()) {
-      node.masters.clear();
-      return;
+    if (!node.up()) node.masters.clear();
+    asked.done = true;
+    if (asked.in) {
+      Expand(asked);
+    } else if (NamesKnownPeer(node)) {
+      MarkIn(asked);
     }
+  }
+
+  // Whether a Sentinel names, as a peer, a configured Sentinel or one of the previous fetch.
+  bool NamesKnownPeer(const SentinelNode& node) const {
+    for (const auto& view : node.masters) {
+      if (!view.sentinels) continue;
+      for (const auto& peer : *view.sentinels) {
+        if (auto id = collectors::Field(peer, "runid"); id && known_ids_.count(std::string(*id))) return true;
+        if (auto addr = collectors::AddressOf(peer); addr && known_peers_.count(*addr)) return true;
+      }
+    }
+    return false;
+  }
+
+  // A Sentinel is of the topology: once it has answered, what it names is asked.
+  void MarkIn(Asked& asked) {
+    if (asked.in) return;
+    asked.in = true;
+    if (asked.done) Expand(asked);
+  }
+
+  void Expand(Asked& asked) {
+    const SentinelNode& node = asked.node;
+    if (!node.up()) return;
     for (const auto& view : node.masters) {
       AskDataNode(view.name, collectors::AddressOf(view.master));
       if (view.replicas) {
@@ -283,8 +337,14 @@ class Discovery {
       for (const auto& peer : *view.sentinels) {
         auto addr = collectors::AddressOf(peer);
         if (!addr) continue;
-        if (auto id = collectors::Field(peer, "runid"); id && ids_.count(std::string(*id))) continue;
-        AskSentinel(*addr);
+        if (auto id = collectors::Field(peer, "runid")) {
+          // Answered already, under another address.
+          if (auto it = ids_.find(std::string(*id)); it != ids_.end()) {
+            MarkIn(*it->second);
+            continue;
+          }
+        }
+        AskSentinel(*addr, true);
       }
     }
   }
@@ -364,8 +424,8 @@ class Discovery {
   }
 
   const Target& target_;
-  const std::vector<NodeKey>& expected_;
-  std::vector<std::string> groups_;  // of the expected nodes, without configured names: asked with MASTERS
+  const Found& previous_;
+  std::vector<std::string> groups_;  // of the previous fetch's nodes, without configured names: asked with MASTERS
   const FetchOptions& options_;
   Transport& transport_;
   const bool named_;
@@ -374,10 +434,12 @@ class Discovery {
   const std::vector<std::vector<std::string>> data_commands_before7_;  // empty: no fallback
   std::deque<Asked> sentinels_;  // deques: callbacks hold references while more are added
   std::deque<AskedNode> nodes_;
-  std::set<Address> known_sentinels_;
+  std::map<Address, Asked*> by_address_;  // every Sentinel asked
   std::map<NodeKey, AskedNode*> known_nodes_;
-  bool nodes_capped_ = false;  // FetchOptions::max_data_nodes reached, and noted
-  std::set<std::string> ids_;  // SENTINEL MYID of every Sentinel that answered
+  bool nodes_capped_ = false;          // FetchOptions::max_data_nodes reached, and noted
+  std::map<std::string, Asked*> ids_;  // SENTINEL MYID of every Sentinel that answered, first to answer
+  std::set<Address> known_peers_;      // configured Sentinels and the previous fetch's
+  std::set<std::string> known_ids_;    // the previous fetch's Sentinels' run ids
   std::vector<std::pair<std::string, std::string>> notes_;
 };
 
@@ -404,8 +466,15 @@ bool MayReceiveCredentials(const FetchOptions& options, const Address& addr, con
 }
 
 std::shared_ptr<Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
-                                   const std::vector<NodeKey>& expected) {
-  return Discovery(target, options, transport, expected).Run();
+                                   const Found& previous) {
+  return Discovery(target, options, transport, previous).Run();
+}
+
+Found FoundIn(const Snapshot& snapshot) {
+  Found found;
+  for (const auto& s : snapshot.sentinels) found.sentinels.push_back({s.address, s.run_id});
+  for (const auto& n : snapshot.nodes) found.nodes.emplace_back(n.master_name, n.address);
+  return found;
 }
 
 }  // namespace rse

@@ -87,17 +87,39 @@ std::vector<std::vector<std::string>> SentinelCommands(const std::vector<std::st
 // A data node by its master group and address.
 using NodeKey = std::pair<std::string, redis::Address>;
 
-// One discovery: the configured Sentinels are asked first; peers they name and data nodes
-// they name are asked as soon as a reply names them, so a hung node delays nothing but
-// itself. Returns the snapshot: Sentinels ordered by address, data nodes by (group, address).
+// A Sentinel by its address and SENTINEL MYID ("" when it did not answer).
+struct SentinelKey {
+  redis::Address address;
+  std::string run_id;
+};
+
+// What a fetch of a target found, for the next fetch of the same target (Discover).
+struct Found {
+  std::vector<NodeKey> nodes;
+  std::vector<SentinelKey> sentinels;
+};
+Found FoundIn(const collectors::Snapshot& snapshot);
+
+// One discovery: the configured Sentinels are asked first; peers and data nodes that a
+// Sentinel of the topology names are asked as soon as its reply names them, so a hung node
+// delays nothing but itself. Returns the snapshot: Sentinels ordered by address, data nodes by
+// (group, address).
 //
-// `expected`: the data nodes the previous fetch of this target found (its Sentinels named
-// them). They are asked at once, beside the Sentinels, and without configured master names
-// their groups are asked of each Sentinel in the pipeline of SENTINEL MASTERS: a steady
-// topology costs one round trip per node. Only what the Sentinels name in this fetch is in the
-// snapshot: an expected node that none names is dropped, with its reply and notes, and so are
-// the replies about a group MASTERS no longer lists; a group new to it costs a second round.
+// The topology: the configured Sentinels, every Sentinel a Sentinel of the topology names as a
+// peer, and the data nodes they name.
+//
+// `previous`: what the previous fetch of this target found. Its Sentinels and data nodes are
+// asked at once, beside the configured Sentinels (those outside the pin wait to be named), and
+// without configured master names their groups are asked of each Sentinel in the pipeline of
+// SENTINEL MASTERS: a steady topology costs one round trip per node. Only the topology joins
+// the snapshot, with one more way in: a Sentinel of the previous fetch that answers and names
+// as a peer a configured Sentinel or one of the previous fetch (by address or run id). That is
+// what keeps a topology in view while the one configured Sentinel is down or has lost its
+// configuration, and keeps out a Sentinel that has left it (it names none of them). A node of
+// the previous fetch that the topology does not name is dropped, with its reply and notes, and
+// so are the replies about a group MASTERS no longer lists; a group new to it costs a second
+// round.
 std::shared_ptr<collectors::Snapshot> Discover(const Target& target, const FetchOptions& options, Transport& transport,
-                                               const std::vector<NodeKey>& expected = {});
+                                               const Found& previous = {});
 
 }  // namespace rse

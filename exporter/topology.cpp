@@ -192,13 +192,12 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadlin
     // Scoped: the transport's batch holds pool connections by pointer, so it ends before the
     // pool drops any.
     PoolTransport transport(options_, pool_, deadline);
-    snap = Discover(target_, options_, transport, last_nodes_);
+    snap = Discover(target_, options_, transport, last_found_);
     snap->reply_hold = transport.TakeReplyHold();
   }
   // Cut short by a caller who fetches again at once: its timeouts are not the nodes' doing.
   if (abandoned && abandoned->load()) return nullptr;
-  last_nodes_.clear();
-  for (const auto& n : snap->nodes) last_nodes_.emplace_back(n.master_name, n.address);
+  last_found_ = FoundIn(*snap);
   pool_.DropUnused();
   LogChanges(*snap);
   if (subscriber_) Subscribe(*snap);

@@ -109,10 +109,10 @@ class Topology {
   const FetchOptions options_;
   const std::string probe_;
   // Held for a whole fetch: one fetch at a time uses the pool. Never taken while share_mu_ is held.
-  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_nodes_.
+  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_found_.
   ConnectionPool pool_;
   std::map<std::string, std::string> last_error_;  // node key -> last logged cause
-  std::vector<NodeKey> last_nodes_;                // the data nodes of the previous fetch (Discover)
+  Found last_found_;                               // the previous fetch's Sentinels and data nodes (Discover)
   std::mutex share_mu_;                            // Guards in_flight_, warm_, last_, last_at_, last_reuse_.
   std::shared_ptr<InFlight> in_flight_;
   // The startup fetch while it runs, for a Fetch to end it: its deadline, and whether a Fetch

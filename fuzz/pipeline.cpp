@@ -21,12 +21,14 @@
 //           snapshot is built makes a second scrape of the same target (failover counting),
 //           which, as the exporter does, asks the first one's groups along with SENTINEL
 //           MASTERS (REPLICAS, SENTINELS[, CKQUORUM], GET-MASTER-ADDR-BY-NAME per group, after
-//           MASTERS' reply) and its data nodes right after the configured Sentinels' requests.
+//           MASTERS' reply) and its Sentinels, then its data nodes, right after the configured
+//           Sentinels' requests.
 //
 // Properties: no crash or sanitizer report; every family and label name valid; every label
 // value valid UTF-8 (Prometheus refuses the whole scrape otherwise); no two series of a
 // family with the same labels (when the replies keep Sentinel's invariants: see
-// SentinelShaped); every data node in a snapshot named by a Sentinel that answered; the
+// SentinelShaped); every data node in a snapshot named by a Sentinel that answered; every
+// Sentinel configured, named by one in the snapshot, or naming a configured or previous one; the
 // serialized text has one sample line per metric and no raw newline inside a sample; Judge's
 // status matches its lists.
 #include <algorithm>
@@ -115,7 +117,7 @@ class ReplayTransport : public rse::Transport {
 
 // One scrape of the target the options and layout describe, through the exporter's discovery.
 std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t options, std::uint8_t layout,
-                                const std::vector<rse::NodeKey>& expected) {
+                                const rse::Found& previous) {
   rse::Target target;
   const size_t configured = 1 + (layout & 3);
   for (size_t i = 0; i < configured; ++i) {
@@ -131,11 +133,35 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
   ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
-  auto snap = rse::Discover(target, fetch, transport, expected);
-  // Expected nodes only join a snapshot when a Sentinel names them again.
+  auto snap = rse::Discover(target, fetch, transport, previous);
+  // The previous fetch's nodes only join a snapshot when a Sentinel of it names them again,
+  // and its Sentinels when one of it names them, or they name a configured or previous one.
   std::set<rse::NodeKey> named;
+  std::set<Address> peers, known(target.sentinels.begin(), target.sentinels.end());
+  std::set<std::string> peer_ids, known_ids;
+  for (const auto& s : previous.sentinels) {
+    known.insert(s.address);
+    if (!s.run_id.empty()) known_ids.insert(s.run_id);
+  }
+  const auto names_any = [](const rse::collectors::SentinelNode& s, const std::set<Address>& addrs,
+                            const std::set<std::string>& ids) {
+    for (const auto& view : s.masters) {
+      if (!view.sentinels) continue;
+      for (const auto& p : *view.sentinels) {
+        if (auto a = rse::collectors::AddressOf(p); a && addrs.count(*a)) return true;
+        if (auto id = Field(p, "runid"); id && ids.count(std::string(*id))) return true;
+      }
+    }
+    return false;
+  };
   for (const auto& s : snap->sentinels) {
     for (const auto& view : s.masters) {
+      if (view.sentinels) {
+        for (const auto& p : *view.sentinels) {
+          if (auto a = rse::collectors::AddressOf(p)) peers.insert(*a);
+          if (auto id = Field(p, "runid")) peer_ids.insert(std::string(*id));
+        }
+      }
       if (auto a = rse::collectors::AddressOf(view.master)) named.emplace(view.name, *a);
       if (!view.replicas) continue;
       for (const auto& r : *view.replicas) {
@@ -146,6 +172,11 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   for (const auto& n : snap->nodes) {
     FUZZ_CHECK(named.count({n.master_name, n.address}), "node %s of %s named by no Sentinel", n.label().c_str(),
                n.master_name.c_str());
+  }
+  for (const auto& s : snap->sentinels) {
+    const bool configured = std::count(target.sentinels.begin(), target.sentinels.end(), s.address) > 0;
+    FUZZ_CHECK(configured || peers.count(s.address) || peer_ids.count(s.run_id) || names_any(s, known, known_ids),
+               "sentinel %s neither configured nor named, nor naming a known peer", s.label().c_str());
   }
   return snap;
 }
@@ -350,9 +381,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   auto first = Fetch(in, options, layout, {});
   Scrape(*first, state, collectors, max_lag);
   if (!in.AtEnd()) {
-    std::vector<rse::NodeKey> expected;
-    for (const auto& n : first->nodes) expected.emplace_back(n.master_name, n.address);
-    auto second = Fetch(in, options, layout, expected);
+    auto second = Fetch(in, options, layout, rse::FoundIn(*first));
     Scrape(*second, state, collectors, max_lag);
   }
   return 0;

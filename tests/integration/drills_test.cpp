@@ -191,23 +191,31 @@ TEST_CASE("drill: replicas set to replica-priority 0 leave no failover candidate
   CHECK(exporter.Get("/status").body.find("2 replicas linked, &#10007; 0 promotable") != std::string::npos);
 }
 
-TEST_CASE("drill: two of three Sentinels stopped: CKQUORUM fails and fewer Sentinels answer than the quorum") {
+TEST_CASE(
+    "drill: two of three Sentinels stopped, the configured one among them: the third, found before, keeps the group "
+    "in view; CKQUORUM fails and fewer Sentinels answer than the quorum") {
   LocalTopology topo;
-  ExporterProcess exporter(ExporterArgs(topo));
+  ExporterProcess exporter(ExporterArgs(topo));  // given Sentinel 0 only
+  std::string m = exporter.Metrics();
+  REQUIRE(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 3);
+  topo.StopNode(topo.sentinel_ports()[0]);
   topo.StopNode(topo.sentinel_ports()[1]);
-  topo.StopNode(topo.sentinel_ports()[2]);
-  std::string m;
   const bool lost = WaitFor(
       [&] {
         m = exporter.Metrics();
-        return Sample(m, "redis_sentinel_master_ckquorum_ok", {L("sentinel", topo.sentinel(0))}) == 0;
+        return Sample(m, "redis_sentinel_master_ckquorum_ok", {L("sentinel", topo.sentinel(2))}) == 0;
       },
       20s);
   CHECK_MESSAGE(lost, "CKQUORUM on the remaining Sentinel still OK");
   CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 1);
   CHECK(Sample(m, "redis_sentinel_topology_quorum", {kGroup}) == 2);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 0);
   CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(1))}) == 0);
-  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(2))}) == 0);
+  CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(2))}) == 1);
+  // The master and its replicas are still seen through the Sentinel that answers.
+  CHECK(Sample(m, "redis_sentinel_topology_masters", {kGroup}) == 1);
+  CHECK(Sample(m, "redis_sentinel_topology_replicas_linked", {kGroup}) == 2);
+  CHECK(Sample(m, "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(2))}) == 1);
 }
 
 TEST_CASE("drill: a paused replica falls behind in the master's view and catches up when it resumes") {

@@ -551,7 +551,8 @@ TEST_CASE(
   });
   rse::FetchOptions options = Options();
   options.needs.slowlog = true;
-  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", Local(6390)}});
+  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport,
+                            rse::Found{{{"m1", Local(6379)}, {"m1", Local(6390)}}, {}});
 
   using Kind = rse::Transport::Kind;
   using Commands = std::vector<std::vector<std::string>>;
@@ -585,7 +586,7 @@ TEST_CASE(
     if (addr.port == 26379) return std::string("-ERR unknown command\r\n");
     return argv[0] == "INFO" ? Bulk("# Replication\r\nrole:master\r\n") : std::string("+OK\r\n");
   });
-  auto none = rse::Discover({{Local(26379)}, {}}, options, silent, {{"m1", Local(6379)}});
+  auto none = rse::Discover({{Local(26379)}, {}}, options, silent, rse::Found{{{"m1", Local(6379)}}, {}});
   CHECK(none->nodes.empty());
   CHECK_FALSE(none->sentinels.at(0).up());
 }
@@ -604,8 +605,8 @@ TEST_CASE("an expected data node outside the pin is not asked ahead: only once n
   options.redis_credentials = {"", "data-pw"};
   std::string error;
   options.allowed_addresses = *rse::ParsePatterns({"127.0.0.0/8"}, "pin", error);
-  auto snap =
-      rse::Discover({{Local(26379)}, {}}, options, transport, {{"m1", Local(6379)}, {"m1", {"10.9.9.9", 6380}}});
+  auto snap = rse::Discover({{Local(26379)}, {}}, options, transport,
+                            rse::Found{{{"m1", Local(6379)}, {"m1", {"10.9.9.9", 6380}}}, {}});
   REQUIRE(transport.asked.size() == 3);
   CHECK(transport.asked[1].addr == Local(6379));  // ahead, inside the pin
   CHECK(transport.asked[1].authenticate);
@@ -630,7 +631,8 @@ TEST_CASE("a group new since the previous fetch costs a second round, a group go
     if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", argv[2] == "m1" ? "6379" : "6479"});
     return std::string("*0\r\n");
   });
-  auto snap = rse::Discover({{Local(26379)}, {}}, Options(), transport, {{"m1", Local(6379)}, {"gone", Local(7000)}});
+  auto snap = rse::Discover({{Local(26379)}, {}}, Options(), transport,
+                            rse::Found{{{"m1", Local(6379)}, {"gone", Local(7000)}}, {}});
 
   using Kind = rse::Transport::Kind;
   using Commands = std::vector<std::vector<std::string>>;
@@ -655,6 +657,154 @@ TEST_CASE("a group new since the previous fetch costs a second round, a group go
   REQUIRE(snap->nodes.size() == 2);
   CHECK(snap->nodes[0].address == Local(6379));
   CHECK(snap->nodes[1].address == Local(6479));
+}
+
+namespace {
+
+// A Sentinel group of m1 (master 6379) on ports 26379-26381, each naming the other two as
+// peers; `state` per port: "up", "down" (every command refused), "empty" (answers, monitors
+// nothing: restarted without its configuration) or "foreign" (monitors an m1 of another
+// topology: master 7777, peer 27000).
+struct ThreeSentinels {
+  std::map<int, std::string> state = {{26379, "up"}, {26380, "up"}, {26381, "up"}};
+
+  std::string Reply(const rse::redis::Address& addr, const std::vector<std::string>& argv) const {
+    if (addr.port < 26379) return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+    const auto it = state.find(addr.port);
+    const std::string what = it == state.end() ? "down" : it->second;
+    if (what == "down") return "-ERR connection refused by the script\r\n";
+    const bool foreign = what == "foreign";
+    const std::string master_port = foreign ? "7777" : "6379";
+    const std::string master = FlatArray({"name", "m1", "ip", "127.0.0.1", "port", master_port, "flags", "master",
+                                          "num-slaves", "0", "num-other-sentinels", "2", "quorum", "2"});
+    if (argv[0] == "INFO")
+      return Bulk("# Sentinel\r\nsentinel_masters:" + std::string(what == "empty" ? "0" : "1") + "\r\n");
+    if (argv[1] == "MYID") return Bulk("id-" + std::to_string(addr.port));
+    if (what == "empty") return argv[1] == "MASTERS" ? std::string("*0\r\n") : "-ERR No such master with that name\r\n";
+    if (argv[1] == "MASTERS") return "*1\r\n" + master;
+    if (argv[1] == "MASTER") return master;
+    if (argv[1] == "SENTINELS") {
+      std::vector<int> peers;
+      if (foreign) peers = {27000};
+      for (int port = 26379; !foreign && port <= 26381; ++port) {
+        if (port != addr.port) peers.push_back(port);
+      }
+      std::string out = "*" + std::to_string(peers.size()) + "\r\n";
+      for (int port : peers) {
+        out += FlatArray({"name", "127.0.0.1:" + std::to_string(port), "ip", "127.0.0.1", "port", std::to_string(port),
+                          "runid", "id-" + std::to_string(port), "flags", "sentinel"});
+      }
+      return out;
+    }
+    if (argv[1] == "CKQUORUM") return std::string("+OK 3 usable Sentinels\r\n");
+    if (argv[1] == "GET-MASTER-ADDR-BY-NAME") return FlatArray({"127.0.0.1", master_port});
+    return std::string("*0\r\n");
+  }
+};
+
+std::vector<int> SentinelPorts(const rse::collectors::Snapshot& snap) {
+  std::vector<int> ports;
+  for (const auto& s : snap.sentinels) ports.push_back(s.address.port);
+  return ports;
+}
+
+}  // namespace
+
+TEST_CASE("the one configured Sentinel down: the Sentinels of the previous fetch keep the topology in view") {
+  ThreeSentinels topo;
+  ScriptedTransport first([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  const rse::Target target{{Local(26379)}, {}};
+  auto found = rse::FoundIn(*rse::Discover(target, Options(), first));
+  REQUIRE(found.sentinels.size() == 3);
+  CHECK(found.sentinels[1].run_id == "id-26380");
+
+  // Steady: the peers are asked in the configured Sentinel's round trip, not after its reply.
+  ScriptedTransport steady([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  auto snap = rse::Discover(target, Options(), steady, found);
+  REQUIRE(steady.asked.size() >= 4);
+  CHECK(steady.asked[0].addr == Local(26379));
+  CHECK(steady.asked[1].addr == Local(26380));
+  CHECK(steady.asked[2].addr == Local(26381));
+  CHECK(steady.asked[3].addr == Local(6379));
+  CHECK(steady.asked.size() == 4);  // one round trip each
+  CHECK(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
+
+  topo.state[26379] = "down";
+  ScriptedTransport down([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  snap = rse::Discover(target, Options(), down, rse::FoundIn(*snap));
+  REQUIRE(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
+  CHECK_FALSE(snap->sentinels[0].up());
+  CHECK(snap->sentinels[1].up());
+  CHECK(snap->sentinels[2].up());
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].up());
+  const auto groups = rse::collectors::AnalyzeGroups(*snap);
+  REQUIRE(groups.size() == 1);
+  CHECK(groups[0].sentinels_up == 2);
+  CHECK(groups[0].agreed_master == "127.0.0.1:6379");
+
+  // And the fetch after, from what this one found.
+  ScriptedTransport still([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  CHECK(SentinelPorts(*rse::Discover(target, Options(), still, rse::FoundIn(*snap))) ==
+        std::vector<int>{26379, 26380, 26381});
+
+  // Without a previous fetch (a restart meanwhile) nothing names them.
+  ScriptedTransport fresh([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  snap = rse::Discover(target, Options(), fresh);
+  CHECK(SentinelPorts(*snap) == std::vector<int>{26379});
+  CHECK(snap->nodes.empty());
+}
+
+TEST_CASE("the configured Sentinel restarted without its configuration: its peers name it, it does not monitor") {
+  ThreeSentinels topo;
+  ScriptedTransport first([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  for (const bool named : {false, true}) {
+    CAPTURE(named);
+    const rse::Target target{{Local(26379)}, named ? std::vector<std::string>{"m1"} : std::vector<std::string>{}};
+    topo.state[26379] = "up";
+    auto found = rse::FoundIn(*rse::Discover(target, Options(), first));
+    topo.state[26379] = "empty";
+    ScriptedTransport transport([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+    auto snap = rse::Discover(target, Options(), transport, found);
+    REQUIRE(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
+    CHECK(snap->sentinels[0].up());
+    CHECK(snap->sentinels[0].masters.empty());
+    const auto groups = rse::collectors::AnalyzeGroups(*snap);
+    REQUIRE(groups.size() == 1);
+    CHECK(groups[0].sentinels_up == 2);
+    CHECK(groups[0].sentinels_not_monitoring == std::vector<std::string>{"127.0.0.1:26379"});
+    CHECK(snap->nodes.size() == 1);
+  }
+}
+
+TEST_CASE("a Sentinel of the previous fetch that left the topology is dropped, and what it names is not asked") {
+  ThreeSentinels topo;
+  const rse::Target target{{Local(26379)}, {}};
+  rse::Found found;
+  found.sentinels = {{Local(26379), "id-26379"},
+                     {Local(26380), "id-26380"},
+                     {Local(26381), "id-26381"},
+                     {Local(26390), "id-26390"},
+                     {Local(26391), "id-26391"}};
+  // 26390 now watches an m1 of another topology; 26391 monitors nothing. Neither is named.
+  topo.state[26390] = "foreign";
+  topo.state[26391] = "empty";
+  ScriptedTransport transport([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  auto snap = rse::Discover(target, Options(), transport, found);
+  CHECK(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
+  REQUIRE(snap->nodes.size() == 1);
+  CHECK(snap->nodes[0].address == Local(6379));
+  for (const auto& asked : transport.asked) {
+    CAPTURE(asked.addr.ToString());
+    CHECK(asked.addr.port != 27000);  // the foreign peer
+    CHECK(asked.addr.port != 7777);   // the foreign master
+  }
+  // Even with the configured Sentinel down, the one that left stays out.
+  topo.state[26379] = "down";
+  ScriptedTransport down([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
+  snap = rse::Discover(target, Options(), down, found);
+  CHECK(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
+  CHECK(snap->nodes.size() == 1);
 }
 
 TEST_CASE("a data node that refuses INFO with several sections (Redis before 7) is asked INFO all, and is up") {
