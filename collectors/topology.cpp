@@ -74,7 +74,8 @@ class TopologyCollector final : public Collector {
     }
     if (!snapshot.events) return;
     // A group seen before that no Sentinel reports now: say so (0 Sentinels up) rather than
-    // let its series vanish, and keep its failover counter continuous.
+    // let its series vanish, and keep its failover counter continuous. One removed on purpose
+    // is not among them (EventState::ObserveAgreedMasters).
     for (const auto& [name, seen] : snapshot.events->agreed) {
       bool present = false;
       for (const auto& g : groups) present = present || g.name == name;

@@ -180,7 +180,11 @@ void EventState::Record(const std::string& sentinel, Event event, double unix_no
 
   if (event.epoch) ps.epoch = std::max(ps.epoch.value_or(0), *event.epoch);
   if (!event.master_name.empty() && !group.empty()) {
-    if (type == "+try-failover") {
+    if (type == "-monitor") {
+      if (auto it = reporters_.find(group); it != reporters_.end() && it->second.count(sentinel)) {
+        removed_[group].insert(sentinel);
+      }
+    } else if (type == "+try-failover") {
       ps.pending[group] = Pending{now, false};
     } else if (type == "+elected-leader") {
       if (auto it = ps.pending.find(group); it != ps.pending.end()) it->second.elected = true;
@@ -227,6 +231,10 @@ void EventState::ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, d
   for (const auto& g : groups) {
     if (GroupLabel(g.name).empty()) continue;  // beyond kMaxGroups names: not tracked
     counts_.failovers.try_emplace(g.name);
+    if (!g.sentinels.empty()) {
+      reporters_[g.name] = {g.sentinels.begin(), g.sentinels.end()};
+      removed_.erase(g.name);
+    }
     std::string& previous = counts_.agreed[g.name];
     if (g.master.empty()) continue;
     if (!previous.empty() && previous != g.master) {
@@ -238,6 +246,18 @@ void EventState::ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, d
                     unix_now);
     }
     previous = g.master;
+  }
+  std::set<std::string_view> present;
+  for (const auto& g : groups) present.insert(g.name);
+  for (auto it = reporters_.begin(); it != reporters_.end();) {
+    auto removed = removed_.find(it->first);
+    if (present.count(it->first) || removed == removed_.end() || removed->second != it->second) {
+      ++it;
+      continue;
+    }
+    counts_.agreed.erase(it->first);
+    removed_.erase(removed);
+    it = reporters_.erase(it);
   }
 }
 

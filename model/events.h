@@ -87,6 +87,7 @@ struct AgreedMaster {
   std::string name;
   std::string master;  // "host:port"; "" when no Sentinel named one
   std::optional<double> config_epoch;
+  std::vector<std::string> sentinels;  // the Sentinels that report the group (labels)
 };
 
 // Orders (sentinel, master_name, event label) keys held as strings or given as string_views
@@ -116,7 +117,10 @@ struct EventCounts {
   // change, each failover once. Holds every group the target's scrapes have seen, up to
   // EventState::kMaxGroups names (the same that get their own event series).
   std::map<std::string, FailoverStats> failovers;
-  std::map<std::string, std::string> agreed;  // master name -> agreed master at the last scrape
+  // Master name -> agreed master at the last scrape that had the group: every group a scrape
+  // has seen, so that one no Sentinel reports any more is still told (0 Sentinels up), until
+  // every Sentinel that last reported it has published -monitor for it (SENTINEL REMOVE).
+  std::map<std::string, std::string> agreed;
 };
 
 // The event state of one target. Thread-safe: the subscription loop records, scrapes read.
@@ -138,8 +142,9 @@ class EventState {
   void SetSubscribed(const std::vector<std::string>& sentinels);
   // A scrape's agreed masters: a group whose agreed master changed since the previous scrape
   // had a failover, counted unless the event stream already counted it (same epoch, or the
-  // same switch recently). Catches failovers while no stream was up; groups absent from the
-  // scrape are left as they were.
+  // same switch recently). Catches failovers while no stream was up. A group absent from the
+  // scrape is left as it was, unless every Sentinel that reported it last has published
+  // -monitor for it since: removed on purpose, it is forgotten (EventCounts::agreed).
   void ObserveAgreedMasters(const std::vector<AgreedMaster>& groups, double unix_now,
                             std::chrono::steady_clock::time_point now);
   EventCounts Counts() const;
@@ -173,6 +178,10 @@ class EventState {
   std::deque<Seen> seen_;
   std::deque<RecordedEvent> recent_;
   std::set<std::string> groups_;  // master names with their own series (at most kMaxGroups)
+  // Per tracked group: the Sentinels that reported it in the last scrape that had it, and
+  // those of them that have published -monitor for it since.
+  std::map<std::string, std::set<std::string>> reporters_;
+  std::map<std::string, std::set<std::string>> removed_;
 };
 
 }  // namespace rse::collectors

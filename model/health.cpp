@@ -213,7 +213,10 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
 
 std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups) {
   std::vector<AgreedMaster> out;
-  for (const auto& g : groups) out.push_back({g.name, g.agreed_master, g.config_epoch});
+  for (const auto& g : groups) {
+    AgreedMaster& a = out.emplace_back(AgreedMaster{g.name, g.agreed_master, g.config_epoch, {}});
+    for (const auto& v : g.sentinels) a.sentinels.push_back(v.sentinel);
+  }
   return out;
 }
 

@@ -21,6 +21,23 @@ namespace {
 const std::string kMaster = "aragora-master";
 const std::string kGroup = L("master_name", kMaster);
 
+// What a Sentinel restarted without its configuration file is: it monitors nothing, under a
+// new run id.
+void RestartWithoutConfig(LocalTopology& topo, int port) {
+  topo.StopNode(port);
+  const std::string conf = topo.dir() + "/topology/node-" + std::to_string(port) + "/sentinel.conf";
+  std::string kept, line;
+  {
+    std::ifstream in(conf);
+    REQUIRE(in);
+    while (std::getline(in, line)) {
+      if (!line.starts_with("sentinel ")) kept += line + "\n";
+    }
+  }
+  std::ofstream(conf, std::ios::trunc) << kept;
+  topo.StartNode(port);
+}
+
 std::vector<std::string> ExporterArgs(const LocalTopology& topo) {
   return {"--sentinel.addr=" + topo.sentinel(0), "--redis.password-file=" + topo.password_file(), "--redis.timeout=2s"};
 }
@@ -123,7 +140,9 @@ TEST_CASE("drill: a Sentinel that names another master for the same name is a di
   Run({"rm", "-rf", dir});
 }
 
-TEST_CASE("drill: a Sentinel, then every Sentinel, that no longer monitors a watched group is reported") {
+TEST_CASE(
+    "drill: a Sentinel, then every Sentinel, that no longer monitors a watched group is reported; a group removed on "
+    "purpose is forgotten") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));
   const auto monitoring = [&](const std::string& m, int i) {
@@ -168,8 +187,9 @@ TEST_CASE("drill: a Sentinel, then every Sentinel, that no longer monitors a wat
   CHECK(doc["critical"] == nlohmann::json::array({"aragora-mastr: no Sentinel that answered monitors this group"}));
   CHECK(doc["groups"][0]["sentinels_up"] == 0);
 
-  // Every Sentinel loses the group: the exporter that watched it says no Sentinel monitors it.
-  for (int i : {0, 1}) REQUIRE(topo.Cli(topo.sentinel_ports()[i], {"SENTINEL", "REMOVE", kMaster}) == "OK");
+  // The other two lose the group without a word (restarted without their configuration
+  // files): the exporter that watched it says no Sentinel monitors it.
+  for (int i : {0, 1}) RestartWithoutConfig(topo, topo.sentinel_ports()[i]);
   m = exporter.Metrics();
   CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 0);
   CHECK(std::isnan(Sample(m, "redis_sentinel_topology_masters", {kGroup})));
@@ -178,6 +198,21 @@ TEST_CASE("drill: a Sentinel, then every Sentinel, that no longer monitors a wat
   CHECK(none.exit_code == 2);
   CHECK(nlohmann::json::parse(none.out)["critical"] ==
         nlohmann::json::array({kMaster + ": no Sentinel that answered monitors this group"}));
+
+  // Monitored again by one Sentinel, then removed on purpose (SENTINEL REMOVE on each Sentinel
+  // that monitors it): once its -monitor arrives, the exporter forgets the group.
+  const int s0 = topo.sentinel_ports()[0];
+  REQUIRE(WaitFor(
+      [&] {
+        return Sample(exporter.Metrics(), "redis_sentinel_event_stream_up", {L("sentinel", topo.sentinel(0))}) == 1;
+      },
+      30s));
+  const std::string master_port = topo.data(0).substr(topo.data(0).rfind(':') + 1);
+  REQUIRE(topo.Cli(s0, {"SENTINEL", "MONITOR", kMaster, "127.0.0.1", master_port, "2"}) == "OK");
+  CHECK(Sample(exporter.Metrics(), "redis_sentinel_topology_sentinels_up", {kGroup}) == 1);
+  REQUIRE(topo.Cli(s0, {"SENTINEL", "REMOVE", kMaster}) == "OK");
+  CHECK(WaitFor(
+      [&] { return std::isnan(Sample(exporter.Metrics(), "redis_sentinel_topology_sentinels_up", {kGroup})); }, 15s));
 }
 
 TEST_CASE("drill: replicas set to replica-priority 0 leave no failover candidate, seen before the master fails") {

@@ -239,13 +239,56 @@ TEST_CASE("events: group names beyond kMaxGroups are not tracked for failovers")
   for (int round = 0; round < 3; ++round) {
     std::vector<AgreedMaster> groups;
     for (int i = 0; i < 1000; ++i) {
-      groups.push_back({"group-" + std::to_string(round) + "-" + std::to_string(i), "127.0.0.1:6379", 0});
+      groups.push_back({"group-" + std::to_string(round) + "-" + std::to_string(i), "127.0.0.1:6379", 0, {}});
     }
     state.ObserveAgreedMasters(groups, 1.0, t);
   }
   auto c = state.Counts();
   CHECK(c.failovers.size() == EventState::kMaxGroups);
   CHECK(c.agreed.size() == EventState::kMaxGroups);
+}
+
+TEST_CASE("events: a group no Sentinel reports stays, until every Sentinel that reported it published -monitor") {
+  EventState state;
+  const auto t = Clock::now();
+  const std::string s1 = "127.0.0.1:26379", s2 = "127.0.0.1:26380", s3 = "127.0.0.1:26381";
+  const auto seen = [&](std::vector<std::string> sentinels) {
+    state.ObserveAgreedMasters({AgreedMaster{kGroup, "127.0.0.1:6379", 1, std::move(sentinels)}}, 1.0, t);
+  };
+  const auto absent = [&] { state.ObserveAgreedMasters({}, 1.0, t); };
+  const auto removed = [&](const std::string& sentinel) {
+    state.Record(sentinel, ParseEvent("-monitor", "master " + kGroup + " 127.0.0.1 6379"), 1.0, t);
+  };
+  const auto known = [&] { return state.Counts().agreed.count(kGroup) == 1; };
+
+  seen({s1, s2, s3});
+  // Every Sentinel lost it without a word (restarted without configuration): still told.
+  absent();
+  absent();
+  CHECK(known());
+  // SENTINEL REMOVE on two of them, and a -monitor from a Sentinel that did not report it.
+  removed(s1);
+  removed(s2);
+  removed("127.0.0.1:26999");
+  absent();
+  CHECK(known());
+  // Reported again meanwhile: the removals before count no more.
+  seen({s3});
+  removed(s1);
+  removed(s2);
+  absent();
+  CHECK(known());
+  removed(s3);  // the one that reported it last
+  CHECK(known());
+  absent();
+  CHECK_FALSE(known());
+  CHECK(state.Counts().failovers.count(kGroup) == 1);  // its failover history stays for a return
+
+  // A named group (present in every scrape, with no Sentinel) is never forgotten.
+  seen({s1});
+  removed(s1);
+  state.ObserveAgreedMasters({AgreedMaster{kGroup, "", std::nullopt, {}}}, 1.0, t);
+  CHECK(known());
 }
 
 TEST_CASE("events: the events collector renders counters, stream state and the duration histogram") {
