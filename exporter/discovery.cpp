@@ -143,6 +143,7 @@ class Discovery {
     SentinelNode node;
     bool in = false;         // of the topology (Discover): its reply is read for peers and nodes
     bool done = false;       // has answered everything (or failed)
+    size_t order = 0;        // the order-th asked
     bool duplicate = false;  // the same Sentinel as `original`, asked under another address
     Asked* original = nullptr;
     std::vector<size_t> unanswered;                          // node.masters whose group commands were not pipelined
@@ -177,6 +178,7 @@ class Discovery {
         configured || MayAuthenticate(addr, options_.sentinel_credentials, "sentinel " + addr.ToString());
     Asked& asked = sentinels_.emplace_back();
     by_address_.emplace(addr, &asked);
+    asked.order = sentinels_.size() - 1;
     asked.in = in;
     asked.node.address = addr;
     auto cmds =
@@ -228,9 +230,18 @@ class Discovery {
     if (rs[1].type == Reply::Type::kString) {
       auto [it, added] = ids_.emplace(rs[1].str, &asked);
       if (!added) {
-        asked.duplicate = true;
-        asked.original = it->second;
-        return;
+        // The same Sentinel under two addresses: the one asked first names it, whichever
+        // answers first, so a configured address (a Service name) keeps its label.
+        Asked* first = it->second;
+        if (first->order < asked.order) {
+          asked.duplicate = true;
+          asked.original = first;
+          return;
+        }
+        first->duplicate = true;
+        first->original = &asked;
+        it->second = &asked;
+        if (first->in) MarkIn(asked);
       }
       node.run_id = rs[1].str;
     }
@@ -318,6 +329,7 @@ class Discovery {
 
   // A Sentinel is of the topology: once it has answered, what it names is asked.
   void MarkIn(Asked& asked) {
+    if (asked.duplicate) return MarkIn(*asked.original);  // each original was asked earlier: no cycle
     if (asked.in) return;
     asked.in = true;
     if (asked.done) Expand(asked);

@@ -362,8 +362,12 @@ class ScriptedTransport : public rse::Transport {
   }
   void Run() override {
     while (!queue_.empty()) {
-      auto [index, done] = std::move(queue_.front());
-      queue_.pop_front();
+      auto [index, done] = std::move(lifo ? queue_.back() : queue_.front());
+      if (lifo) {
+        queue_.pop_back();
+      } else {
+        queue_.pop_front();
+      }
       rse::redis::Request req;
       req.commands = asked[index].commands;
       for (const auto& argv : req.commands) {
@@ -376,6 +380,7 @@ class ScriptedTransport : public rse::Transport {
   }
 
   std::vector<Asked> asked;
+  bool lifo = false;  // the last asked answers first
 
  private:
   Script script_;
@@ -773,6 +778,30 @@ TEST_CASE("the configured Sentinel restarted without its configuration: its peer
     REQUIRE(groups.size() == 1);
     CHECK(groups[0].sentinels_up == 2);
     CHECK(groups[0].sentinels_not_monitoring == std::vector<std::string>{"127.0.0.1:26379"});
+    CHECK(snap->nodes.size() == 1);
+  }
+}
+
+TEST_CASE("the same Sentinel behind a configured address and found before: the configured address names it") {
+  // A Service name in front of the Sentinels, whose connection now reaches the Sentinel the
+  // previous fetch found at 127.0.0.1:26380: whichever answers first, the label stays.
+  for (const bool lifo : {false, true}) {
+    CAPTURE(lifo);
+    ScriptedTransport transport([](const rse::redis::Address& addr, const std::vector<std::string>& argv) {
+      if (addr.port == 6379) return Bulk("# Server\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n");
+      return SentinelOfM1(argv);
+    });
+    transport.lifo = lifo;
+    const rse::redis::Address service{"sentinel.svc", 26379};
+    rse::Found found;
+    found.sentinels = {{service, "id-0"}, {Local(26380), "id-1"}};
+    found.nodes = {{"m1", Local(6379)}};
+    auto snap = rse::Discover({{service}, {}}, Options(), transport, found);
+    REQUIRE(transport.asked.size() == 3);
+    CHECK(transport.asked[1].addr == Local(26380));  // asked, and answered first with lifo
+    REQUIRE(snap->sentinels.size() == 1);
+    CHECK(snap->sentinels[0].address == service);
+    CHECK(snap->sentinels[0].run_id == "id-1");
     CHECK(snap->nodes.size() == 1);
   }
 }
