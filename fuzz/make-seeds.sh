@@ -82,6 +82,9 @@ masters_mode() {  # $1, $2: INFO of the master and of the replicas; $3: CKQUORUM
 # Two scrapes of the same target (the topology collector's failover history).
 { printf '\x0a\x00'; masters_mode info-master info-replica sentinel-ckquorum-ok
   masters_mode info-master info-replica sentinel-ckquorum-ok; } >"$out/pipeline/masters-two-scrapes"
+# The same, the last asked served first (layout bit 5): replies out of order.
+{ printf '\x0a\x20'; masters_mode info-master info-replica sentinel-ckquorum-ok
+  masters_mode info-master info-replica sentinel-ckquorum-ok; } >"$out/pipeline/masters-two-scrapes-out-of-order"
 # options 0x07: named (aragora-master, other-master), CKQUORUM, INFO replication.
 named_group() {
   f sentinel-master; f sentinel-replicas; f sentinel-sentinels; f sentinel-ckquorum-ok

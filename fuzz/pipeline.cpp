@@ -10,7 +10,8 @@
 //           latencystats, CONFIG GET, SLOWLOG LEN and GET: every collector's needs); bit 4
 //           a Sentinel password configured; bits 5-7 max lag for Judge
 //   byte 1  bits 0-1: configured Sentinels - 1 (127.0.0.1:26379, :26380, ...); bits 2-4: the
-//           cause given to a node whose replies ran out
+//           cause given to a node whose replies ran out; bit 5: the last asked is served first
+//           (replies out of order, as from nodes of different speeds)
 //   rest    RESP replies, in the order discovery asks for them (see ReplayTransport): for
 //           each Sentinel INFO sentinel, SENTINEL MYID, then SENTINEL MASTERS (or per configured
 //           name SENTINEL MASTER, REPLICAS, SENTINELS[, CKQUORUM], GET-MASTER-ADDR-BY-NAME), then
@@ -69,12 +70,13 @@ constexpr Cause kDownCauses[] = {Cause::kRefused, Cause::kTimeout, Cause::kAuth,
 constexpr Needs::DataInfo kDataInfo[] = {Needs::DataInfo::kNone, Needs::DataInfo::kReplication, Needs::DataInfo::kFull,
                                          Needs::DataInfo::kFull};
 
-// Answers discovery's requests from the decoder, first asked, first served: one reply per
-// command. A node whose replies run out has failed with the layout's cause; requests beyond
-// kMaxRequests end as timeouts, as at a deadline.
+// Answers discovery's requests from the decoder, first asked, first served (last asked with
+// layout bit 5): one reply per command. A node whose replies run out has failed with the
+// layout's cause; requests beyond kMaxRequests end as timeouts, as at a deadline.
 class ReplayTransport : public rse::Transport {
  public:
-  ReplayTransport(rse::fuzz::LenientDecoder& in, Cause down_cause) : in_(in), down_cause_(down_cause) {}
+  ReplayTransport(rse::fuzz::LenientDecoder& in, Cause down_cause, bool lifo)
+      : in_(in), down_cause_(down_cause), lifo_(lifo) {}
 
   void Ask(Kind, const Address&, const std::string&, bool, std::vector<std::vector<std::string>> commands,
            Callback done) override {
@@ -85,8 +87,12 @@ class ReplayTransport : public rse::Transport {
   void Run() override {
     size_t served = 0;
     while (!queue_.empty()) {
-      auto job = std::move(queue_.front());
-      queue_.pop_front();
+      auto job = std::move(lifo_ ? queue_.back() : queue_.front());
+      if (lifo_) {
+        queue_.pop_back();
+      } else {
+        queue_.pop_front();
+      }
       Request req;
       req.commands = std::move(job.commands);
       if (served++ >= kMaxRequests) {
@@ -112,6 +118,7 @@ class ReplayTransport : public rse::Transport {
   };
   rse::fuzz::LenientDecoder& in_;
   const Cause down_cause_;
+  const bool lifo_;
   std::deque<Job> queue_;
 };
 
@@ -132,7 +139,7 @@ std::shared_ptr<Snapshot> Fetch(rse::fuzz::LenientDecoder& in, std::uint8_t opti
   }
   if (options & 16) fetch.sentinel_credentials.password = "sentinel-secret";
   fetch.max_sentinels = kMaxSentinels;
-  ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)]);
+  ReplayTransport transport(in, kDownCauses[((layout >> 2) & 7) % std::size(kDownCauses)], layout & 32);
   auto snap = rse::Discover(target, fetch, transport, previous);
   // The previous fetch's nodes only join a snapshot when a Sentinel of it names them again,
   // and its Sentinels when one of it names them, or they name a configured or previous one.
