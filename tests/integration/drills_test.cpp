@@ -141,8 +141,8 @@ TEST_CASE("drill: a Sentinel that names another master for the same name is a di
 }
 
 TEST_CASE(
-    "drill: a Sentinel, then every Sentinel, that no longer monitors a watched group is reported; a group removed on "
-    "purpose is forgotten") {
+    "drill: a Sentinel, then every Sentinel, that no longer monitors a watched group is reported, and a group removed "
+    "on purpose is forgotten") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));
   const auto monitoring = [&](const std::string& m, int i) {
@@ -228,7 +228,7 @@ TEST_CASE("drill: replicas set to replica-priority 0 leave no failover candidate
 
 TEST_CASE(
     "drill: two of three Sentinels stopped, the configured one among them: the third, found before, keeps the group "
-    "in view; CKQUORUM fails and fewer Sentinels answer than the quorum") {
+    "in view, CKQUORUM fails and fewer Sentinels answer than the quorum") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));  // given Sentinel 0 only
   std::string m = exporter.Metrics();
