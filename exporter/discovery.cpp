@@ -315,13 +315,16 @@ class Discovery {
     }
   }
 
-  // Whether a Sentinel names, as a peer, a configured Sentinel or one of the previous fetch.
+  // Whether a Sentinel names, as a peer, a configured Sentinel or one of the previous fetch
+  // other than itself.
   bool NamesKnownPeer(const SentinelNode& node) const {
     for (const auto& view : node.masters) {
       if (!view.sentinels) continue;
       for (const auto& peer : *view.sentinels) {
-        if (auto id = collectors::Field(peer, "runid"); id && known_ids_.count(std::string(*id))) return true;
-        if (auto addr = collectors::AddressOf(peer); addr && known_peers_.count(*addr)) return true;
+        auto id = collectors::Field(peer, "runid");
+        auto addr = collectors::AddressOf(peer);
+        if ((id && *id == node.run_id) || addr == node.address) continue;
+        if ((id && known_ids_.count(std::string(*id))) || (addr && known_peers_.count(*addr))) return true;
       }
     }
     return false;
@@ -449,7 +452,7 @@ class Discovery {
   std::map<Address, Asked*> by_address_;  // every Sentinel asked
   std::map<NodeKey, AskedNode*> known_nodes_;
   bool nodes_capped_ = false;          // FetchOptions::max_data_nodes reached, and noted
-  std::map<std::string, Asked*> ids_;  // SENTINEL MYID of every Sentinel that answered, first to answer
+  std::map<std::string, Asked*> ids_;  // SENTINEL MYID of every Sentinel that answered, the first asked
   std::set<Address> known_peers_;      // configured Sentinels and the previous fetch's
   std::set<std::string> known_ids_;    // the previous fetch's Sentinels' run ids
   std::vector<std::pair<std::string, std::string>> notes_;

@@ -668,8 +668,9 @@ namespace {
 
 // A Sentinel group of m1 (master 6379) on ports 26379-26381, each naming the other two as
 // peers; `state` per port: "up", "down" (every command refused), "empty" (answers, monitors
-// nothing: restarted without its configuration) or "foreign" (monitors an m1 of another
-// topology: master 7777, peer 27000).
+// nothing: restarted without its configuration), "foreign" (monitors an m1 of another
+// topology: master 7777, peer 27000) or "self" (names itself as its one peer, as no Sentinel
+// does).
 struct ThreeSentinels {
   std::map<int, std::string> state = {{26379, "up"}, {26380, "up"}, {26381, "up"}};
 
@@ -691,7 +692,8 @@ struct ThreeSentinels {
     if (argv[1] == "SENTINELS") {
       std::vector<int> peers;
       if (foreign) peers = {27000};
-      for (int port = 26379; !foreign && port <= 26381; ++port) {
+      if (what == "self") peers = {addr.port};
+      for (int port = 26379; !foreign && what != "self" && port <= 26381; ++port) {
         if (port != addr.port) peers.push_back(port);
       }
       std::string out = "*" + std::to_string(peers.size()) + "\r\n";
@@ -810,14 +812,13 @@ TEST_CASE("a Sentinel of the previous fetch that left the topology is dropped, a
   ThreeSentinels topo;
   const rse::Target target{{Local(26379)}, {}};
   rse::Found found;
-  found.sentinels = {{Local(26379), "id-26379"},
-                     {Local(26380), "id-26380"},
-                     {Local(26381), "id-26381"},
-                     {Local(26390), "id-26390"},
-                     {Local(26391), "id-26391"}};
-  // 26390 now watches an m1 of another topology; 26391 monitors nothing. Neither is named.
+  found.sentinels = {{Local(26379), "id-26379"}, {Local(26380), "id-26380"}, {Local(26381), "id-26381"},
+                     {Local(26390), "id-26390"}, {Local(26391), "id-26391"}, {Local(26392), "id-26392"}};
+  // 26390 now watches an m1 of another topology; 26391 monitors nothing; 26392 names only
+  // itself. None is named.
   topo.state[26390] = "foreign";
   topo.state[26391] = "empty";
+  topo.state[26392] = "self";
   ScriptedTransport transport([&](const auto& addr, const auto& argv) { return topo.Reply(addr, argv); });
   auto snap = rse::Discover(target, Options(), transport, found);
   CHECK(SentinelPorts(*snap) == std::vector<int>{26379, 26380, 26381});
