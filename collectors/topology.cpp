@@ -46,7 +46,10 @@ class TopologyCollector final : public Collector {
  public:
   void Collect(const Snapshot& snapshot, MetricSink& sink, std::vector<std::string>&) override {
     std::vector<GroupHealth> analysed;  // only for a snapshot that carries no analysis
-    if (!snapshot.groups) analysed = AnalyzeGroups(snapshot);
+    if (!snapshot.groups) {
+      analysed = AnalyzeGroups(snapshot);
+      if (snapshot.events) AddGroupsSeenBefore(*snapshot.events, analysed);
+    }
     const auto& groups = snapshot.groups ? *snapshot.groups : analysed;
     for (const auto& g : groups) {
       Labels labels{{"master_name", g.name}};
@@ -71,18 +74,6 @@ class TopologyCollector final : public Collector {
       }
 
       AddFailovers(snapshot, g.name, labels, sink);
-    }
-    if (!snapshot.events) return;
-    // A group seen before that no Sentinel reports now: say so (0 Sentinels up) rather than
-    // let its series vanish, and keep its failover counter continuous. One removed on purpose
-    // is not among them (EventState::ObserveAgreedMasters).
-    for (const auto& [name, seen] : snapshot.events->agreed) {
-      bool present = false;
-      for (const auto& g : groups) present = present || g.name == name;
-      if (present) continue;
-      Labels labels{{"master_name", name}};
-      sink.Add(kSentinelsUp, labels, 0);
-      AddFailovers(snapshot, name, labels, sink);
     }
   }
 

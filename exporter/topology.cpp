@@ -202,11 +202,12 @@ std::shared_ptr<const Snapshot> Topology::FetchLocked(const redis::SharedDeadlin
   LogChanges(*snap);
   if (subscriber_) Subscribe(*snap);
   // Analysed once per fetch: the failover count here, the collectors and pages from the snapshot.
-  auto groups = std::make_shared<const std::vector<collectors::GroupHealth>>(collectors::AnalyzeGroups(*snap));
-  events_->ObserveAgreedMasters(collectors::AgreedMasters(*groups), UnixNow(), redis::Clock::now());
-  snap->groups = std::move(groups);
+  auto groups = collectors::AnalyzeGroups(*snap);
+  events_->ObserveAgreedMasters(collectors::AgreedMasters(groups), UnixNow(), redis::Clock::now());
   snap->fetched_at = UnixNow();
   snap->events = std::make_shared<const collectors::EventCounts>(events_->Counts());
+  collectors::AddGroupsSeenBefore(*snap->events, groups);
+  snap->groups = std::make_shared<const std::vector<collectors::GroupHealth>>(std::move(groups));
   fetched_.store(true);
   return snap;
 }

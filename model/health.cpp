@@ -1,6 +1,7 @@
 #include "model/health.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -209,6 +210,18 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   std::vector<GroupHealth> out;
   for (auto& [name, g] : groups) out.push_back(std::move(g));
   return out;
+}
+
+void AddGroupsSeenBefore(const EventCounts& counts, std::vector<GroupHealth>& groups) {
+  const size_t reported = groups.size();
+  const auto by_name = [](const GroupHealth& g, const std::string& name) { return g.name < name; };
+  for (const auto& [name, master] : counts.agreed) {
+    auto it = std::lower_bound(groups.begin(), groups.begin() + static_cast<std::ptrdiff_t>(reported), name, by_name);
+    if (it != groups.begin() + static_cast<std::ptrdiff_t>(reported) && it->name == name) continue;
+    groups.emplace_back().name = name;
+  }
+  std::inplace_merge(groups.begin(), groups.begin() + static_cast<std::ptrdiff_t>(reported), groups.end(),
+                     [](const GroupHealth& a, const GroupHealth& b) { return a.name < b.name; });
 }
 
 std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups) {

@@ -72,8 +72,9 @@ struct GroupHealth {
   std::vector<std::string> sentinels_not_monitoring;
   std::vector<Node> nodes;  // every data node of the group
 
-  // Some answering Sentinel monitors the group. Only a group the target names can be
-  // unmonitored (AnalyzeGroups): then nothing else is known of it.
+  // Some answering Sentinel monitors the group. Only a group the target names (AnalyzeGroups)
+  // or one an earlier fetch saw (AddGroupsSeenBefore) can be unmonitored: then nothing else is
+  // known of it.
   bool Monitored() const { return sentinels_up > 0; }
   // Every answering Sentinel names the same master (a failover has converged).
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
@@ -82,6 +83,11 @@ struct GroupHealth {
 // One entry per master group any answering Sentinel reports, and per group the snapshot names
 // (Snapshot::master_names) even when none does (then sentinels_up is 0), sorted by name.
 std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot);
+
+// Adds the groups an earlier fetch of the target saw (EventCounts::agreed) that no Sentinel
+// reports now, unmonitored (sentinels_up 0), keeping `groups` sorted by name: a group every
+// Sentinel lost is told, not left to vanish.
+void AddGroupsSeenBefore(const EventCounts& counts, std::vector<GroupHealth>& groups);
 
 // Each group's agreed master and epoch, for the target's failover count (EventState).
 std::vector<AgreedMaster> AgreedMasters(const std::vector<GroupHealth>& groups);

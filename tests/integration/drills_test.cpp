@@ -194,6 +194,12 @@ TEST_CASE(
   CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 0);
   CHECK(std::isnan(Sample(m, "redis_sentinel_topology_masters", {kGroup})));
   CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 1);
+  // The status page's fetch is reused for a few seconds.
+  CHECK(WaitFor(
+      [&] {
+        return exporter.Get("/status").body.find("No Sentinel that answered monitors this group") != std::string::npos;
+      },
+      15s));
   auto none = check(kMaster);
   CHECK(none.exit_code == 2);
   CHECK(nlohmann::json::parse(none.out)["critical"] ==

@@ -361,3 +361,30 @@ TEST_CASE("topology collector: a failover is counted once, per target") {
   EventState b;
   CHECK(Value(Scrape(*c, b, w.snap), "redis_sentinel_failovers_total" + group) == 0);
 }
+
+TEST_CASE("health: groups an earlier fetch saw that no Sentinel reports now are added unmonitored, in name order") {
+  std::vector<GroupHealth> groups(2);
+  groups[0].name = "b";
+  groups[0].sentinels_up = 3;
+  groups[1].name = "d";
+  groups[1].sentinels_up = 2;
+  EventCounts counts;
+  for (const char* name : {"a", "b", "c", "e"}) counts.agreed[name] = "127.0.0.1:6379";
+  AddGroupsSeenBefore(counts, groups);
+  REQUIRE(groups.size() == 5);
+  const char* order[] = {"a", "b", "c", "d", "e"};
+  for (size_t i = 0; i < groups.size(); ++i) CHECK(groups[i].name == order[i]);
+  CHECK(groups[1].sentinels_up == 3);  // a reported group keeps what it is
+  CHECK(groups[3].sentinels_up == 2);
+  for (size_t i : {0, 2, 4}) CHECK_FALSE(groups[i].Monitored());
+
+  // The topology collector, from a snapshot that carries no analysis, says the same.
+  Snapshot snap;
+  snap.events = std::make_shared<const EventCounts>(counts);
+  const std::string text = Collect(*FindCollector("topology")->factory(), snap);
+  for (const char* name : {"a", "b", "c", "e"}) {
+    CAPTURE(name);
+    CHECK(text.find("redis_sentinel_topology_sentinels_up{master_name=\"" + std::string(name) + "\"} 0\n") !=
+          std::string::npos);
+  }
+}
