@@ -233,12 +233,21 @@ TEST_CASE("drill: replicas set to replica-priority 0 leave no failover candidate
 }
 
 TEST_CASE(
-    "drill: two of three Sentinels stopped, the configured one among them: the third, found before, keeps the group "
+    "drill: the configured Sentinel hung, then two of three stopped with it: the others, found before, keep the group "
     "in view, CKQUORUM fails and fewer Sentinels answer than the quorum") {
   LocalTopology topo;
   ExporterProcess exporter(ExporterArgs(topo));  // given Sentinel 0 only
   std::string m = exporter.Metrics();
   REQUIRE(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 3);
+  {
+    // Hung: it accepts and never answers. The scrape waits for it until the timeout, and the
+    // other two are asked meanwhile.
+    auto hung = topo.Pause(topo.sentinel_ports()[0]);
+    m = exporter.Metrics();
+    CHECK(Sample(m, "redis_sentinel_up", {L("sentinel", topo.sentinel(0))}) == 0);
+    CHECK(Sample(m, "redis_sentinel_topology_sentinels_up", {kGroup}) == 2);
+    CHECK(AgreedMaster(m) == topo.data(0));
+  }
   topo.StopNode(topo.sentinel_ports()[0]);
   topo.StopNode(topo.sentinel_ports()[1]);
   const bool lost = WaitFor(
