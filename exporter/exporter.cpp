@@ -46,7 +46,8 @@ const collectors::Desc kProbeReplyBytes{
 const collectors::Desc kReplyBytes{
     "redis_sentinel_exporter_reply_bytes",
     "Reply bytes the configured topology holds now, until its scrape ends (at most --redis.max-reply-bytes)."};
-const collectors::Desc kProbeSuccess{"probe_success", "1 when at least one Sentinel of the target answered."};
+const collectors::Desc kProbeSuccess{"probe_success",
+                                     "1 when at least one Sentinel of the target's topology answered."};
 const collectors::Desc kProbeDuration{"probe_duration_seconds", "Seconds the probe took."};
 
 // A budget whose refusal names it: "the 4096 connections /probe targets may hold are in use".

@@ -257,6 +257,15 @@ TEST_CASE("/probe scrapes the topology behind the given Sentinel only, within th
   auto misrouted = exporter.Get("/metrics?target=" + second.sentinel(0));
   CHECK(misrouted.status == 400);
   CHECK(misrouted.body.find("/probe?target=") != std::string::npos);
+
+  // The target Sentinel down: its peers, which the earlier probes found, still show the topology.
+  second.StopNode(second.sentinel_ports()[0]);
+  r = exporter.Get("/probe?target=" + second.sentinel(0) + "&master=other-master");
+  REQUIRE(r.status == 200);
+  CHECK(Sample(r.body, "probe_success") == 1);
+  CHECK(Sample(r.body, "redis_sentinel_up", {L("sentinel", second.sentinel(0))}) == 0);
+  for (int i : {1, 2}) CHECK(Sample(r.body, "redis_sentinel_up", {L("sentinel", second.sentinel(i))}) == 1);
+  CHECK(Sample(r.body, "redis_up", {L("master_name", "other-master"), L("addr", second.data(0))}) == 1);
 }
 
 namespace {
