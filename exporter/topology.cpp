@@ -231,13 +231,15 @@ void Topology::Subscribe(const Snapshot& snapshot) {
   events_->SetSubscribed(labels);  // after Set: no callback of a dropped subscription runs now
 }
 
-// One log line when a node starts failing or its cause changes, and one when it recovers:
-// a down node does not flood the log on every scrape.
+// One log line when a node starts failing or its cause changes, and one when it recovers or
+// leaves the topology: a down node does not flood the log on every scrape.
 void Topology::LogChanges(const Snapshot& snapshot) {
   std::map<std::string, std::string> now;
+  std::set<std::string> present, failing;  // the keys of the nodes in the snapshot, and of those down
   auto report = [&](const std::string& key, const std::string& what, log::Fields where, const Status& error) {
     std::string state = std::string(redis::CauseName(error.cause)) + ": " + error.message;
     now[key] = state;
+    failing.insert(key);
     auto it = last_error_.find(key);
     const bool repeated = it != last_error_.end() && it->second == state;
     std::vector<log::Field> fields(where);
@@ -247,13 +249,14 @@ void Topology::LogChanges(const Snapshot& snapshot) {
         what + (repeated ? " still unreachable" : " unreachable"), std::move(fields));
   };
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up()) report("sentinel " + s.label(), "sentinel", {{"sentinel", s.label()}}, s.error);
+    const std::string key = "sentinel " + s.label();
+    present.insert(key);
+    if (!s.up()) report(key, "sentinel", {{"sentinel", s.label()}}, s.error);
   }
   for (const auto& n : snapshot.nodes) {
-    if (!n.up()) {
-      report("node " + n.master_name + " " + n.label(), "data node",
-             {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
-    }
+    const std::string key = "node " + n.master_name + " " + n.label();
+    present.insert(key);
+    if (!n.up()) report(key, "data node", {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
   }
   for (const auto& [subject, message] : snapshot.notes) {
     now[subject] = message;
@@ -261,9 +264,13 @@ void Topology::LogChanges(const Snapshot& snapshot) {
     if (it == last_error_.end() || it->second != message) Log(probe_, log::Level::kWarn, message, {{"where", subject}});
   }
   for (const auto& [key, state] : last_error_) {
-    if (!now.count(key)) Log(probe_, log::Level::kInfo, "recovered", {{"where", key}});
+    if (now.count(key)) continue;
+    // A failing node that no Sentinel names any more has left; it has not recovered.
+    const bool left = last_failing_.count(key) && !present.count(key);
+    Log(probe_, log::Level::kInfo, left ? "no longer in the topology" : "recovered", {{"where", key}});
   }
   last_error_ = std::move(now);
+  last_failing_ = std::move(failing);
 }
 
 }  // namespace rse

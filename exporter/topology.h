@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,9 +110,10 @@ class Topology {
   const FetchOptions options_;
   const std::string probe_;
   // Held for a whole fetch: one fetch at a time uses the pool. Never taken while share_mu_ is held.
-  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_found_.
+  mutable std::mutex fetch_mu_;  // Guards pool_, last_error_, last_failing_, last_found_.
   ConnectionPool pool_;
-  std::map<std::string, std::string> last_error_;  // node key -> last logged cause
+  std::map<std::string, std::string> last_error_;  // node key or note subject -> last logged cause
+  std::set<std::string> last_failing_;             // the node keys among them
   Found last_found_;                               // the previous fetch's Sentinels and data nodes (Discover)
   std::mutex share_mu_;                            // Guards in_flight_, warm_, last_, last_at_, last_reuse_.
   std::shared_ptr<InFlight> in_flight_;

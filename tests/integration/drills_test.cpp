@@ -330,6 +330,18 @@ TEST_CASE("drill: Sentinel versus node: role mismatch, ghost replica, configurat
       },
       60s);
   CHECK_MESSAGE(converged, "the Sentinels did not convert " << topo.data(1) << " back to a replica");
+
+  // The ghost forgotten (SENTINEL RESET on each Sentinel): the log says it left, not that it
+  // recovered.
+  REQUIRE(LogLine(exporter.Log(), {"msg=\"data node unreachable\"", "addr=" + topo.data(2)}));
+  for (int port : topo.sentinel_ports()) REQUIRE(topo.Cli(port, {"SENTINEL", "RESET", kMaster}) == "1");
+  CHECK(WaitFor(
+      [&] {
+        exporter.Metrics();
+        return LogLine(exporter.Log(), {"msg=\"no longer in the topology\"", topo.data(2)});
+      },
+      30s));
+  CHECK_FALSE(LogLine(exporter.Log(), {"msg=recovered", topo.data(2)}));
 }
 
 // A failover whose replica reconfiguration stays open: the replica not chosen is paused, so

@@ -21,18 +21,6 @@ namespace {
 
 const std::string kMaster = "aragora-master";
 
-// True when one line of the log holds every fragment.
-bool LogLine(const std::string& log, const std::vector<std::string>& fragments) {
-  std::stringstream ss(log);
-  std::string line;
-  while (std::getline(ss, line)) {
-    bool all = true;
-    for (const auto& f : fragments) all = all && line.find(f) != std::string::npos;
-    if (all) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("one Sentinel address discovers and exports the whole topology") {

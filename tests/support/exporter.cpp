@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/ports.h"
@@ -60,6 +61,17 @@ std::string ExporterProcess::Metrics() const {
   auto r = Get("/metrics");
   if (r.status != 200) throw std::runtime_error("GET /metrics: status " + std::to_string(r.status));
   return r.body;
+}
+
+bool LogLine(const std::string& log, const std::vector<std::string>& fragments) {
+  std::stringstream ss(log);
+  std::string line;
+  while (std::getline(ss, line)) {
+    bool all = true;
+    for (const auto& f : fragments) all = all && line.find(f) != std::string::npos;
+    if (all) return true;
+  }
+  return false;
 }
 
 std::string AgreedMaster(const std::string& metrics) {

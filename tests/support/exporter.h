@@ -37,6 +37,9 @@ class ExporterProcess {
 // The master_address of the agreed master in a scrape (redis_sentinel_topology_master_info),
 // "" when none.
 std::string AgreedMaster(const std::string& metrics);
+
+// True when one line of the log holds every fragment.
+bool LogLine(const std::string& log, const std::vector<std::string>& fragments);
 // Polls the exporter until `group` has one agreed master other than `old`, exactly one node
 // reporting role:master, and every Sentinel naming it; its address, "" after 45 s. `metrics`
 // holds the last scrape.
