@@ -217,6 +217,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     group["sentinels_agree"] = g.SentinelsAgree();
     group["master_addresses"] = g.master_addresses;
     group["sentinels_up"] = g.sentinels_up;
+    group["monitored"] = g.Monitored();
     group["quorum"] = OrNull(g.quorum);
     group["config_epoch"] = OrNull(g.config_epoch);
     group["masters"] = g.masters;

@@ -248,7 +248,7 @@ group() {
     <<<"$check_json"
 }
 have_group() {
-  [ -n "$check_json" ] && group '$g.sentinels_up > 0' >/dev/null && return 0
+  [ -n "$check_json" ] && group '$g.monitored' >/dev/null && return 0
   if [ -n "$check_json" ] && jq -e 'any(.sentinels[]; .up)' >/dev/null <<<"$check_json"; then
     why="no answering Sentinel monitors a master named '$master_name'"
   else

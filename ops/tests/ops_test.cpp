@@ -320,6 +320,12 @@ TEST_CASE("backup.sh saves on the master or a replica, verifies the file and kee
   REQUIRE(topo.Cli(master, {"WAIT", "2", "5000"}) == "2");
   const std::string lastsave_before = topo.Cli(master, {"LASTSAVE"});
   const std::string dir = out.path + "/backups";
+  // A master name no Sentinel monitors (check's `monitored`): refused, with the reason, nothing saved.
+  auto typo = Ops("backup.sh", {"--dir", dir}, OpsEnv(topo, {"REDIS_SENTINEL_MASTER=aragora-mastr"}));
+  INFO(typo.out, typo.err);
+  CHECK(typo.exit_code == 2);
+  CHECK(Has(typo.err, "REFUSED: no answering Sentinel monitors a master named 'aragora-mastr'"));
+  CHECK(topo.Cli(master, {"LASTSAVE"}) == lastsave_before);
   std::vector<std::string> files;
   for (const char* from : {"master", "master", "replica"}) {
     auto r = Ops("backup.sh", {"--dir", dir, "--keep", "2", "--from", from}, OpsEnv(topo, spy.Env()));

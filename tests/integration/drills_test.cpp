@@ -178,6 +178,7 @@ TEST_CASE(
   CHECK(one.exit_code == 1);
   auto doc = nlohmann::json::parse(one.out);
   CHECK(doc["groups"][0]["sentinels_not_monitoring"] == nlohmann::json::array({topo.sentinel(2)}));
+  CHECK(doc["groups"][0]["monitored"] == true);
   CHECK(doc["degraded"].size() == 1);
   // A misspelt name is monitored by no Sentinel: critical, not an empty healthy report.
   auto typo = check("aragora-mastr");
@@ -186,6 +187,7 @@ TEST_CASE(
   doc = nlohmann::json::parse(typo.out);
   CHECK(doc["critical"] == nlohmann::json::array({"aragora-mastr: no Sentinel that answered monitors this group"}));
   CHECK(doc["groups"][0]["sentinels_up"] == 0);
+  CHECK(doc["groups"][0]["monitored"] == false);
 
   // The other two lose the group without a word (restarted without their configuration
   // files): the exporter that watched it says no Sentinel monitors it.
