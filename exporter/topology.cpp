@@ -235,7 +235,7 @@ void Topology::Subscribe(const Snapshot& snapshot) {
 // leaves the topology: a down node does not flood the log on every scrape.
 void Topology::LogChanges(const Snapshot& snapshot) {
   std::map<std::string, std::string> now;
-  std::set<std::string> present, failing;  // the keys of the nodes in the snapshot, and of those down
+  std::set<std::string> failing;  // the keys of the nodes down
   auto report = [&](const std::string& key, const std::string& what, log::Fields where, const Status& error) {
     std::string state = std::string(redis::CauseName(error.cause)) + ": " + error.message;
     now[key] = state;
@@ -248,16 +248,20 @@ void Topology::LogChanges(const Snapshot& snapshot) {
     Log(probe_, repeated ? log::Level::kDebug : log::Level::kWarn,
         what + (repeated ? " still unreachable" : " unreachable"), std::move(fields));
   };
+  const auto sentinel_key = [](const collectors::SentinelNode& s) { return "sentinel " + s.label(); };
+  const auto node_key = [](const collectors::DataNode& n) { return "node " + n.master_name + " " + n.label(); };
   for (const auto& s : snapshot.sentinels) {
-    const std::string key = "sentinel " + s.label();
-    present.insert(key);
-    if (!s.up()) report(key, "sentinel", {{"sentinel", s.label()}}, s.error);
+    if (!s.up()) report(sentinel_key(s), "sentinel", {{"sentinel", s.label()}}, s.error);
   }
   for (const auto& n : snapshot.nodes) {
-    const std::string key = "node " + n.master_name + " " + n.label();
-    present.insert(key);
-    if (!n.up()) report(key, "data node", {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
+    if (!n.up()) report(node_key(n), "data node", {{"addr", n.label()}, {"master_name", n.master_name}}, n.error);
   }
+  // Asked only of a node that was failing and is not any more: rarely.
+  const auto in_snapshot = [&](const std::string& key) {
+    return std::any_of(snapshot.sentinels.begin(), snapshot.sentinels.end(),
+                       [&](const auto& s) { return sentinel_key(s) == key; }) ||
+           std::any_of(snapshot.nodes.begin(), snapshot.nodes.end(), [&](const auto& n) { return node_key(n) == key; });
+  };
   for (const auto& [subject, message] : snapshot.notes) {
     now[subject] = message;
     auto it = last_error_.find(subject);
@@ -266,7 +270,7 @@ void Topology::LogChanges(const Snapshot& snapshot) {
   for (const auto& [key, state] : last_error_) {
     if (now.count(key)) continue;
     // A failing node that no Sentinel names any more has left; it has not recovered.
-    const bool left = last_failing_.count(key) && !present.count(key);
+    const bool left = last_failing_.count(key) && !in_snapshot(key);
     Log(probe_, log::Level::kInfo, left ? "no longer in the topology" : "recovered", {{"where", key}});
   }
   last_error_ = std::move(now);
