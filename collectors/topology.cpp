@@ -22,6 +22,10 @@ const Desc kSentinelsUp{"redis_sentinel_topology_sentinels_up", "Sentinels of th
 const Desc kMonitoring{"redis_sentinel_topology_sentinel_monitoring",
                        "1 for each answering Sentinel that monitors the group; 0 for one its peers list that answers "
                        "but does not (they still count it as a voter)."};
+const Desc kSentinelsNeeded{
+    "redis_sentinel_topology_sentinels_needed",
+    "Sentinels that must answer for a failover: the quorum, and a majority of the voters the Sentinels count "
+    "(highest num-other-sentinels + 1) to elect its leader."};
 const Desc kQuorum{"redis_sentinel_topology_quorum", "The group's quorum as the Sentinels report it (highest)."};
 const Desc kReplicasLinked{"redis_sentinel_topology_replicas_linked",
                            "Reachable replicas following the agreed master with their link up."};
@@ -65,6 +69,7 @@ class TopologyCollector final : public Collector {
       for (const auto& v : g.sentinels) sink.Add(kMonitoring, With(labels, "sentinel", v.sentinel), 1);
       for (const auto& s : g.sentinels_not_monitoring) sink.Add(kMonitoring, With(labels, "sentinel", s), 0);
       sink.AddIf(kQuorum, labels, g.quorum);
+      sink.AddIf(kSentinelsNeeded, labels, g.SentinelsNeeded());
       sink.Add(kReplicasLinked, labels, g.replicas_linked);
       sink.Add(kReplicasPromotable, labels, g.replicas_promotable);
       sink.AddIf(kReplicasKnown, labels, g.replicas_known);

@@ -138,8 +138,9 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
       continue;
     }
     out << "\nMaster group " << g.name << ": master " << (g.agreed_master.empty() ? "?" : g.agreed_master)
-        << ", named by " << g.agreed_votes << " of " << g.sentinels_up << " Sentinels, quorum " << Opt(g.quorum)
-        << ", config epoch " << Opt(g.config_epoch) << "\n";
+        << ", named by " << g.agreed_votes << " of " << g.sentinels_up << " answering Sentinels ("
+        << Opt(g.sentinels_known) << " known, a failover needs " << Opt(g.SentinelsNeeded()) << "), quorum "
+        << Opt(g.quorum) << ", config epoch " << Opt(g.config_epoch) << "\n";
     for (const auto& s : g.sentinels) {
       out << "  sentinel " << std::left << std::setw(24) << s.sentinel << "names " << std::setw(22) << s.master_address
           << (s.master_ok ? "flags ok" : "flags NOT ok");
@@ -219,6 +220,8 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     group["sentinels_up"] = g.sentinels_up;
     group["monitored"] = g.Monitored();
     group["quorum"] = OrNull(g.quorum);
+    group["sentinels_known"] = OrNull(g.sentinels_known);
+    group["sentinels_needed"] = OrNull(g.SentinelsNeeded());
     group["config_epoch"] = OrNull(g.config_epoch);
     group["masters"] = g.masters;
     group["replicas_linked"] = g.replicas_linked;

@@ -231,12 +231,18 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
       << " &mdash; nothing fails it over. A misspelt name, or Sentinels that lost their configuration.</p></section>";
     return;
   }
-  o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> (" << g.agreed_votes
-    << " of " << g.sentinels_up << " Sentinels) &mdash; "
-    << State(g.SentinelsAgree(), "Sentinels agree", "Sentinels DISAGREE") << " &mdash; "
+  o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> (named by "
+    << g.agreed_votes << " of " << g.sentinels_up << " answering Sentinels";
+  if (g.sentinels_known) o << "; " << Number(*g.sentinels_known) << " known";
+  o << ") &mdash; " << State(g.SentinelsAgree(), "Sentinels agree", "Sentinels DISAGREE") << " &mdash; "
     << State(g.master_up, "master up", "master DOWN") << " &mdash; quorum "
     << (g.quorum ? Number(*g.quorum) : std::string("unknown"));
   if (g.config_epoch) o << ", config epoch " << Number(*g.config_epoch);
+  if (auto needed = g.SentinelsNeeded()) {
+    o << " &mdash; "
+      << State(g.sentinels_up >= *needed, "enough Sentinels answer to fail over",
+               "too few Sentinels answer to fail over (" + Number(*needed) + " needed)");
+  }
   o << "</p>";
   Diagram(o, g);
 

@@ -1,6 +1,7 @@
 #include "model/health.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <map>
@@ -33,6 +34,12 @@ std::string Fmt(double v) {
 std::optional<redis::Address> AdvertisedMaster(const MasterView& view) {
   if (view.client_master) return view.client_master;
   return AddressOf(view.master);
+}
+
+std::optional<double> GroupHealth::SentinelsNeeded() const {
+  std::optional<double> majority;
+  if (sentinels_known) majority = std::floor(*sentinels_known / 2) + 1;
+  return Max(quorum, majority);
 }
 
 namespace {
@@ -70,6 +77,7 @@ void AddSentinelViews(const Snapshot& snapshot, Switching& switching, Groups& gr
       g.name = m.name;
       ++g.sentinels_up;
       g.quorum = Max(g.quorum, Num(m.master, "quorum"));
+      if (auto others = Num(m.master, "num-other-sentinels")) g.sentinels_known = Max(g.sentinels_known, *others + 1);
       auto epoch = Num(m.master, "config-epoch");
       g.config_epoch = Max(g.config_epoch, epoch);
       g.replicas_known = Max(g.replicas_known, Num(m.master, "num-slaves"));
@@ -253,9 +261,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
     if (g.master_addresses.size() > 1) v.critical.push_back(n + ": Sentinels disagree on the master");
     if (g.masters == 0) v.critical.push_back(n + ": no reachable node reports role master");
     if (g.masters > 1) v.critical.push_back(n + ": " + Fmt(g.masters) + " nodes report role master (split brain)");
-    if (g.quorum && g.sentinels_up < *g.quorum) {
-      v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the quorum " +
-                           Fmt(*g.quorum));
+    if (auto needed = g.SentinelsNeeded(); needed && g.sentinels_up < *needed) {
+      v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the " + Fmt(*needed) +
+                           " a failover needs (quorum " + (g.quorum ? Fmt(*g.quorum) : "unknown") + ", a majority of " +
+                           (g.sentinels_known ? Fmt(*g.sentinels_known) : "unknown") + " Sentinels)");
     }
     if (!g.master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");
     for (const auto& s : g.sentinels_not_monitoring) {

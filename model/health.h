@@ -55,9 +55,12 @@ struct GroupHealth {
   // configuration (higher config-epoch), then the lower address. "" when none names one.
   std::string agreed_master;
   int agreed_votes = 0;
-  bool master_up = false;                // the agreed master answers and reports role:master
-  int sentinels_up = 0;                  // Sentinels that answered for this group
-  std::optional<double> quorum;          // highest quorum reported
+  bool master_up = false;        // the agreed master answers and reports role:master
+  int sentinels_up = 0;          // Sentinels that answered for this group
+  std::optional<double> quorum;  // highest quorum reported
+  // Sentinels the group's Sentinels count as voters: the highest num-other-sentinels + 1
+  // reported. A peer that left stays counted until SENTINEL RESET, and so it does here.
+  std::optional<double> sentinels_known;
   std::optional<double> config_epoch;    // highest config-epoch reported
   std::optional<double> replicas_known;  // highest num-slaves reported
   int masters = 0;                       // reachable nodes reporting role:master
@@ -76,6 +79,10 @@ struct GroupHealth {
   // or one an earlier fetch saw (AddGroupsSeenBefore) can be unmonitored: then nothing else is
   // known of it.
   bool Monitored() const { return sentinels_up > 0; }
+  // Sentinels that must answer for a failover: the quorum to agree the master is down, and a
+  // majority of the voters to elect the leader that fails it over (sentinel.c's
+  // sentinelGetLeader). nullopt when neither number is known.
+  std::optional<double> SentinelsNeeded() const;
   // Every answering Sentinel names the same master (a failover has converged).
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
 };

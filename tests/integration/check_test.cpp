@@ -33,7 +33,8 @@ TEST_CASE("check: a healthy topology exits 0 and shows every node") {
   INFO(r.out, r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("HEALTHY") != std::string::npos);
-  CHECK(r.out.find("master " + topo.data(0) + ", named by 3 of 3 Sentinels") != std::string::npos);
+  CHECK(r.out.find("master " + topo.data(0) + ", named by 3 of 3 answering Sentinels (3 known, a failover needs 2)") !=
+        std::string::npos);
   for (int i = 0; i < 3; ++i) {
     CHECK(r.out.find(topo.data(i)) != std::string::npos);
     CHECK(r.out.find(topo.sentinel(i)) != std::string::npos);
@@ -97,6 +98,8 @@ TEST_CASE("check: a replica down is degraded, exit 1") {
   CHECK(g["master"] == topo.data(0));
   CHECK(g["replicas_linked"] == 1);
   CHECK(g["replicas_known"] == 2);
+  CHECK(g["sentinels_known"] == 3);
+  CHECK(g["sentinels_needed"] == 2);
   bool seen = false;
   for (const auto& n : g["nodes"]) {
     if (n["addr"] != topo.data(2)) continue;
@@ -117,7 +120,9 @@ TEST_CASE("check: quorum lost is critical, exit 2") {
   INFO(r.out, r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("CRITICAL") != std::string::npos);
-  CHECK(r.out.find("fewer than the quorum 2") != std::string::npos);
+  CHECK(r.out.find("1 Sentinels answered, fewer than the 2 a failover needs (quorum 2, a majority of 3 Sentinels)") !=
+        std::string::npos);
+  CHECK(r.out.find("named by 1 of 1 answering Sentinels (3 known, a failover needs 2)") != std::string::npos);
 }
 
 TEST_CASE("check: nothing reachable is critical, a usage error is 3, never a verdict") {

@@ -105,7 +105,8 @@ std::string Url(const ExporterProcess& exporter, const std::string& path = "/sta
 }
 
 bool Healthy(const std::string& page, const std::string& master) {
-  return page.find("Agreed master: <b>" + master + "</b> (3 of 3 Sentinels)") != std::string::npos &&
+  return page.find("Agreed master: <b>" + master + "</b> (named by 3 of 3 answering Sentinels; 3 known)") !=
+             std::string::npos &&
          page.find("DISAGREE") == std::string::npos && Count(page, "MASTER (agreed)") == 1 &&
          Count(page, "link up</span>") == 2;
 }
@@ -137,7 +138,8 @@ TEST_CASE("status page: a browser shows the real topology, and the new master af
 
   const std::string dom = DumpDom(Url(exporter));
   CHECK(dom.find("Master group aragora-master") != std::string::npos);
-  CHECK(dom.find("Agreed master: <b>" + old + "</b> (3 of 3 Sentinels)") != std::string::npos);
+  CHECK(dom.find("Agreed master: <b>" + old + "</b> (named by 3 of 3 answering Sentinels; 3 known)") !=
+        std::string::npos);
   CHECK(dom.find(kCheck + " Sentinels agree") != std::string::npos);
   CHECK(dom.find("DISAGREE") == std::string::npos);
   CHECK(Count(dom, "MASTER (agreed)") == 1);           // one master
@@ -159,7 +161,8 @@ TEST_CASE("status page: a browser shows the real topology, and the new master af
       90s);
   REQUIRE_MESSAGE(moved, page);
   const std::string after = DumpDom(Url(exporter));
-  CHECK(after.find("Agreed master: <b>" + now + "</b> (3 of 3 Sentinels)") != std::string::npos);
+  CHECK(after.find("Agreed master: <b>" + now + "</b> (named by 3 of 3 answering Sentinels; 3 known)") !=
+        std::string::npos);
   CHECK(Count(after, "names " + now + "</text>") == 3);
   CHECK(after.find("+switch-master") != std::string::npos);  // the event stream, as events
   CHECK(after.find("Last failover: none") == std::string::npos);

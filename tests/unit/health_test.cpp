@@ -83,6 +83,8 @@ TEST_CASE("health: a healthy group") {
   CHECK(g.master_addresses.size() == 1);
   CHECK(g.sentinels_up == 3);
   CHECK(g.quorum == 2);
+  CHECK(g.sentinels_known == 3);
+  CHECK(g.SentinelsNeeded() == 2);
   CHECK(g.replicas_known == 2);
   CHECK(g.masters == 1);
   CHECK(g.replicas_linked == 2);
@@ -189,6 +191,34 @@ TEST_CASE("health: fewer Sentinels than the quorum, or CKQUORUM failing, is crit
   auto w2 = Healthy();
   w2.snap.sentinels[0].masters[0].ckquorum = Ckquorum{false, 1};
   CHECK(Judge(w2.snap, AnalyzeGroups(w2.snap), 1 << 20).status == 2);
+}
+
+TEST_CASE("health: a failover needs the quorum and a majority of the Sentinels their peers count") {
+  auto w = Healthy();                                                                 // quorum 2
+  for (auto& s : w.snap.sentinels) s.masters[0].master["num-other-sentinels"] = "4";  // five counted
+  w.snap.sentinels[2].error = {rse::redis::Cause::kTimeout, "timed out"};
+  w.snap.sentinels[2].masters.clear();
+  auto groups = AnalyzeGroups(w.snap);
+  CHECK(groups[0].sentinels_up == 2);
+  CHECK(groups[0].sentinels_known == 5);
+  CHECK(groups[0].SentinelsNeeded() == 3);  // the quorum of 2 is there, the leader's majority is not
+  auto v = Judge(w.snap, groups, 1 << 20);
+  CHECK(v.status == 2);
+  bool said = false;
+  for (const auto& c : v.critical) said |= c.find("2 Sentinels answered, fewer than the 3 a failover needs") != c.npos;
+  CHECK(said);
+
+  // A quorum above the majority is what is needed.
+  for (auto& s : w.snap.sentinels) {
+    if (!s.masters.empty()) s.masters[0].master["quorum"] = "4";
+  }
+  CHECK(AnalyzeGroups(w.snap)[0].SentinelsNeeded() == 4);
+
+  // One Sentinel of three down leaves the two a failover needs: not critical for that.
+  auto w3 = Healthy();
+  w3.snap.sentinels[2].error = {rse::redis::Cause::kTimeout, "timed out"};
+  w3.snap.sentinels[2].masters.clear();
+  CHECK(Judge(w3.snap, AnalyzeGroups(w3.snap), 1 << 20).status == 1);
 }
 
 TEST_CASE("health: a replica down, a link down or a lag over the bound is degraded") {

@@ -70,8 +70,10 @@ TEST_CASE("status page: a healthy group") {
   CHECK(html.find("<meta http-equiv=\"refresh\" content=\"5\">") != std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("Master group aragora-master") != std::string::npos);
-  CHECK(html.find("Agreed master: <b>" + master + "</b> (3 of 3 Sentinels)") != std::string::npos);
+  CHECK(html.find("Agreed master: <b>" + master + "</b> (named by 3 of 3 answering Sentinels; 3 known)") !=
+        std::string::npos);
   CHECK(html.find("&#10003; Sentinels agree") != std::string::npos);
+  CHECK(html.find("&#10003; enough Sentinels answer to fail over") != std::string::npos);
   CHECK(html.find("DISAGREE") == std::string::npos);
   CHECK(html.find("MASTER (agreed)") != std::string::npos);
   CHECK(Count(html, "&#10003; link up") == 2);  // the table, once per replica
@@ -86,7 +88,7 @@ TEST_CASE("status page: a disagreeing group") {
   const int p = rse::test::FixtureMasterPort();
   snap.sentinels[2].masters[0].master["port"] = std::to_string(p + 1);
   auto html = Render(snap);
-  CHECK(html.find("(2 of 3 Sentinels)") != std::string::npos);
+  CHECK(html.find("(named by 2 of 3 answering Sentinels; 3 known)") != std::string::npos);
   CHECK(html.find("&#10007; Sentinels DISAGREE") != std::string::npos);
   CHECK(Count(html, "&#10007; DISAGREES") == 1);
   CHECK(html.find("names 127.0.0.1:" + std::to_string(p + 1)) != std::string::npos);
@@ -115,10 +117,20 @@ TEST_CASE("status page: a Sentinel that lost the group, and a named group no Sen
   snap.master_names = {kGroup, "aragora-mastr"};
   auto html = Render(snap);
   const std::string lost = snap.sentinels[2].label();
-  CHECK(html.find("(2 of 2 Sentinels)") != std::string::npos);
+  CHECK(html.find("(named by 2 of 2 answering Sentinels; 3 known)") != std::string::npos);
   CHECK(html.find("Sentinel " + lost) != std::string::npos);  // its own box in the diagram
   CHECK(html.find("does NOT monitor") != std::string::npos);
   CHECK(html.find("<tr><td>" + lost + "</td><td colspan=\"5\">") != std::string::npos);
   CHECK(html.find("Master group aragora-mastr</h2><p>") != std::string::npos);
   CHECK(html.find("No Sentinel that answered monitors this group") != std::string::npos);
+}
+
+TEST_CASE("status page: too few Sentinels answer for a failover's leader election") {
+  auto snap = Healthy();                                                            // quorum 2
+  for (auto& s : snap.sentinels) s.masters[0].master["num-other-sentinels"] = "4";  // five counted
+  snap.sentinels[2].error = {rse::redis::Cause::kRefused, "connection refused"};
+  snap.sentinels[2].masters.clear();
+  auto html = Render(snap);
+  CHECK(html.find("(named by 2 of 2 answering Sentinels; 5 known)") != std::string::npos);
+  CHECK(html.find("&#10007; too few Sentinels answer to fail over (3 needed)") != std::string::npos);
 }
