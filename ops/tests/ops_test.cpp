@@ -311,6 +311,29 @@ TEST_CASE("rolling-restart.sh stops at the first replica that does not come back
   CHECK(!Has(env, topo.options().password));
 }
 
+TEST_CASE("rolling-restart.sh stops when the Sentinels stop monitoring the group mid-step, and says so") {
+  LocalTopology topo;
+  // The restart command restarts the replica, and meanwhile every Sentinel forgets the group
+  // (an operator's SENTINEL REMOVE, or Sentinels restarted without their configuration).
+  std::string forget;
+  for (int p : topo.sentinel_ports()) {
+    forget += " && redis-cli -h 127.0.0.1 -p " + std::to_string(p) + " SENTINEL REMOVE " + kMaster + " >/dev/null";
+  }
+  auto r = Ops("rolling-restart.sh",
+               {"--restart-cmd", NodeAction(topo, "stop-node") + forget + " && " + NodeAction(topo, "start-node"),
+                "--step-timeout", "5"},
+               OpsEnv(topo));
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(std::regex_search(r.err, std::regex("STOPPED at step 1 of 7 \\(restart replica 127\\.0\\.0\\.1:[0-9]+\\), "
+                                            "while waiting for: 127\\.0\\.0\\.1:[0-9]+ a linked, caught-up replica")));
+  CHECK(Has(r.err, "no answering Sentinel monitors a master named '" + kMaster + "'"));
+  CHECK(!Has(r.err, "step 2/7"));
+  // Nothing after the failed step ran: the master is where it was.
+  CHECK(topo.Cli(topo.data_ports()[0], {"ROLE"}).rfind("master", 0) == 0);
+}
+
 TEST_CASE("backup.sh saves on the master or a replica, verifies the file and keeps the last N") {
   LocalTopology topo;
   ArgvSpy spy;
