@@ -152,6 +152,9 @@ void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     for (const auto& s : g.sentinels_not_monitoring) {
       out << "  sentinel " << std::left << std::setw(24) << s << "DOES NOT MONITOR the group (its peers list it)\n";
     }
+    for (const auto& s : g.sentinels_down) {
+      out << "  sentinel " << std::left << std::setw(24) << s << "DOWN (its peers list it)\n";
+    }
     for (const auto& n : g.nodes) {
       out << "  node     " << std::left << std::setw(24) << n.addr << std::setw(9) << (n.role.empty() ? "-" : n.role)
           << (n.up ? "up  " : "DOWN");
@@ -228,6 +231,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
     group["replicas_promotable"] = g.replicas_promotable;
     group["replicas_known"] = OrNull(g.replicas_known);
     group["sentinels_not_monitoring"] = g.sentinels_not_monitoring;
+    group["sentinels_down"] = g.sentinels_down;
     group["sentinels"] = J::array();
     for (const auto& s : g.sentinels) {
       group["sentinels"].push_back({{"sentinel", s.sentinel},

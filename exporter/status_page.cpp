@@ -75,7 +75,7 @@ const char* kStyle =
     ".group{border:2px solid #888;border-radius:8px;padding:.6em 1em;margin:1em 0;background:#fff}"
     ".ok{color:#1a7f37}.bad{color:#c0262d;font-weight:bold}.warn{color:#9a6700;font-weight:bold}"
     "table{border-collapse:collapse;margin:.4em 0 .8em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;"
-    "font-size:.9em}th{background:#eee}.muted{color:#666;font-size:.9em}svg{display:block;max-width:100%}";
+    "font-size:.9em}th{background:#eee}.muted{color:#666;font-size:.9em}svg{display:block;max-width:100%;height:auto}";
 
 // A state as a word with an icon, coloured; the colour is never the only sign.
 std::string State(bool good, std::string_view good_word, std::string_view bad_word) {
@@ -102,44 +102,69 @@ void DrawBox(std::ostringstream& o, const Box& b) {
   }
 }
 
-// The diagram's geometry: rows of boxes centred across a fixed width; the Sentinels on top,
-// the agreed master below them, the other nodes at the bottom.
+// The diagram's geometry: rows of boxes centred across the canvas; the Sentinels on top, the
+// agreed master below them, the other nodes at the bottom. The canvas is wide enough for the
+// widest row (five Sentinels do not fit the default width); the page scales it to fit.
 constexpr double kDiagramWidth = 1080, kBoxW = 250, kGap = 16;
 constexpr double kRowH = 76, kBoxH = kRowH - 6;  // a box and the space under it
 constexpr double kSentinelY = 8, kMasterY = 130, kReplicaY = 262;
-constexpr double kMasterX = (kDiagramWidth - kBoxW) / 2;
 
-// The left edge of box i of a row of `count` boxes.
-double RowX(std::size_t count, std::size_t i) {
-  double total = static_cast<double>(count) * kBoxW + static_cast<double>(count - 1) * kGap;
-  return (kDiagramWidth - total) / 2 + static_cast<double>(i) * (kBoxW + kGap);
-}
+struct Canvas {
+  double width = kDiagramWidth;
+
+  explicit Canvas(std::size_t widest) { width = std::max(kDiagramWidth, RowWidth(widest) + 2 * kGap); }
+  static double RowWidth(std::size_t count) {
+    return static_cast<double>(count) * kBoxW + static_cast<double>(count ? count - 1 : 0) * kGap;
+  }
+  // The left edge of box i of a row of `count` boxes.
+  double RowX(std::size_t count, std::size_t i) const {
+    return (width - RowWidth(count)) / 2 + static_cast<double>(i) * (kBoxW + kGap);
+  }
+  double MasterX() const { return (width - kBoxW) / 2; }
+};
+
+// A Sentinel seen only in its peers' lists: it does not answer, or does not monitor the group.
+struct MissingSentinel {
+  std::string addr;
+  std::string down_cause;  // why it does not answer (redis::CauseName); "" when it answers
+};
 
 // Each Sentinel: whom it names, whether that is the agreed master (then an arrow to it),
-// TILT and its failover state; then those its peers list that do not monitor the group.
-void DrawSentinels(std::ostringstream& o, const GroupHealth& g) {
-  const std::size_t count = g.sentinels.size() + g.sentinels_not_monitoring.size();
-  for (std::size_t i = g.sentinels.size(); i < count; ++i) {
-    const std::string& addr = g.sentinels_not_monitoring[i - g.sentinels.size()];
-    DrawBox(o, {RowX(count, i),
-                kSentinelY,
-                kBoxW,
-                kBoxH,
-                "#ffebe9",
-                "#c0262d",
-                {"Sentinel " + E(Cut(addr, 26)), "&#10007; does NOT monitor", "this group (peers count it)"}});
-  }
-  for (std::size_t i = 0; i < g.sentinels.size(); ++i) {
-    const auto& s = g.sentinels[i];
+// TILT and its failover state; and those its peers list that are down or do not monitor the
+// group. In address order, so that a Sentinel keeps its place when it goes down and the page
+// reloads.
+void DrawSentinels(std::ostringstream& o, const Canvas& c, const GroupHealth& g,
+                   const std::vector<MissingSentinel>& missing) {
+  struct Slot {
+    const std::string* addr;
+    const GroupHealth::SentinelView* answering;  // else missing
+    const MissingSentinel* gone;
+  };
+  std::vector<Slot> slots;
+  for (const auto& s : g.sentinels) slots.push_back({&s.sentinel, &s, nullptr});
+  for (const auto& m : missing) slots.push_back({&m.addr, nullptr, &m});
+  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) { return *a.addr < *b.addr; });
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const double x = c.RowX(slots.size(), i);
+    std::vector<std::string> lines{"Sentinel " + E(Cut(*slots[i].addr, 26))};
+    if (const auto* m = slots[i].gone) {
+      if (m->down_cause.empty()) {
+        lines.insert(lines.end(), {"&#10007; does NOT monitor", "this group (peers count it)"});
+      } else {
+        lines.insert(lines.end(),
+                     {"&#10007; DOWN (" + E(Cut(m->down_cause, 20)) + ")", "its peers count it as a voter"});
+      }
+      DrawBox(o, {x, kSentinelY, kBoxW, kBoxH, "#ffebe9", "#c0262d", std::move(lines)});
+      continue;
+    }
+    const auto& s = *slots[i].answering;
     const bool agrees = !g.agreed_master.empty() && s.master_address == g.agreed_master;
-    const double x = RowX(count, i);
     if (agrees) {
-      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << kSentinelY + kBoxH << "\" x2=\"" << kMasterX + kBoxW / 2
+      o << "<line x1=\"" << x + kBoxW / 2 << "\" y1=\"" << kSentinelY + kBoxH << "\" x2=\"" << c.MasterX() + kBoxW / 2
         << "\" y2=\"" << kMasterY << "\" stroke=\"#8c959f\" stroke-width=\"1.5\"/>";
     }
-    std::vector<std::string> lines{"Sentinel " + E(Cut(s.sentinel, 26)),
-                                   "names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)),
-                                   agrees ? "&#10003; agrees" : "&#10007; DISAGREES"};
+    lines.push_back("names " + E(Cut(s.master_address.empty() ? "(none)" : s.master_address, 26)));
+    lines.push_back(agrees ? "&#10003; agrees" : "&#10007; DISAGREES");
     if (s.tilt) lines.back() += ", &#9888; TILT";
     if (s.failover_state != "none" && !s.failover_state.empty())
       lines.back() += ", failover: " + E(Cut(s.failover_state, 16));
@@ -172,12 +197,12 @@ std::vector<std::string> NodeLines(const GroupHealth& g, const GroupHealth::Node
 }
 
 // The agreed master's box, or a box saying there is none.
-void DrawMaster(std::ostringstream& o, const GroupHealth& g, const GroupHealth::Node* master) {
+void DrawMaster(std::ostringstream& o, const Canvas& c, const GroupHealth& g, const GroupHealth::Node* master) {
   if (master) {
-    DrawBox(o, {kMasterX, kMasterY, kBoxW, kBoxH, master->up ? "#dafbe1" : "#ffebe9",
+    DrawBox(o, {c.MasterX(), kMasterY, kBoxW, kBoxH, master->up ? "#dafbe1" : "#ffebe9",
                 master->up ? "#1a7f37" : "#c0262d", NodeLines(g, *master, true)});
   } else {
-    DrawBox(o, {kMasterX,
+    DrawBox(o, {c.MasterX(),
                 kMasterY,
                 kBoxW,
                 kBoxH,
@@ -189,13 +214,14 @@ void DrawMaster(std::ostringstream& o, const GroupHealth& g, const GroupHealth::
 
 // The other data nodes; a line from the master to each that follows it, dashed where the
 // link is down.
-void DrawReplicas(std::ostringstream& o, const GroupHealth& g, const std::vector<const GroupHealth::Node*>& others) {
+void DrawReplicas(std::ostringstream& o, const Canvas& c, const GroupHealth& g,
+                  const std::vector<const GroupHealth::Node*>& others) {
   for (std::size_t i = 0; i < others.size(); ++i) {
     const auto& n = *others[i];
-    const double x = RowX(others.size(), i);
+    const double x = c.RowX(others.size(), i);
     const bool linked = n.link_up.value_or(false);
     if (n.follows == g.agreed_master) {
-      o << "<line x1=\"" << kMasterX + kBoxW / 2 << "\" y1=\"" << kMasterY + kBoxH << "\" x2=\"" << x + kBoxW / 2
+      o << "<line x1=\"" << c.MasterX() + kBoxW / 2 << "\" y1=\"" << kMasterY + kBoxH << "\" x2=\"" << x + kBoxW / 2
         << "\" y2=\"" << kReplicaY << "\" stroke=\"" << (linked ? "#1a7f37" : "#c0262d") << "\" stroke-width=\"2\""
         << (linked ? "" : " stroke-dasharray=\"6 4\"") << "/>";
     }
@@ -205,7 +231,7 @@ void DrawReplicas(std::ostringstream& o, const GroupHealth& g, const std::vector
   }
 }
 
-void Diagram(std::ostringstream& o, const GroupHealth& g) {
+void Diagram(std::ostringstream& o, const GroupHealth& g, const std::vector<MissingSentinel>& missing) {
   const GroupHealth::Node* master = nullptr;
   std::vector<const GroupHealth::Node*> others;
   for (const auto& n : g.nodes) {
@@ -214,12 +240,14 @@ void Diagram(std::ostringstream& o, const GroupHealth& g) {
     else
       others.push_back(&n);
   }
+  const Canvas c(std::max(g.sentinels.size() + missing.size(), others.size()));
   const double height = kReplicaY + (others.empty() ? 0 : kRowH) + 12;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kDiagramWidth << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << kDiagramWidth << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
-  DrawSentinels(o, g);
-  DrawMaster(o, g, master);
-  DrawReplicas(o, g, others);
+  // width 100% with height auto keeps the proportions when the page scales a wide canvas down.
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << c.width << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << c.width << " " << height << "\" role=\"img\" aria-label=\"topology diagram\">";
+  DrawSentinels(o, c, g, missing);
+  DrawMaster(o, c, g, master);
+  DrawReplicas(o, c, g, others);
   o << "</svg>";
 }
 
@@ -244,7 +272,16 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
                "too few Sentinels answer to fail over (" + Number(*needed) + " needed)");
   }
   o << "</p>";
-  Diagram(o, g);
+  std::vector<MissingSentinel> missing;
+  for (const auto& addr : g.sentinels_down) {
+    std::string cause = "not answering";
+    for (const auto& s : snap.sentinels) {
+      if (s.label() == addr) cause = redis::CauseName(s.error.cause);
+    }
+    missing.push_back({addr, cause});
+  }
+  for (const auto& addr : g.sentinels_not_monitoring) missing.push_back({addr, ""});
+  Diagram(o, g, missing);
 
   o << "<table><tr><th>Sentinel</th><th>names master</th><th>agrees</th><th>master flags</th><th>CKQUORUM</th>"
        "<th>failover state</th></tr>";
@@ -255,6 +292,11 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
       << "</td><td>" << State(s.master_ok, "ok", "not ok") << "</td><td>"
       << (s.ckquorum_ok ? State(*s.ckquorum_ok, "OK", "NOQUORUM") : std::string("not asked")) << "</td><td>"
       << E(s.failover_state.empty() ? "unknown" : s.failover_state) << "</td></tr>";
+  }
+  for (const auto& m : missing) {
+    if (m.down_cause.empty()) continue;
+    o << "<tr><td>" << E(m.addr) << "</td><td colspan=\"5\">" << State(false, "", "DOWN") << " (" << E(m.down_cause)
+      << ") &mdash; its peers still count it as a voter for failover</td></tr>";
   }
   for (const auto& addr : g.sentinels_not_monitoring) {
     o << "<tr><td>" << E(addr) << "</td><td colspan=\"5\">" << State(false, "", "does not monitor this group")

@@ -170,9 +170,10 @@ void AddLag(const Snapshot& snapshot, Groups& groups) {
   }
 }
 
-// Answering Sentinels a group's Sentinels list as a peer that do not report the group. Indexed
-// first: a hostile Sentinel may report very many groups, and this must not be quadratic in them.
-void AddSentinelsNotMonitoring(const Snapshot& snapshot, Groups& groups) {
+// The Sentinels a group's Sentinels list as a peer that do not count for it here: those that
+// answer but do not report the group, and those that do not answer. Indexed first: a hostile
+// Sentinel may report very many groups, and this must not be quadratic in them.
+void AddPeersNotCounted(const Snapshot& snapshot, Groups& groups) {
   struct Peers {
     std::set<std::string> ids, addresses;
   };
@@ -189,7 +190,13 @@ void AddSentinelsNotMonitoring(const Snapshot& snapshot, Groups& groups) {
     }
   }
   for (const auto& s : snapshot.sentinels) {
-    if (!s.up()) continue;
+    if (!s.up()) {
+      for (const auto& [name, p] : listed) {
+        if (!p.addresses.count(s.label())) continue;
+        if (auto g = groups.find(name); g != groups.end()) g->second.sentinels_down.push_back(s.label());
+      }
+      continue;
+    }
     std::set<std::string_view> monitored;
     for (const auto& m : s.masters) monitored.insert(m.name);
     const std::string label = s.label();
@@ -200,7 +207,10 @@ void AddSentinelsNotMonitoring(const Snapshot& snapshot, Groups& groups) {
       if (auto g = groups.find(name); g != groups.end()) g->second.sentinels_not_monitoring.push_back(label);
     }
   }
-  for (auto& [name, g] : groups) std::sort(g.sentinels_not_monitoring.begin(), g.sentinels_not_monitoring.end());
+  for (auto& [name, g] : groups) {
+    std::sort(g.sentinels_not_monitoring.begin(), g.sentinels_not_monitoring.end());
+    std::sort(g.sentinels_down.begin(), g.sentinels_down.end());
+  }
 }
 
 }  // namespace
@@ -212,7 +222,7 @@ std::vector<GroupHealth> AnalyzeGroups(const Snapshot& snapshot) {
   AddSentinelViews(snapshot, switching, groups, votes);
   for (const auto& name : snapshot.master_names) groups[name].name = name;  // none may report it
   ElectMasters(groups, votes);
-  AddSentinelsNotMonitoring(snapshot, groups);
+  AddPeersNotCounted(snapshot, groups);
   AddNodes(snapshot, groups);
   AddLag(snapshot, groups);
   std::vector<GroupHealth> out;

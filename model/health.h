@@ -73,6 +73,9 @@ struct GroupHealth {
   // that do not monitor the group: one restarted without its configuration, or after SENTINEL
   // REMOVE. Its peers still count it as a voter, so for failover it is as good as down. Sorted.
   std::vector<std::string> sentinels_not_monitoring;
+  // Sentinels the group's answering Sentinels list as a peer (by address) that do not answer
+  // the exporter. Sorted.
+  std::vector<std::string> sentinels_down;
   std::vector<Node> nodes;  // every data node of the group
 
   // Some answering Sentinel monitors the group. Only a group the target names (AnalyzeGroups)

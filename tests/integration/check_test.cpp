@@ -2,6 +2,8 @@
 // scripts rely on (0 healthy, 1 degraded, 2 critical).
 #include <signal.h>
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -123,6 +125,17 @@ TEST_CASE("check: quorum lost is critical, exit 2") {
   CHECK(r.out.find("1 Sentinels answered, fewer than the 2 a failover needs (quorum 2, a majority of 3 Sentinels)") !=
         std::string::npos);
   CHECK(r.out.find("named by 1 of 1 answering Sentinels (3 known, a failover needs 2)") != std::string::npos);
+  for (int i : {1, 2}) {
+    const std::string down = "127.0.0.1:" + std::to_string(topo.sentinel_ports()[i]);
+    CHECK(r.out.find("  sentinel " + down + " ") != std::string::npos);
+  }
+  CHECK(r.out.find("DOWN (its peers list it)") != std::string::npos);
+  auto json = Check(topo, {"--output=json"});
+  const auto doc = nlohmann::json::parse(json.out);
+  std::vector<std::string> down;
+  for (int i : {1, 2}) down.push_back("127.0.0.1:" + std::to_string(topo.sentinel_ports()[i]));
+  std::sort(down.begin(), down.end());
+  CHECK(doc["groups"][0]["sentinels_down"] == down);
 }
 
 TEST_CASE("check: nothing reachable is critical, a usage error is 3, never a verdict") {

@@ -200,6 +200,7 @@ TEST_CASE("health: a failover needs the quorum and a majority of the Sentinels t
   w.snap.sentinels[2].masters.clear();
   auto groups = AnalyzeGroups(w.snap);
   CHECK(groups[0].sentinels_up == 2);
+  CHECK(groups[0].sentinels_down == std::vector<std::string>{w.snap.sentinels[2].label()});  // its peers list it
   CHECK(groups[0].sentinels_known == 5);
   CHECK(groups[0].SentinelsNeeded() == 3);  // the quorum of 2 is there, the leader's majority is not
   auto v = Judge(w.snap, groups, 1 << 20);
@@ -313,10 +314,16 @@ TEST_CASE("health: a Sentinel its peers list that answers without the group does
   groups = AnalyzeGroups(other.snap);
   CHECK(groups[0].sentinels_not_monitoring.empty());
   CHECK(Judge(other.snap, groups, 1 << 20).status == 0);
-  // Nor is one that does not answer: that is a Sentinel down.
+  // Nor is one that does not answer: that is a Sentinel down, listed as such; one no peer lists
+  // is not.
   auto down = lost;
   down.snap.sentinels[2].error = {rse::redis::Cause::kRefused, "connection refused"};
   CHECK(AnalyzeGroups(down.snap)[0].sentinels_not_monitoring.empty());
+  CHECK(AnalyzeGroups(down.snap)[0].sentinels_down == std::vector<std::string>{peer_addr->ToString()});
+  CHECK(healthy[0].sentinels_down.empty());
+  auto unlisted = down;
+  unlisted.snap.sentinels[2].address = {"127.0.0.1", 1};
+  CHECK(AnalyzeGroups(unlisted.snap)[0].sentinels_down.empty());
 }
 
 TEST_CASE("health: a named group no answering Sentinel monitors is critical, and only that is said of it") {

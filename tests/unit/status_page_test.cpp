@@ -1,4 +1,6 @@
 // The /status page renderer (exporter/status_page.h) on snapshots built from recorded replies.
+#include <algorithm>
+#include <regex>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -48,6 +50,21 @@ std::string Render(const Snapshot& snap, std::vector<RecordedEvent> events = {})
   in.events = std::move(events);
   in.now = 1.7e9;
   return rse::RenderStatusPage(in);
+}
+
+// Every box of the diagram lies inside its canvas: none is cut off at either side.
+bool BoxesInsideCanvas(const std::string& html, int* boxes) {
+  std::smatch m;
+  if (!std::regex_search(html, m, std::regex("<svg [^>]*viewBox=\"0 0 ([0-9.]+) ([0-9.]+)\""))) return false;
+  const double width = std::stod(m[1]);
+  *boxes = 0;
+  const std::regex rect("<rect x=\"(-?[0-9.e+-]+)\" y=\"[^\"]*\" width=\"([0-9.]+)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), rect); it != std::sregex_iterator(); ++it) {
+    ++*boxes;
+    const double x = std::stod((*it)[1]), w = std::stod((*it)[2]);
+    if (x < 0 || x + w > width) return false;
+  }
+  return true;
 }
 
 std::size_t Count(const std::string& text, const std::string& what) {
@@ -123,6 +140,46 @@ TEST_CASE("status page: a Sentinel that lost the group, and a named group no Sen
   CHECK(html.find("<tr><td>" + lost + "</td><td colspan=\"5\">") != std::string::npos);
   CHECK(html.find("Master group aragora-mastr</h2><p>") != std::string::npos);
   CHECK(html.find("No Sentinel that answered monitors this group") != std::string::npos);
+}
+
+TEST_CASE("status page: five Sentinels and five replicas fit the diagram; Sentinels that do not answer are drawn") {
+  auto snap = Healthy();
+  const int p = rse::test::FixtureMasterPort();
+  for (int i = 3; i < 5; ++i) {
+    snap.sentinels.push_back(snap.sentinels[0]);
+    snap.sentinels.back().address.port = static_cast<std::uint16_t>(p + 10 + i);
+  }
+  for (int i = 3; i < 6; ++i) {
+    snap.nodes.push_back(snap.nodes[1]);
+    snap.nodes.back().address.port = static_cast<std::uint16_t>(p + 20 + i);
+  }
+  int boxes = 0;
+  auto html = Render(snap);
+  CHECK(BoxesInsideCanvas(html, &boxes));
+  CHECK(boxes == 5 + 1 + 5);
+
+  // A Sentinel its peers list that does not answer: a box of its own, and a row saying why.
+  snap.sentinels[1].error = {rse::redis::Cause::kTimeout, "timed out"};
+  snap.sentinels[1].masters.clear();
+  const std::string down = snap.sentinels[1].label();
+  html = Render(snap);
+  CHECK(BoxesInsideCanvas(html, &boxes));
+  CHECK(boxes == 5 + 1 + 5);
+  CHECK(html.find(">Sentinel " + down + "</text><text x=\"") != std::string::npos);
+  CHECK(html.find("&#10007; DOWN (timeout)</text>") != std::string::npos);
+  // Every Sentinel keeps its place, in address order, whether it answers or not.
+  std::vector<std::string> labels;
+  for (const auto& s : snap.sentinels) labels.push_back(s.label());
+  std::sort(labels.begin(), labels.end());
+  std::size_t at = 0;
+  for (const auto& l : labels) {
+    INFO(l);
+    const auto next = html.find(">Sentinel " + l + "</text>", at);
+    CHECK(next != std::string::npos);
+    if (next != std::string::npos) at = next;
+  }
+  CHECK(html.find("<tr><td>" + down + "</td><td colspan=\"5\"><span class=\"bad\">&#10007; DOWN</span> (timeout)") !=
+        std::string::npos);
 }
 
 TEST_CASE("status page: too few Sentinels answer for a failover's leader election") {
