@@ -31,7 +31,8 @@
 // SentinelShaped); every data node in a snapshot named by a Sentinel that answered; every
 // Sentinel configured, named by one in the snapshot, or naming a configured or previous one; the
 // serialized text has one sample line per metric and no raw newline inside a sample; Judge's
-// status matches its lists.
+// status matches its lists; the /status page has no markup but its own (every value a peer
+// sent is escaped) and every box of its diagrams inside the canvas.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -51,6 +52,7 @@
 
 #include "collectors/registry.h"
 #include "exporter/discovery.h"
+#include "exporter/status_page.h"
 #include "fuzz/common.h"
 #include "model/health.h"
 #include "model/parse.h"
@@ -316,6 +318,38 @@ void DumpSnapshot(const Snapshot& snap) {
   }
 }
 
+// The /status page of a snapshot: every '<' opens one of the page's own elements (so nothing a
+// peer sent became markup), and each diagram's boxes lie inside its canvas.
+void CheckStatusPage(const Snapshot& snap, const std::vector<GroupHealth>& groups, const EventState& state) {
+  rse::StatusPageInput in;
+  in.title = "fuzz";
+  in.snapshot = &snap;
+  in.groups = groups;
+  in.events = state.Recent();
+  in.now = 1.8e9;
+  const std::string page = rse::RenderStatusPage(in);
+  static const std::set<std::string, std::less<>> kTags = {
+      "!DOCTYPE", "html",    "head",  "meta", "title", "style", "body", "h1",   "h2",  "p",    "a",    "ul",
+      "li",       "section", "table", "tr",   "th",    "td",    "b",    "span", "svg", "rect", "line", "text"};
+  double width = 0;
+  for (std::size_t at = page.find('<'); at != std::string::npos; at = page.find('<', at + 1)) {
+    std::size_t from = at + 1 + (page.compare(at + 1, 1, "/") == 0);
+    std::size_t to = page.find_first_of(" >", from);
+    FUZZ_CHECK(to != std::string::npos, "unterminated tag at %zu", at);
+    const std::string_view tag(page.data() + from, to - from);
+    FUZZ_CHECK(kTags.count(tag), "markup not the page's own: <%s", rse::fuzz::Printable(std::string(tag)).c_str());
+    if (tag == "svg" && page[at + 1] != '/') {
+      const auto vb = page.find("viewBox=\"0 0 ", at);
+      FUZZ_CHECK(vb != std::string::npos, "svg without viewBox");
+      width = std::strtod(page.c_str() + vb + 13, nullptr);
+    } else if (tag == "rect") {
+      const double x = std::strtod(page.c_str() + page.find("x=\"", at) + 3, nullptr);
+      const double w = std::strtod(page.c_str() + page.find("width=\"", at) + 7, nullptr);
+      FUZZ_CHECK(x >= 0 && x + w <= width + 1e-6, "box at %f, %f wide, outside a canvas %f wide", x, w, width);
+    }
+  }
+}
+
 // As the exporter's Topology does after a fetch: the agreed masters into the target's event
 // state (failover counting), whose counts go with the snapshot.
 void Scrape(Snapshot& snap, EventState& state, std::vector<std::unique_ptr<Collector>>& collectors, double max_lag) {
@@ -356,6 +390,7 @@ void Scrape(Snapshot& snap, EventState& state, std::vector<std::unique_ptr<Colle
       if (n.lag_bytes) FUZZ_CHECK(*n.lag_bytes >= 0 && std::isfinite(*n.lag_bytes), "lag %f", *n.lag_bytes);
     }
   }
+  CheckStatusPage(snap, groups, state);
   auto verdict = Judge(snap, groups, max_lag);
   const int expected = !verdict.critical.empty() ? 2 : !verdict.degraded.empty() ? 1 : 0;
   FUZZ_CHECK(verdict.status == expected, "status %d, expected %d", verdict.status, expected);
