@@ -46,7 +46,7 @@ exporter=$!
 settled=0
 for _ in $(seq 1 60); do
   page="$(curl -fsS --max-time 5 "$url" 2>/dev/null || true)"
-  if grep -q '(3 of 3 Sentinels)' <<<"$page" && [ "$(grep -o 'link up</span>' <<<"$page" | wc -l)" -eq 2 ]; then
+  if grep -q '(named by 3 of 3 answering Sentinels; 3 known)' <<<"$page" && [ "$(grep -o 'link up</span>' <<<"$page" | wc -l)" -eq 2 ]; then
     settled=1
     break
   fi
