@@ -265,3 +265,47 @@ TEST_CASE("check: --check.events-url shows a running exporter's recent events, f
   CHECK(keys == std::vector<std::string>{"status", "exit_code", "schema", "critical", "degraded", "sentinels", "groups",
                                          "events", "events_error"});
 }
+
+// A Sentinel that left stays a voter its peers count until SENTINEL RESET. One announced by a
+// hello on the master's __sentinel__:hello channel, at a port nothing listens on, is exactly
+// that: the majority a failover's leader needs rises from 2 to 3, above the quorum. Sentinel's
+// own CKQUORUM says the same once a real Sentinel is down.
+TEST_CASE("check: a departed Sentinel its peers still count raises what a failover needs, as CKQUORUM says") {
+  LocalTopology topo;
+  const int gone = FreePort();
+  const std::string hello = "127.0.0.1," + std::to_string(gone) + "," + std::string(40, 'd') +
+                            ",0,aragora-master,127.0.0.1," + std::to_string(topo.data_ports()[0]) + ",0";
+  nlohmann::json group;
+  const bool counted = WaitFor(
+      [&] {
+        topo.Cli(topo.data_ports()[0], {"PUBLISH", "__sentinel__:hello", hello});
+        auto r = Check(topo, {"--output=json"});
+        if (r.out.empty()) return false;
+        group = nlohmann::json::parse(r.out)["groups"][0];
+        return group["sentinels_known"] == 4;
+      },
+      std::chrono::seconds(30));
+  INFO(group.dump());
+  REQUIRE(counted);
+  CHECK(group["sentinels_needed"] == 3);  // a majority of 4, above the quorum of 2
+  CHECK(group["sentinels_up"] == 3);
+  CHECK(group["sentinels_down"] == std::vector<std::string>{"127.0.0.1:" + std::to_string(gone)});
+
+  // One real Sentinel down: the quorum of 2 still answers, the 3 a leader needs do not.
+  topo.StopNode(topo.sentinel_ports()[2]);
+  auto r = Check(topo);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("2 Sentinels answered, fewer than the 3 a failover needs (quorum 2, a majority of 4 Sentinels)") !=
+        std::string::npos);
+  // Sentinel agrees once it has flagged its two peers down (down-after-milliseconds).
+  std::string ckquorum;
+  CHECK(WaitFor(
+      [&] {
+        ckquorum = topo.Cli(topo.sentinel_ports()[0], {"SENTINEL", "CKQUORUM", "aragora-master"});
+        return ckquorum.find("NOQUORUM") != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  INFO(ckquorum);
+  CHECK(ckquorum.find("majority") != std::string::npos);
+}
