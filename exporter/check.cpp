@@ -8,6 +8,7 @@
 #include <future>
 #include <iomanip>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -121,6 +122,25 @@ void TextEvents(std::ostream& out, const RecentEvents& recent) {
         << (e.master_name.empty() ? "-" : http::PrintableLine(e.master_name, 64)) << std::setw(32)
         << http::PrintableLine(e.type, collectors::kMaxEventName) << http::PrintableLine(e.payload, 160) << "\n";
   }
+}
+
+// The text report for a terminal. Names, addresses, error messages and states come from peers,
+// any of which may be hostile: control bytes (C0, DEL, and C1 as UTF-8) become '?' so that no
+// peer can move the cursor, retitle the window or hide a line. JSON keeps them, escaped.
+std::string TerminalText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += '?';
+      ++i;
+    } else {
+      out += (c < 0x20 && c != '\n') || c == 0x7F ? '?' : static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 void Text(std::ostream& out, const collectors::Snapshot& snap, const std::vector<GroupHealth>& groups,
@@ -333,7 +353,9 @@ int RunCheck(const Config& config, std::ostream& out) {
   if (config.output == "json") {
     Json(out, *snapshot, groups, verdict, recent);
   } else {
-    Text(out, *snapshot, groups, verdict, recent);
+    std::ostringstream text;
+    Text(text, *snapshot, groups, verdict, recent);
+    out << TerminalText(text.str());
   }
   return verdict.status;
 }

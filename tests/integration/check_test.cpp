@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/exporter.h"
+#include "tests/support/fake_sentinel.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
 #include "tests/support/topology.h"
@@ -308,4 +309,32 @@ TEST_CASE("check: a departed Sentinel its peers still count raises what a failov
       std::chrono::seconds(20)));
   INFO(ckquorum);
   CHECK(ckquorum.find("majority") != std::string::npos);
+}
+
+// Names, addresses and error messages in the text report come from peers. A hostile one's
+// escape sequences must not reach the terminal: no clearing the screen, no retitling the
+// window, no hiding a line. The JSON keeps the exact text, escaped, for scripts.
+TEST_CASE("check: a peer's control bytes are printed as '?', and kept exactly in JSON") {
+  const std::string name =
+      "evil\x1b[2J\x1b]0;owned\x07\xc2\x9b"
+      "31mname";
+  FakeTopology fake(name);
+  Recording hostile([](const Command&) { return std::string("-ERR \x1b[1A\x1b[2Kline hidden\r\n"); });
+  const std::vector<std::string> argv = {RSE_EXPORTER_BINARY, "check", "--redis.timeout=2s",
+                                         "--sentinel.addr=" + fake.sentinel->addr() + "," + hostile.addr()};
+  auto r = Run(argv, EnvWith({}), std::chrono::seconds(30));
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 1);  // the hostile "Sentinel" is down; the fake group is fine
+  const auto control = std::count_if(r.out.begin(), r.out.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\n') || u == 0x7f;
+  });
+  CHECK(control == 0);
+  CHECK(r.out.find("\xc2\x9b") == std::string::npos);
+  CHECK(r.out.find("Master group evil?[2J?]0;owned??31mname") != std::string::npos);
+  CHECK(r.out.find("?[1A?[2Kline hidden") != std::string::npos);
+
+  auto json = Run({argv[0], argv[1], argv[2], argv[3], "--output=json"}, EnvWith({}), std::chrono::seconds(30));
+  const auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["groups"][0]["master_name"] == name);
 }
