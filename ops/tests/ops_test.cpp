@@ -393,6 +393,14 @@ TEST_CASE("every script: --help, usage errors (exit 3), no Sentinel reachable (e
                   no_config, 20s);
   CHECK(keep.exit_code == 3);
   CHECK(Has(keep.err, "--keep"));
+  // Messages carry text from elsewhere (here an argument; elsewhere a peer's error reply): its
+  // control bytes are printed as '?', so it cannot drive the terminal.
+  auto from = Ops("backup.sh",
+                  {"--sentinel.addr=127.0.0.1:1", "--sentinel.master-name=m", "--dir=/tmp", "--from=\x1b]0;owned\x07"},
+                  no_config, 20s);
+  CHECK(from.exit_code == 3);
+  CHECK(Has(from.err, "got '?]0;owned?'"));
+  CHECK(!Has(from.err, "\x1b"));
   TempDir out;
   auto unreachable =
       Ops("backup.sh",

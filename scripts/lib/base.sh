@@ -40,11 +40,22 @@ since() { # start_ms -> seconds elapsed since then, "12.3"
 }
 
 # ---------------------------------------------------------------- output
-log() { printf '%s: [%5ss] %s\n' "$prog" "$(since "$start_ms")" "$*" >&2; }
+# printable TEXT -> $printable: TEXT with its control bytes (C0 but newline, DEL, C1 as UTF-8)
+# as '?'. Messages carry peers' text (error replies, names), which must not drive the terminal.
+printable=""
+printable() {
+  printable=${1//[$'\x01'-$'\x09'$'\x0b'-$'\x1f'$'\x7f']/?}
+  printable=${printable//$'\xc2'[$'\x80'-$'\x9f']/?}
+}
+log() {
+  printable "$*"
+  printf '%s: [%5ss] %s\n' "$prog" "$(since "$start_ms")" "$printable" >&2
+}
 die() { # code message...
   local code=$1
   shift
-  printf '%s: error: %s\n' "$prog" "$*" >&2
+  printable "$*"
+  printf '%s: error: %s\n' "$prog" "$printable" >&2
   exit "$code"
 }
 usage_error() { die "$EX_USAGE" "$* (see --help)"; }
