@@ -11,9 +11,23 @@ namespace {
 
 std::atomic<bool> g_json{false};
 
+// A C1 control character in UTF-8 (U+0080..U+009F: 0xC2 then 0x80..0x9F) at s[i]. Terminals may
+// act on it as on an escape sequence, so it is escaped like the C0 ones.
+bool C1At(std::string_view s, std::size_t i) {
+  return static_cast<unsigned char>(s[i]) == 0xC2 && i + 1 < s.size() &&
+         (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0x80;
+}
+
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (C1At(s, i)) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(s[++i]));
+      out += buf;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -31,7 +45,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c == 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof(buf), "\\u%04x", c);
           out += buf;
@@ -46,8 +60,9 @@ void AppendJsonString(std::string& out, std::string_view s) {
 // logfmt: bare when the value has no space, quote, '=' or control character.
 void AppendLogfmtValue(std::string& out, std::string_view s) {
   bool quote = s.empty();
-  for (unsigned char c : s) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\') quote = true;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f || C1At(s, i)) quote = true;
   }
   if (!quote) {
     out += s;
