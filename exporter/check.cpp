@@ -16,6 +16,7 @@
 #include "exporter/log.h"
 #include "exporter/topology.h"
 #include "exporter/version.h"
+#include "http/ascii.h"
 #include "http/client.h"
 #include "model/health.h"
 
@@ -125,20 +126,15 @@ void TextEvents(std::ostream& out, const RecentEvents& recent) {
 }
 
 // The text report for a terminal. Names, addresses, error messages and states come from peers,
-// any of which may be hostile: control bytes (C0, DEL, and C1 as UTF-8) become '?' so that no
-// peer can move the cursor, retitle the window or hide a line. JSON keeps them, escaped.
+// any of which may be hostile: their control characters (http::ControlLength) become '?', so
+// that no peer can move the cursor, retitle the window or hide a line. JSON keeps them, escaped.
 std::string TerminalText(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out += '?';
-      ++i;
-    } else {
-      out += (c < 0x20 && c != '\n') || c == 0x7F ? '?' : static_cast<char>(c);
-    }
+    const std::size_t control = text[i] == '\n' ? 0 : http::ControlLength(text, i);
+    out += control ? '?' : text[i];
+    if (control) i += control - 1;
   }
   return out;
 }

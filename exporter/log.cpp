@@ -6,23 +6,18 @@
 #include <atomic>
 #include <cstdio>
 
+#include "http/ascii.h"
+
 namespace rse::log {
 namespace {
 
 std::atomic<bool> g_json{false};
 
-// A C1 control character in UTF-8 (U+0080..U+009F: 0xC2 then 0x80..0x9F) at s[i]. Terminals may
-// act on it as on an escape sequence, so it is escaped like the C0 ones.
-bool C1At(std::string_view s, std::size_t i) {
-  return static_cast<unsigned char>(s[i]) == 0xC2 && i + 1 < s.size() &&
-         (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0x80;
-}
-
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (C1At(s, i)) {
+    if (http::ControlLength(s, i) == 2) {  // C1: escaped like C0, for whoever reads the log in a terminal
       char buf[8];
       std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(s[++i]));
       out += buf;
@@ -62,7 +57,7 @@ void AppendLogfmtValue(std::string& out, std::string_view s) {
   bool quote = s.empty();
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f || C1At(s, i)) quote = true;
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || http::ControlLength(s, i)) quote = true;
   }
   if (!quote) {
     out += s;

@@ -256,10 +256,12 @@ std::string BasicAuthorization(std::string_view user, std::string_view password)
 
 std::string PrintableLine(std::string_view text, std::size_t max) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  const std::string_view head = text.substr(0, max);
   std::string out;
-  for (char c : text.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += u < 0x20 || u == 0x7f ? '?' : c;
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const std::size_t control = ControlLength(head, i);
+    out += control ? '?' : head[i];
+    if (control) i += control - 1;
   }
   if (text.size() > max) out += "...";
   return out;

@@ -114,8 +114,8 @@ std::string BuildGetRequest(const Url& url, const GetOptions& options);
 // The value of an Authorization header for basic auth: "Basic " and base64 of user:password.
 std::string BasicAuthorization(std::string_view user, std::string_view password);
 
-// A line of a peer's text fit to print: control bytes replaced by '?', cut to `max` bytes with
-// "..." (an error page may be long or hostile).
+// A line of a peer's text fit to print: control characters (ControlLength) replaced by '?', cut
+// to `max` bytes with "..." (an error page may be long or hostile).
 std::string PrintableLine(std::string_view text, std::size_t max);
 
 }  // namespace rse::http

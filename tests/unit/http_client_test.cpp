@@ -129,6 +129,9 @@ TEST_CASE("http client: status, error body and a body that ends with the connect
   CHECK(p.response().body == "target not allowed");
   CHECK(rse::http::PrintableLine("line one\r\nline\x1b[2J two\n", 100) == "line one??line?[2J two");
   CHECK(rse::http::PrintableLine(std::string(300, 'x'), 10) == "xxxxxxxxxx...");
+  CHECK(rse::http::PrintableLine("a\xc2\x9b"
+                                 "2Jb\x7f caf\xc3\xa9",
+                                 100) == "a?2Jb? caf\xc3\xa9");  // C1 and DEL too
 }
 
 TEST_CASE("http client: over-size, truncated, encoded and garbage responses are errors that say so") {
