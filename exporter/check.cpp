@@ -211,6 +211,51 @@ nlohmann::ordered_json OrNull(const std::string& v) {
   return v.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v);
 }
 
+// One master group of the check JSON (docs/check-json.md).
+nlohmann::ordered_json GroupJson(const GroupHealth& g) {
+  using J = nlohmann::ordered_json;
+  J group;
+  group["master_name"] = g.name;
+  group["master"] = OrNull(g.agreed_master);
+  group["master_votes"] = g.agreed_votes;
+  group["master_up"] = g.master_up;
+  group["sentinels_agree"] = g.SentinelsAgree();
+  group["master_addresses"] = g.master_addresses;
+  group["sentinels_up"] = g.sentinels_up;
+  group["monitored"] = g.Monitored();
+  group["quorum"] = OrNull(g.quorum);
+  group["sentinels_known"] = OrNull(g.sentinels_known);
+  group["sentinels_needed"] = OrNull(g.SentinelsNeeded());
+  group["config_epoch"] = OrNull(g.config_epoch);
+  group["masters"] = g.masters;
+  group["replicas_linked"] = g.replicas_linked;
+  group["replicas_promotable"] = g.replicas_promotable;
+  group["replicas_known"] = OrNull(g.replicas_known);
+  group["sentinels_not_monitoring"] = g.sentinels_not_monitoring;
+  group["sentinels_down"] = g.sentinels_down;
+  group["sentinels"] = J::array();
+  for (const auto& s : g.sentinels) {
+    group["sentinels"].push_back({{"sentinel", s.sentinel},
+                                  {"names", OrNull(s.master_address)},
+                                  {"flags_ok", s.master_ok},
+                                  {"ckquorum_ok", OrNull(s.ckquorum_ok)},
+                                  {"tilt", s.tilt},
+                                  {"failover_state", OrNull(s.failover_state)}});
+  }
+  group["nodes"] = J::array();
+  for (const auto& n : g.nodes) {
+    const bool replica = n.role == "replica";
+    group["nodes"].push_back({{"addr", n.addr},
+                              {"up", n.up},
+                              {"cause", OrNull(n.cause)},
+                              {"role", OrNull(n.role)},
+                              {"follows", replica ? OrNull(n.follows) : J(nullptr)},
+                              {"link_up", OrNull(n.link_up)},
+                              {"lag_bytes", OrNull(n.lag_bytes)}});
+  }
+  return group;
+}
+
 void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector<GroupHealth>& groups,
           const collectors::Verdict& verdict, const RecentEvents& recent) {
   using J = nlohmann::ordered_json;
@@ -228,48 +273,7 @@ void Json(std::ostream& out, const collectors::Snapshot& snap, const std::vector
                                 {"error", s.up() ? J(nullptr) : J(s.error.message)}});
   }
   doc["groups"] = J::array();
-  for (const auto& g : groups) {
-    J group;
-    group["master_name"] = g.name;
-    group["master"] = OrNull(g.agreed_master);
-    group["master_votes"] = g.agreed_votes;
-    group["master_up"] = g.master_up;
-    group["sentinels_agree"] = g.SentinelsAgree();
-    group["master_addresses"] = g.master_addresses;
-    group["sentinels_up"] = g.sentinels_up;
-    group["monitored"] = g.Monitored();
-    group["quorum"] = OrNull(g.quorum);
-    group["sentinels_known"] = OrNull(g.sentinels_known);
-    group["sentinels_needed"] = OrNull(g.SentinelsNeeded());
-    group["config_epoch"] = OrNull(g.config_epoch);
-    group["masters"] = g.masters;
-    group["replicas_linked"] = g.replicas_linked;
-    group["replicas_promotable"] = g.replicas_promotable;
-    group["replicas_known"] = OrNull(g.replicas_known);
-    group["sentinels_not_monitoring"] = g.sentinels_not_monitoring;
-    group["sentinels_down"] = g.sentinels_down;
-    group["sentinels"] = J::array();
-    for (const auto& s : g.sentinels) {
-      group["sentinels"].push_back({{"sentinel", s.sentinel},
-                                    {"names", OrNull(s.master_address)},
-                                    {"flags_ok", s.master_ok},
-                                    {"ckquorum_ok", OrNull(s.ckquorum_ok)},
-                                    {"tilt", s.tilt},
-                                    {"failover_state", OrNull(s.failover_state)}});
-    }
-    group["nodes"] = J::array();
-    for (const auto& n : g.nodes) {
-      const bool replica = n.role == "replica";
-      group["nodes"].push_back({{"addr", n.addr},
-                                {"up", n.up},
-                                {"cause", OrNull(n.cause)},
-                                {"role", OrNull(n.role)},
-                                {"follows", replica ? OrNull(n.follows) : J(nullptr)},
-                                {"link_up", OrNull(n.link_up)},
-                                {"lag_bytes", OrNull(n.lag_bytes)}});
-    }
-    doc["groups"].push_back(std::move(group));
-  }
+  for (const auto& g : groups) doc["groups"].push_back(GroupJson(g));
   if (recent.asked) {  // only with --check.events-url: without it the document is as before
     if (recent.error.empty()) {
       doc["events"] = J::array();

@@ -251,14 +251,9 @@ void Diagram(std::ostringstream& o, const GroupHealth& g, const std::vector<Miss
   o << "</svg>";
 }
 
-void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
-           const std::vector<RecordedEvent>& events, double now) {
-  o << "<section class=\"group\"><h2>Master group " << E(g.name) << "</h2>";
-  if (!g.Monitored()) {
-    o << "<p>" << State(false, "", "No Sentinel that answered monitors this group")
-      << " &mdash; nothing fails it over. A misspelt name, or Sentinels that lost their configuration.</p></section>";
-    return;
-  }
+// The group's one-line verdict: the agreed master and its votes, agreement, the master's state,
+// quorum and epoch, and whether enough Sentinels answer to fail over.
+void Summary(std::ostringstream& o, const GroupHealth& g) {
   o << "<p>Agreed master: <b>" << (g.agreed_master.empty() ? "none" : E(g.agreed_master)) << "</b> (named by "
     << g.agreed_votes << " of " << g.sentinels_up << " answering Sentinels";
   if (g.sentinels_known) o << "; " << Number(*g.sentinels_known) << " known";
@@ -272,6 +267,11 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
                "too few Sentinels answer to fail over (" + Number(*needed) + " needed)");
   }
   o << "</p>";
+}
+
+// The Sentinels its peers list that do not count for the group: down (with why), then those
+// that answer without monitoring it.
+std::vector<MissingSentinel> Missing(const collectors::Snapshot& snap, const GroupHealth& g) {
   std::vector<MissingSentinel> missing;
   for (const auto& addr : g.sentinels_down) {
     std::string cause = "not answering";
@@ -281,8 +281,10 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
     missing.push_back({addr, cause});
   }
   for (const auto& addr : g.sentinels_not_monitoring) missing.push_back({addr, ""});
-  Diagram(o, g, missing);
+  return missing;
+}
 
+void SentinelTable(std::ostringstream& o, const GroupHealth& g, const std::vector<MissingSentinel>& missing) {
   o << "<table><tr><th>Sentinel</th><th>names master</th><th>agrees</th><th>master flags</th><th>CKQUORUM</th>"
        "<th>failover state</th></tr>";
   for (const auto& s : g.sentinels) {
@@ -294,16 +296,19 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
       << E(s.failover_state.empty() ? "unknown" : s.failover_state) << "</td></tr>";
   }
   for (const auto& m : missing) {
-    if (m.down_cause.empty()) continue;
-    o << "<tr><td>" << E(m.addr) << "</td><td colspan=\"5\">" << State(false, "", "DOWN") << " (" << E(m.down_cause)
-      << ") &mdash; its peers still count it as a voter for failover</td></tr>";
-  }
-  for (const auto& addr : g.sentinels_not_monitoring) {
-    o << "<tr><td>" << E(addr) << "</td><td colspan=\"5\">" << State(false, "", "does not monitor this group")
-      << " &mdash; it answers, and its peers still count it as a voter for failover</td></tr>";
+    o << "<tr><td>" << E(m.addr) << "</td><td colspan=\"5\">";
+    if (m.down_cause.empty()) {
+      o << State(false, "", "does not monitor this group")
+        << " &mdash; it answers, and its peers still count it as a voter for failover</td></tr>";
+    } else {
+      o << State(false, "", "DOWN") << " (" << E(m.down_cause)
+        << ") &mdash; its peers still count it as a voter for failover</td></tr>";
+    }
   }
   o << "</table>";
+}
 
+void NodeTable(std::ostringstream& o, const GroupHealth& g) {
   o << "<table><tr><th>node</th><th>role</th><th>state</th><th>follows</th><th>link</th><th>lag (bytes)</th>"
        "<th>last I/O from master</th></tr>";
   for (const auto& n : g.nodes) {
@@ -315,7 +320,11 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
       << (n.last_io_seconds ? Number(*n.last_io_seconds) + " s" : std::string("&mdash;")) << "</td></tr>";
   }
   o << "</table>";
+}
 
+// The last failover the exporter saw, and the group's recent Sentinel events, newest first.
+void History(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
+             const std::vector<RecordedEvent>& events, double now) {
   o << "<p>Last failover: ";
   const collectors::FailoverStats* stats = nullptr;
   if (snap.events) {
@@ -336,14 +345,30 @@ void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupH
   }
   if (mine.empty()) {
     o << "<p class=\"muted\">No Sentinel events for this group yet.</p>";
-  } else {
-    o << "<table><tr><th>time</th><th>Sentinel</th><th>event</th><th>payload</th></tr>";
-    for (const auto* r : mine) {
-      o << "<tr><td>" << UtcTime(r->time) << "</td><td>" << E(r->sentinel) << "</td><td>" << E(r->event.type)
-        << "</td><td>" << E(r->event.payload) << "</td></tr>";
-    }
-    o << "</table>";
+    return;
   }
+  o << "<table><tr><th>time</th><th>Sentinel</th><th>event</th><th>payload</th></tr>";
+  for (const auto* r : mine) {
+    o << "<tr><td>" << UtcTime(r->time) << "</td><td>" << E(r->sentinel) << "</td><td>" << E(r->event.type)
+      << "</td><td>" << E(r->event.payload) << "</td></tr>";
+  }
+  o << "</table>";
+}
+
+void Group(std::ostringstream& o, const collectors::Snapshot& snap, const GroupHealth& g,
+           const std::vector<RecordedEvent>& events, double now) {
+  o << "<section class=\"group\"><h2>Master group " << E(g.name) << "</h2>";
+  if (!g.Monitored()) {
+    o << "<p>" << State(false, "", "No Sentinel that answered monitors this group")
+      << " &mdash; nothing fails it over. A misspelt name, or Sentinels that lost their configuration.</p></section>";
+    return;
+  }
+  Summary(o, g);
+  const std::vector<MissingSentinel> missing = Missing(snap, g);
+  Diagram(o, g, missing);
+  SentinelTable(o, g, missing);
+  NodeTable(o, g);
+  History(o, snap, g, events, now);
   o << "</section>";
 }
 
