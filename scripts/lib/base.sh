@@ -40,8 +40,9 @@ since() { # start_ms -> seconds elapsed since then, "12.3"
 }
 
 # ---------------------------------------------------------------- output
-# printable TEXT -> $printable: TEXT with its control bytes (C0 but newline, DEL, C1 as UTF-8)
-# as '?'. Messages carry peers' text (error replies, names), which must not drive the terminal.
+# printable TEXT -> $printable: TEXT with its control bytes as '?' (C0 but newline, DEL, C1 as
+# UTF-8: the set http/ascii.h ControlLength defines for the C++ side). Messages carry peers'
+# text (error replies, names), which must not drive the terminal.
 printable=""
 printable() {
   printable=${1//[$'\x01'-$'\x09'$'\x0b'-$'\x1f'$'\x7f']/?}
