@@ -142,7 +142,7 @@ TEST_CASE("status page: a Sentinel that lost the group, and a named group no Sen
   CHECK(html.find("No Sentinel that answered monitors this group") != std::string::npos);
 }
 
-TEST_CASE("status page: five Sentinels and five replicas fit the diagram; Sentinels that do not answer are drawn") {
+TEST_CASE("status page: five Sentinels and five replicas fit the diagram, and Sentinels that do not answer are drawn") {
   auto snap = Healthy();
   const int p = rse::test::FixtureMasterPort();
   for (int i = 3; i < 5; ++i) {
