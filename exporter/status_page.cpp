@@ -263,7 +263,7 @@ void Summary(std::ostringstream& o, const GroupHealth& g) {
   if (g.config_epoch) o << ", config epoch " << Number(*g.config_epoch);
   if (auto needed = g.SentinelsNeeded()) {
     o << " &mdash; "
-      << State(g.sentinels_up >= *needed, "enough Sentinels answer to fail over",
+      << State(g.EnoughSentinels(), "enough Sentinels answer to fail over",
                "too few Sentinels answer to fail over (" + Number(*needed) + " needed)");
   }
   o << "</p>";

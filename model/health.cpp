@@ -271,9 +271,10 @@ Verdict Judge(const Snapshot& snapshot, const std::vector<GroupHealth>& groups, 
     if (g.master_addresses.size() > 1) v.critical.push_back(n + ": Sentinels disagree on the master");
     if (g.masters == 0) v.critical.push_back(n + ": no reachable node reports role master");
     if (g.masters > 1) v.critical.push_back(n + ": " + Fmt(g.masters) + " nodes report role master (split brain)");
-    if (auto needed = g.SentinelsNeeded(); needed && g.sentinels_up < *needed) {
-      v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the " + Fmt(*needed) +
-                           " a failover needs (quorum " + (g.quorum ? Fmt(*g.quorum) : "unknown") + ", a majority of " +
+    if (!g.EnoughSentinels()) {
+      v.critical.push_back(n + ": " + Fmt(g.sentinels_up) + " Sentinels answered, fewer than the " +
+                           Fmt(*g.SentinelsNeeded()) + " a failover needs (quorum " +
+                           (g.quorum ? Fmt(*g.quorum) : "unknown") + ", a majority of " +
                            (g.sentinels_known ? Fmt(*g.sentinels_known) : "unknown") + " Sentinels)");
     }
     if (!g.master_up) v.critical.push_back(n + ": the master " + g.agreed_master + " is not up as master");

@@ -86,6 +86,11 @@ struct GroupHealth {
   // majority of the voters to elect the leader that fails it over (sentinel.c's
   // sentinelGetLeader). nullopt when neither number is known.
   std::optional<double> SentinelsNeeded() const;
+  // As many Sentinels answer for the group as a failover needs (true when that is unknown).
+  bool EnoughSentinels() const {
+    const auto needed = SentinelsNeeded();
+    return !needed || sentinels_up >= *needed;
+  }
   // Every answering Sentinel names the same master (a failover has converged).
   bool SentinelsAgree() const { return master_addresses.size() == 1 && agreed_votes == sentinels_up; }
 };

@@ -85,6 +85,7 @@ TEST_CASE("health: a healthy group") {
   CHECK(g.quorum == 2);
   CHECK(g.sentinels_known == 3);
   CHECK(g.SentinelsNeeded() == 2);
+  CHECK(g.EnoughSentinels());
   CHECK(g.replicas_known == 2);
   CHECK(g.masters == 1);
   CHECK(g.replicas_linked == 2);
@@ -203,6 +204,7 @@ TEST_CASE("health: a failover needs the quorum and a majority of the Sentinels t
   CHECK(groups[0].sentinels_down == std::vector<std::string>{w.snap.sentinels[2].label()});  // its peers list it
   CHECK(groups[0].sentinels_known == 5);
   CHECK(groups[0].SentinelsNeeded() == 3);  // the quorum of 2 is there, the leader's majority is not
+  CHECK(!groups[0].EnoughSentinels());
   auto v = Judge(w.snap, groups, 1 << 20);
   CHECK(v.status == 2);
   bool said = false;
